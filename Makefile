@@ -1,0 +1,42 @@
+# fido2gate: `make` builds everything into build/, `make check` runs every
+# test, `make demo` shows the gate at work. Each first installs missing
+# Debian packages (scripts/deps.sh).
+
+BUILD := build
+CC ?= cc
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wformat=2 \
+	-Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith -Wvla
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -Iinclude
+ALL_LDFLAGS := -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+
+.PHONY: all deps check demo clean
+.DEFAULT_GOAL := all
+
+deps:
+	@scripts/deps.sh
+
+include tests/softkey/softkey.mk
+
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+.PHONY: build-all
+build-all: $(SOFTKEY_TARGETS)
+
+check: all
+	@$(MAKE) --no-print-directory check-run
+
+.PHONY: check-run
+check-run:
+	prove -v --timer tests/softkey/t/
+
+demo: all
+	@tests/softkey/demo.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,26 @@
+# The soft key: build/test/softkey.so for LD_PRELOAD, and a raw CTAPHID
+# harness built with AddressSanitizer and UndefinedBehaviorSanitizer.
+
+SOFTKEY_DIR := tests/softkey
+SOFTKEY_CORE := ctaphid ctap2 pin state crypto cbor
+SOFTKEY_OBJ := $(patsubst %,$(BUILD)/test/softkey/%.o,$(SOFTKEY_CORE) preload)
+SOFTKEY_SAN_OBJ := $(patsubst %,$(BUILD)/test/softkey-san/%.o,$(SOFTKEY_CORE))
+SOFTKEY_LIBS := -lfido2 -lcbor -lcrypto -lpthread -ldl
+
+SOFTKEY_TARGETS := $(BUILD)/test/softkey.so $(BUILD)/test/softkey-raw
+
+$(BUILD)/test/softkey/%.o: $(SOFTKEY_DIR)/%.c $(SOFTKEY_DIR)/softkey.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/test/softkey.so: $(SOFTKEY_OBJ) $(SOFTKEY_DIR)/softkey.map
+	$(CC) -shared $(ALL_LDFLAGS) -Wl,--version-script=$(SOFTKEY_DIR)/softkey.map \
+		-o $@ $(SOFTKEY_OBJ) $(SOFTKEY_LIBS)
+
+$(BUILD)/test/softkey-san/%.o: $(SOFTKEY_DIR)/%.c $(SOFTKEY_DIR)/softkey.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(SAN_CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/test/softkey-raw: $(SOFTKEY_DIR)/raw_test.c $(SOFTKEY_SAN_OBJ)
+	$(CC) -std=gnu11 $(SAN_CFLAGS) $(WARN) -I$(SOFTKEY_DIR) -o $@ $^ \
+		-lcbor -lcrypto
