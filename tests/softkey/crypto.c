@@ -5,6 +5,7 @@
  * secret, with the rpIdHash as associated data: an ID made by another key,
  * or presented for another relying party, does not open.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -16,6 +17,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/x509v3.h>
 
 #include "softkey.h"
 
@@ -314,4 +316,183 @@ out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pkey);
 	return ret;
+}
+
+/*
+ * Batch attestation, as real keys of one model share it: the attestation
+ * key and the test CA's key are fixed scalars derived from labels, so any
+ * soft key's certificate chains to the same CA (sk_attestation_ca_cert).
+ */
+static const char att_label[] = "fido2gate softkey batch attestation key";
+static const char ca_label[] = "fido2gate softkey attestation test CA";
+
+static EVP_PKEY *
+fixed_key(const char *label)
+{
+	uint8_t priv[32], pub[65];
+	EVP_PKEY *pkey;
+
+	SHA256((const unsigned char *)label, strlen(label), priv);
+	pkey = es256_from_priv(priv, pub);
+	OPENSSL_cleanse(priv, sizeof(priv));
+	return pkey;
+}
+
+static int
+name_add(X509_NAME *n, const char *field, const char *value)
+{
+	return X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8,
+	    (const unsigned char *)value, -1, -1, 0) == 1 ? 0 : -1;
+}
+
+static int
+set_ca_name(X509_NAME *n)
+{
+	return name_add(n, "C", "SE") == 0 &&
+	    name_add(n, "O", "fido2gate test") == 0 &&
+	    name_add(n, "CN", "fido2gate softkey attestation test CA") == 0 ?
+	    0 : -1;
+}
+
+static int
+add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
+		return -1;
+	ok = X509_add_ext(x, ext, -1) == 1;
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+/* id-fido-gen-ce-aaguid: an OCTET STRING holding the 16-byte AAGUID */
+static int
+add_aaguid_ext(X509 *x, const uint8_t aaguid[16])
+{
+	uint8_t der[18] = { 0x04, 0x10 };
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.45724.1.1.4", 1);
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+	int ok;
+
+	memcpy(der + 2, aaguid, 16);
+	ok = oid != NULL && os != NULL &&
+	    ASN1_OCTET_STRING_set(os, der, sizeof(der)) == 1 &&
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, os)) != NULL &&
+	    X509_add_ext(x, ext, -1) == 1;
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(os);
+	ASN1_OBJECT_free(oid);
+	return ok ? 0 : -1;
+}
+
+static X509 *
+make_cert(EVP_PKEY *subject_key, EVP_PKEY *ca_key, X509 *issuer,
+    const uint8_t *aaguid)
+{
+	X509 *x;
+	uint8_t serial[8];
+	BIGNUM *bn = NULL;
+	int ok;
+
+	if ((x = X509_new()) == NULL || sk_random(serial, sizeof(serial)) != 0)
+		goto fail;
+	serial[0] &= 0x7f;
+	ok = X509_set_version(x, X509_VERSION_3) == 1 &&
+	    (bn = BN_bin2bn(serial, sizeof(serial), NULL)) != NULL &&
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
+	    X509_gmtime_adj(X509_getm_notBefore(x), -86400) != NULL &&
+	    X509_gmtime_adj(X509_getm_notAfter(x), 20L * 365 * 86400) != NULL &&
+	    X509_set_pubkey(x, subject_key) == 1;
+	if (!ok)
+		goto fail;
+	if (issuer == NULL) { /* the CA itself */
+		if (set_ca_name(X509_get_subject_name(x)) != 0 ||
+		    set_ca_name(X509_get_issuer_name(x)) != 0 ||
+		    add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
+		    add_ext(x, x, NID_key_usage, "critical,keyCertSign") != 0 ||
+		    add_ext(x, x, NID_subject_key_identifier, "hash") != 0)
+			goto fail;
+	} else {
+		X509_NAME *n = X509_get_subject_name(x);
+
+		if (name_add(n, "C", "SE") != 0 ||
+		    name_add(n, "O", "fido2gate test") != 0 ||
+		    name_add(n, "OU", "Authenticator Attestation") != 0 ||
+		    name_add(n, "CN", "fido2gate softkey batch 1") != 0 ||
+		    X509_set_issuer_name(x, X509_get_subject_name(issuer)) != 1 ||
+		    add_ext(x, issuer, NID_basic_constraints,
+		    "critical,CA:FALSE") != 0 ||
+		    add_aaguid_ext(x, aaguid) != 0)
+			goto fail;
+	}
+	if (X509_sign(x, ca_key, EVP_sha256()) == 0)
+		goto fail;
+	BN_free(bn);
+	return x;
+fail:
+	BN_free(bn);
+	X509_free(x);
+	return NULL;
+}
+
+static int
+cert_der(X509 *x, uint8_t **der, size_t *len)
+{
+	unsigned char *p = NULL;
+	int n;
+
+	if (x == NULL || (n = i2d_X509(x, &p)) <= 0)
+		return -1;
+	*der = p; /* the caller frees with OPENSSL_free() */
+	*len = (size_t)n;
+	return 0;
+}
+
+int
+sk_attestation_ca_cert(uint8_t **der, size_t *len)
+{
+	EVP_PKEY *ca = fixed_key(ca_label);
+	X509 *x = ca != NULL ? make_cert(ca, ca, NULL, NULL) : NULL;
+	int r = cert_der(x, der, len);
+
+	X509_free(x);
+	EVP_PKEY_free(ca);
+	return r;
+}
+
+int
+sk_attestation_cert(const uint8_t aaguid[16], uint8_t **der, size_t *len)
+{
+	EVP_PKEY *ca = fixed_key(ca_label), *att = fixed_key(att_label);
+	X509 *cax = NULL, *x = NULL;
+	int r = -1;
+
+	if (ca != NULL && att != NULL &&
+	    (cax = make_cert(ca, ca, NULL, NULL)) != NULL &&
+	    (x = make_cert(att, ca, cax, aaguid)) != NULL)
+		r = cert_der(x, der, len);
+	X509_free(x);
+	X509_free(cax);
+	EVP_PKEY_free(att);
+	EVP_PKEY_free(ca);
+	return r;
+}
+
+int
+sk_attestation_sign(const uint8_t *msg, size_t msg_len, uint8_t **sig,
+    size_t *sig_len)
+{
+	struct sk_cred batch = { .alg = SK_COSE_ES256 };
+	int r;
+
+	SHA256((const unsigned char *)att_label, strlen(att_label), batch.priv);
+	r = sk_cred_sign(&batch, msg, msg_len, sig, sig_len);
+	OPENSSL_cleanse(&batch, sizeof(batch));
+	return r;
 }

@@ -102,7 +102,8 @@ get_info(struct op *op)
 	    sk_map_put_str(opts, "pinUvAuthToken", cbor_build_bool(true)) &&
 	    push_owned(algs, alg_entry(SK_COSE_ES256)) &&
 	    push_owned(algs, alg_entry(SK_COSE_EDDSA)) &&
-	    push_owned(protos, sk_cbor_new_int(2)) &&
+	    (op->dev->pin_proto1_only ||
+	    push_owned(protos, sk_cbor_new_int(2))) &&
 	    push_owned(protos, sk_cbor_new_int(1)) &&
 	    sk_map_put_int(m, 1, text_array(versions, 2)) &&
 	    sk_map_put_int(m, 2, text_array(extensions, 1)) &&
@@ -246,8 +247,6 @@ parse_uv_auth(const cbor_item_t *params, int64_t auth_key, struct uvreq *u)
 		return SK_ERR_MISSING_PARAMETER;
 	if (!sk_cbor_int(pr, &u->protocol))
 		return SK_ERR_CBOR_UNEXPECTED_TYPE;
-	if (u->protocol != 1 && u->protocol != 2)
-		return SK_ERR_INVALID_PARAMETER;
 	return SK_OK;
 }
 
@@ -411,35 +410,68 @@ ext_cred_protect(uint8_t level, uint8_t **buf, size_t *len)
 	return m;
 }
 
+/*
+ * The attestation statement: "packed" with the batch certificate (x5c, the
+ * default, as real keys do), "packed" self attestation, or "none".
+ */
+static cbor_item_t *
+packed_stmt(const struct sk_cred *cred, const uint8_t *ad, size_t ad_len,
+    const uint8_t cdh[32], bool batch)
+{
+	cbor_item_t *stmt = NULL, *x5c = NULL;
+	uint8_t *sig = NULL, *msg = NULL, *der = NULL;
+	size_t sig_len = 0, der_len = 0;
+	int r;
+
+	if ((msg = malloc(ad_len + 32)) == NULL)
+		return NULL;
+	memcpy(msg, ad, ad_len);
+	memcpy(msg + ad_len, cdh, 32);
+	r = batch ? sk_attestation_sign(msg, ad_len + 32, &sig, &sig_len) :
+	    sk_cred_sign(cred, msg, ad_len + 32, &sig, &sig_len);
+	free(msg);
+	if (r != 0)
+		return NULL;
+	if (batch && (sk_attestation_cert(ad + 37, &der, &der_len) != 0 ||
+	    (x5c = cbor_new_definite_array(1)) == NULL ||
+	    !push_owned(x5c, cbor_build_bytestring(der, der_len))))
+		goto out;
+	if ((stmt = cbor_new_definite_map(batch ? 3 : 2)) == NULL)
+		goto out;
+	if (!sk_map_put_str(stmt, "alg",
+	    sk_cbor_new_int(batch ? SK_COSE_ES256 : cred->alg)) ||
+	    !sk_map_put_str(stmt, "sig", cbor_build_bytestring(sig, sig_len)) ||
+	    (batch && !sk_map_put_str(stmt, "x5c", cbor_incref(x5c))))
+		cbor_decref(&stmt);
+out:
+	if (x5c != NULL)
+		cbor_decref(&x5c);
+	OPENSSL_free(der);
+	free(sig);
+	return stmt;
+}
+
 static uint8_t
 attest(struct op *op, const struct sk_cred *cred, const uint8_t *ad,
     size_t ad_len, const uint8_t cdh[32])
 {
-	cbor_item_t *stmt = NULL;
-	uint8_t *sig = NULL;
-	size_t sig_len = 0;
-	bool none = strcmp(op->dev->attestation, "none") == 0;
+	const char *fmt = "packed";
+	cbor_item_t *stmt;
 	bool ok;
 
-	if (none) {
+	if (strcmp(op->dev->attestation, "none") == 0) {
+		fmt = "none";
 		stmt = cbor_new_definite_map(0);
-	} else { /* "packed" self attestation: signed by the credential key */
-		if (sign_with_cdh(cred, ad, ad_len, cdh, &sig, &sig_len) != 0)
-			return SK_ERR_OTHER;
-		if ((stmt = cbor_new_definite_map(2)) != NULL &&
-		    (!sk_map_put_str(stmt, "alg", sk_cbor_new_int(cred->alg)) ||
-		    !sk_map_put_str(stmt, "sig",
-		    cbor_build_bytestring(sig, sig_len))))
-			cbor_decref(&stmt);
-		free(sig);
+	} else {
+		stmt = packed_stmt(cred, ad, ad_len, cdh,
+		    strcmp(op->dev->attestation, "self") != 0);
 	}
 	if (stmt == NULL || (op->resp = cbor_new_definite_map(3)) == NULL) {
 		if (stmt != NULL)
 			cbor_decref(&stmt);
 		return SK_ERR_OTHER;
 	}
-	ok = sk_map_put_int(op->resp, 1,
-	    cbor_build_string(none ? "none" : "packed")) &&
+	ok = sk_map_put_int(op->resp, 1, cbor_build_string(fmt)) &&
 	    sk_map_put_int(op->resp, 2, cbor_build_bytestring(ad, ad_len)) &&
 	    sk_map_put_int(op->resp, 3, stmt);
 	return ok ? SK_OK : SK_ERR_OTHER;

@@ -423,7 +423,7 @@ sk_client_pin(struct sk_dev *dev, struct sk_state *st,
 			return SK_ERR_MISSING_PARAMETER;
 		protocol = 2;
 	}
-	if (protocol != 1 && protocol != 2)
+	if (protocol != 1 && (protocol != 2 || dev->pin_proto1_only))
 		return SK_ERR_INVALID_PARAMETER;
 	switch (sub) {
 	case SUB_GET_RETRIES:
@@ -470,7 +470,7 @@ sk_pin_check_auth(struct sk_dev *dev, const struct sk_state *st,
     unsigned protocol, const uint8_t *msg, size_t msg_len,
     const uint8_t *param, size_t param_len, uint8_t perm, const char *rp_id)
 {
-	if (protocol != 1 && protocol != 2)
+	if (protocol != 1 && (protocol != 2 || dev->pin_proto1_only))
 		return SK_ERR_INVALID_PARAMETER;
 	if (!st->pin_set)
 		return SK_ERR_PIN_NOT_SET;

@@ -14,7 +14,9 @@
  *   SOFTKEY_PIN             PIN set when a state file is created
  *   SOFTKEY_TOUCH=no        the user never touches the key
  *   SOFTKEY_TOUCH_TIMEOUT_MS how long the key waits for that touch (2000)
- *   SOFTKEY_ATTESTATION     "self" (packed, default) or "none"
+ *   SOFTKEY_ATTESTATION     "x5c" (packed, batch certificate; default),
+ *                           "self" (packed, self) or "none"
+ *   SOFTKEY_PIN_PROTOCOLS=1 offer PIN/UV auth protocol 1 only (default 2,1)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -65,6 +67,7 @@ init_devices(void)
 	const char *pin = getenv("SOFTKEY_PIN");
 	const char *touch = getenv("SOFTKEY_TOUCH");
 	const char *att = getenv("SOFTKEY_ATTESTATION");
+	const char *protos = getenv("SOFTKEY_PIN_PROTOCOLS");
 	unsigned long n, timeout;
 	char path[4096];
 
@@ -73,8 +76,9 @@ init_devices(void)
 	n = env_ulong("SOFTKEY_DEVICES", 1, MAX_DEVICES);
 	timeout = env_ulong("SOFTKEY_TOUCH_TIMEOUT_MS",
 	    DEFAULT_TOUCH_TIMEOUT_MS, 600000);
-	if (att == NULL || strcmp(att, "none") != 0)
-		att = "self";
+	if (att == NULL || (strcmp(att, "none") != 0 &&
+	    strcmp(att, "self") != 0))
+		att = "x5c";
 	for (unsigned long i = 0; i < n; i++) {
 		if (i == 0)
 			snprintf(path, sizeof(path), "%s", state);
@@ -83,8 +87,11 @@ init_devices(void)
 		devices[ndevices] = sk_dev_new(path, pin,
 		    touch == NULL || strcmp(touch, "no") != 0,
 		    (unsigned)timeout, att);
-		if (devices[ndevices] != NULL)
-			ndevices++;
+		if (devices[ndevices] == NULL)
+			continue;
+		devices[ndevices]->pin_proto1_only = protos != NULL &&
+		    strcmp(protos, "1") == 0;
+		ndevices++;
 	}
 }
 

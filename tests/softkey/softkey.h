@@ -171,8 +171,9 @@ struct sk_dev {
 	char *state_path;
 	bool touch;
 	unsigned touch_timeout_ms;
-	const char *attestation; /* "self" or "none" */
+	const char *attestation; /* "x5c", "self" or "none" */
 	char *initial_pin;       /* set on a state created by this process */
+	bool pin_proto1_only;    /* advertise PIN/UV auth protocol 1 alone */
 	uint64_t powered_ms;
 	/* CTAPHID */
 	uint32_t cids[SK_MAX_CHANNELS];
@@ -248,6 +249,10 @@ int sk_cred_cose_pubkey(const struct sk_cred *, uint8_t **cose, size_t *len);
 int sk_cred_sign(const struct sk_cred *, const uint8_t *msg, size_t msg_len,
     uint8_t **sig, size_t *sig_len);
 void sk_sha256(const void *, size_t, uint8_t out[32]);
+int sk_attestation_cert(const uint8_t aaguid[16], uint8_t **der, size_t *len);
+int sk_attestation_ca_cert(uint8_t **der, size_t *len);
+int sk_attestation_sign(const uint8_t *msg, size_t msg_len, uint8_t **sig,
+    size_t *sig_len);
 
 /* cbor helpers (cbor.c) */
 const cbor_item_t *sk_map_get_int(const cbor_item_t *map, int64_t key);
