@@ -851,6 +851,21 @@ reset(struct op *op)
 	return SK_OK;
 }
 
+static bool
+has_duplicate_keys(const cbor_item_t *map)
+{
+	struct cbor_pair *p = cbor_map_handle(map);
+	size_t n = cbor_map_size(map);
+	int64_t a, b;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (sk_cbor_int(p[i].key, &a) &&
+			    sk_cbor_int(p[j].key, &b) && a == b)
+				return true;
+	return false;
+}
+
 static uint8_t
 parse_params(const uint8_t *buf, size_t len, cbor_item_t **params)
 {
@@ -869,6 +884,10 @@ parse_params(const uint8_t *buf, size_t len, cbor_item_t **params)
 	if (!cbor_isa_map(*params)) {
 		cbor_decref(params);
 		return SK_ERR_CBOR_UNEXPECTED_TYPE;
+	}
+	if (has_duplicate_keys(*params)) { /* not canonical CBOR */
+		cbor_decref(params);
+		return SK_ERR_INVALID_CBOR;
 	}
 	return SK_OK;
 }

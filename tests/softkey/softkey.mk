@@ -1,5 +1,6 @@
-# The soft key: build/test/softkey.so for LD_PRELOAD, and a raw CTAPHID
-# harness built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# The soft key: build/test/softkey.so for LD_PRELOAD, a raw CTAPHID
+# harness built with AddressSanitizer and UndefinedBehaviorSanitizer, and
+# softkey-ca, which prints the test CA of the batch attestation.
 
 SOFTKEY_DIR := tests/softkey
 SOFTKEY_CORE := ctaphid ctap2 pin state crypto cbor
@@ -7,7 +8,8 @@ SOFTKEY_OBJ := $(patsubst %,$(BUILD)/test/softkey/%.o,$(SOFTKEY_CORE) preload)
 SOFTKEY_SAN_OBJ := $(patsubst %,$(BUILD)/test/softkey-san/%.o,$(SOFTKEY_CORE))
 SOFTKEY_LIBS := -lfido2 -lcbor -lcrypto -lpthread -ldl
 
-SOFTKEY_TARGETS := $(BUILD)/test/softkey.so $(BUILD)/test/softkey-raw
+SOFTKEY_TARGETS := $(BUILD)/test/softkey.so $(BUILD)/test/softkey-raw \
+	$(BUILD)/test/softkey-ca
 
 $(BUILD)/test/softkey/%.o: $(SOFTKEY_DIR)/%.c $(SOFTKEY_DIR)/softkey.h
 	@mkdir -p $(dir $@)
@@ -24,3 +26,6 @@ $(BUILD)/test/softkey-san/%.o: $(SOFTKEY_DIR)/%.c $(SOFTKEY_DIR)/softkey.h
 $(BUILD)/test/softkey-raw: $(SOFTKEY_DIR)/raw_test.c $(SOFTKEY_SAN_OBJ)
 	$(CC) -std=gnu11 $(SAN_CFLAGS) $(WARN) -I$(SOFTKEY_DIR) -o $@ $^ \
 		-lcbor -lcrypto
+
+$(BUILD)/test/softkey-ca: $(SOFTKEY_DIR)/ca_main.c $(filter-out %/preload.o,$(SOFTKEY_OBJ))
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lcbor -lcrypto
