@@ -1,6 +1,7 @@
 # The soft key: build/test/softkey.so for LD_PRELOAD, a raw CTAPHID
 # harness built with AddressSanitizer and UndefinedBehaviorSanitizer, and
-# softkey-ca, which prints the test CA of the batch attestation.
+# softkey-ca, which prints the test CA of the batch attestation, and a
+# libfido2 client that tries several PINs in one power cycle.
 
 SOFTKEY_DIR := tests/softkey
 SOFTKEY_CORE := ctaphid ctap2 pin state crypto cbor
@@ -9,7 +10,7 @@ SOFTKEY_SAN_OBJ := $(patsubst %,$(BUILD)/test/softkey-san/%.o,$(SOFTKEY_CORE))
 SOFTKEY_LIBS := -lfido2 -lcbor -lcrypto -lpthread -ldl
 
 SOFTKEY_TARGETS := $(BUILD)/test/softkey.so $(BUILD)/test/softkey-raw \
-	$(BUILD)/test/softkey-ca
+	$(BUILD)/test/softkey-ca $(BUILD)/test/softkey-pin-client
 
 $(BUILD)/test/softkey/%.o: $(SOFTKEY_DIR)/%.c $(SOFTKEY_DIR)/softkey.h
 	@mkdir -p $(dir $@)
@@ -29,3 +30,6 @@ $(BUILD)/test/softkey-raw: $(SOFTKEY_DIR)/raw_test.c $(SOFTKEY_SAN_OBJ)
 
 $(BUILD)/test/softkey-ca: $(SOFTKEY_DIR)/ca_main.c $(filter-out %/preload.o,$(SOFTKEY_OBJ))
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lcbor -lcrypto
+
+$(BUILD)/test/softkey-pin-client: $(SOFTKEY_DIR)/pin_client.c
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lfido2 -lcrypto
