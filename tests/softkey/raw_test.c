@@ -205,7 +205,7 @@ static cbor_item_t *
 get_assert_params(const char *rp, const uint8_t *id, size_t id_len)
 {
 	static const uint8_t cdh[32];
-	cbor_item_t *m = cbor_new_definite_map(3);
+	cbor_item_t *m = cbor_new_definite_map(6); /* room for more */
 	cbor_item_t *allow = cbor_new_definite_array(1);
 	cbor_item_t *d = cbor_new_definite_map(2);
 
@@ -557,6 +557,87 @@ test_attestation_formats(void)
 	}
 }
 
+static cbor_item_t *
+bool_map(const char *k, bool v)
+{
+	return entity(k, cbor_build_bool(v));
+}
+
+/* Options, extensions and limits that libfido2's tools do not reach. */
+static void
+test_features(void)
+{
+	struct sk_dev *dev = new_dev("features", true, 100);
+	struct sk_queue q = { 0 };
+	struct reply rep;
+	uint8_t id[1024];
+	size_t id_len = 0;
+	uint32_t cid = hid_init(dev, &q);
+	cbor_item_t *p;
+	int st = SK_OK, n;
+
+	ok(ctap(dev, &q, cid, SK_CTAP_SELECTION, NULL, &rep) == SK_OK,
+	    "authenticatorSelection: OK after a touch");
+	p = make_cred_params("example.org", true);
+	sk_map_put_int(p, 8, cbor_build_bytestring(NULL, 0));
+	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
+	    SK_ERR_PIN_NOT_SET && rep.keepalives > 0,
+	    "zero-length pinUvAuthParam: a touch, then PIN_NOT_SET");
+	cbor_decref(&p);
+	p = make_cred_params("example.org", true);
+	sk_map_put_int(p, 7, bool_map("up", false));
+	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
+	    SK_ERR_INVALID_OPTION, "makeCredential with up=false: INVALID_OPTION");
+	cbor_decref(&p);
+	p = make_cred_params("example.org", true);
+	sk_map_put_int(p, 7, bool_map("uv", true));
+	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
+	    SK_ERR_INVALID_OPTION,
+	    "uv=true without a PIN token (no built-in UV): INVALID_OPTION");
+	cbor_decref(&p);
+
+	/* credProtect=3: only found after user verification */
+	p = make_cred_params("example.org", true);
+	sk_map_put_int(p, 6, entity("credProtect", sk_cbor_new_int(3)));
+	if (ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) == SK_OK)
+		id_len = cred_id_of(&rep, id);
+	cbor_decref(&p);
+	ok(id_len > 0 && memmem(rep.data, rep.len, "credProtect", 11) != NULL,
+	    "credProtect=3 is accepted and echoed in the extensions");
+	p = get_assert_params("example.org", id, id_len);
+	ok(ctap(dev, &q, cid, SK_CTAP_GET_ASSERTION, p, &rep) ==
+	    SK_ERR_NO_CREDENTIALS,
+	    "a credProtect=3 credential is not found without UV");
+	sk_map_put_int(p, 5, bool_map("rk", true));
+	ok(ctap(dev, &q, cid, SK_CTAP_GET_ASSERTION, p, &rep) ==
+	    SK_ERR_UNSUPPORTED_OPTION, "getAssertion with rk: UNSUPPORTED_OPTION");
+	cbor_decref(&p);
+
+	/* discoverable credentials fill up at 32 */
+	for (n = 0; n < SK_MAX_RK + 1 && st == SK_OK; n++) {
+		uint8_t uid[2] = { (uint8_t)n, 0x5a };
+		cbor_item_t *u = cbor_new_definite_map(1);
+
+		p = make_cred_params("rk.example", true);
+		sk_map_put_str(u, "id", cbor_build_bytestring(uid, 2));
+		cbor_decref(&cbor_map_handle(p)[2].value);
+		cbor_map_handle(p)[2].value = u; /* replace the user entity */
+		sk_map_put_int(p, 7, bool_map("rk", true));
+		st = ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep);
+		cbor_decref(&p);
+	}
+	ok(st == SK_ERR_KEY_STORE_FULL && n == SK_MAX_RK + 1,
+	    "the 33rd discoverable credential: KEY_STORE_FULL");
+	ok(ctap(dev, &q, cid, SK_CTAP_RESET, NULL, &rep) == SK_OK,
+	    "authenticatorReset after a touch");
+	p = get_assert_params("example.org", id, id_len);
+	ok(ctap(dev, &q, cid, SK_CTAP_GET_ASSERTION, p, &rep) ==
+	    SK_ERR_NO_CREDENTIALS, "after reset old credentials are gone");
+	cbor_decref(&p);
+	sk_queue_free(&q);
+	sk_dev_free(&dev);
+}
+
 static void
 test_no_touch(void)
 {
@@ -678,6 +759,7 @@ main(void)
 	test_client_pin(dev, &q);
 	test_foreign_credentials();
 	test_attestation_formats();
+	test_features();
 	test_no_touch();
 	test_random_reports(dev, &q);
 	sk_queue_free(&q);
