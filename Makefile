@@ -14,7 +14,7 @@ ALL_LDFLAGS := -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
-.PHONY: all deps check demo clean
+.PHONY: all deps check demo clean format
 .DEFAULT_GOAL := all
 
 deps:
@@ -40,3 +40,6 @@ demo: all
 
 clean:
 	rm -rf $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -109,14 +109,14 @@ static cbor_item_t *
 build_width(uint64_t u, bool neg)
 {
 	if (u <= UINT8_MAX)
-		return neg ? cbor_build_negint8((uint8_t)u) :
-		    cbor_build_uint8((uint8_t)u);
+		return neg ? cbor_build_negint8((uint8_t)u)
+			   : cbor_build_uint8((uint8_t)u);
 	if (u <= UINT16_MAX)
-		return neg ? cbor_build_negint16((uint16_t)u) :
-		    cbor_build_uint16((uint16_t)u);
+		return neg ? cbor_build_negint16((uint16_t)u)
+			   : cbor_build_uint16((uint16_t)u);
 	if (u <= UINT32_MAX)
-		return neg ? cbor_build_negint32((uint32_t)u) :
-		    cbor_build_uint32((uint32_t)u);
+		return neg ? cbor_build_negint32((uint32_t)u)
+			   : cbor_build_uint32((uint32_t)u);
 	return neg ? cbor_build_negint64(u) : cbor_build_uint64(u);
 }
 
@@ -134,8 +134,8 @@ map_put(cbor_item_t *map, cbor_item_t *key, cbor_item_t *value)
 	bool ok = false;
 
 	if (key != NULL && value != NULL)
-		ok = cbor_map_add(map,
-		    (struct cbor_pair){ .key = key, .value = value });
+		ok = cbor_map_add(
+		    map, (struct cbor_pair){.key = key, .value = value});
 	if (key != NULL)
 		cbor_decref(&key);
 	if (value != NULL)

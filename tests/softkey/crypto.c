@@ -51,8 +51,9 @@ wrap_key(const struct sk_state *st, uint8_t key[32])
 	unsigned int len = 32;
 
 	if (HMAC(EVP_sha256(), st->master, sizeof(st->master),
-	    (const unsigned char *)wrap_label, sizeof(wrap_label) - 1, key,
-	    &len) == NULL || len != 32)
+		(const unsigned char *)wrap_label, sizeof(wrap_label) - 1, key,
+		&len) == NULL ||
+	    len != 32)
 		return -1;
 	return 0;
 }
@@ -73,15 +74,15 @@ es256_from_priv(const uint8_t priv[32], uint8_t pub[65])
 	    (pt = EC_POINT_new(grp)) == NULL ||
 	    (d = BN_bin2bn(priv, 32, NULL)) == NULL ||
 	    EC_POINT_mul(grp, pt, d, NULL, NULL, NULL) != 1 ||
-	    EC_POINT_point2oct(grp, pt, POINT_CONVERSION_UNCOMPRESSED, pub, 65,
-	    NULL) != 65)
+	    EC_POINT_point2oct(
+		grp, pt, POINT_CONVERSION_UNCOMPRESSED, pub, 65, NULL) != 65)
 		goto out;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "prime256v1", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_utf8_string(
+		bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
-	    65) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(
+		bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 65) != 1 ||
 	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
 		goto out;
 	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
@@ -112,8 +113,8 @@ cred_pkey(const struct sk_cred *cred, uint8_t pub[65], size_t *pub_len)
 		*pub_len = 65;
 		return es256_from_priv(cred->priv, pub);
 	case SK_COSE_EDDSA:
-		pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
-		    cred->priv, 32);
+		pkey = EVP_PKEY_new_raw_private_key(
+		    EVP_PKEY_ED25519, NULL, cred->priv, 32);
 		if (pkey == NULL ||
 		    EVP_PKEY_get_raw_public_key(pkey, pub, &len) != 1 ||
 		    len != 32) {
@@ -141,10 +142,10 @@ sk_cred_new(struct sk_cred *cred, int alg, uint8_t cred_protect, bool rk)
 	switch (alg) {
 	case SK_COSE_ES256:
 		/* let OpenSSL pick a scalar in [1, n-1] */
-		if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
-		    "P-256")) == NULL ||
-		    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY,
-		    &d) != 1 ||
+		if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) ==
+			NULL ||
+		    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) !=
+			1 ||
 		    BN_bn2binpad(d, cred->priv, 32) != 32)
 			goto out;
 		break;
@@ -183,13 +184,16 @@ sk_cred_wrap(const struct sk_state *st, const uint8_t rp_id_hash[32],
 	memcpy(aad + 1, rp_id_hash, 32);
 	if (sk_random(id + 1, CRED_NONCE_LEN) != 0 ||
 	    (ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, id + 1) != 1 ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, id + 1) !=
+		1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &len, aad, sizeof(aad)) != 1 ||
 	    EVP_EncryptUpdate(ctx, id + 1 + CRED_NONCE_LEN, &len, plain,
-	    sizeof(plain)) != 1 || len != CRED_PLAIN_LEN ||
-	    EVP_EncryptFinal_ex(ctx, id + 1 + CRED_NONCE_LEN + len, &len) != 1 ||
+		sizeof(plain)) != 1 ||
+	    len != CRED_PLAIN_LEN ||
+	    EVP_EncryptFinal_ex(ctx, id + 1 + CRED_NONCE_LEN + len, &len) !=
+		1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CRED_TAG_LEN,
-	    id + 1 + CRED_NONCE_LEN + CRED_PLAIN_LEN) != 1)
+		id + 1 + CRED_NONCE_LEN + CRED_PLAIN_LEN) != 1)
 		goto out;
 	*id_out = id;
 	*id_len_out = CRED_ID_LEN;
@@ -218,12 +222,14 @@ sk_cred_unwrap(const struct sk_state *st, const uint8_t rp_id_hash[32],
 	aad[0] = CRED_ID_VERSION;
 	memcpy(aad + 1, rp_id_hash, 32);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, id + 1) != 1 ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, id + 1) !=
+		1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &len, aad, sizeof(aad)) != 1 ||
 	    EVP_DecryptUpdate(ctx, plain, &len, id + 1 + CRED_NONCE_LEN,
-	    CRED_PLAIN_LEN) != 1 || len != CRED_PLAIN_LEN ||
+		CRED_PLAIN_LEN) != 1 ||
+	    len != CRED_PLAIN_LEN ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRED_TAG_LEN,
-	    (void *)(id + 1 + CRED_NONCE_LEN + CRED_PLAIN_LEN)) != 1 ||
+		(void *)(id + 1 + CRED_NONCE_LEN + CRED_PLAIN_LEN)) != 1 ||
 	    EVP_DecryptFinal_ex(ctx, plain + len, &len) != 1)
 		goto out;
 	switch (plain[0]) {
@@ -267,8 +273,10 @@ sk_cred_cose_pubkey(const struct sk_cred *cred, uint8_t **cose, size_t *len)
 		    !sk_map_put_int(map, 1, sk_cbor_new_int(2)) ||
 		    !sk_map_put_int(map, 3, sk_cbor_new_int(SK_COSE_ES256)) ||
 		    !sk_map_put_int(map, -1, sk_cbor_new_int(1)) ||
-		    !sk_map_put_int(map, -2, cbor_build_bytestring(pub + 1, 32)) ||
-		    !sk_map_put_int(map, -3, cbor_build_bytestring(pub + 33, 32)))
+		    !sk_map_put_int(
+			map, -2, cbor_build_bytestring(pub + 1, 32)) ||
+		    !sk_map_put_int(
+			map, -3, cbor_build_bytestring(pub + 33, 32)))
 			goto out;
 	} else {
 		if ((map = cbor_new_definite_map(4)) == NULL ||
@@ -342,16 +350,19 @@ static int
 name_add(X509_NAME *n, const char *field, const char *value)
 {
 	return X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8,
-	    (const unsigned char *)value, -1, -1, 0) == 1 ? 0 : -1;
+		   (const unsigned char *)value, -1, -1, 0) == 1
+	    ? 0
+	    : -1;
 }
 
 static int
 set_ca_name(X509_NAME *n)
 {
 	return name_add(n, "C", "SE") == 0 &&
-	    name_add(n, "O", "fido2gate test") == 0 &&
-	    name_add(n, "CN", "fido2gate softkey attestation test CA") == 0 ?
-	    0 : -1;
+		name_add(n, "O", "fido2gate test") == 0 &&
+		name_add(n, "CN", "fido2gate softkey attestation test CA") == 0
+	    ? 0
+	    : -1;
 }
 
 static int
@@ -374,7 +385,7 @@ add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 static int
 add_aaguid_ext(X509 *x, const uint8_t aaguid[16])
 {
-	uint8_t der[18] = { 0x04, 0x10 };
+	uint8_t der[18] = {0x04, 0x10};
 	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.45724.1.1.4", 1);
 	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
 	X509_EXTENSION *ext = NULL;
@@ -414,7 +425,8 @@ make_cert(EVP_PKEY *subject_key, EVP_PKEY *ca_key, X509 *issuer,
 	if (issuer == NULL) { /* the CA itself */
 		if (set_ca_name(X509_get_subject_name(x)) != 0 ||
 		    set_ca_name(X509_get_issuer_name(x)) != 0 ||
-		    add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
+		    add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") !=
+			0 ||
 		    add_ext(x, x, NID_key_usage, "critical,keyCertSign") != 0 ||
 		    add_ext(x, x, NID_subject_key_identifier, "hash") != 0)
 			goto fail;
@@ -425,9 +437,10 @@ make_cert(EVP_PKEY *subject_key, EVP_PKEY *ca_key, X509 *issuer,
 		    name_add(n, "O", "fido2gate test") != 0 ||
 		    name_add(n, "OU", "Authenticator Attestation") != 0 ||
 		    name_add(n, "CN", "fido2gate softkey batch 1") != 0 ||
-		    X509_set_issuer_name(x, X509_get_subject_name(issuer)) != 1 ||
+		    X509_set_issuer_name(x, X509_get_subject_name(issuer)) !=
+			1 ||
 		    add_ext(x, issuer, NID_basic_constraints,
-		    "critical,CA:FALSE") != 0 ||
+			"critical,CA:FALSE") != 0 ||
 		    add_aaguid_ext(x, aaguid) != 0)
 			goto fail;
 	}
@@ -485,10 +498,10 @@ sk_attestation_cert(const uint8_t aaguid[16], uint8_t **der, size_t *len)
 }
 
 int
-sk_attestation_sign(const uint8_t *msg, size_t msg_len, uint8_t **sig,
-    size_t *sig_len)
+sk_attestation_sign(
+    const uint8_t *msg, size_t msg_len, uint8_t **sig, size_t *sig_len)
 {
-	struct sk_cred batch = { .alg = SK_COSE_ES256 };
+	struct sk_cred batch = {.alg = SK_COSE_ES256};
 	int r;
 
 	SHA256((const unsigned char *)att_label, strlen(att_label), batch.priv);

@@ -73,8 +73,9 @@ alg_entry(int alg)
 {
 	cbor_item_t *m = cbor_new_definite_map(2);
 
-	if (m != NULL && (!sk_map_put_str(m, "alg", sk_cbor_new_int(alg)) ||
-	    !sk_map_put_str(m, "type", cbor_build_string("public-key"))))
+	if (m != NULL &&
+	    (!sk_map_put_str(m, "alg", sk_cbor_new_int(alg)) ||
+		!sk_map_put_str(m, "type", cbor_build_string("public-key"))))
 		cbor_decref(&m);
 	return m;
 }
@@ -82,9 +83,9 @@ alg_entry(int alg)
 static uint8_t
 get_info(struct op *op)
 {
-	static const char *const versions[] = { "FIDO_2_0", "FIDO_2_1" };
-	static const char *const extensions[] = { "credProtect" };
-	static const char *const transports[] = { "usb" };
+	static const char *const versions[] = {"FIDO_2_0", "FIDO_2_1"};
+	static const char *const extensions[] = {"credProtect"};
+	static const char *const transports[] = {"usb"};
 	cbor_item_t *m, *opts, *algs, *protos;
 	bool ok;
 
@@ -98,12 +99,13 @@ get_info(struct op *op)
 	    sk_map_put_str(opts, "up", cbor_build_bool(true)) &&
 	    sk_map_put_str(opts, "uv", cbor_build_bool(false)) &&
 	    sk_map_put_str(opts, "plat", cbor_build_bool(false)) &&
-	    sk_map_put_str(opts, "clientPin", cbor_build_bool(op->st.pin_set)) &&
+	    sk_map_put_str(
+		opts, "clientPin", cbor_build_bool(op->st.pin_set)) &&
 	    sk_map_put_str(opts, "pinUvAuthToken", cbor_build_bool(true)) &&
 	    push_owned(algs, alg_entry(SK_COSE_ES256)) &&
 	    push_owned(algs, alg_entry(SK_COSE_EDDSA)) &&
 	    (op->dev->pin_proto1_only ||
-	    push_owned(protos, sk_cbor_new_int(2))) &&
+		push_owned(protos, sk_cbor_new_int(2))) &&
 	    push_owned(protos, sk_cbor_new_int(1)) &&
 	    sk_map_put_int(m, 1, text_array(versions, 2)) &&
 	    sk_map_put_int(m, 2, text_array(extensions, 1)) &&
@@ -115,8 +117,8 @@ get_info(struct op *op)
 	    sk_map_put_int(m, 9, text_array(transports, 1)) &&
 	    sk_map_put_int(m, 10, cbor_incref(algs)) &&
 	    sk_map_put_int(m, 13, sk_cbor_new_int(SK_PIN_MIN_LEN)) &&
-	    sk_map_put_int(m, 20,
-	    sk_cbor_new_int((int64_t)(SK_MAX_RK - op->st.nrks)));
+	    sk_map_put_int(
+		m, 20, sk_cbor_new_int((int64_t)(SK_MAX_RK - op->st.nrks)));
 	if (opts != NULL)
 		cbor_decref(&opts);
 	if (protos != NULL)
@@ -258,9 +260,9 @@ verify_uv(struct op *op, struct uvreq *u, const uint8_t cdh[32], uint8_t perm,
 	uint8_t status;
 
 	if (u->have_auth) {
-		status = sk_pin_check_auth(op->dev, &op->st,
-		    (unsigned)u->protocol, cdh, 32, u->auth, u->auth_len, perm,
-		    rp_id);
+		status =
+		    sk_pin_check_auth(op->dev, &op->st, (unsigned)u->protocol,
+			cdh, 32, u->auth, u->auth_len, perm, rp_id);
 		if (status != SK_OK)
 			return status;
 		u->uv = true;
@@ -288,8 +290,8 @@ get_cdh(const cbor_item_t *params, int64_t key, const uint8_t **cdh)
 
 /* A PublicKeyCredentialDescriptor: {"id": bytes, "type": text}. */
 static uint8_t
-parse_descriptor(const cbor_item_t *d, const uint8_t **id, size_t *id_len,
-    bool *public_key)
+parse_descriptor(
+    const cbor_item_t *d, const uint8_t **id, size_t *id_len, bool *public_key)
 {
 	char *type;
 
@@ -401,8 +403,9 @@ ext_cred_protect(uint8_t level, uint8_t **buf, size_t *len)
 {
 	cbor_item_t *m = cbor_new_definite_map(1);
 
-	if (m == NULL || !sk_map_put_str(m, "credProtect",
-	    sk_cbor_new_int(level)) || sk_cbor_encode(m, buf, len) != 0) {
+	if (m == NULL ||
+	    !sk_map_put_str(m, "credProtect", sk_cbor_new_int(level)) ||
+	    sk_cbor_encode(m, buf, len) != 0) {
 		if (m != NULL)
 			cbor_decref(&m);
 		return NULL;
@@ -427,19 +430,20 @@ packed_stmt(const struct sk_cred *cred, const uint8_t *ad, size_t ad_len,
 		return NULL;
 	memcpy(msg, ad, ad_len);
 	memcpy(msg + ad_len, cdh, 32);
-	r = batch ? sk_attestation_sign(msg, ad_len + 32, &sig, &sig_len) :
-	    sk_cred_sign(cred, msg, ad_len + 32, &sig, &sig_len);
+	r = batch ? sk_attestation_sign(msg, ad_len + 32, &sig, &sig_len)
+		  : sk_cred_sign(cred, msg, ad_len + 32, &sig, &sig_len);
 	free(msg);
 	if (r != 0)
 		return NULL;
-	if (batch && (sk_attestation_cert(ad + 37, &der, &der_len) != 0 ||
-	    (x5c = cbor_new_definite_array(1)) == NULL ||
-	    !push_owned(x5c, cbor_build_bytestring(der, der_len))))
+	if (batch &&
+	    (sk_attestation_cert(ad + 37, &der, &der_len) != 0 ||
+		(x5c = cbor_new_definite_array(1)) == NULL ||
+		!push_owned(x5c, cbor_build_bytestring(der, der_len))))
 		goto out;
 	if ((stmt = cbor_new_definite_map(batch ? 3 : 2)) == NULL)
 		goto out;
 	if (!sk_map_put_str(stmt, "alg",
-	    sk_cbor_new_int(batch ? SK_COSE_ES256 : cred->alg)) ||
+		sk_cbor_new_int(batch ? SK_COSE_ES256 : cred->alg)) ||
 	    !sk_map_put_str(stmt, "sig", cbor_build_bytestring(sig, sig_len)) ||
 	    (batch && !sk_map_put_str(stmt, "x5c", cbor_incref(x5c))))
 		cbor_decref(&stmt);
@@ -482,7 +486,7 @@ make_credential(struct op *op, const cbor_item_t *params)
 {
 	const uint8_t *cdh, *id;
 	const cbor_item_t *rp, *user, *excl, *ext, *cp;
-	struct uvreq u = { .up = true };
+	struct uvreq u = {.up = true};
 	struct sk_cred cred;
 	uint8_t rp_id_hash[32], *cred_id = NULL, *cose = NULL, *acd = NULL;
 	uint8_t *ext_buf = NULL, *ad = NULL, flags, status, protect = 0;
@@ -547,19 +551,21 @@ make_credential(struct op *op, const cbor_item_t *params)
 		for (size_t i = 0; i < cbor_array_size(excl); i++) {
 			struct sk_cred old;
 
-			if ((status = parse_descriptor(cbor_array_handle(excl)[i],
-			    &id, &id_len, &pk)) != SK_OK)
+			if ((status =
+				    parse_descriptor(cbor_array_handle(excl)[i],
+					&id, &id_len, &pk)) != SK_OK)
 				goto out;
-			if (pk && sk_cred_unwrap(&op->st, rp_id_hash, id, id_len,
-			    &old) == 0) {
+			if (pk &&
+			    sk_cred_unwrap(
+				&op->st, rp_id_hash, id, id_len, &old) == 0) {
 				bool hidden = old.cred_protect == 3 && !u.uv;
 
 				OPENSSL_cleanse(&old, sizeof(old));
 				if (hidden)
 					continue;
-				status = presence(op) ?
-				    SK_ERR_CREDENTIAL_EXCLUDED :
-				    SK_ERR_USER_ACTION_TIMEOUT;
+				status = presence(op)
+				    ? SK_ERR_CREDENTIAL_EXCLUDED
+				    : SK_ERR_USER_ACTION_TIMEOUT;
 				goto out;
 			}
 		}
@@ -570,16 +576,16 @@ make_credential(struct op *op, const cbor_item_t *params)
 	}
 	status = SK_ERR_OTHER;
 	if (sk_cred_new(&cred, alg, protect, u.rk) != 0 ||
-	    sk_cred_wrap(&op->st, rp_id_hash, &cred, &cred_id,
-	    &cred_id_len) != 0 ||
+	    sk_cred_wrap(&op->st, rp_id_hash, &cred, &cred_id, &cred_id_len) !=
+		0 ||
 	    sk_cred_cose_pubkey(&cred, &cose, &cose_len) != 0)
 		goto out;
-	if (u.rk && (status = store_rk(op, rp_id, rp_id_hash, user, cred_id,
-	    cred_id_len)) != SK_OK)
+	if (u.rk &&
+	    (status = store_rk(
+		 op, rp_id, rp_id_hash, user, cred_id, cred_id_len)) != SK_OK)
 		goto out;
 	status = SK_ERR_OTHER;
-	if ((counter = sk_state_counter(&op->st, cred_id, cred_id_len)) ==
-	    NULL)
+	if ((counter = sk_state_counter(&op->st, cred_id, cred_id_len)) == NULL)
 		goto out;
 	op->dirty = true;
 	acd_len = 16 + 2 + cred_id_len + cose_len;
@@ -598,7 +604,7 @@ make_credential(struct op *op, const cbor_item_t *params)
 		flags |= FLAG_ED;
 	}
 	if (build_authdata(rp_id_hash, flags, *counter, acd, acd_len, ext_buf,
-	    ext_len, &ad, &ad_len) != 0)
+		ext_len, &ad, &ad_len) != 0)
 		goto out;
 	status = attest(op, &cred, ad, ad_len, cdh);
 out:
@@ -635,7 +641,7 @@ assert_one(struct op *op, const uint8_t rp_id_hash[32], const uint8_t cdh[32],
 	(*counter)++; /* only ever up, and saved before the reply */
 	op->dirty = true;
 	if (build_authdata(rp_id_hash, flags, *counter, NULL, 0, NULL, 0, &ad,
-	    &ad_len) != 0 ||
+		&ad_len) != 0 ||
 	    sign_with_cdh(&cred, ad, ad_len, cdh, &sig, &sig_len) != 0)
 		goto out;
 	if ((desc = cbor_new_definite_map(2)) == NULL ||
@@ -643,19 +649,20 @@ assert_one(struct op *op, const uint8_t rp_id_hash[32], const uint8_t cdh[32],
 	    !sk_map_put_str(desc, "type", cbor_build_string("public-key")))
 		goto out;
 	if (rk != NULL) {
-		user_details = user_details && (rk->user_name != NULL ||
-		    rk->user_display_name != NULL);
+		user_details = user_details &&
+		    (rk->user_name != NULL || rk->user_display_name != NULL);
 		if ((user = cbor_new_definite_map(user_details ? 3 : 1)) ==
-		    NULL || !sk_map_put_str(user, "id",
-		    cbor_build_bytestring(rk->user_id, rk->user_id_len)))
+			NULL ||
+		    !sk_map_put_str(user, "id",
+			cbor_build_bytestring(rk->user_id, rk->user_id_len)))
 			goto out;
 		if (user_details && rk->user_name != NULL &&
-		    !sk_map_put_str(user, "name",
-		    cbor_build_string(rk->user_name)))
+		    !sk_map_put_str(
+			user, "name", cbor_build_string(rk->user_name)))
 			goto out;
 		if (user_details && rk->user_display_name != NULL &&
 		    !sk_map_put_str(user, "displayName",
-		    cbor_build_string(rk->user_display_name)))
+			cbor_build_string(rk->user_display_name)))
 			goto out;
 	}
 	if ((op->resp = cbor_new_definite_map(5)) == NULL)
@@ -665,7 +672,7 @@ assert_one(struct op *op, const uint8_t rp_id_hash[32], const uint8_t cdh[32],
 	    sk_map_put_int(op->resp, 3, cbor_build_bytestring(sig, sig_len)) &&
 	    (user == NULL || sk_map_put_int(op->resp, 4, cbor_incref(user))) &&
 	    (count <= 1 ||
-	    sk_map_put_int(op->resp, 5, sk_cbor_new_int((int64_t)count)));
+		sk_map_put_int(op->resp, 5, sk_cbor_new_int((int64_t)count)));
 	if (ok)
 		status = SK_OK;
 out:
@@ -718,7 +725,7 @@ get_assertion(struct op *op, const cbor_item_t *params)
 {
 	const uint8_t *cdh, *id = NULL;
 	const cbor_item_t *allow;
-	struct uvreq u = { .up = true };
+	struct uvreq u = {.up = true};
 	uint8_t rp_id_hash[32], status, flags;
 	size_t id_len = 0;
 	char *rp_id;
@@ -738,7 +745,8 @@ get_assertion(struct op *op, const cbor_item_t *params)
 		goto out;
 	}
 	if ((status = parse_options(sk_map_get_int(params, 5), &u, false)) !=
-	    SK_OK || (status = verify_uv(op, &u, cdh, 0x02, rp_id)) != SK_OK)
+		SK_OK ||
+	    (status = verify_uv(op, &u, cdh, 0x02, rp_id)) != SK_OK)
 		goto out;
 	sk_sha256(rp_id, strlen(rp_id), rp_id_hash);
 	if ((allow = sk_map_get_int(params, 3)) != NULL) {
@@ -755,11 +763,12 @@ get_assertion(struct op *op, const cbor_item_t *params)
 			size_t cand_len;
 
 			if ((status = parse_descriptor(
-			    cbor_array_handle(allow)[i], &cand, &cand_len,
-			    &pk)) != SK_OK)
+				 cbor_array_handle(allow)[i], &cand, &cand_len,
+				 &pk)) != SK_OK)
 				goto out;
-			if (id == NULL && pk && usable(&op->st, rp_id_hash,
-			    cand, cand_len, u.uv, true)) {
+			if (id == NULL && pk &&
+			    usable(&op->st, rp_id_hash, cand, cand_len, u.uv,
+				true)) {
 				id = cand;
 				id_len = cand_len;
 			}
@@ -772,7 +781,7 @@ get_assertion(struct op *op, const cbor_item_t *params)
 
 			if (memcmp(rk->rp_id_hash, rp_id_hash, 32) != 0 ||
 			    !usable(&op->st, rp_id_hash, rk->cred_id,
-			    rk->cred_id_len, u.uv, false))
+				rk->cred_id_len, u.uv, false))
 				continue;
 			if ((copy = malloc(rk->cred_id_len)) == NULL) {
 				status = SK_ERR_OTHER;
@@ -912,7 +921,7 @@ uint8_t
 sk_ctap2_dispatch(struct sk_dev *dev, const uint8_t *req, size_t req_len,
     uint8_t **resp, size_t *resp_len, enum sk_touch *touch)
 {
-	struct op op = { .dev = dev, .touch = touch };
+	struct op op = {.dev = dev, .touch = touch};
 	cbor_item_t *params = NULL;
 	uint8_t *enc = NULL, status, cmd = req[0];
 	size_t enc_len = 0;
@@ -958,8 +967,8 @@ sk_ctap2_dispatch(struct sk_dev *dev, const uint8_t *req, size_t req_len,
 		status = get_next_assertion(&op);
 		break;
 	case SK_CTAP_CLIENT_PIN:
-		status = sk_client_pin(dev, &op.st, params, &op.resp,
-		    &op.dirty);
+		status =
+		    sk_client_pin(dev, &op.st, params, &op.resp, &op.dirty);
 		break;
 	case SK_CTAP_RESET:
 		status = reset(&op);

@@ -34,8 +34,8 @@ sk_now_ms(void)
 static void
 sleep_ms(uint64_t ms)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
-		.tv_nsec = (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+	    .tv_nsec = (long)(ms % 1000) * 1000000};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -142,7 +142,7 @@ sk_dev_new(const char *state_path, const char *initial_pin, bool touch,
 		return NULL;
 	if ((dev->state_path = strdup(state_path)) == NULL ||
 	    (initial_pin != NULL &&
-	    (dev->initial_pin = strdup(initial_pin)) == NULL)) {
+		(dev->initial_pin = strdup(initial_pin)) == NULL)) {
 		free(dev->state_path);
 		free(dev);
 		return NULL;
@@ -200,8 +200,8 @@ cid_allocate(struct sk_dev *dev)
 }
 
 static void
-hid_init(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
-    const uint8_t *nonce)
+hid_init(
+    struct sk_dev *dev, struct sk_queue *q, uint32_t cid, const uint8_t *nonce)
 {
 	uint8_t resp[17];
 	uint32_t newcid = cid;
@@ -244,10 +244,12 @@ hid_cbor(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
 		/* keep the channel busy, sending keepalives, until timeout */
 		uint64_t now = sk_now_ms();
 
-		dev->held = (struct sk_held){ .active = true, .q = q,
-			.cid = cid, .status = status,
-			.deadline_ms = now + dev->touch_timeout_ms,
-			.next_keepalive_ms = now };
+		dev->held = (struct sk_held){.active = true,
+		    .q = q,
+		    .cid = cid,
+		    .status = status,
+		    .deadline_ms = now + dev->touch_timeout_ms,
+		    .next_keepalive_ms = now};
 		free(resp);
 		return;
 	}
@@ -263,8 +265,8 @@ hid_cbor(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
 }
 
 static void
-hid_dispatch(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
-    uint8_t cmd, const uint8_t *msg, size_t len)
+hid_dispatch(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t cmd,
+    const uint8_t *msg, size_t len)
 {
 	switch (cmd) {
 	case SK_HID_PING:
@@ -295,8 +297,8 @@ finish_if_complete(struct sk_dev *dev, struct sk_queue *q)
 }
 
 static void
-input_init(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
-    const uint8_t *r)
+input_init(
+    struct sk_dev *dev, struct sk_queue *q, uint32_t cid, const uint8_t *r)
 {
 	uint8_t cmd = r[4] & 0x7f;
 	size_t bcnt = (size_t)r[5] << 8 | r[6];
@@ -347,8 +349,8 @@ input_init(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
 }
 
 static void
-input_cont(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
-    const uint8_t *r)
+input_cont(
+    struct sk_dev *dev, struct sk_queue *q, uint32_t cid, const uint8_t *r)
 {
 	size_t n;
 

@@ -71,13 +71,15 @@ cose_ka_pubkey(EVP_PKEY *pkey)
 	size_t len = 0;
 	cbor_item_t *map;
 
-	if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, pub,
-	    sizeof(pub), &len) != 1 || len != 65 || pub[0] != 0x04)
+	if (EVP_PKEY_get_octet_string_param(
+		pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len) != 1 ||
+	    len != 65 || pub[0] != 0x04)
 		return NULL;
 	if ((map = cbor_new_definite_map(5)) == NULL)
 		return NULL;
 	if (!sk_map_put_int(map, 1, sk_cbor_new_int(2)) ||
-	    !sk_map_put_int(map, 3, sk_cbor_new_int(SK_COSE_ECDH_ES_HKDF_256)) ||
+	    !sk_map_put_int(
+		map, 3, sk_cbor_new_int(SK_COSE_ECDH_ES_HKDF_256)) ||
 	    !sk_map_put_int(map, -1, sk_cbor_new_int(1)) ||
 	    !sk_map_put_int(map, -2, cbor_build_bytestring(pub + 1, 32)) ||
 	    !sk_map_put_int(map, -3, cbor_build_bytestring(pub + 33, 32)))
@@ -107,8 +109,8 @@ peer_pubkey(const cbor_item_t *cose)
 	memcpy(pub + 33, y, 32);
 	params[0] = OSSL_PARAM_construct_utf8_string(
 	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-	    pub, sizeof(pub));
+	params[1] = OSSL_PARAM_construct_octet_string(
+	    OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub));
 	params[2] = OSSL_PARAM_construct_end();
 	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
 	    EVP_PKEY_fromdata_init(ctx) != 1 ||
@@ -140,8 +142,8 @@ hkdf(const uint8_t *z, size_t zlen, const char *info, uint8_t out[32])
 	    EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) == 1 &&
 	    EVP_PKEY_CTX_set1_hkdf_salt(ctx, salt, sizeof(salt)) == 1 &&
 	    EVP_PKEY_CTX_set1_hkdf_key(ctx, z, (int)zlen) == 1 &&
-	    EVP_PKEY_CTX_add1_hkdf_info(ctx, (const uint8_t *)info,
-	    (int)strlen(info)) == 1 &&
+	    EVP_PKEY_CTX_add1_hkdf_info(
+		ctx, (const uint8_t *)info, (int)strlen(info)) == 1 &&
 	    EVP_PKEY_derive(ctx, out, &len) == 1 && len == 32;
 	EVP_PKEY_CTX_free(ctx);
 	return ok ? 0 : -1;
@@ -207,8 +209,8 @@ aes_cbc(bool enc, const uint8_t *key, const uint8_t *iv, const uint8_t *in,
 	if (len == 0 || len % 16 != 0 || len > INT32_MAX ||
 	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
-	ok = EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, iv,
-	    enc ? 1 : 0) == 1 &&
+	ok = EVP_CipherInit_ex(
+		 ctx, EVP_aes_256_cbc(), NULL, key, iv, enc ? 1 : 0) == 1 &&
 	    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
 	    EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
 	    (size_t)n == len;
@@ -258,8 +260,8 @@ shared_encrypt(const struct shared *sh, const uint8_t *in, size_t len)
  * saved before the comparison so that pulling the plug cannot skip it.
  */
 static uint8_t
-check_pin_hash(struct sk_dev *dev, struct sk_state *st,
-    const struct shared *sh, const cbor_item_t *params, bool *dirty)
+check_pin_hash(struct sk_dev *dev, struct sk_state *st, const struct shared *sh,
+    const cbor_item_t *params, bool *dirty)
 {
 	const uint8_t *enc;
 	size_t enc_len, len = 0;
@@ -299,8 +301,8 @@ check_pin_hash(struct sk_dev *dev, struct sk_state *st,
 
 /* newPinEnc decrypts to the PIN padded with zeros to 64 bytes. */
 static uint8_t
-set_new_pin(struct sk_state *st, const struct shared *sh,
-    const uint8_t *enc, size_t enc_len, bool *dirty)
+set_new_pin(struct sk_state *st, const struct shared *sh, const uint8_t *enc,
+    size_t enc_len, bool *dirty)
 {
 	uint8_t padded[64];
 	size_t len = 0, pin_len;
@@ -338,7 +340,8 @@ set_or_change_pin(struct sk_dev *dev, struct sk_state *st,
 	if (!sk_cbor_bytes(sk_map_get_int(params, 4), &auth, &auth_len) ||
 	    !sk_cbor_bytes(sk_map_get_int(params, 5), &new_enc, &new_len) ||
 	    (sub == SUB_CHANGE_PIN &&
-	    !sk_cbor_bytes(sk_map_get_int(params, 6), &hash_enc, &hash_len)))
+		!sk_cbor_bytes(
+		    sk_map_get_int(params, 6), &hash_enc, &hash_len)))
 		return SK_ERR_MISSING_PARAMETER;
 	if (new_len + hash_len > sizeof(msg))
 		return SK_ERR_INVALID_PARAMETER;
@@ -416,8 +419,9 @@ sk_client_pin(struct sk_dev *dev, struct sk_state *st,
 
 	*resp = NULL;
 	if (!sk_cbor_int(sk_map_get_int(params, 2), &sub))
-		return sk_map_get_int(params, 2) == NULL ?
-		    SK_ERR_MISSING_PARAMETER : SK_ERR_CBOR_UNEXPECTED_TYPE;
+		return sk_map_get_int(params, 2) == NULL
+		    ? SK_ERR_MISSING_PARAMETER
+		    : SK_ERR_CBOR_UNEXPECTED_TYPE;
 	if (!sk_cbor_int(sk_map_get_int(params, 1), &protocol)) {
 		if (sub != SUB_GET_RETRIES)
 			return SK_ERR_MISSING_PARAMETER;
@@ -456,19 +460,19 @@ sk_client_pin(struct sk_dev *dev, struct sk_state *st,
 	if (derive_shared(dev, (unsigned)protocol, cose, &sh) != 0)
 		return SK_ERR_INVALID_PARAMETER;
 	if (sub == SUB_SET_PIN || sub == SUB_CHANGE_PIN)
-		status = set_or_change_pin(dev, st, params, (unsigned)sub, &sh,
-		    dirty);
+		status = set_or_change_pin(
+		    dev, st, params, (unsigned)sub, &sh, dirty);
 	else
-		status = get_token(dev, st, params, (unsigned)sub, &sh, resp,
-		    dirty);
+		status =
+		    get_token(dev, st, params, (unsigned)sub, &sh, resp, dirty);
 	OPENSSL_cleanse(&sh, sizeof(sh));
 	return status;
 }
 
 uint8_t
 sk_pin_check_auth(struct sk_dev *dev, const struct sk_state *st,
-    unsigned protocol, const uint8_t *msg, size_t msg_len,
-    const uint8_t *param, size_t param_len, uint8_t perm, const char *rp_id)
+    unsigned protocol, const uint8_t *msg, size_t msg_len, const uint8_t *param,
+    size_t param_len, uint8_t perm, const char *rp_id)
 {
 	if (protocol != 1 && (protocol != 2 || dev->pin_proto1_only))
 		return SK_ERR_INVALID_PARAMETER;

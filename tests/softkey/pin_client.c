@@ -38,7 +38,8 @@ open_first_key(void)
 	    n == 0)
 		goto out;
 	if ((dev = fido_dev_new_with_info(fido_dev_info_ptr(list, 0))) ==
-	    NULL || fido_dev_open_with_info(dev) != FIDO_OK)
+		NULL ||
+	    fido_dev_open_with_info(dev) != FIDO_OK)
 		fido_dev_free(&dev);
 out:
 	fido_dev_info_free(&list, 8);
@@ -67,7 +68,8 @@ main(int argc, char **argv)
 		if ((a = fido_assert_new()) == NULL ||
 		    RAND_bytes(cdh, sizeof(cdh)) != 1 ||
 		    fido_assert_set_clientdata_hash(a, cdh, sizeof(cdh)) !=
-		    FIDO_OK || fido_assert_set_rp(a, argv[1]) != FIDO_OK ||
+			FIDO_OK ||
+		    fido_assert_set_rp(a, argv[1]) != FIDO_OK ||
 		    fido_assert_allow_cred(a, id, id_len) != FIDO_OK ||
 		    fido_assert_set_uv(a, FIDO_OPT_TRUE) != FIDO_OK)
 			return 2;

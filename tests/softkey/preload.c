@@ -74,10 +74,10 @@ init_devices(void)
 	if (state == NULL || *state == '\0')
 		return;
 	n = env_ulong("SOFTKEY_DEVICES", 1, MAX_DEVICES);
-	timeout = env_ulong("SOFTKEY_TOUCH_TIMEOUT_MS",
-	    DEFAULT_TOUCH_TIMEOUT_MS, 600000);
-	if (att == NULL || (strcmp(att, "none") != 0 &&
-	    strcmp(att, "self") != 0))
+	timeout = env_ulong(
+	    "SOFTKEY_TOUCH_TIMEOUT_MS", DEFAULT_TOUCH_TIMEOUT_MS, 600000);
+	if (att == NULL ||
+	    (strcmp(att, "none") != 0 && strcmp(att, "self") != 0))
 		att = "x5c";
 	for (unsigned long i = 0; i < n; i++) {
 		if (i == 0)
@@ -89,8 +89,8 @@ init_devices(void)
 		    (unsigned)timeout, att);
 		if (devices[ndevices] == NULL)
 			continue;
-		devices[ndevices]->pin_proto1_only = protos != NULL &&
-		    strcmp(protos, "1") == 0;
+		devices[ndevices]->pin_proto1_only =
+		    protos != NULL && strcmp(protos, "1") == 0;
 		ndevices++;
 	}
 }
@@ -163,10 +163,10 @@ link_write(void *h, const unsigned char *buf, size_t len)
 }
 
 static const fido_dev_io_t softkey_io = {
-	.open = link_open,
-	.close = link_close,
-	.read = link_read,
-	.write = link_write,
+    .open = link_open,
+    .close = link_close,
+    .read = link_read,
+    .write = link_write,
 };
 
 /* fido_dev_transport_t: whole CTAPHID messages over the io functions */
@@ -181,8 +181,7 @@ put_be32(uint8_t *p, uint32_t v)
 }
 
 static int
-transport_tx(fido_dev_t *d, uint8_t cmd, const unsigned char *buf,
-    size_t count)
+transport_tx(fido_dev_t *d, uint8_t cmd, const unsigned char *buf, size_t count)
 {
 	struct link *l = fido_dev_io_handle(d);
 	uint8_t r[SK_REPORT_LEN + 1];
@@ -202,8 +201,8 @@ transport_tx(fido_dev_t *d, uint8_t cmd, const unsigned char *buf,
 		memcpy(r + 8, buf, n);
 	if (link_write(l, r, sizeof(r)) < 0)
 		return -1;
-	for (uint8_t seq = 0; (off = SK_INIT_DATA + (size_t)seq *
-	    SK_CONT_DATA) < count; seq++) {
+	for (uint8_t seq = 0;
+	     (off = SK_INIT_DATA + (size_t)seq * SK_CONT_DATA) < count; seq++) {
 		memset(r, 0, sizeof(r));
 		put_be32(r + 1, cid);
 		r[5] = seq;
@@ -216,8 +215,8 @@ transport_tx(fido_dev_t *d, uint8_t cmd, const unsigned char *buf,
 }
 
 static int
-transport_rx(fido_dev_t *d, uint8_t cmd, unsigned char *buf, size_t count,
-    int ms)
+transport_rx(
+    fido_dev_t *d, uint8_t cmd, unsigned char *buf, size_t count, int ms)
 {
 	struct link *l = fido_dev_io_handle(d);
 	uint8_t r[SK_REPORT_LEN];
@@ -231,8 +230,9 @@ transport_rx(fido_dev_t *d, uint8_t cmd, unsigned char *buf, size_t count,
 		if (link_read(l, r, sizeof(r), ms) < 0)
 			return -1;
 	} while (r[4] == (0x80 | SK_HID_KEEPALIVE));
-	if (((uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 |
-	    (uint32_t)r[2] << 8 | r[3]) != cid || r[4] != (0x80 | cmd))
+	if (((uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 |
+		r[3]) != cid ||
+	    r[4] != (0x80 | cmd))
 		return -1; /* includes CTAPHID_ERROR */
 	len = (size_t)r[5] << 8 | r[6];
 	if (len > count)
@@ -253,8 +253,8 @@ transport_rx(fido_dev_t *d, uint8_t cmd, unsigned char *buf, size_t count,
 }
 
 static const fido_dev_transport_t softkey_transport = {
-	.rx = transport_rx,
-	.tx = transport_tx,
+    .rx = transport_rx,
+    .tx = transport_tx,
 };
 
 /* the interposed libfido2 functions */
@@ -265,8 +265,8 @@ fido_dev_info_manifest(fido_dev_info_t *devlist, size_t ilen, size_t *olen)
 	int (*real)(fido_dev_info_t *, size_t, size_t *);
 	char path[32], product[32];
 
-	real = (int (*)(fido_dev_info_t *, size_t, size_t *))dlsym(RTLD_NEXT,
-	    "fido_dev_info_manifest");
+	real = (int (*)(fido_dev_info_t *, size_t, size_t *))dlsym(
+	    RTLD_NEXT, "fido_dev_info_manifest");
 	pthread_once(&once, init_devices);
 	*olen = 0;
 	if (real == NULL || real(devlist, ilen, olen) != FIDO_OK)
@@ -275,7 +275,7 @@ fido_dev_info_manifest(fido_dev_info_t *devlist, size_t ilen, size_t *olen)
 		snprintf(path, sizeof(path), PATH_PREFIX "%zu", i);
 		snprintf(product, sizeof(product), "softkey %zu", i);
 		if (fido_dev_info_set(devlist, *olen, path, "fido2gate",
-		    product, &softkey_io, &softkey_transport) != FIDO_OK)
+			product, &softkey_io, &softkey_transport) != FIDO_OK)
 			return FIDO_ERR_INTERNAL;
 		(*olen)++;
 	}
@@ -287,8 +287,8 @@ fido_dev_open(fido_dev_t *dev, const char *path)
 {
 	int (*real)(fido_dev_t *, const char *);
 
-	real = (int (*)(fido_dev_t *, const char *))dlsym(RTLD_NEXT,
-	    "fido_dev_open");
+	real = (int (*)(fido_dev_t *, const char *))dlsym(
+	    RTLD_NEXT, "fido_dev_open");
 	if (real == NULL)
 		return FIDO_ERR_INTERNAL;
 	if (device_for_path(path) != NULL &&

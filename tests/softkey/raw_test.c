@@ -99,8 +99,8 @@ recv_msg(struct sk_dev *dev, struct sk_queue *q, struct reply *rep, int ms)
 	got = rep->len < SK_INIT_DATA ? rep->len : SK_INIT_DATA;
 	memcpy(rep->data, r + 7, got);
 	for (uint8_t seq = 0; got < rep->len; seq++) {
-		size_t n = rep->len - got < SK_CONT_DATA ? rep->len - got :
-		    SK_CONT_DATA;
+		size_t n = rep->len - got < SK_CONT_DATA ? rep->len - got
+							 : SK_CONT_DATA;
 
 		if (!sk_queue_pop(q, r) || r[4] != seq)
 			return false;
@@ -120,7 +120,7 @@ is_error(const struct reply *rep, uint32_t cid, uint8_t code)
 static uint32_t
 hid_init(struct sk_dev *dev, struct sk_queue *q)
 {
-	static const uint8_t nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t nonce[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	struct reply rep;
 
 	send_msg(dev, q, SK_CID_BROADCAST, SK_HID_INIT, nonce, 8);
@@ -164,8 +164,7 @@ ctap_raw(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
 	struct reply rep;
 
 	send_msg(dev, q, cid, SK_HID_CBOR, buf, len);
-	if (!recv_msg(dev, q, &rep, 0) || rep.cmd != SK_HID_CBOR ||
-	    rep.len < 1)
+	if (!recv_msg(dev, q, &rep, 0) || rep.cmd != SK_HID_CBOR || rep.len < 1)
 		return -1;
 	return rep.data[0];
 }
@@ -182,7 +181,7 @@ entity(const char *k1, cbor_item_t *v1)
 static cbor_item_t *
 make_cred_params(const char *rp, bool with_params)
 {
-	static const uint8_t cdh[32], uid[4] = { 1, 2, 3, 4 };
+	static const uint8_t cdh[32], uid[4] = {1, 2, 3, 4};
 	cbor_item_t *m = cbor_new_definite_map(6); /* room for more */
 	cbor_item_t *algs = cbor_new_definite_array(1);
 	cbor_item_t *alg = cbor_new_definite_map(2);
@@ -267,33 +266,33 @@ test_framing(struct sk_dev *dev, struct sk_queue *q)
 	report(r, SK_CID_BROADCAST, 0x80 | SK_HID_INIT, 7);
 	sk_hid_input(dev, q, r);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, SK_CID_BROADCAST, SK_HID_ERR_INVALID_LEN),
+		is_error(&rep, SK_CID_BROADCAST, SK_HID_ERR_INVALID_LEN),
 	    "INIT with a 7-byte nonce: ERR_INVALID_LEN");
 
 	for (size_t i = 0; i < sizeof(ping); i++)
 		ping[i] = (uint8_t)(i * 7);
 	send_msg(dev, q, cid, SK_HID_PING, ping, sizeof(ping));
 	ok(recv_msg(dev, q, &rep, 0) && rep.cmd == SK_HID_PING &&
-	    rep.len == sizeof(ping) && memcmp(rep.data, ping, rep.len) == 0,
+		rep.len == sizeof(ping) && memcmp(rep.data, ping, rep.len) == 0,
 	    "PING of 1000 bytes over 17 continuation packets echoes");
 
 	send_msg(dev, q, 0x11223344, SK_HID_PING, ping, 4);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, 0x11223344, SK_HID_ERR_INVALID_CHANNEL),
+		is_error(&rep, 0x11223344, SK_HID_ERR_INVALID_CHANNEL),
 	    "PING on an unallocated channel: ERR_INVALID_CHANNEL");
 	send_msg(dev, q, 0, SK_HID_PING, ping, 4);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, 0, SK_HID_ERR_INVALID_CHANNEL),
+		is_error(&rep, 0, SK_HID_ERR_INVALID_CHANNEL),
 	    "channel 0: ERR_INVALID_CHANNEL");
 	send_msg(dev, q, SK_CID_BROADCAST, SK_HID_PING, ping, 4);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, SK_CID_BROADCAST, SK_HID_ERR_INVALID_CHANNEL),
+		is_error(&rep, SK_CID_BROADCAST, SK_HID_ERR_INVALID_CHANNEL),
 	    "PING on the broadcast channel: ERR_INVALID_CHANNEL");
 
 	report(r, cid, 0x80 | SK_HID_PING, SK_MAX_MSG + 1);
 	sk_hid_input(dev, q, r);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, cid, SK_HID_ERR_INVALID_LEN),
+		is_error(&rep, cid, SK_HID_ERR_INVALID_LEN),
 	    "a message over 7609 bytes: ERR_INVALID_LEN");
 
 	report(r, cid, 0x80 | SK_HID_PING, 200);
@@ -301,39 +300,39 @@ test_framing(struct sk_dev *dev, struct sk_queue *q)
 	report(r, cid, 1, 0); /* seq 1 where 0 is due */
 	sk_hid_input(dev, q, r);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, cid, SK_HID_ERR_INVALID_SEQ),
+		is_error(&rep, cid, SK_HID_ERR_INVALID_SEQ),
 	    "continuation out of sequence: ERR_INVALID_SEQ");
 
 	report(r, cid, 0x80 | SK_HID_PING, 200);
 	sk_hid_input(dev, q, r);
 	send_msg(dev, q, cid2, SK_HID_PING, ping, 4);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, cid2, SK_HID_ERR_CHANNEL_BUSY),
+		is_error(&rep, cid2, SK_HID_ERR_CHANNEL_BUSY),
 	    "another channel during a transaction: ERR_CHANNEL_BUSY");
 	report(r, cid, 0x80 | SK_HID_PING, 4);
 	sk_hid_input(dev, q, r);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, cid, SK_HID_ERR_INVALID_SEQ),
+		is_error(&rep, cid, SK_HID_ERR_INVALID_SEQ),
 	    "a new request before the last one ended: ERR_INVALID_SEQ");
 
 	report(r, cid, 0x80 | SK_HID_PING, 200);
 	sk_hid_input(dev, q, r);
 	sleep(4);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, cid, SK_HID_ERR_MSG_TIMEOUT),
+		is_error(&rep, cid, SK_HID_ERR_MSG_TIMEOUT),
 	    "a request left unfinished: ERR_MSG_TIMEOUT");
 
 	send_msg(dev, q, cid, 0x55, ping, 4);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, cid, SK_HID_ERR_INVALID_CMD),
+		is_error(&rep, cid, SK_HID_ERR_INVALID_CMD),
 	    "unknown CTAPHID command: ERR_INVALID_CMD");
 	send_msg(dev, q, cid, SK_HID_MSG, ping, 10);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, cid, SK_HID_ERR_INVALID_CMD),
+		is_error(&rep, cid, SK_HID_ERR_INVALID_CMD),
 	    "MSG (U2F) on a CBOR-only key: ERR_INVALID_CMD");
 	send_msg(dev, q, cid, SK_HID_CBOR, NULL, 0);
 	ok(recv_msg(dev, q, &rep, 0) &&
-	    is_error(&rep, cid, SK_HID_ERR_INVALID_LEN),
+		is_error(&rep, cid, SK_HID_ERR_INVALID_LEN),
 	    "empty CBOR message: ERR_INVALID_LEN");
 	send_msg(dev, q, cid, SK_HID_WINK, NULL, 0);
 	ok(recv_msg(dev, q, &rep, 0) && rep.cmd == SK_HID_WINK && rep.len == 0,
@@ -346,9 +345,9 @@ test_framing(struct sk_dev *dev, struct sk_queue *q)
 static void
 test_cbor(struct sk_dev *dev, struct sk_queue *q)
 {
-	static const uint8_t garbage[] = { SK_CTAP_MAKE_CREDENTIAL, 0xa1, 0x01 };
-	static const uint8_t trailing[] = { SK_CTAP_GET_ASSERTION, 0xa0, 0x00 };
-	static const uint8_t array[] = { SK_CTAP_MAKE_CREDENTIAL, 0x81, 0x01 };
+	static const uint8_t garbage[] = {SK_CTAP_MAKE_CREDENTIAL, 0xa1, 0x01};
+	static const uint8_t trailing[] = {SK_CTAP_GET_ASSERTION, 0xa0, 0x00};
+	static const uint8_t array[] = {SK_CTAP_MAKE_CREDENTIAL, 0x81, 0x01};
 	uint8_t big[SK_MAX_CBOR_MSG + 10];
 	struct reply rep;
 	cbor_item_t *p;
@@ -357,19 +356,20 @@ test_cbor(struct sk_dev *dev, struct sk_queue *q)
 
 	st = ctap(dev, q, cid, SK_CTAP_GET_INFO, NULL, &rep);
 	ok(st == SK_OK && rep.len > 20 &&
-	    memmem(rep.data, rep.len, "FIDO_2_1", 8) != NULL,
+		memmem(rep.data, rep.len, "FIDO_2_1", 8) != NULL,
 	    "getInfo answers with FIDO_2_1");
 	ok(ctap_raw(dev, q, cid, garbage, sizeof(garbage)) ==
-	    SK_ERR_INVALID_CBOR, "truncated CBOR: CTAP2_ERR_INVALID_CBOR");
+		SK_ERR_INVALID_CBOR,
+	    "truncated CBOR: CTAP2_ERR_INVALID_CBOR");
 	ok(ctap_raw(dev, q, cid, trailing, sizeof(trailing)) ==
-	    SK_ERR_INVALID_CBOR, "bytes after the map: CTAP2_ERR_INVALID_CBOR");
+		SK_ERR_INVALID_CBOR,
+	    "bytes after the map: CTAP2_ERR_INVALID_CBOR");
 	ok(ctap_raw(dev, q, cid, array, sizeof(array)) ==
-	    SK_ERR_CBOR_UNEXPECTED_TYPE,
+		SK_ERR_CBOR_UNEXPECTED_TYPE,
 	    "parameters as an array: CTAP2_ERR_CBOR_UNEXPECTED_TYPE");
 	big[0] = SK_CTAP_GET_INFO;
 	memset(big + 1, 0, sizeof(big) - 1);
-	ok(ctap_raw(dev, q, cid, big, sizeof(big)) ==
-	    SK_ERR_REQUEST_TOO_LARGE,
+	ok(ctap_raw(dev, q, cid, big, sizeof(big)) == SK_ERR_REQUEST_TOO_LARGE,
 	    "a request over maxMsgSize: CTAP2_ERR_REQUEST_TOO_LARGE");
 	big[0] = 0x42;
 	ok(ctap_raw(dev, q, cid, big, 1) == SK_ERR_INVALID_COMMAND,
@@ -377,23 +377,24 @@ test_cbor(struct sk_dev *dev, struct sk_queue *q)
 
 	p = make_cred_params("example.org", false);
 	ok(ctap(dev, q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
-	    SK_ERR_MISSING_PARAMETER,
+		SK_ERR_MISSING_PARAMETER,
 	    "makeCredential without pubKeyCredParams: MISSING_PARAMETER");
 	cbor_decref(&p);
 	p = make_cred_params("example.org", true);
 	sk_map_put_int(p, 1, cbor_build_string("not bytes"));
 	ok(ctap(dev, q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
-	    SK_ERR_INVALID_CBOR, "a duplicate map key: INVALID_CBOR");
+		SK_ERR_INVALID_CBOR,
+	    "a duplicate map key: INVALID_CBOR");
 	cbor_decref(&p);
 	p = cbor_new_definite_map(1);
 	sk_map_put_int(p, 1, cbor_build_string("not bytes"));
 	ok(ctap(dev, q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
-	    SK_ERR_CBOR_UNEXPECTED_TYPE,
+		SK_ERR_CBOR_UNEXPECTED_TYPE,
 	    "clientDataHash as text: CBOR_UNEXPECTED_TYPE");
 	cbor_decref(&p);
 	p = get_assert_params("example.org", (const uint8_t *)"junk", 4);
 	ok(ctap(dev, q, cid, SK_CTAP_GET_ASSERTION, p, &rep) ==
-	    SK_ERR_NO_CREDENTIALS,
+		SK_ERR_NO_CREDENTIALS,
 	    "getAssertion with a junk credential ID: NO_CREDENTIALS");
 	cbor_decref(&p);
 }
@@ -407,22 +408,23 @@ client_pin_params(int64_t sub, cbor_item_t *key_agreement)
 	sk_map_put_int(m, 2, sk_cbor_new_int(sub));
 	if (key_agreement != NULL)
 		sk_map_put_int(m, 3, key_agreement);
-	sk_map_put_int(m, 6, cbor_build_bytestring((const uint8_t *)
-	    "0123456789abcdef0123456789abcdef", 32));
+	sk_map_put_int(m, 6,
+	    cbor_build_bytestring(
+		(const uint8_t *)"0123456789abcdef0123456789abcdef", 32));
 	return m;
 }
 
 static void
 test_client_pin(struct sk_dev *dev, struct sk_queue *q)
 {
-	static const uint8_t x[32] = { 1 }, y[32] = { 2 };
+	static const uint8_t x[32] = {1}, y[32] = {2};
 	struct reply rep;
 	cbor_item_t *p, *k;
 	uint32_t cid = hid_init(dev, q);
 
 	p = client_pin_params(0x05, NULL);
 	ok(ctap(dev, q, cid, SK_CTAP_CLIENT_PIN, p, &rep) ==
-	    SK_ERR_MISSING_PARAMETER,
+		SK_ERR_MISSING_PARAMETER,
 	    "getPinToken without keyAgreement: MISSING_PARAMETER");
 	cbor_decref(&p);
 	k = cbor_new_definite_map(5);
@@ -433,7 +435,7 @@ test_client_pin(struct sk_dev *dev, struct sk_queue *q)
 	sk_map_put_int(k, -3, cbor_build_bytestring(y, 32));
 	p = client_pin_params(0x05, k);
 	ok(ctap(dev, q, cid, SK_CTAP_CLIENT_PIN, p, &rep) ==
-	    SK_ERR_INVALID_PARAMETER,
+		SK_ERR_INVALID_PARAMETER,
 	    "keyAgreement with a point off the curve: INVALID_PARAMETER");
 	cbor_decref(&p);
 	k = cbor_new_definite_map(2);
@@ -441,7 +443,7 @@ test_client_pin(struct sk_dev *dev, struct sk_queue *q)
 	sk_map_put_int(k, -2, cbor_build_bytestring(x, 5));
 	p = client_pin_params(0x05, k);
 	ok(ctap(dev, q, cid, SK_CTAP_CLIENT_PIN, p, &rep) ==
-	    SK_ERR_INVALID_PARAMETER,
+		SK_ERR_INVALID_PARAMETER,
 	    "a truncated COSE keyAgreement: INVALID_PARAMETER");
 	cbor_decref(&p);
 	p = client_pin_params(0x33, NULL);
@@ -450,16 +452,18 @@ test_client_pin(struct sk_dev *dev, struct sk_queue *q)
 	cbor_decref(&p);
 	p = client_pin_params(0x01, NULL);
 	ok(ctap(dev, q, cid, SK_CTAP_CLIENT_PIN, p, &rep) == SK_OK &&
-	    rep.len == 4 && rep.data[1] == 0xa1 && rep.data[2] == 0x03 &&
-	    rep.data[3] == SK_PIN_RETRIES, "getPINRetries: 8");
+		rep.len == 4 && rep.data[1] == 0xa1 && rep.data[2] == 0x03 &&
+		rep.data[3] == SK_PIN_RETRIES,
+	    "getPINRetries: 8");
 	cbor_decref(&p);
 }
 
 static void
 test_foreign_credentials(void)
 {
-	struct sk_dev *a = new_dev("a", true, 100), *b = new_dev("b", true, 100);
-	struct sk_queue qa = { 0 }, qb = { 0 };
+	struct sk_dev *a = new_dev("a", true, 100),
+		      *b = new_dev("b", true, 100);
+	struct sk_queue qa = {0}, qb = {0};
 	struct reply rep;
 	uint8_t id[1024];
 	size_t id_len = 0;
@@ -477,17 +481,19 @@ test_foreign_credentials(void)
 	ok(ctap(a, &qa, ca, SK_CTAP_GET_ASSERTION, p, &rep) == SK_OK,
 	    "key A signs with its own credential");
 	ok(ctap(b, &qb, cb, SK_CTAP_GET_ASSERTION, p, &rep) ==
-	    SK_ERR_NO_CREDENTIALS, "key B refuses key A's credential ID");
+		SK_ERR_NO_CREDENTIALS,
+	    "key B refuses key A's credential ID");
 	cbor_decref(&p);
 	p = get_assert_params("evil.example", id, id_len);
 	ok(ctap(a, &qa, ca, SK_CTAP_GET_ASSERTION, p, &rep) ==
-	    SK_ERR_NO_CREDENTIALS,
+		SK_ERR_NO_CREDENTIALS,
 	    "key A refuses its credential ID for another rp");
 	cbor_decref(&p);
 	id[20] ^= 1;
 	p = get_assert_params("example.org", id, id_len);
 	ok(ctap(a, &qa, ca, SK_CTAP_GET_ASSERTION, p, &rep) ==
-	    SK_ERR_NO_CREDENTIALS, "key A refuses a tampered credential ID");
+		SK_ERR_NO_CREDENTIALS,
+	    "key A refuses a tampered credential ID");
 	cbor_decref(&p);
 	id[20] ^= 1;
 
@@ -504,7 +510,7 @@ test_foreign_credentials(void)
 		sk_map_put_int(p, 5, ex);
 	}
 	ok(ctap(a, &qa, ca, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
-	    SK_ERR_CREDENTIAL_EXCLUDED,
+		SK_ERR_CREDENTIAL_EXCLUDED,
 	    "excludeList with an own credential: CREDENTIAL_EXCLUDED");
 	ok(ctap(b, &qb, cb, SK_CTAP_MAKE_CREDENTIAL, p, &rep) == SK_OK,
 	    "the same excludeList on key B: a new credential");
@@ -534,12 +540,12 @@ reply_fmt_is(const struct reply *rep, const char *fmt, size_t stmt_len)
 static void
 test_attestation_formats(void)
 {
-	static const char *const fmts[][3] = { { "x5c", "packed", "3" },
-		{ "self", "packed", "2" }, { "none", "none", "0" } };
+	static const char *const fmts[][3] = {{"x5c", "packed", "3"},
+	    {"self", "packed", "2"}, {"none", "none", "0"}};
 	char path[256];
 
 	for (size_t i = 0; i < 3; i++) {
-		struct sk_queue q = { 0 };
+		struct sk_queue q = {0};
 		struct reply rep;
 		struct sk_dev *dev;
 		cbor_item_t *p = make_cred_params("example.org", true);
@@ -547,8 +553,9 @@ test_attestation_formats(void)
 		snprintf(path, sizeof(path), "%s/att", tmpdir);
 		dev = sk_dev_new(path, NULL, true, 100, fmts[i][0]);
 		ok(ctap(dev, &q, hid_init(dev, &q), SK_CTAP_MAKE_CREDENTIAL, p,
-		    &rep) == SK_OK && reply_fmt_is(&rep, fmts[i][1],
-		    (size_t)(fmts[i][2][0] - '0')),
+		       &rep) == SK_OK &&
+			reply_fmt_is(
+			    &rep, fmts[i][1], (size_t)(fmts[i][2][0] - '0')),
 		    "attestation %s: fmt %s, attStmt of %s members", fmts[i][0],
 		    fmts[i][1], fmts[i][2]);
 		cbor_decref(&p);
@@ -568,7 +575,7 @@ static void
 test_features(void)
 {
 	struct sk_dev *dev = new_dev("features", true, 100);
-	struct sk_queue q = { 0 };
+	struct sk_queue q = {0};
 	struct reply rep;
 	uint8_t id[1024];
 	size_t id_len = 0;
@@ -581,18 +588,20 @@ test_features(void)
 	p = make_cred_params("example.org", true);
 	sk_map_put_int(p, 8, cbor_build_bytestring(NULL, 0));
 	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
-	    SK_ERR_PIN_NOT_SET && rep.keepalives > 0,
+		    SK_ERR_PIN_NOT_SET &&
+		rep.keepalives > 0,
 	    "zero-length pinUvAuthParam: a touch, then PIN_NOT_SET");
 	cbor_decref(&p);
 	p = make_cred_params("example.org", true);
 	sk_map_put_int(p, 7, bool_map("up", false));
 	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
-	    SK_ERR_INVALID_OPTION, "makeCredential with up=false: INVALID_OPTION");
+		SK_ERR_INVALID_OPTION,
+	    "makeCredential with up=false: INVALID_OPTION");
 	cbor_decref(&p);
 	p = make_cred_params("example.org", true);
 	sk_map_put_int(p, 7, bool_map("uv", true));
 	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
-	    SK_ERR_INVALID_OPTION,
+		SK_ERR_INVALID_OPTION,
 	    "uv=true without a PIN token (no built-in UV): INVALID_OPTION");
 	cbor_decref(&p);
 
@@ -606,16 +615,17 @@ test_features(void)
 	    "credProtect=3 is accepted and echoed in the extensions");
 	p = get_assert_params("example.org", id, id_len);
 	ok(ctap(dev, &q, cid, SK_CTAP_GET_ASSERTION, p, &rep) ==
-	    SK_ERR_NO_CREDENTIALS,
+		SK_ERR_NO_CREDENTIALS,
 	    "a credProtect=3 credential is not found without UV");
 	sk_map_put_int(p, 5, bool_map("rk", true));
 	ok(ctap(dev, &q, cid, SK_CTAP_GET_ASSERTION, p, &rep) ==
-	    SK_ERR_UNSUPPORTED_OPTION, "getAssertion with rk: UNSUPPORTED_OPTION");
+		SK_ERR_UNSUPPORTED_OPTION,
+	    "getAssertion with rk: UNSUPPORTED_OPTION");
 	cbor_decref(&p);
 
 	/* discoverable credentials fill up at 32 */
 	for (n = 0; n < SK_MAX_RK + 1 && st == SK_OK; n++) {
-		uint8_t uid[2] = { (uint8_t)n, 0x5a };
+		uint8_t uid[2] = {(uint8_t)n, 0x5a};
 		cbor_item_t *u = cbor_new_definite_map(1);
 
 		p = make_cred_params("rk.example", true);
@@ -632,7 +642,8 @@ test_features(void)
 	    "authenticatorReset after a touch");
 	p = get_assert_params("example.org", id, id_len);
 	ok(ctap(dev, &q, cid, SK_CTAP_GET_ASSERTION, p, &rep) ==
-	    SK_ERR_NO_CREDENTIALS, "after reset old credentials are gone");
+		SK_ERR_NO_CREDENTIALS,
+	    "after reset old credentials are gone");
 	cbor_decref(&p);
 	sk_queue_free(&q);
 	sk_dev_free(&dev);
@@ -642,7 +653,7 @@ static void
 test_no_touch(void)
 {
 	struct sk_dev *dev = new_dev("a", false, 300);
-	struct sk_queue q = { 0 };
+	struct sk_queue q = {0};
 	struct reply rep;
 	uint8_t id[1024], r[SK_REPORT_LEN];
 	size_t id_len = 0;
@@ -686,16 +697,18 @@ test_no_touch(void)
 	}
 	cbor_decref(&p);
 	ok(sk_hid_poll(dev, &q, 1000) && sk_queue_pop(&q, r) &&
-	    r[4] == (0x80 | SK_HID_KEEPALIVE) && r[7] == SK_KEEPALIVE_UPNEEDED,
+		r[4] == (0x80 | SK_HID_KEEPALIVE) &&
+		r[7] == SK_KEEPALIVE_UPNEEDED,
 	    "waiting for touch: KEEPALIVE with status UPNEEDED");
 	send_msg(dev, &q, cid2, SK_HID_PING, (const uint8_t *)"x", 1);
 	ok(recv_msg(dev, &q, &rep, 0) &&
-	    is_error(&rep, cid2, SK_HID_ERR_CHANNEL_BUSY),
+		is_error(&rep, cid2, SK_HID_ERR_CHANNEL_BUSY),
 	    "another channel meanwhile: ERR_CHANNEL_BUSY");
 	send_msg(dev, &q, cid, SK_HID_CANCEL, NULL, 0);
 	ok(recv_msg(dev, &q, &rep, 1000) && rep.cmd == SK_HID_CBOR &&
-	    rep.len == 1 && rep.data[0] == SK_ERR_KEEPALIVE_CANCEL &&
-	    sk_now_ms() - t0 < 2000, "CANCEL ends the wait: KEEPALIVE_CANCEL");
+		rep.len == 1 && rep.data[0] == SK_ERR_KEEPALIVE_CANCEL &&
+		sk_now_ms() - t0 < 2000,
+	    "CANCEL ends the wait: KEEPALIVE_CANCEL");
 	sk_queue_free(&q);
 	sk_dev_free(&dev);
 }
@@ -731,7 +744,8 @@ test_random_reports(struct sk_dev *dev, struct sk_queue *q)
 	cid = hid_init(dev, q);
 	send_msg(dev, q, cid, SK_HID_PING, (const uint8_t *)"alive", 5);
 	ok(cid != 0 && recv_msg(dev, q, &rep, 0) && rep.cmd == SK_HID_PING &&
-	    rep.len == 5, "20000 random reports later the key still answers");
+		rep.len == 5,
+	    "20000 random reports later the key still answers");
 }
 
 static void
@@ -748,7 +762,7 @@ int
 main(void)
 {
 	struct sk_dev *dev;
-	struct sk_queue q = { 0 };
+	struct sk_queue q = {0};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (mkdtemp(tmpdir) == NULL)

@@ -172,8 +172,8 @@ struct sk_dev {
 	bool touch;
 	unsigned touch_timeout_ms;
 	const char *attestation; /* "x5c", "self" or "none" */
-	char *initial_pin;       /* set on a state created by this process */
-	bool pin_proto1_only;    /* advertise PIN/UV auth protocol 1 alone */
+	char *initial_pin;	 /* set on a state created by this process */
+	bool pin_proto1_only;	 /* advertise PIN/UV auth protocol 1 alone */
 	uint64_t powered_ms;
 	/* CTAPHID */
 	uint32_t cids[SK_MAX_CHANNELS];
@@ -223,8 +223,8 @@ uint8_t sk_ctap2_dispatch(struct sk_dev *, const uint8_t *req, size_t req_len,
 uint8_t sk_client_pin(struct sk_dev *, struct sk_state *, const cbor_item_t *,
     cbor_item_t **resp, bool *dirty);
 uint8_t sk_pin_check_auth(struct sk_dev *, const struct sk_state *,
-    unsigned protocol, const uint8_t *msg, size_t msg_len,
-    const uint8_t *param, size_t param_len, uint8_t perm, const char *rp_id);
+    unsigned protocol, const uint8_t *msg, size_t msg_len, const uint8_t *param,
+    size_t param_len, uint8_t perm, const char *rp_id);
 void sk_pin_forget(struct sk_dev *);
 
 /* state.c */
@@ -234,8 +234,8 @@ int sk_state_load(const char *path, struct sk_state *);
 int sk_state_save(const char *path, const struct sk_state *);
 void sk_state_clear(struct sk_state *);
 int sk_state_init(struct sk_state *, const char *pin);
-uint32_t *sk_state_counter(struct sk_state *, const uint8_t *cred_id,
-    size_t cred_id_len);
+uint32_t *sk_state_counter(
+    struct sk_state *, const uint8_t *cred_id, size_t cred_id_len);
 void sk_pin_hash(const char *pin, size_t len, uint8_t out[16]);
 
 /* crypto.c */
@@ -251,8 +251,8 @@ int sk_cred_sign(const struct sk_cred *, const uint8_t *msg, size_t msg_len,
 void sk_sha256(const void *, size_t, uint8_t out[32]);
 int sk_attestation_cert(const uint8_t aaguid[16], uint8_t **der, size_t *len);
 int sk_attestation_ca_cert(uint8_t **der, size_t *len);
-int sk_attestation_sign(const uint8_t *msg, size_t msg_len, uint8_t **sig,
-    size_t *sig_len);
+int sk_attestation_sign(
+    const uint8_t *msg, size_t msg_len, uint8_t **sig, size_t *sig_len);
 
 /* cbor helpers (cbor.c) */
 const cbor_item_t *sk_map_get_int(const cbor_item_t *map, int64_t key);

@@ -22,8 +22,8 @@
 #define STATE_MAX_SIZE (1024 * 1024)
 
 /* "f2g-softkey-v1" + 2: fixed per model, as on real keys */
-static const uint8_t softkey_aaguid[16] = { 0x66, 0x32, 0x67, 0x2d, 0x73,
-	0x6f, 0x66, 0x74, 0x6b, 0x65, 0x79, 0x2d, 0x76, 0x31, 0x00, 0x02 };
+static const uint8_t softkey_aaguid[16] = {0x66, 0x32, 0x67, 0x2d, 0x73, 0x6f,
+    0x66, 0x74, 0x6b, 0x65, 0x79, 0x2d, 0x76, 0x31, 0x00, 0x02};
 
 static char *
 path_with(const char *path, const char *suffix)
@@ -106,8 +106,8 @@ sk_state_init(struct sk_state *st, const char *pin)
 }
 
 uint32_t *
-sk_state_counter(struct sk_state *st, const uint8_t *cred_id,
-    size_t cred_id_len)
+sk_state_counter(
+    struct sk_state *st, const uint8_t *cred_id, size_t cred_id_len)
 {
 	uint8_t h[32];
 	struct sk_counter *c;
@@ -193,7 +193,7 @@ parse_state(const cbor_item_t *root, struct sk_state *st)
 	st->ncounters = cbor_array_size(arr);
 	if (st->ncounters > 0 &&
 	    (st->counters = calloc(st->ncounters, sizeof(*st->counters))) ==
-	    NULL)
+		NULL)
 		return -1;
 	for (size_t i = 0; i < st->ncounters; i++) {
 		cbor_item_t *e = cbor_array_handle(arr)[i];
@@ -280,8 +280,8 @@ encode_state(const struct sk_state *st)
 		goto fail;
 	for (size_t i = 0; i < st->ncounters; i++) {
 		cbor_item_t *e = cbor_new_definite_array(2);
-		cbor_item_t *h = cbor_build_bytestring(st->counters[i].cred_hash,
-		    16);
+		cbor_item_t *h =
+		    cbor_build_bytestring(st->counters[i].cred_hash, 16);
 		cbor_item_t *c = sk_cbor_new_int(st->counters[i].count);
 		bool ok = e != NULL && h != NULL && c != NULL &&
 		    cbor_array_push(e, h) && cbor_array_push(e, c) &&
@@ -302,14 +302,15 @@ encode_state(const struct sk_state *st)
 		bool ok = m != NULL &&
 		    sk_map_put_str(m, "rp", cbor_build_string(rk->rp_id)) &&
 		    sk_map_put_str(m, "uid",
-		    cbor_build_bytestring(rk->user_id, rk->user_id_len)) &&
+			cbor_build_bytestring(rk->user_id, rk->user_id_len)) &&
 		    sk_map_put_str(m, "cred",
-		    cbor_build_bytestring(rk->cred_id, rk->cred_id_len)) &&
+			cbor_build_bytestring(rk->cred_id, rk->cred_id_len)) &&
 		    (rk->user_name == NULL ||
-		    sk_map_put_str(m, "name", cbor_build_string(rk->user_name))) &&
+			sk_map_put_str(
+			    m, "name", cbor_build_string(rk->user_name))) &&
 		    (rk->user_display_name == NULL ||
-		    sk_map_put_str(m, "display",
-		    cbor_build_string(rk->user_display_name))) &&
+			sk_map_put_str(m, "display",
+			    cbor_build_string(rk->user_display_name))) &&
 		    cbor_array_push(rks, m);
 
 		if (m != NULL)
@@ -319,12 +320,15 @@ encode_state(const struct sk_state *st)
 	}
 	if (!sk_map_put_str(root, "v", sk_cbor_new_int(STATE_VERSION)) ||
 	    !sk_map_put_str(root, "master",
-	    cbor_build_bytestring(st->master, sizeof(st->master))) ||
+		cbor_build_bytestring(st->master, sizeof(st->master))) ||
 	    !sk_map_put_str(root, "aaguid",
-	    cbor_build_bytestring(st->aaguid, sizeof(st->aaguid))) ||
-	    !sk_map_put_str(root, "retries", sk_cbor_new_int(st->pin_retries)) ||
-	    (st->pin_set && !sk_map_put_str(root, "pin",
-	    cbor_build_bytestring(st->pin_hash, sizeof(st->pin_hash)))) ||
+		cbor_build_bytestring(st->aaguid, sizeof(st->aaguid))) ||
+	    !sk_map_put_str(
+		root, "retries", sk_cbor_new_int(st->pin_retries)) ||
+	    (st->pin_set &&
+		!sk_map_put_str(root, "pin",
+		    cbor_build_bytestring(
+			st->pin_hash, sizeof(st->pin_hash)))) ||
 	    !sk_map_put_str(root, "counters", cbor_incref(counters)) ||
 	    !sk_map_put_str(root, "rks", cbor_incref(rks)))
 		goto fail;
@@ -394,8 +398,8 @@ sk_state_save(const char *path, const struct sk_state *st)
 	    (tmp = path_with(path, ".tmp")) == NULL)
 		goto out;
 	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0)
 		goto out;
 	if (close(fd) != 0) {
