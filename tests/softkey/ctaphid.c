@@ -210,8 +210,11 @@ hid_init(
 		send_error(q, cid, SK_HID_ERR_OTHER);
 		return;
 	}
-	if (dev->busy_cid == cid) /* INIT on a busy channel resyncs it */
+	/* INIT on a busy channel abandons what it was doing */
+	if (dev->busy_cid == cid)
 		dev->busy_cid = 0;
+	if (dev->held.active && dev->held.cid == cid)
+		dev->held.active = false;
 	memcpy(resp, nonce, 8);
 	put_be32(resp + 8, newcid);
 	resp[12] = DEV_PROTOCOL;
@@ -338,6 +341,7 @@ input_init(
 		return;
 	}
 	dev->busy_cid = cid;
+	dev->busy_q = q;
 	dev->busy_cmd = cmd;
 	dev->msg_len = bcnt;
 	dev->msg_seq = 0;
@@ -402,9 +406,9 @@ sk_hid_poll(struct sk_dev *dev, struct sk_queue *q, int ms)
 	uint64_t now = sk_now_ms(), wait;
 
 	if (dev->busy_cid != 0 && now - dev->msg_started_ms > MSG_TIMEOUT_MS) {
-		send_error(q, dev->busy_cid, SK_HID_ERR_MSG_TIMEOUT);
+		send_error(dev->busy_q, dev->busy_cid, SK_HID_ERR_MSG_TIMEOUT);
 		dev->busy_cid = 0;
-		return true;
+		return dev->busy_q == q;
 	}
 	if (!dev->held.active || dev->held.q != q) {
 		if (ms > 0)
@@ -433,4 +437,6 @@ sk_hid_detach(struct sk_dev *dev, struct sk_queue *q)
 {
 	if (dev->held.active && dev->held.q == q)
 		dev->held.active = false;
+	if (dev->busy_cid != 0 && dev->busy_q == q)
+		dev->busy_cid = 0;
 }

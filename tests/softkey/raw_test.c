@@ -131,10 +131,10 @@ hid_init(struct sk_dev *dev, struct sk_queue *q)
 	    (uint32_t)rep.data[10] << 8 | rep.data[11];
 }
 
-/* Sends a CTAP2 command with CBOR params; returns the status byte. */
-static int
-ctap(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t cmd,
-    const cbor_item_t *params, struct reply *rep)
+/* Sends a CTAP2 command with CBOR params, without waiting. */
+static bool
+send_ctap(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t cmd,
+    const cbor_item_t *params)
 {
 	uint8_t buf[SK_MAX_MSG];
 	uint8_t *enc = NULL;
@@ -145,13 +145,22 @@ ctap(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t cmd,
 		if (sk_cbor_encode(params, &enc, &len) != 0 ||
 		    len + 1 > sizeof(buf)) {
 			free(enc);
-			return -1;
+			return false;
 		}
 		memcpy(buf + 1, enc, len);
 		free(enc);
 	}
 	send_msg(dev, q, cid, SK_HID_CBOR, buf, len + 1);
-	if (!recv_msg(dev, q, rep, -1) || rep->cmd != SK_HID_CBOR ||
+	return true;
+}
+
+/* Sends a CTAP2 command and waits; returns the status byte. */
+static int
+ctap(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t cmd,
+    const cbor_item_t *params, struct reply *rep)
+{
+	if (!send_ctap(dev, q, cid, cmd, params) ||
+	    !recv_msg(dev, q, rep, -1) || rep->cmd != SK_HID_CBOR ||
 	    rep->len < 1)
 		return -1;
 	return rep->data[0];
@@ -684,18 +693,8 @@ test_no_touch(void)
 	cbor_decref(&p);
 	dev->touch = false;
 	p = get_assert_params("example.org", id, id_len);
-	{
-		uint8_t buf[512], *enc = NULL;
-		size_t len = 0;
-
-		sk_cbor_encode(p, &enc, &len);
-		buf[0] = SK_CTAP_GET_ASSERTION;
-		memcpy(buf + 1, enc, len);
-		free(enc);
-		t0 = sk_now_ms();
-		send_msg(dev, &q, cid, SK_HID_CBOR, buf, len + 1);
-	}
-	cbor_decref(&p);
+	t0 = sk_now_ms();
+	send_ctap(dev, &q, cid, SK_CTAP_GET_ASSERTION, p);
 	ok(sk_hid_poll(dev, &q, 1000) && sk_queue_pop(&q, r) &&
 		r[4] == (0x80 | SK_HID_KEEPALIVE) &&
 		r[7] == SK_KEEPALIVE_UPNEEDED,
@@ -709,6 +708,18 @@ test_no_touch(void)
 		rep.len == 1 && rep.data[0] == SK_ERR_KEEPALIVE_CANCEL &&
 		sk_now_ms() - t0 < 2000,
 	    "CANCEL ends the wait: KEEPALIVE_CANCEL");
+
+	/* INIT on a channel waiting for a touch abandons the wait */
+	send_ctap(dev, &q, cid, SK_CTAP_GET_ASSERTION, p);
+	send_msg(dev, &q, cid, SK_HID_INIT, (const uint8_t *)"resync!!", 8);
+	ok(recv_msg(dev, &q, &rep, 0) && rep.cmd == SK_HID_INIT &&
+		rep.cid == cid && memcmp(rep.data, "resync!!", 8) == 0,
+	    "INIT on a channel waiting for a touch resyncs it");
+	send_msg(dev, &q, cid2, SK_HID_PING, (const uint8_t *)"y", 1);
+	ok(recv_msg(dev, &q, &rep, 0) && rep.cmd == SK_HID_PING &&
+		rep.cid == cid2,
+	    "and frees the key for other channels");
+	cbor_decref(&p);
 	sk_queue_free(&q);
 	sk_dev_free(&dev);
 }

@@ -179,6 +179,7 @@ struct sk_dev {
 	uint32_t cids[SK_MAX_CHANNELS];
 	size_t ncids;
 	uint32_t busy_cid;
+	struct sk_queue *busy_q; /* where the request came from */
 	uint8_t busy_cmd;
 	size_t msg_len;
 	size_t msg_got;
