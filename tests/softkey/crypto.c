@@ -128,6 +128,20 @@ cred_pkey(const struct sk_cred *cred, uint8_t pub[65], size_t *pub_len)
 	}
 }
 
+/* The public key as U2F wants it: an uncompressed P-256 point. */
+int
+sk_cred_pubkey_raw(const struct sk_cred *cred, uint8_t pub[65])
+{
+	size_t len = 0;
+	EVP_PKEY *pkey;
+
+	if (cred->alg != SK_COSE_ES256 ||
+	    (pkey = cred_pkey(cred, pub, &len)) == NULL)
+		return -1;
+	EVP_PKEY_free(pkey);
+	return len == 65 ? 0 : -1;
+}
+
 int
 sk_cred_new(struct sk_cred *cred, int alg, uint8_t cred_protect, bool rk)
 {

@@ -83,7 +83,8 @@ alg_entry(int alg)
 static uint8_t
 get_info(struct op *op)
 {
-	static const char *const versions[] = {"FIDO_2_0", "FIDO_2_1"};
+	static const char *const versions[] = {
+	    "U2F_V2", "FIDO_2_0", "FIDO_2_1"};
 	static const char *const extensions[] = {"credProtect"};
 	static const char *const transports[] = {"usb"};
 	cbor_item_t *m, *opts, *algs, *protos;
@@ -107,7 +108,7 @@ get_info(struct op *op)
 	    (op->dev->pin_proto1_only ||
 		push_owned(protos, sk_cbor_new_int(2))) &&
 	    push_owned(protos, sk_cbor_new_int(1)) &&
-	    sk_map_put_int(m, 1, text_array(versions, 2)) &&
+	    sk_map_put_int(m, 1, text_array(versions, 3)) &&
 	    sk_map_put_int(m, 2, text_array(extensions, 1)) &&
 	    sk_map_put_int(m, 3, cbor_build_bytestring(op->st.aaguid, 16)) &&
 	    sk_map_put_int(m, 4, cbor_incref(opts)) &&
@@ -901,22 +902,6 @@ parse_params(const uint8_t *buf, size_t len, cbor_item_t **params)
 	return SK_OK;
 }
 
-/* Loads the state, creating it (with SOFTKEY_PIN) on first use. */
-static int
-load_state(struct sk_dev *dev, struct sk_state *st)
-{
-	int r = sk_state_load(dev->state_path, st);
-
-	if (r <= 0)
-		return r;
-	if (sk_state_init(st, dev->initial_pin) != 0 ||
-	    sk_state_save(dev->state_path, st) != 0) {
-		sk_state_clear(st);
-		return -1;
-	}
-	return 0;
-}
-
 uint8_t
 sk_ctap2_dispatch(struct sk_dev *dev, const uint8_t *req, size_t req_len,
     uint8_t **resp, size_t *resp_len, enum sk_touch *touch)
@@ -948,11 +933,8 @@ sk_ctap2_dispatch(struct sk_dev *dev, const uint8_t *req, size_t req_len,
 	default:
 		return SK_ERR_INVALID_COMMAND;
 	}
-	if ((lock = sk_state_lock(dev->state_path)) < 0) {
-		status = SK_ERR_OTHER;
-		goto out;
-	}
-	if (load_state(dev, &op.st) != 0) {
+	if ((lock = sk_state_open(dev->state_path, dev->initial_pin, &op.st)) <
+	    0) {
 		status = SK_ERR_OTHER;
 		goto out;
 	}
@@ -1000,7 +982,6 @@ out:
 		cbor_decref(&op.resp);
 	if (params != NULL)
 		cbor_decref(&params);
-	sk_state_clear(&op.st);
-	sk_state_unlock(lock);
+	sk_state_close(lock, &op.st);
 	return status;
 }

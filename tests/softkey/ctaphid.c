@@ -221,7 +221,7 @@ hid_init(
 	resp[13] = DEV_MAJOR;
 	resp[14] = DEV_MINOR;
 	resp[15] = DEV_BUILD;
-	resp[16] = SK_CAP_WINK | SK_CAP_CBOR | SK_CAP_NMSG;
+	resp[16] = SK_CAP_WINK | SK_CAP_CBOR;
 	send_msg(q, cid, SK_HID_INIT, resp, sizeof(resp));
 }
 
@@ -268,6 +268,22 @@ hid_cbor(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
 }
 
 static void
+hid_msg(struct sk_dev *dev, struct sk_queue *q, uint32_t cid,
+    const uint8_t *req, size_t len)
+{
+	uint8_t *resp = NULL;
+	size_t resp_len = 0;
+
+	if (sk_u2f_dispatch(dev, req, len, &resp, &resp_len) != 0) {
+		send_error(q, cid, SK_HID_ERR_OTHER);
+		return;
+	}
+	send_msg(q, cid, SK_HID_MSG, resp, resp_len);
+	OPENSSL_cleanse(resp, resp_len);
+	free(resp);
+}
+
+static void
 hid_dispatch(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t cmd,
     const uint8_t *msg, size_t len)
 {
@@ -281,7 +297,10 @@ hid_dispatch(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t cmd,
 	case SK_HID_CBOR:
 		hid_cbor(dev, q, cid, msg, len);
 		break;
-	default: /* MSG (U2F) and LOCK are not implemented */
+	case SK_HID_MSG:
+		hid_msg(dev, q, cid, msg, len);
+		break;
+	default: /* LOCK is not implemented */
 		send_error(q, cid, SK_HID_ERR_INVALID_CMD);
 		break;
 	}

@@ -335,10 +335,10 @@ test_framing(struct sk_dev *dev, struct sk_queue *q)
 	ok(recv_msg(dev, q, &rep, 0) &&
 		is_error(&rep, cid, SK_HID_ERR_INVALID_CMD),
 	    "unknown CTAPHID command: ERR_INVALID_CMD");
-	send_msg(dev, q, cid, SK_HID_MSG, ping, 10);
+	send_msg(dev, q, cid, SK_HID_LOCK, ping, 1);
 	ok(recv_msg(dev, q, &rep, 0) &&
 		is_error(&rep, cid, SK_HID_ERR_INVALID_CMD),
-	    "MSG (U2F) on a CBOR-only key: ERR_INVALID_CMD");
+	    "LOCK (not implemented): ERR_INVALID_CMD");
 	send_msg(dev, q, cid, SK_HID_CBOR, NULL, 0);
 	ok(recv_msg(dev, q, &rep, 0) &&
 		is_error(&rep, cid, SK_HID_ERR_INVALID_LEN),
@@ -658,6 +658,89 @@ test_features(void)
 	sk_dev_free(&dev);
 }
 
+/* A U2F request APDU (extended length) over CTAPHID_MSG; returns SW. */
+static int
+u2f(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t ins,
+    uint8_t p1, const uint8_t *data, size_t len, struct reply *rep)
+{
+	uint8_t apdu[512];
+
+	apdu[0] = 0;
+	apdu[1] = ins;
+	apdu[2] = p1;
+	apdu[3] = 0;
+	apdu[4] = 0;
+	apdu[5] = (uint8_t)(len >> 8);
+	apdu[6] = (uint8_t)len;
+	if (len > 0)
+		memcpy(apdu + 7, data, len);
+	apdu[7 + len] = 0;
+	apdu[8 + len] = 0;
+	send_msg(dev, q, cid, SK_HID_MSG, apdu, len + 9);
+	if (!recv_msg(dev, q, rep, 0) || rep->cmd != SK_HID_MSG || rep->len < 2)
+		return -1;
+	return rep->data[rep->len - 2] << 8 | rep->data[rep->len - 1];
+}
+
+static void
+test_u2f(void)
+{
+	struct sk_dev *dev = new_dev("u2f", true, 100);
+	struct sk_queue q = {0};
+	struct reply rep;
+	uint8_t req[200], kh[255];
+	size_t kh_len = 0;
+	uint32_t cid = hid_init(dev, &q);
+	static const uint8_t bad_cla[] = {0x80, 0x03, 0, 0, 0, 0, 0};
+
+	ok(u2f(dev, &q, cid, 0x03, 0, NULL, 0, &rep) == 0x9000 &&
+		rep.len == 8 && memcmp(rep.data, "U2F_V2", 6) == 0,
+	    "U2F VERSION: U2F_V2");
+	send_msg(dev, &q, cid, SK_HID_MSG, bad_cla, sizeof(bad_cla));
+	ok(recv_msg(dev, &q, &rep, 0) && rep.len == 2 && rep.data[0] == 0x6e &&
+		rep.data[1] == 0x00,
+	    "U2F with CLA 0x80: SW_CLA_NOT_SUPPORTED");
+	ok(u2f(dev, &q, cid, 0x42, 0, NULL, 0, &rep) == 0x6d00,
+	    "unknown U2F instruction: SW_INS_NOT_SUPPORTED");
+	ok(u2f(dev, &q, cid, 0x01, 0, req, 63, &rep) == 0x6700,
+	    "REGISTER with 63 bytes: SW_WRONG_LENGTH");
+
+	memset(req, 0x11, 32);			/* challenge */
+	sk_sha256("example.org", 11, req + 32); /* application */
+	ok(u2f(dev, &q, cid, 0x01, 0, req, 64, &rep) == 0x9000 &&
+		rep.data[0] == 0x05 && rep.data[1] == 0x04,
+	    "REGISTER: 0x05, then an uncompressed P-256 key");
+	kh_len = rep.data[66];
+	memcpy(kh, rep.data + 67, kh_len);
+	req[64] = (uint8_t)kh_len;
+	memcpy(req + 65, kh, kh_len);
+	ok(u2f(dev, &q, cid, 0x02, 0x07, req, 65 + kh_len, &rep) == 0x6985,
+	    "AUTHENTICATE check-only with an own key handle: 0x6985");
+	ok(u2f(dev, &q, cid, 0x02, 0x03, req, 65 + kh_len, &rep) == 0x9000 &&
+		rep.data[0] == 0x01 && rep.data[4] == 1,
+	    "AUTHENTICATE: user present, counter 1");
+	ok(u2f(dev, &q, cid, 0x02, 0x08, req, 65 + kh_len, &rep) == 0x9000 &&
+		rep.data[0] == 0x00 && rep.data[4] == 2,
+	    "AUTHENTICATE dont-enforce: presence 0, counter 2");
+	req[65] ^= 1;
+	ok(u2f(dev, &q, cid, 0x02, 0x03, req, 65 + kh_len, &rep) == 0x6a80,
+	    "AUTHENTICATE with an altered key handle: SW_WRONG_DATA");
+	req[65] ^= 1;
+	sk_sha256("evil.example", 12, req + 32);
+	ok(u2f(dev, &q, cid, 0x02, 0x07, req, 65 + kh_len, &rep) == 0x6a80,
+	    "the key handle for another application: SW_WRONG_DATA");
+	sk_sha256("example.org", 11, req + 32);
+	ok(u2f(dev, &q, cid, 0x02, 0x03, req, 64 + kh_len, &rep) == 0x6700,
+	    "AUTHENTICATE cut short: SW_WRONG_LENGTH");
+	dev->touch = false;
+	ok(u2f(dev, &q, cid, 0x02, 0x03, req, 65 + kh_len, &rep) == 0x6985,
+	    "no touch: SW_CONDITIONS_NOT_SATISFIED at once (the host retries)");
+	ok(u2f(dev, &q, cid, 0x01, 0, req, 64, &rep) == 0x6985,
+	    "no touch on REGISTER: SW_CONDITIONS_NOT_SATISFIED");
+	sk_queue_free(&q);
+	sk_dev_free(&dev);
+}
+
 static void
 test_no_touch(void)
 {
@@ -785,6 +868,7 @@ main(void)
 	test_foreign_credentials();
 	test_attestation_formats();
 	test_features();
+	test_u2f();
 	test_no_touch();
 	test_random_reports(dev, &q);
 	sk_queue_free(&q);

@@ -220,6 +220,10 @@ enum sk_touch { SK_TOUCH_NONE, SK_TOUCH_GIVEN, SK_TOUCH_TIMED_OUT };
 uint8_t sk_ctap2_dispatch(struct sk_dev *, const uint8_t *req, size_t req_len,
     uint8_t **resp, size_t *resp_len, enum sk_touch *touch);
 
+/* u2f.c: one CTAP1 request APDU in, response data and status word out */
+int sk_u2f_dispatch(struct sk_dev *, const uint8_t *apdu, size_t len,
+    uint8_t **resp, size_t *resp_len);
+
 /* pin.c */
 uint8_t sk_client_pin(struct sk_dev *, struct sk_state *, const cbor_item_t *,
     cbor_item_t **resp, bool *dirty);
@@ -229,8 +233,8 @@ uint8_t sk_pin_check_auth(struct sk_dev *, const struct sk_state *,
 void sk_pin_forget(struct sk_dev *);
 
 /* state.c */
-int sk_state_lock(const char *path);
-void sk_state_unlock(int lockfd);
+int sk_state_open(const char *path, const char *initial_pin, struct sk_state *);
+void sk_state_close(int lock, struct sk_state *);
 int sk_state_load(const char *path, struct sk_state *);
 int sk_state_save(const char *path, const struct sk_state *);
 void sk_state_clear(struct sk_state *);
@@ -246,6 +250,7 @@ int sk_cred_wrap(const struct sk_state *, const uint8_t rp_id_hash[32],
     const struct sk_cred *, uint8_t **id, size_t *id_len);
 int sk_cred_unwrap(const struct sk_state *, const uint8_t rp_id_hash[32],
     const uint8_t *id, size_t id_len, struct sk_cred *);
+int sk_cred_pubkey_raw(const struct sk_cred *, uint8_t pub[65]);
 int sk_cred_cose_pubkey(const struct sk_cred *, uint8_t **cose, size_t *len);
 int sk_cred_sign(const struct sk_cred *, const uint8_t *msg, size_t msg_len,
     uint8_t **sig, size_t *sig_len);

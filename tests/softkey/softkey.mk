@@ -4,7 +4,7 @@
 # libfido2 client that tries several PINs in one power cycle.
 
 SOFTKEY_DIR := tests/softkey
-SOFTKEY_CORE := ctaphid ctap2 pin state crypto cbor
+SOFTKEY_CORE := ctaphid ctap2 u2f pin state crypto cbor
 SOFTKEY_OBJ := $(patsubst %,$(BUILD)/test/softkey/%.o,$(SOFTKEY_CORE) preload)
 SOFTKEY_SAN_OBJ := $(patsubst %,$(BUILD)/test/softkey-san/%.o,$(SOFTKEY_CORE))
 SOFTKEY_LIBS := -lfido2 -lcbor -lcrypto -lpthread -ldl

@@ -36,8 +36,8 @@ path_with(const char *path, const char *suffix)
 	return p;
 }
 
-int
-sk_state_lock(const char *path)
+static int
+state_lock(const char *path)
 {
 	char *lock;
 	int fd;
@@ -55,13 +55,6 @@ sk_state_lock(const char *path)
 		}
 	}
 	return fd;
-}
-
-void
-sk_state_unlock(int lockfd)
-{
-	if (lockfd >= 0)
-		close(lockfd); /* releases the flock */
 }
 
 void
@@ -424,4 +417,37 @@ out:
 	if (root != NULL)
 		cbor_decref(&root);
 	return ret;
+}
+
+/*
+ * Locks and loads the state, creating it (with initial_pin) on first use.
+ * Returns the lock, held until sk_state_close(), or -1.
+ */
+int
+sk_state_open(const char *path, const char *initial_pin, struct sk_state *st)
+{
+	int lock, r;
+
+	memset(st, 0, sizeof(*st));
+	if ((lock = state_lock(path)) < 0)
+		return -1;
+	if ((r = sk_state_load(path, st)) == 1) /* a new key */
+		r = sk_state_init(st, initial_pin) == 0 &&
+			sk_state_save(path, st) == 0
+		    ? 0
+		    : -1;
+	if (r != 0) {
+		sk_state_clear(st);
+		close(lock);
+		return -1;
+	}
+	return lock;
+}
+
+void
+sk_state_close(int lock, struct sk_state *st)
+{
+	sk_state_clear(st);
+	if (lock >= 0)
+		close(lock); /* releases the flock */
 }

@@ -14,12 +14,12 @@ is "$(printf '%s\n' "$out" | grep -c '^softkey:')" 3 "SOFTKEY_DEVICES=3 lists th
 
 info=$(sk fido2-token -I softkey:0 2>&1)
 ok $? "fido2-token -I reads the key's info"
-like "$info" '^version strings: FIDO_2_0, FIDO_2_1$' "versions FIDO_2_0 and FIDO_2_1"
+like "$info" '^version strings: U2F_V2, FIDO_2_0, FIDO_2_1$' "versions U2F_V2, FIDO_2_0 and FIDO_2_1"
 like "$info" '^algorithms: es256 \(public-key\), eddsa \(public-key\)$' "algorithms ES256 and EdDSA"
 like "$info" '^options: rk, up, nouv, noplat, noclientPin, pinUvAuthToken$' "options rk, up, uv, clientPin (no PIN yet)"
 like "$info" '^pin protocols: 2, 1$' "PIN/UV auth protocols 2 and 1"
 like "$info" '^aaguid: 6632672d736f66746b65792d76310002$' "the soft key's AAGUID"
-like "$info" '^caps: 0x0d \(wink, cbor, nomsg\)$' "CTAPHID capabilities: wink, cbor, nomsg"
+like "$info" '^caps: 0x05 \(wink, cbor, msg\)$' "CTAPHID capabilities: wink, cbor, msg"
 like "$info" '^pin retries: 8$' "eight PIN retries"
 
 mode=$(stat -c %a "$T/key")

@@ -94,6 +94,23 @@ out=$(sk fido2-assert -G -r -i "$T/ap" softkey:0 2> "$T/err")
 ok $? "fido2-assert -G -r finds them without a credential ID"
 is "$(printf '%s\n' "$out" | grep -c "^$RP\$")" 2 "two assertions (getNextAssertion)"
 
+# CTAP1/U2F: fido-u2f attestation, U2F and CTAP2 assertions alike
+cred_params $RP erin > "$T/cp"
+sk fido2-cred -M -u -i "$T/cp" softkey:0 > "$T/u2f" 2> "$T/err"
+ok $? "fido2-cred -M -u registers over U2F (CTAPHID_MSG)"
+is "$(sed -n 3p "$T/u2f")" fido-u2f "fido-u2f attestation"
+fido2-cred -V -i "$T/u2f" -o "$T/pk.u2f" 2> "$T/err"
+ok $? "fido2-cred -V verifies it"
+assert_params $RP "$(sed -n 5p "$T/u2f")" > "$T/ap"
+sk fido2-assert -G -u -i "$T/ap" softkey:0 > "$T/a5" 2> "$T/err"
+fido2-assert -V -p -i "$T/a5" "$T/pk.u2f" 2> "$T/err"
+ok $? "a U2F authentication verifies"
+sk fido2-assert -G -i "$T/ap" softkey:0 > "$T/a6" 2> "$T/err"
+fido2-assert -V -p -i "$T/a6" "$T/pk.u2f" 2> "$T/err"
+ok $? "the U2F credential also answers CTAP2 getAssertion"
+test "$(ad_count "$(sed -n 3p "$T/a6")")" -gt "$(ad_count "$(sed -n 3p "$T/a5")")"
+ok $? "one counter for both"
+
 # the state survives: same key after a new process
 assert_params $RP "$(sed -n 5p "$T/cred.eddsa")" > "$T/ap"
 sk fido2-assert -G -i "$T/ap" softkey:0 > "$T/a4" 2> "$T/err"
