@@ -76,8 +76,8 @@ sk_queue_free(struct sk_queue *q)
 	memset(q, 0, sizeof(*q));
 }
 
-static void
-put_be32(uint8_t *p, uint32_t v)
+void
+sk_put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -85,39 +85,63 @@ put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static uint32_t
-get_be32(const uint8_t *p)
+uint32_t
+sk_get_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-static void
-send_msg(struct sk_queue *q, uint32_t cid, uint8_t cmd, const uint8_t *data,
-    size_t len)
+/*
+ * Frames a CTAPHID message into an initialisation packet and continuation
+ * packets; used both ways (device replies, and the host side in preload.c
+ * and the tests).
+ */
+int
+sk_frame(uint32_t cid, uint8_t cmd, const uint8_t *data, size_t len,
+    int (*emit)(void *, const uint8_t *), void *ctx)
 {
 	uint8_t r[SK_REPORT_LEN];
-	size_t n, off = 0;
+	size_t n, off;
 
+	if (len > SK_MAX_MSG)
+		return -1;
 	memset(r, 0, sizeof(r));
-	put_be32(r, cid);
+	sk_put_be32(r, cid);
 	r[4] = (uint8_t)(0x80 | cmd);
 	r[5] = (uint8_t)(len >> 8);
 	r[6] = (uint8_t)len;
 	n = len < SK_INIT_DATA ? len : SK_INIT_DATA;
 	if (n > 0)
 		memcpy(r + 7, data, n);
-	sk_queue_push(q, r);
+	if (emit(ctx, r) != 0)
+		return -1;
 	off = n;
 	for (uint8_t seq = 0; off < len; seq++) {
 		memset(r, 0, sizeof(r));
-		put_be32(r, cid);
+		sk_put_be32(r, cid);
 		r[4] = seq;
 		n = len - off < SK_CONT_DATA ? len - off : SK_CONT_DATA;
 		memcpy(r + 5, data + off, n);
-		sk_queue_push(q, r);
+		if (emit(ctx, r) != 0)
+			return -1;
 		off += n;
 	}
+	return 0;
+}
+
+static int
+emit_to_queue(void *q, const uint8_t *report)
+{
+	sk_queue_push(q, report);
+	return 0;
+}
+
+static void
+send_msg(struct sk_queue *q, uint32_t cid, uint8_t cmd, const uint8_t *data,
+    size_t len)
+{
+	(void)sk_frame(cid, cmd, data, len, emit_to_queue, q);
 }
 
 static void
@@ -216,7 +240,7 @@ hid_init(
 	if (dev->held.active && dev->held.cid == cid)
 		dev->held.active = false;
 	memcpy(resp, nonce, 8);
-	put_be32(resp + 8, newcid);
+	sk_put_be32(resp + 8, newcid);
 	resp[12] = DEV_PROTOCOL;
 	resp[13] = DEV_MAJOR;
 	resp[14] = DEV_MINOR;
@@ -400,7 +424,7 @@ input_cont(
 void
 sk_hid_input(struct sk_dev *dev, struct sk_queue *q, const uint8_t *r)
 {
-	uint32_t cid = get_be32(r);
+	uint32_t cid = sk_get_be32(r);
 
 	if (cid == 0) {
 		send_error(q, cid, SK_HID_ERR_INVALID_CHANNEL);

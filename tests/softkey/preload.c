@@ -171,47 +171,24 @@ static const fido_dev_io_t softkey_io = {
 
 /* fido_dev_transport_t: whole CTAPHID messages over the io functions */
 
-static void
-put_be32(uint8_t *p, uint32_t v)
+static int
+emit_to_link(void *l, const uint8_t *report)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	uint8_t r[SK_REPORT_LEN + 1] = {0}; /* report ID 0 in front */
+
+	memcpy(r + 1, report, SK_REPORT_LEN);
+	return link_write(l, r, sizeof(r)) < 0 ? -1 : 0;
 }
 
 static int
 transport_tx(fido_dev_t *d, uint8_t cmd, const unsigned char *buf, size_t count)
 {
 	struct link *l = fido_dev_io_handle(d);
-	uint8_t r[SK_REPORT_LEN + 1];
-	uint32_t cid;
-	size_t n, off;
 
-	if (l == NULL || count > SK_MAX_MSG)
+	if (l == NULL)
 		return -1;
-	cid = cmd == SK_HID_INIT ? SK_CID_BROADCAST : l->cid;
-	memset(r, 0, sizeof(r));
-	put_be32(r + 1, cid);
-	r[5] = (uint8_t)(0x80 | cmd);
-	r[6] = (uint8_t)(count >> 8);
-	r[7] = (uint8_t)count;
-	n = count < SK_INIT_DATA ? count : SK_INIT_DATA;
-	if (n > 0)
-		memcpy(r + 8, buf, n);
-	if (link_write(l, r, sizeof(r)) < 0)
-		return -1;
-	for (uint8_t seq = 0;
-	     (off = SK_INIT_DATA + (size_t)seq * SK_CONT_DATA) < count; seq++) {
-		memset(r, 0, sizeof(r));
-		put_be32(r + 1, cid);
-		r[5] = seq;
-		n = count - off < SK_CONT_DATA ? count - off : SK_CONT_DATA;
-		memcpy(r + 6, buf + off, n);
-		if (link_write(l, r, sizeof(r)) < 0)
-			return -1;
-	}
-	return 0;
+	return sk_frame(cmd == SK_HID_INIT ? SK_CID_BROADCAST : l->cid, cmd,
+	    buf, count, emit_to_link, l);
 }
 
 static int
@@ -230,9 +207,7 @@ transport_rx(
 		if (link_read(l, r, sizeof(r), ms) < 0)
 			return -1;
 	} while (r[4] == (0x80 | SK_HID_KEEPALIVE));
-	if (((uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 |
-		r[3]) != cid ||
-	    r[4] != (0x80 | cmd))
+	if (sk_get_be32(r) != cid || r[4] != (0x80 | cmd))
 		return -1; /* includes CTAPHID_ERROR */
 	len = (size_t)r[5] << 8 | r[6];
 	if (len > count)
@@ -247,8 +222,7 @@ transport_rx(
 		got += n;
 	}
 	if (cmd == SK_HID_INIT && len >= 12)
-		l->cid = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
-		    (uint32_t)buf[10] << 8 | buf[11];
+		l->cid = sk_get_be32(buf + 8);
 	return (int)len;
 }
 

@@ -43,35 +43,33 @@ static void
 report(uint8_t *r, uint32_t cid, uint8_t b4, size_t bcnt)
 {
 	memset(r, 0, SK_REPORT_LEN);
-	r[0] = (uint8_t)(cid >> 24);
-	r[1] = (uint8_t)(cid >> 16);
-	r[2] = (uint8_t)(cid >> 8);
-	r[3] = (uint8_t)cid;
+	sk_put_be32(r, cid);
 	r[4] = b4;
 	r[5] = (uint8_t)(bcnt >> 8);
 	r[6] = (uint8_t)bcnt;
+}
+
+struct target {
+	struct sk_dev *dev;
+	struct sk_queue *q;
+};
+
+static int
+emit_to_dev(void *ctx, const uint8_t *report)
+{
+	struct target *t = ctx;
+
+	sk_hid_input(t->dev, t->q, report);
+	return 0;
 }
 
 static void
 send_msg(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, uint8_t cmd,
     const uint8_t *data, size_t len)
 {
-	uint8_t r[SK_REPORT_LEN];
-	size_t off, n;
+	struct target t = {dev, q};
 
-	report(r, cid, (uint8_t)(0x80 | cmd), len);
-	n = len < SK_INIT_DATA ? len : SK_INIT_DATA;
-	if (n > 0)
-		memcpy(r + 7, data, n);
-	sk_hid_input(dev, q, r);
-	off = n;
-	for (uint8_t seq = 0; off < len; seq++) {
-		report(r, cid, seq, 0);
-		n = len - off < SK_CONT_DATA ? len - off : SK_CONT_DATA;
-		memcpy(r + 5, data + off, n);
-		sk_hid_input(dev, q, r);
-		off += n;
-	}
+	(void)sk_frame(cid, cmd, data, len, emit_to_dev, &t);
 }
 
 /* Reads one reply, counting keepalives; false when none comes. */
@@ -90,8 +88,7 @@ recv_msg(struct sk_dev *dev, struct sk_queue *q, struct reply *rep, int ms)
 			break;
 		rep->keepalives++;
 	}
-	rep->cid = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 |
-	    (uint32_t)r[2] << 8 | r[3];
+	rep->cid = sk_get_be32(r);
 	if (!(r[4] & 0x80))
 		return false;
 	rep->cmd = r[4] & 0x7f;
@@ -127,8 +124,7 @@ hid_init(struct sk_dev *dev, struct sk_queue *q)
 	if (!recv_msg(dev, q, &rep, 0) || rep.cmd != SK_HID_INIT ||
 	    rep.len != 17 || memcmp(rep.data, nonce, 8) != 0)
 		return 0;
-	return (uint32_t)rep.data[8] << 24 | (uint32_t)rep.data[9] << 16 |
-	    (uint32_t)rep.data[10] << 8 | rep.data[11];
+	return sk_get_be32(rep.data + 8);
 }
 
 /* Sends a CTAP2 command with CBOR params, without waiting. */
@@ -209,21 +205,29 @@ make_cred_params(const char *rp, bool with_params)
 	return m;
 }
 
+/* [{"id": id, "type": "public-key"}]: an allow or exclude list */
+static cbor_item_t *
+descriptor_list(const uint8_t *id, size_t id_len)
+{
+	cbor_item_t *list = cbor_new_definite_array(1);
+	cbor_item_t *d = cbor_new_definite_map(2);
+
+	sk_map_put_str(d, "id", cbor_build_bytestring(id, id_len));
+	sk_map_put_str(d, "type", cbor_build_string("public-key"));
+	cbor_array_push(list, d);
+	cbor_decref(&d);
+	return list;
+}
+
 static cbor_item_t *
 get_assert_params(const char *rp, const uint8_t *id, size_t id_len)
 {
 	static const uint8_t cdh[32];
 	cbor_item_t *m = cbor_new_definite_map(6); /* room for more */
-	cbor_item_t *allow = cbor_new_definite_array(1);
-	cbor_item_t *d = cbor_new_definite_map(2);
 
-	sk_map_put_str(d, "id", cbor_build_bytestring(id, id_len));
-	sk_map_put_str(d, "type", cbor_build_string("public-key"));
-	cbor_array_push(allow, d);
-	cbor_decref(&d);
 	sk_map_put_int(m, 1, cbor_build_string(rp));
 	sk_map_put_int(m, 2, cbor_build_bytestring(cdh, 32));
-	sk_map_put_int(m, 3, allow);
+	sk_map_put_int(m, 3, descriptor_list(id, id_len));
 	return m;
 }
 
@@ -508,16 +512,7 @@ test_foreign_credentials(void)
 
 	/* the exclude list names a credential of this key: refused */
 	p = make_cred_params("example.org", true);
-	{
-		cbor_item_t *ex = cbor_new_definite_array(1);
-		cbor_item_t *d = cbor_new_definite_map(2);
-
-		sk_map_put_str(d, "id", cbor_build_bytestring(id, id_len));
-		sk_map_put_str(d, "type", cbor_build_string("public-key"));
-		cbor_array_push(ex, d);
-		cbor_decref(&d);
-		sk_map_put_int(p, 5, ex);
-	}
+	sk_map_put_int(p, 5, descriptor_list(id, id_len));
 	ok(ctap(a, &qa, ca, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
 		SK_ERR_CREDENTIAL_EXCLUDED,
 	    "excludeList with an own credential: CREDENTIAL_EXCLUDED");
@@ -573,6 +568,20 @@ test_attestation_formats(void)
 	}
 }
 
+/* makeCredential with one more parameter (key, value); its status. */
+static int
+mc_with(struct sk_dev *dev, struct sk_queue *q, uint32_t cid, int64_t key,
+    cbor_item_t *value, struct reply *rep)
+{
+	cbor_item_t *p = make_cred_params("example.org", true);
+	int st;
+
+	sk_map_put_int(p, key, value);
+	st = ctap(dev, q, cid, SK_CTAP_MAKE_CREDENTIAL, p, rep);
+	cbor_decref(&p);
+	return st;
+}
+
 static cbor_item_t *
 bool_map(const char *k, bool v)
 {
@@ -594,32 +603,21 @@ test_features(void)
 
 	ok(ctap(dev, &q, cid, SK_CTAP_SELECTION, NULL, &rep) == SK_OK,
 	    "authenticatorSelection: OK after a touch");
-	p = make_cred_params("example.org", true);
-	sk_map_put_int(p, 8, cbor_build_bytestring(NULL, 0));
-	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
+	ok(mc_with(dev, &q, cid, 8, cbor_build_bytestring(NULL, 0), &rep) ==
 		    SK_ERR_PIN_NOT_SET &&
 		rep.keepalives > 0,
 	    "zero-length pinUvAuthParam: a touch, then PIN_NOT_SET");
-	cbor_decref(&p);
-	p = make_cred_params("example.org", true);
-	sk_map_put_int(p, 7, bool_map("up", false));
-	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
+	ok(mc_with(dev, &q, cid, 7, bool_map("up", false), &rep) ==
 		SK_ERR_INVALID_OPTION,
 	    "makeCredential with up=false: INVALID_OPTION");
-	cbor_decref(&p);
-	p = make_cred_params("example.org", true);
-	sk_map_put_int(p, 7, bool_map("uv", true));
-	ok(ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) ==
+	ok(mc_with(dev, &q, cid, 7, bool_map("uv", true), &rep) ==
 		SK_ERR_INVALID_OPTION,
 	    "uv=true without a PIN token (no built-in UV): INVALID_OPTION");
-	cbor_decref(&p);
 
 	/* credProtect=3: only found after user verification */
-	p = make_cred_params("example.org", true);
-	sk_map_put_int(p, 6, entity("credProtect", sk_cbor_new_int(3)));
-	if (ctap(dev, &q, cid, SK_CTAP_MAKE_CREDENTIAL, p, &rep) == SK_OK)
+	if (mc_with(dev, &q, cid, 6, entity("credProtect", sk_cbor_new_int(3)),
+		&rep) == SK_OK)
 		id_len = cred_id_of(&rep, id);
-	cbor_decref(&p);
 	ok(id_len > 0 && memmem(rep.data, rep.len, "credProtect", 11) != NULL,
 	    "credProtect=3 is accepted and echoed in the extensions");
 	p = get_assert_params("example.org", id, id_len);
@@ -820,10 +818,7 @@ test_random_reports(struct sk_dev *dev, struct sk_queue *q)
 		for (size_t j = 0; j < sizeof(r); j++)
 			r[j] = (uint8_t)rand_r(&seed);
 		if (i % 3 == 0) { /* aim at the live channel */
-			r[0] = (uint8_t)(cid >> 24);
-			r[1] = (uint8_t)(cid >> 16);
-			r[2] = (uint8_t)(cid >> 8);
-			r[3] = (uint8_t)cid;
+			sk_put_be32(r, cid);
 			if (i % 6 == 0)
 				r[4] = (uint8_t)(0x80 | SK_HID_CBOR);
 		}

@@ -47,7 +47,6 @@
 
 #define SK_CAP_WINK 0x01
 #define SK_CAP_CBOR 0x04
-#define SK_CAP_NMSG 0x08
 
 /* CTAP2 commands and status codes (CTAP 2.1 §6, §8) */
 #define SK_CTAP_MAKE_CREDENTIAL 0x01
@@ -197,8 +196,12 @@ struct sk_dev {
 	struct sk_next next;
 };
 
-/* util */
+/* util (ctaphid.c) */
 uint64_t sk_now_ms(void);
+void sk_put_be32(uint8_t *, uint32_t);
+uint32_t sk_get_be32(const uint8_t *);
+int sk_frame(uint32_t cid, uint8_t cmd, const uint8_t *data, size_t len,
+    int (*emit)(void *ctx, const uint8_t *report), void *ctx);
 void sk_queue_push(struct sk_queue *, const uint8_t *report);
 bool sk_queue_pop(struct sk_queue *, uint8_t *report);
 void sk_queue_free(struct sk_queue *);
