@@ -5,6 +5,7 @@
  * secret, with the rpIdHash as associated data: an ID made by another key,
  * or presented for another relying party, does not open.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,8 @@
 #define CRED_ID_VERSION 0x01
 #define CRED_ALG_ES256 0x01
 #define CRED_ALG_EDDSA 0x02
+#define CRED_ALG_RS256 0x03
+#define RSA_BITS 2048
 #define CRED_NONCE_LEN 12
 #define CRED_TAG_LEN 16
 #define CRED_PLAIN_LEN (2 + 32)
@@ -123,6 +126,16 @@ cred_pkey(const struct sk_cred *cred, uint8_t pub[65], size_t *pub_len)
 		}
 		*pub_len = 32;
 		return pkey;
+	case SK_COSE_RS256: {
+		const unsigned char *p;
+
+		if (cred->rsa == NULL || cred->rsa->der_len > LONG_MAX)
+			return NULL;
+		p = cred->rsa->der;
+		*pub_len = 0; /* read n and e from the key */
+		return d2i_PrivateKey(
+		    EVP_PKEY_RSA, NULL, &p, (long)cred->rsa->der_len);
+	}
 	default:
 		return NULL;
 	}
@@ -142,8 +155,53 @@ sk_cred_pubkey_raw(const struct sk_cred *cred, uint8_t pub[65])
 	return len == 65 ? 0 : -1;
 }
 
+/* A new RSA key kept in the state, named by a random handle. */
+static int
+rsa_new(struct sk_state *st, struct sk_cred *cred)
+{
+	EVP_PKEY *pkey;
+	unsigned char *der = NULL;
+	struct sk_rsa *v;
+	int n;
+
+	if (sk_random(cred->priv, sizeof(cred->priv)) != 0 ||
+	    (pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)RSA_BITS)) ==
+		NULL)
+		return -1;
+	n = i2d_PrivateKey(pkey, &der);
+	EVP_PKEY_free(pkey);
+	if (n <= 0 ||
+	    (v = reallocarray(st->rsas, st->nrsas + 1, sizeof(*v))) == NULL) {
+		OPENSSL_clear_free(der, n > 0 ? (size_t)n : 0);
+		return -1;
+	}
+	st->rsas = v;
+	v = &st->rsas[st->nrsas];
+	memcpy(v->handle, cred->priv, sizeof(v->handle));
+	if ((v->der = malloc((size_t)n)) == NULL) {
+		OPENSSL_clear_free(der, (size_t)n);
+		return -1;
+	}
+	memcpy(v->der, der, (size_t)n);
+	v->der_len = (size_t)n;
+	OPENSSL_clear_free(der, (size_t)n);
+	cred->rsa = v;
+	st->nrsas++;
+	return 0;
+}
+
+static const struct sk_rsa *
+rsa_find(const struct sk_state *st, const uint8_t handle[32])
+{
+	for (size_t i = 0; i < st->nrsas; i++)
+		if (CRYPTO_memcmp(st->rsas[i].handle, handle, 32) == 0)
+			return &st->rsas[i];
+	return NULL;
+}
+
 int
-sk_cred_new(struct sk_cred *cred, int alg, uint8_t cred_protect, bool rk)
+sk_cred_new(struct sk_state *st, struct sk_cred *cred, int alg,
+    uint8_t cred_protect, bool rk)
 {
 	EVP_PKEY *pkey = NULL;
 	BIGNUM *d = NULL;
@@ -165,6 +223,10 @@ sk_cred_new(struct sk_cred *cred, int alg, uint8_t cred_protect, bool rk)
 		break;
 	case SK_COSE_EDDSA:
 		if (sk_random(cred->priv, sizeof(cred->priv)) != 0)
+			goto out;
+		break;
+	case SK_COSE_RS256:
+		if (rsa_new(st, cred) != 0)
 			goto out;
 		break;
 	default:
@@ -191,7 +253,9 @@ sk_cred_wrap(const struct sk_state *st, const uint8_t rp_id_hash[32],
 	if ((id = malloc(CRED_ID_LEN)) == NULL || wrap_key(st, key) != 0)
 		goto out;
 	id[0] = CRED_ID_VERSION;
-	plain[0] = cred->alg == SK_COSE_ES256 ? CRED_ALG_ES256 : CRED_ALG_EDDSA;
+	plain[0] = cred->alg == SK_COSE_ES256 ? CRED_ALG_ES256
+	    : cred->alg == SK_COSE_EDDSA      ? CRED_ALG_EDDSA
+					      : CRED_ALG_RS256;
 	plain[1] = (uint8_t)((cred->rk ? 1 : 0) | (cred->cred_protect << 1));
 	memcpy(plain + 2, cred->priv, 32);
 	aad[0] = CRED_ID_VERSION;
@@ -253,12 +317,18 @@ sk_cred_unwrap(const struct sk_state *st, const uint8_t rp_id_hash[32],
 	case CRED_ALG_EDDSA:
 		cred->alg = SK_COSE_EDDSA;
 		break;
+	case CRED_ALG_RS256:
+		cred->alg = SK_COSE_RS256;
+		break;
 	default:
 		goto out;
 	}
 	cred->rk = (plain[1] & 1) != 0;
 	cred->cred_protect = (uint8_t)((plain[1] >> 1) & 3);
 	memcpy(cred->priv, plain + 2, 32);
+	if (cred->alg == SK_COSE_RS256 &&
+	    (cred->rsa = rsa_find(st, cred->priv)) == NULL)
+		goto out; /* its key was wiped by a reset */
 	ret = 0;
 out:
 	EVP_CIPHER_CTX_free(ctx);
@@ -267,6 +337,22 @@ out:
 	if (ret != 0)
 		OPENSSL_cleanse(cred, sizeof(*cred));
 	return ret;
+}
+
+static cbor_item_t *
+bn_bytes(const EVP_PKEY *pkey, const char *name)
+{
+	BIGNUM *bn = NULL;
+	uint8_t buf[RSA_BITS / 8];
+	cbor_item_t *item = NULL;
+	int n;
+
+	if (EVP_PKEY_get_bn_param(pkey, name, &bn) == 1 &&
+	    (n = BN_num_bytes(bn)) > 0 && (size_t)n <= sizeof(buf) &&
+	    BN_bn2bin(bn, buf) == n)
+		item = cbor_build_bytestring(buf, (size_t)n);
+	BN_free(bn);
+	return item;
 }
 
 /* COSE_Key (RFC 9053) in CTAP canonical key order: 1, 3, -1, -2, -3. */
@@ -281,8 +367,16 @@ sk_cred_cose_pubkey(const struct sk_cred *cred, uint8_t **cose, size_t *len)
 
 	if ((pkey = cred_pkey(cred, pub, &pub_len)) == NULL)
 		return -1;
-	EVP_PKEY_free(pkey);
-	if (cred->alg == SK_COSE_ES256) {
+	if (cred->alg == SK_COSE_RS256) {
+		if ((map = cbor_new_definite_map(4)) == NULL ||
+		    !sk_map_put_int(map, 1, sk_cbor_new_int(3)) ||
+		    !sk_map_put_int(map, 3, sk_cbor_new_int(SK_COSE_RS256)) ||
+		    !sk_map_put_int(
+			map, -1, bn_bytes(pkey, OSSL_PKEY_PARAM_RSA_N)) ||
+		    !sk_map_put_int(
+			map, -2, bn_bytes(pkey, OSSL_PKEY_PARAM_RSA_E)))
+			goto out;
+	} else if (cred->alg == SK_COSE_ES256) {
 		if ((map = cbor_new_definite_map(5)) == NULL ||
 		    !sk_map_put_int(map, 1, sk_cbor_new_int(2)) ||
 		    !sk_map_put_int(map, 3, sk_cbor_new_int(SK_COSE_ES256)) ||
@@ -302,6 +396,7 @@ sk_cred_cose_pubkey(const struct sk_cred *cred, uint8_t **cose, size_t *len)
 	}
 	ret = sk_cbor_encode(map, cose, len);
 out:
+	EVP_PKEY_free(pkey);
 	if (map != NULL)
 		cbor_decref(&map);
 	return ret;
@@ -323,7 +418,7 @@ sk_cred_sign(const struct sk_cred *cred, const uint8_t *msg, size_t msg_len,
 	    (md = EVP_MD_CTX_new()) == NULL)
 		goto out;
 	/* EdDSA hashes internally: no digest is named */
-	type = cred->alg == SK_COSE_ES256 ? EVP_sha256() : NULL;
+	type = cred->alg == SK_COSE_EDDSA ? NULL : EVP_sha256();
 	if (EVP_DigestSignInit(md, NULL, type, NULL, pkey) != 1 ||
 	    EVP_DigestSign(md, NULL, &sig_len, msg, msg_len) != 1 ||
 	    (sig = malloc(sig_len)) == NULL ||

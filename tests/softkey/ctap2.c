@@ -92,7 +92,7 @@ get_info(struct op *op)
 
 	m = cbor_new_definite_map(11);
 	opts = cbor_new_definite_map(6);
-	algs = cbor_new_definite_array(2);
+	algs = cbor_new_definite_array(3);
 	protos = cbor_new_definite_array(2);
 	ok = m != NULL && opts != NULL && algs != NULL && protos != NULL &&
 	    /* canonical order: shorter keys first, then bytewise */
@@ -105,6 +105,7 @@ get_info(struct op *op)
 	    sk_map_put_str(opts, "pinUvAuthToken", cbor_build_bool(true)) &&
 	    push_owned(algs, alg_entry(SK_COSE_ES256)) &&
 	    push_owned(algs, alg_entry(SK_COSE_EDDSA)) &&
+	    push_owned(algs, alg_entry(SK_COSE_RS256)) &&
 	    (op->dev->pin_proto1_only ||
 		push_owned(protos, sk_cbor_new_int(2))) &&
 	    push_owned(protos, sk_cbor_new_int(1)) &&
@@ -330,7 +331,9 @@ pick_alg(const cbor_item_t *params, int *alg)
 			return SK_ERR_CBOR_UNEXPECTED_TYPE;
 		pk = strcmp(type, "public-key") == 0;
 		free(type);
-		if (pk && (v == SK_COSE_ES256 || v == SK_COSE_EDDSA)) {
+		if (pk &&
+		    (v == SK_COSE_ES256 || v == SK_COSE_EDDSA ||
+			v == SK_COSE_RS256)) {
 			*alg = (int)v;
 			return SK_OK;
 		}
@@ -576,7 +579,7 @@ make_credential(struct op *op, const cbor_item_t *params)
 		goto out;
 	}
 	status = SK_ERR_OTHER;
-	if (sk_cred_new(&cred, alg, protect, u.rk) != 0 ||
+	if (sk_cred_new(&op->st, &cred, alg, protect, u.rk) != 0 ||
 	    sk_cred_wrap(&op->st, rp_id_hash, &cred, &cred_id, &cred_id_len) !=
 		0 ||
 	    sk_cred_cose_pubkey(&cred, &cose, &cose_len) != 0)

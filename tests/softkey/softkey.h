@@ -88,6 +88,7 @@ enum sk_status {
 /* COSE algorithm identifiers */
 #define SK_COSE_ES256 (-7)
 #define SK_COSE_EDDSA (-8)
+#define SK_COSE_RS256 (-257)
 #define SK_COSE_ECDH_ES_HKDF_256 (-25)
 
 #define SK_MAX_CBOR_MSG 1200
@@ -114,6 +115,13 @@ struct sk_counter {
 	uint32_t count;
 };
 
+/* An RSA credential's private key: too big for a credential ID. */
+struct sk_rsa {
+	uint8_t handle[32];
+	uint8_t *der;
+	size_t der_len;
+};
+
 struct sk_state {
 	uint8_t master[32];
 	uint8_t aaguid[16];
@@ -124,12 +132,15 @@ struct sk_state {
 	size_t ncounters;
 	struct sk_rk *rks;
 	size_t nrks;
+	struct sk_rsa *rsas;
+	size_t nrsas;
 };
 
 /* A credential unwrapped from its ID. */
 struct sk_cred {
 	int alg;
-	uint8_t priv[32];
+	uint8_t priv[32]; /* RS256: the handle of its key in the state */
+	const struct sk_rsa *rsa;
 	uint8_t cred_protect; /* 0 = not set, else 1..3 */
 	bool rk;
 };
@@ -248,7 +259,8 @@ void sk_pin_hash(const char *pin, size_t len, uint8_t out[16]);
 
 /* crypto.c */
 int sk_random(void *, size_t);
-int sk_cred_new(struct sk_cred *, int alg, uint8_t cred_protect, bool rk);
+int sk_cred_new(struct sk_state *, struct sk_cred *, int alg,
+    uint8_t cred_protect, bool rk);
 int sk_cred_wrap(const struct sk_state *, const uint8_t rp_id_hash[32],
     const struct sk_cred *, uint8_t **id, size_t *id_len);
 int sk_cred_unwrap(const struct sk_state *, const uint8_t rp_id_hash[32],

@@ -77,6 +77,9 @@ sk_state_clear(struct sk_state *st)
 		free(st->rks[i].cred_id);
 	}
 	free(st->rks);
+	for (size_t i = 0; i < st->nrsas; i++)
+		OPENSSL_clear_free(st->rsas[i].der, st->rsas[i].der_len);
+	free(st->rsas);
 	free(st->counters);
 	OPENSSL_cleanse(st, sizeof(*st));
 }
@@ -160,6 +163,38 @@ parse_rk(const cbor_item_t *m, struct sk_rk *rk)
 	return 0;
 }
 
+/* [[handle, DER private key], ...]; absent in states without RS256 */
+static int
+parse_rsas(const cbor_item_t *arr, struct sk_state *st)
+{
+	if (arr == NULL)
+		return 0;
+	if (!cbor_isa_array(arr))
+		return -1;
+	if (cbor_array_size(arr) > 0 &&
+	    (st->rsas = calloc(cbor_array_size(arr), sizeof(*st->rsas))) ==
+		NULL)
+		return -1;
+	for (size_t i = 0; i < cbor_array_size(arr); i++) {
+		cbor_item_t *e = cbor_array_handle(arr)[i];
+		const uint8_t *h, *der;
+		size_t hl, dl;
+		struct sk_rsa *r = &st->rsas[i];
+
+		if (!cbor_isa_array(e) || cbor_array_size(e) != 2 ||
+		    !sk_cbor_bytes(cbor_array_handle(e)[0], &h, &hl) ||
+		    hl != sizeof(r->handle) ||
+		    !sk_cbor_bytes(cbor_array_handle(e)[1], &der, &dl) ||
+		    dl == 0 || (r->der = malloc(dl)) == NULL)
+			return -1;
+		memcpy(r->handle, h, hl);
+		memcpy(r->der, der, dl);
+		r->der_len = dl;
+		st->nrsas++;
+	}
+	return 0;
+}
+
 static int
 parse_state(const cbor_item_t *root, struct sk_state *st)
 {
@@ -201,6 +236,8 @@ parse_state(const cbor_item_t *root, struct sk_state *st)
 		memcpy(st->counters[i].cred_hash, p, 16);
 		st->counters[i].count = (uint32_t)i64;
 	}
+	if (parse_rsas(sk_map_get_str(root, "rsa"), st) != 0)
+		return -1;
 	arr = sk_map_get_str(root, "rks");
 	if (arr == NULL || !cbor_isa_array(arr) ||
 	    cbor_array_size(arr) > SK_MAX_RK)
@@ -262,33 +299,46 @@ out:
 	return ret;
 }
 
+/* Appends [a, b] to arr, taking over the references to a and b. */
+static bool
+push_pair(cbor_item_t *arr, cbor_item_t *a, cbor_item_t *b)
+{
+	cbor_item_t *e = cbor_new_definite_array(2);
+	bool ok = e != NULL && a != NULL && b != NULL &&
+	    cbor_array_push(e, a) && cbor_array_push(e, b) &&
+	    cbor_array_push(arr, e);
+
+	if (a != NULL)
+		cbor_decref(&a);
+	if (b != NULL)
+		cbor_decref(&b);
+	if (e != NULL)
+		cbor_decref(&e);
+	return ok;
+}
+
 static cbor_item_t *
 encode_state(const struct sk_state *st)
 {
-	cbor_item_t *root, *counters = NULL, *rks = NULL;
+	cbor_item_t *root, *counters = NULL, *rks = NULL, *rsas = NULL;
 
-	if ((root = cbor_new_definite_map(7)) == NULL ||
+	if ((root = cbor_new_definite_map(8)) == NULL ||
 	    (counters = cbor_new_definite_array(st->ncounters)) == NULL ||
-	    (rks = cbor_new_definite_array(st->nrks)) == NULL)
+	    (rks = cbor_new_definite_array(st->nrks)) == NULL ||
+	    (rsas = cbor_new_definite_array(st->nrsas)) == NULL)
 		goto fail;
-	for (size_t i = 0; i < st->ncounters; i++) {
-		cbor_item_t *e = cbor_new_definite_array(2);
-		cbor_item_t *h =
-		    cbor_build_bytestring(st->counters[i].cred_hash, 16);
-		cbor_item_t *c = sk_cbor_new_int(st->counters[i].count);
-		bool ok = e != NULL && h != NULL && c != NULL &&
-		    cbor_array_push(e, h) && cbor_array_push(e, c) &&
-		    cbor_array_push(counters, e);
-
-		if (h != NULL)
-			cbor_decref(&h);
-		if (c != NULL)
-			cbor_decref(&c);
-		if (e != NULL)
-			cbor_decref(&e);
-		if (!ok)
+	for (size_t i = 0; i < st->nrsas; i++)
+		if (!push_pair(rsas,
+			cbor_build_bytestring(
+			    st->rsas[i].handle, sizeof(st->rsas[i].handle)),
+			cbor_build_bytestring(
+			    st->rsas[i].der, st->rsas[i].der_len)))
 			goto fail;
-	}
+	for (size_t i = 0; i < st->ncounters; i++)
+		if (!push_pair(counters,
+			cbor_build_bytestring(st->counters[i].cred_hash, 16),
+			sk_cbor_new_int(st->counters[i].count)))
+			goto fail;
 	for (size_t i = 0; i < st->nrks; i++) {
 		const struct sk_rk *rk = &st->rks[i];
 		cbor_item_t *m = cbor_new_definite_map(5);
@@ -323,16 +373,20 @@ encode_state(const struct sk_state *st)
 		    cbor_build_bytestring(
 			st->pin_hash, sizeof(st->pin_hash)))) ||
 	    !sk_map_put_str(root, "counters", cbor_incref(counters)) ||
-	    !sk_map_put_str(root, "rks", cbor_incref(rks)))
+	    !sk_map_put_str(root, "rks", cbor_incref(rks)) ||
+	    !sk_map_put_str(root, "rsa", cbor_incref(rsas)))
 		goto fail;
 	cbor_decref(&counters);
 	cbor_decref(&rks);
+	cbor_decref(&rsas);
 	return root;
 fail:
 	if (counters != NULL)
 		cbor_decref(&counters);
 	if (rks != NULL)
 		cbor_decref(&rks);
+	if (rsas != NULL)
+		cbor_decref(&rsas);
 	if (root != NULL)
 		cbor_decref(&root);
 	return NULL;

@@ -98,7 +98,7 @@ u2f_register(struct sk_dev *dev, struct sk_state *st, const struct apdu *a,
 		return SW_WRONG_LENGTH;
 	if (!dev->touch)
 		return SW_CONDITIONS_NOT_SATISFIED;
-	if (sk_cred_new(&cred, SK_COSE_ES256, 0, false) != 0 ||
+	if (sk_cred_new(st, &cred, SK_COSE_ES256, 0, false) != 0 ||
 	    sk_cred_pubkey_raw(&cred, pub) != 0 ||
 	    sk_cred_wrap(st, app, &cred, &kh, &kh_len) != 0 || kh_len > 255 ||
 	    sk_state_counter(st, kh, kh_len) == NULL ||

@@ -15,7 +15,7 @@ is "$(printf '%s\n' "$out" | grep -c '^softkey:')" 3 "SOFTKEY_DEVICES=3 lists th
 info=$(sk fido2-token -I softkey:0 2>&1)
 ok $? "fido2-token -I reads the key's info"
 like "$info" '^version strings: U2F_V2, FIDO_2_0, FIDO_2_1$' "versions U2F_V2, FIDO_2_0 and FIDO_2_1"
-like "$info" '^algorithms: es256 \(public-key\), eddsa \(public-key\)$' "algorithms ES256 and EdDSA"
+like "$info" '^algorithms: es256 \(public-key\), eddsa \(public-key\), rs256 \(public-key\)$' "algorithms ES256, EdDSA and RS256"
 like "$info" '^options: rk, up, nouv, noplat, noclientPin, pinUvAuthToken$' "options rk, up, uv, clientPin (no PIN yet)"
 like "$info" '^pin protocols: 2, 1$' "PIN/UV auth protocols 2 and 1"
 like "$info" '^aaguid: 6632672d736f66746b65792d76310002$' "the soft key's AAGUID"

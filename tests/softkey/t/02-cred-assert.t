@@ -12,7 +12,7 @@ assert_params() { # RP CREDID
 	printf '%s\n%s\n%s\n' "$(rand_b64)" "$1" "$2"
 }
 
-for alg in es256 eddsa; do
+for alg in es256 eddsa rs256; do
 	cred_params $RP alice > "$T/cp"
 	sk fido2-cred -M -i "$T/cp" softkey:0 $alg > "$T/cred.$alg" 2> "$T/err"
 	ok $? "$alg: fido2-cred -M makes a credential"
