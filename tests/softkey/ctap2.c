@@ -402,19 +402,19 @@ fail:
 	return SK_ERR_OTHER;
 }
 
-static cbor_item_t *
+/* The extensions output of authData: {"credProtect": level}. */
+static int
 ext_cred_protect(uint8_t level, uint8_t **buf, size_t *len)
 {
 	cbor_item_t *m = cbor_new_definite_map(1);
+	int r = -1;
 
-	if (m == NULL ||
-	    !sk_map_put_str(m, "credProtect", sk_cbor_new_int(level)) ||
-	    sk_cbor_encode(m, buf, len) != 0) {
-		if (m != NULL)
-			cbor_decref(&m);
-		return NULL;
-	}
-	return m;
+	if (m != NULL &&
+	    sk_map_put_str(m, "credProtect", sk_cbor_new_int(level)))
+		r = sk_cbor_encode(m, buf, len);
+	if (m != NULL)
+		cbor_decref(&m);
+	return r;
 }
 
 /*
@@ -500,7 +500,6 @@ make_credential(struct op *op, const cbor_item_t *params)
 	int64_t level;
 	int alg = 0;
 	bool pk;
-	cbor_item_t *ext_out = NULL;
 	uint32_t *counter;
 
 	memset(&cred, 0, sizeof(cred));
@@ -530,7 +529,7 @@ make_credential(struct op *op, const cbor_item_t *params)
 		status = SK_ERR_PUAT_REQUIRED;
 		goto out;
 	}
-	if ((status = verify_uv(op, &u, cdh, 0x01, rp_id)) != SK_OK)
+	if ((status = verify_uv(op, &u, cdh, SK_PERM_MC, rp_id)) != SK_OK)
 		goto out;
 	sk_sha256(rp_id, strlen(rp_id), rp_id_hash);
 	if ((ext = sk_map_get_int(params, 6)) != NULL) {
@@ -602,8 +601,7 @@ make_credential(struct op *op, const cbor_item_t *params)
 	memcpy(acd + 18 + cred_id_len, cose, cose_len);
 	flags = FLAG_UP | FLAG_AT | (u.uv ? FLAG_UV : 0);
 	if (protect != 0) {
-		if ((ext_out = ext_cred_protect(protect, &ext_buf, &ext_len)) ==
-		    NULL)
+		if (ext_cred_protect(protect, &ext_buf, &ext_len) != 0)
 			goto out;
 		flags |= FLAG_ED;
 	}
@@ -612,8 +610,6 @@ make_credential(struct op *op, const cbor_item_t *params)
 		goto out;
 	status = attest(op, &cred, ad, ad_len, cdh);
 out:
-	if (ext_out != NULL)
-		cbor_decref(&ext_out);
 	OPENSSL_cleanse(&cred, sizeof(cred));
 	free(ext_buf);
 	free(ad);
@@ -750,7 +746,7 @@ get_assertion(struct op *op, const cbor_item_t *params)
 	}
 	if ((status = parse_options(sk_map_get_int(params, 5), &u, false)) !=
 		SK_OK ||
-	    (status = verify_uv(op, &u, cdh, 0x02, rp_id)) != SK_OK)
+	    (status = verify_uv(op, &u, cdh, SK_PERM_GA, rp_id)) != SK_OK)
 		goto out;
 	sk_sha256(rp_id, strlen(rp_id), rp_id_hash);
 	if ((allow = sk_map_get_int(params, 3)) != NULL) {

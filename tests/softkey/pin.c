@@ -26,9 +26,6 @@
 #define SUB_GET_UV_RETRIES 0x07
 #define SUB_GET_PIN_TOKEN_PERMS 0x09
 
-#define PERM_MC 0x01
-#define PERM_GA 0x02
-
 #define SK_ERR_INVALID_SUBCOMMAND 0x3e
 #define SK_ERR_UNAUTHORIZED_PERMISSION 0x40
 
@@ -371,7 +368,7 @@ static uint8_t
 get_token(struct sk_dev *dev, struct sk_state *st, const cbor_item_t *params,
     unsigned sub, const struct shared *sh, cbor_item_t **resp, bool *dirty)
 {
-	int64_t perms = PERM_MC | PERM_GA;
+	int64_t perms = SK_PERM_MC | SK_PERM_GA;
 	const cbor_item_t *rp;
 	char *rp_id = NULL;
 	cbor_item_t *enc;
@@ -382,7 +379,7 @@ get_token(struct sk_dev *dev, struct sk_state *st, const cbor_item_t *params,
 			return SK_ERR_MISSING_PARAMETER;
 		if (perms <= 0 || perms > 0xff)
 			return SK_ERR_INVALID_PARAMETER;
-		if ((perms & ~(PERM_MC | PERM_GA)) != 0)
+		if ((perms & ~(SK_PERM_MC | SK_PERM_GA)) != 0)
 			return SK_ERR_UNAUTHORIZED_PERMISSION;
 		if ((rp = sk_map_get_int(params, 10)) != NULL &&
 		    (rp_id = sk_cbor_text(rp)) == NULL)

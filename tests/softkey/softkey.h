@@ -91,6 +91,10 @@ enum sk_status {
 #define SK_COSE_RS256 (-257)
 #define SK_COSE_ECDH_ES_HKDF_256 (-25)
 
+/* pinUvAuthToken permissions */
+#define SK_PERM_MC 0x01
+#define SK_PERM_GA 0x02
+
 #define SK_MAX_CBOR_MSG 1200
 #define SK_MAX_RK 32
 #define SK_MAX_ALLOW 16
