@@ -253,7 +253,6 @@ void sk_pin_forget(struct sk_dev *);
 /* state.c */
 int sk_state_open(const char *path, const char *initial_pin, struct sk_state *);
 void sk_state_close(int lock, struct sk_state *);
-int sk_state_load(const char *path, struct sk_state *);
 int sk_state_save(const char *path, const struct sk_state *);
 void sk_state_clear(struct sk_state *);
 int sk_state_init(struct sk_state *, const char *pin);

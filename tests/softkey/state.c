@@ -254,8 +254,8 @@ parse_state(const cbor_item_t *root, struct sk_state *st)
 }
 
 /* Returns 0 when loaded, 1 when there is no state yet, -1 on error. */
-int
-sk_state_load(const char *path, struct sk_state *st)
+static int
+state_load(const char *path, struct sk_state *st)
 {
 	struct stat sb;
 	struct cbor_load_result res;
@@ -485,7 +485,7 @@ sk_state_open(const char *path, const char *initial_pin, struct sk_state *st)
 	memset(st, 0, sizeof(*st));
 	if ((lock = state_lock(path)) < 0)
 		return -1;
-	if ((r = sk_state_load(path, st)) == 1) /* a new key */
+	if ((r = state_load(path, st)) == 1) /* a new key */
 		r = sk_state_init(st, initial_pin) == 0 &&
 			sk_state_save(path, st) == 0
 		    ? 0
