@@ -606,15 +606,12 @@ sk_attestation_cert(const uint8_t aaguid[16], uint8_t **der, size_t *len)
 	return r;
 }
 
-int
-sk_attestation_sign(
-    const uint8_t *msg, size_t msg_len, uint8_t **sig, size_t *sig_len)
+/* The batch attestation key, as a credential to sign with. */
+void
+sk_attestation_cred(struct sk_cred *batch)
 {
-	struct sk_cred batch = {.alg = SK_COSE_ES256};
-	int r;
-
-	SHA256((const unsigned char *)att_label, strlen(att_label), batch.priv);
-	r = sk_cred_sign(&batch, msg, msg_len, sig, sig_len);
-	OPENSSL_cleanse(&batch, sizeof(batch));
-	return r;
+	memset(batch, 0, sizeof(*batch));
+	batch->alg = SK_COSE_ES256;
+	SHA256(
+	    (const unsigned char *)att_label, strlen(att_label), batch->priv);
 }

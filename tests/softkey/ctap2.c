@@ -426,19 +426,17 @@ packed_stmt(const struct sk_cred *cred, const uint8_t *ad, size_t ad_len,
     const uint8_t cdh[32], bool batch)
 {
 	cbor_item_t *stmt = NULL, *x5c = NULL;
-	uint8_t *sig = NULL, *msg = NULL, *der = NULL;
+	uint8_t *sig = NULL, *der = NULL;
 	size_t sig_len = 0, der_len = 0;
-	int r;
+	struct sk_cred att = {0};
+	const struct sk_cred *signer = cred;
 
-	if ((msg = malloc(ad_len + 32)) == NULL)
-		return NULL;
-	memcpy(msg, ad, ad_len);
-	memcpy(msg + ad_len, cdh, 32);
-	r = batch ? sk_attestation_sign(msg, ad_len + 32, &sig, &sig_len)
-		  : sk_cred_sign(cred, msg, ad_len + 32, &sig, &sig_len);
-	free(msg);
-	if (r != 0)
-		return NULL;
+	if (batch) {
+		sk_attestation_cred(&att);
+		signer = &att;
+	}
+	if (sign_with_cdh(signer, ad, ad_len, cdh, &sig, &sig_len) != 0)
+		goto out;
 	if (batch &&
 	    (sk_attestation_cert(ad + 37, &der, &der_len) != 0 ||
 		(x5c = cbor_new_definite_array(1)) == NULL ||
@@ -446,12 +444,12 @@ packed_stmt(const struct sk_cred *cred, const uint8_t *ad, size_t ad_len,
 		goto out;
 	if ((stmt = cbor_new_definite_map(batch ? 3 : 2)) == NULL)
 		goto out;
-	if (!sk_map_put_str(stmt, "alg",
-		sk_cbor_new_int(batch ? SK_COSE_ES256 : cred->alg)) ||
+	if (!sk_map_put_str(stmt, "alg", sk_cbor_new_int(signer->alg)) ||
 	    !sk_map_put_str(stmt, "sig", cbor_build_bytestring(sig, sig_len)) ||
 	    (batch && !sk_map_put_str(stmt, "x5c", cbor_incref(x5c))))
 		cbor_decref(&stmt);
 out:
+	OPENSSL_cleanse(&att, sizeof(att));
 	if (x5c != NULL)
 		cbor_decref(&x5c);
 	OPENSSL_free(der);

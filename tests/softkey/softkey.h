@@ -275,8 +275,7 @@ int sk_cred_sign(const struct sk_cred *, const uint8_t *msg, size_t msg_len,
 void sk_sha256(const void *, size_t, uint8_t out[32]);
 int sk_attestation_cert(const uint8_t aaguid[16], uint8_t **der, size_t *len);
 int sk_attestation_ca_cert(uint8_t **der, size_t *len);
-int sk_attestation_sign(
-    const uint8_t *msg, size_t msg_len, uint8_t **sig, size_t *sig_len);
+void sk_attestation_cred(struct sk_cred *);
 
 /* cbor helpers (cbor.c) */
 const cbor_item_t *sk_map_get_int(const cbor_item_t *map, int64_t key);

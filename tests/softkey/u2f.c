@@ -88,7 +88,7 @@ u2f_register(struct sk_dev *dev, struct sk_state *st, const struct apdu *a,
     uint8_t **out, size_t *out_len, bool *dirty)
 {
 	const uint8_t *chal = a->data, *app = a->data + 32;
-	struct sk_cred cred;
+	struct sk_cred cred, att = {0};
 	uint8_t pub[65], *kh = NULL, *cert = NULL, *sig = NULL, *msg = NULL;
 	size_t kh_len = 0, cert_len = 0, sig_len = 0, off;
 	uint8_t *r = NULL;
@@ -113,7 +113,8 @@ u2f_register(struct sk_dev *dev, struct sk_state *st, const struct apdu *a,
 	memcpy(msg + 33, chal, 32);
 	memcpy(msg + 65, kh, kh_len);
 	memcpy(msg + 65 + kh_len, pub, 65);
-	if (sk_attestation_sign(msg, 1 + 64 + kh_len + 65, &sig, &sig_len) != 0)
+	sk_attestation_cred(&att);
+	if (sk_cred_sign(&att, msg, 1 + 64 + kh_len + 65, &sig, &sig_len) != 0)
 		goto out;
 	/* 0x05 ‖ public key ‖ L ‖ key handle ‖ certificate ‖ signature */
 	if ((r = malloc(1 + 65 + 1 + kh_len + cert_len + sig_len)) == NULL)
@@ -131,6 +132,7 @@ u2f_register(struct sk_dev *dev, struct sk_state *st, const struct apdu *a,
 	sw = SW_NO_ERROR;
 out:
 	OPENSSL_cleanse(&cred, sizeof(cred));
+	OPENSSL_cleanse(&att, sizeof(att));
 	free(r);
 	free(msg);
 	free(sig);
