@@ -21,12 +21,13 @@ deps:
 	@scripts/deps.sh
 
 include tests/softkey/softkey.mk
+include fg.mk
 
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
 .PHONY: build-all
-build-all: $(SOFTKEY_TARGETS)
+build-all: $(SOFTKEY_TARGETS) $(FG_TARGETS)
 
 check: all
 	@$(MAKE) --no-print-directory check-run

@@ -1,0 +1,28 @@
+/* fido2gatectl's commands and exit statuses (see `fido2gatectl --help`). */
+#ifndef CTL_H
+#define CTL_H
+
+#include "fg.h"
+
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAIL = 1,	/* refused, rejected or not found */
+	CTL_EXIT_USAGE = 2,	/* bad arguments or an unusable request */
+	CTL_EXIT_UNAVAIL = 3,	/* the agent cannot be reached */
+	CTL_EXIT_DENIED = 4,	/* the agent refused the caller */
+	CTL_EXIT_DEVICE = 5,	/* no key, or the key failed */
+};
+
+struct ctl {
+	const char *socket;
+	bool json;
+};
+
+int ctl_verify(int argc, char **argv);
+int ctl_enroll(struct ctl *c, int argc, char **argv);
+int ctl_list(struct ctl *c, int argc, char **argv);
+int ctl_revoke(struct ctl *c, int argc, char **argv);
+int ctl_status(struct ctl *c, int argc, char **argv);
+int ctl_audit(struct ctl *c, int argc, char **argv);
+
+#endif

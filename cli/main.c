@@ -1,0 +1,91 @@
+/*
+ * fido2gatectl: the admin's tool. Every change goes through the agent,
+ * which checks who is asking (SO_PEERCRED) and audits it; the CLI never
+ * writes the store. `verify` is the exception: it is an offline verifier.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+#define DEFAULT_SOCKET "/run/fido2gate/agent.sock"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: fido2gatectl [--socket PATH] [--json] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  enroll USER [--label TEXT]   make a credential on the plugged-in key\n"
+	    "                               and enrol it for USER (asks for the PIN\n"
+	    "                               when the key has one)\n"
+	    "  list [USER]                  list credentials (all users: admin only)\n"
+	    "  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
+	    "  status                       the agent's state\n"
+	    "  audit [--limit N]            the latest audit records (admin only)\n"
+	    "  verify                       verify one assertion offline: a JSON\n"
+	    "                               request on stdin, a verdict on stdout\n"
+	    "\n"
+	    "options:\n"
+	    "  --socket PATH   the agent's socket (default " DEFAULT_SOCKET ")\n"
+	    "  --json          machine-readable output\n"
+	    "\n"
+	    "exit status:\n"
+	    "  0  success (verify: the assertion is valid)\n"
+	    "  1  refused, rejected or not found (verify: the assertion is invalid)\n"
+	    "  2  usage error or unusable request\n"
+	    "  3  the agent cannot be reached\n"
+	    "  4  the agent refused this caller (not root or an admin)\n"
+	    "  5  no security key, or the key failed\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl c = { .socket = DEFAULT_SOCKET };
+	(void)c;
+	const char *cmd;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			c.socket = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("fido2gatectl %s\n", FG_VERSION);
+			return CTL_EXIT_OK;
+		default:
+			usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	cmd = argv[0];
+	optind = 1;
+	if (strcmp(cmd, "verify") == 0)
+		return ctl_verify(argc, argv);
+	fprintf(stderr, "fido2gatectl: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return CTL_EXIT_USAGE;
+}

@@ -1,0 +1,55 @@
+# fido2gate proper: the shared library code (build/lib/libfg.a), the agent,
+# the CLI and the PAM module.
+
+FG_LIB_SRC := $(wildcard lib/*.c)
+FG_LIB_OBJ := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(FG_LIB_SRC))
+FG_LIB := $(BUILD)/lib/libfg.a
+FG_CFLAGS := $(ALL_CFLAGS) -Ilib
+FG_LIBS := -ljansson -lcbor -lcrypto
+
+AGENT_SRC := $(wildcard agent/*.c)
+AGENT_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_SRC))
+CLI_SRC := $(wildcard cli/*.c)
+CLI_OBJ := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(CLI_SRC))
+PAM_SRC := $(wildcard pam_module/*.c)
+PAM_OBJ := $(patsubst pam_module/%.c,$(BUILD)/pam_module/%.o,$(PAM_SRC))
+
+FG_TARGETS := $(BUILD)/fido2gatectl
+ifneq ($(AGENT_SRC),)
+FG_TARGETS += $(BUILD)/fido2gated
+endif
+ifneq ($(PAM_SRC),)
+FG_TARGETS += $(BUILD)/pam_fido2gate.so
+endif
+
+$(BUILD)/lib/%.o: lib/%.c lib/fg.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FG_CFLAGS) -c -o $@ $<
+
+$(FG_LIB): $(FG_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/agent/%.o: agent/%.c agent/agent.h lib/fg.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fido2gated: $(AGENT_OBJ) $(FG_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(FG_LIB) $(FG_LIBS) \
+		-lsqlite3 -linih
+
+$(BUILD)/cli/%.o: cli/%.c cli/ctl.h lib/fg.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fido2gatectl: $(CLI_OBJ) $(FG_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(FG_LIB) $(FG_LIBS) -lfido2
+
+$(BUILD)/pam_module/%.o: pam_module/%.c lib/fg.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/pam_fido2gate.so: $(PAM_OBJ) $(FG_LIB) pam_module/pam_fido2gate.map
+	$(CC) -shared $(ALL_LDFLAGS) \
+		-Wl,--version-script=pam_module/pam_fido2gate.map \
+		-o $@ $(PAM_OBJ) $(FG_LIB) $(FG_LIBS) -lfido2 -lpam

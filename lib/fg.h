@@ -1,0 +1,204 @@
+/*
+ * fido2gate's shared internals: the error codes, encodings, the COSE and
+ * authenticatorData parsers, the assertion and attestation verifiers, the
+ * agent protocol framing and the libfido2 device helpers. Linked into the
+ * agent, the PAM module and the CLI; never installed as a public API.
+ */
+#ifndef FG_H
+#define FG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#define FG_VERSION "0.3.0"
+
+enum fg_err {
+	FG_OK = 0,
+	FG_ERR_INTERNAL = -1,
+	FG_ERR_NOMEM = -2,
+	FG_ERR_INVALID = -3,   /* malformed input */
+	FG_ERR_IO = -4,	       /* a system call failed */
+	FG_ERR_PROTO = -5,     /* the peer broke the protocol */
+	FG_ERR_NOTFOUND = -6,
+	FG_ERR_DENIED = -7,
+	FG_ERR_UNAVAIL = -8,   /* the agent cannot be reached */
+	FG_ERR_TIMEOUT = -9,
+	FG_ERR_TOOBIG = -10,
+	FG_ERR_EXISTS = -11,
+	FG_ERR_UNSUPPORTED = -12,
+	FG_ERR_STORE = -13,
+	FG_ERR_LIMIT = -14,
+};
+
+const char *fg_strerror(int err);
+
+/* b64.c: base64url without padding (RFC 4648 §5), as WebAuthn uses it. */
+int fg_b64url_decode(const char *in, uint8_t **out, size_t *outlen);
+char *fg_b64url_encode(const uint8_t *in, size_t len);
+
+/* cose.c: a stored credential public key. */
+enum fg_cose_alg {
+	FG_COSE_ES256 = -7,
+	FG_COSE_EDDSA = -8,
+	FG_COSE_ED25519 = -19,
+	FG_COSE_ES384 = -35,
+	FG_COSE_ES512 = -36,
+	FG_COSE_ED448 = -53,
+	FG_COSE_RS256 = -257,
+};
+
+struct fg_pubkey;
+
+/* Both return FG_OK, FG_ERR_INVALID (malformed key), FG_ERR_UNSUPPORTED
+ * (an algorithm we do not implement) or FG_ERR_NOMEM. */
+int fg_pubkey_from_cose(const uint8_t *cbor, size_t len, struct fg_pubkey **out);
+int fg_pubkey_from_pem(const char *pem, const char *alg, struct fg_pubkey **out);
+/* a key from a certificate, checked against alg; pkey is not consumed */
+int fg_pubkey_from_evp(EVP_PKEY *pkey, int alg, struct fg_pubkey **out);
+int fg_pubkey_alg(const struct fg_pubkey *key);
+void fg_pubkey_free(struct fg_pubkey **key);
+const char *fg_cose_alg_name(int alg);
+bool fg_cose_alg_allowed(int alg); /* ES256, EdDSA or RS256 */
+/* true when sig is a valid signature by key over msg (ES*: canonical DER) */
+bool fg_pubkey_verify(const struct fg_pubkey *key, const uint8_t *msg,
+    size_t msglen, const uint8_t *sig, size_t siglen);
+
+/* authdata.c: WebAuthn §6.1 authenticator data. */
+#define FG_AD_UP 0x01
+#define FG_AD_UV 0x04
+#define FG_AD_BE 0x08
+#define FG_AD_BS 0x10
+#define FG_AD_AT 0x40
+#define FG_AD_ED 0x80
+#define FG_AD_MIN 37
+
+struct fg_authdata {
+	const uint8_t *rp_id_hash; /* 32 bytes */
+	uint8_t flags;
+	uint32_t sign_count;
+	const uint8_t *aaguid; /* 16 bytes, when AT */
+	const uint8_t *cred_id;
+	size_t cred_id_len;
+	const uint8_t *cose_key;
+	size_t cose_key_len;
+};
+
+/* FG_OK or FG_ERR_INVALID; the header fields are set whenever len >= 37. */
+int fg_authdata_parse(const uint8_t *p, size_t len, struct fg_authdata *ad);
+
+/* verify.c: the WebAuthn Level 3 §7.2 assertion checks. */
+enum fg_check {
+	FG_CHK_TYPE = 1u << 0,
+	FG_CHK_CHALLENGE = 1u << 1,
+	FG_CHK_ORIGIN = 1u << 2,
+	FG_CHK_CROSS_ORIGIN = 1u << 3,
+	FG_CHK_TOP_ORIGIN = 1u << 4,
+	FG_CHK_CLIENT_DATA = 1u << 5,
+	FG_CHK_RP_ID = 1u << 6,
+	FG_CHK_UP = 1u << 7,
+	FG_CHK_UV = 1u << 8,
+	FG_CHK_BS_WITHOUT_BE = 1u << 9,
+	FG_CHK_AUTHDATA = 1u << 10,
+	FG_CHK_SIGNATURE = 1u << 11,
+	FG_CHK_COUNTER = 1u << 12,
+	FG_CHK_ALG = 1u << 13,
+	FG_CHK_KEY = 1u << 14,
+};
+#define FG_CHK_COUNT 15
+
+const char *fg_check_name(unsigned bit);
+
+struct fg_expect {
+	const char *rp_id;
+	const char *appid; /* NULL: none */
+	const uint8_t *challenge;
+	size_t challenge_len;
+	const char *const *origins;
+	size_t n_origins;
+	const char *type; /* NULL: "webauthn.get" */
+	bool user_presence;
+	bool user_verification;
+	bool allow_cross_origin;
+	const char *const *top_origins;
+	size_t n_top_origins;
+	bool have_stored_count;
+	uint32_t stored_count;
+};
+
+struct fg_assertion {
+	const uint8_t *authdata;
+	size_t authdata_len;
+	const uint8_t *client_data_json; /* WebAuthn form, or */
+	size_t client_data_json_len;
+	const uint8_t *client_data_hash; /* the raw CTAP2 form */
+	size_t client_data_hash_len;
+	const uint8_t *sig;
+	size_t sig_len;
+};
+
+struct fg_verdict {
+	unsigned failed; /* FG_CHK_* bits; 0 means accepted */
+	bool have_flags;
+	uint8_t flags;
+	uint32_t sign_count;
+};
+
+/* key_status is FG_OK, FG_ERR_INVALID or FG_ERR_UNSUPPORTED (from the
+ * fg_pubkey_from_* call); key is used only when it is FG_OK. Runs every
+ * check and reports each that fails; returns FG_OK or FG_ERR_NOMEM. */
+int fg_verify_assertion(const struct fg_pubkey *key, int key_status,
+    const struct fg_assertion *a, const struct fg_expect *e,
+    struct fg_verdict *v);
+
+/* attest.c: attestation statements at enrolment. */
+struct fg_attest_result {
+	int alg;		/* the credential's COSE algorithm */
+	uint8_t *cred_id;	/* malloc'd */
+	size_t cred_id_len;
+	uint8_t *cose_key;	/* malloc'd */
+	size_t cose_key_len;
+	uint8_t aaguid[16];
+	uint8_t flags;
+	uint32_t sign_count;
+	char kind[16];		/* "none", "self", "basic" */
+	char subject[256];	/* the attestation certificate's subject, if any */
+};
+
+/* Verifies fmt/authData/attStmt against clientDataHash and rp_id.
+ * FG_OK, FG_ERR_INVALID (a malformed object), FG_ERR_DENIED (a statement
+ * that does not verify), FG_ERR_UNSUPPORTED (an unknown format). */
+int fg_attest_verify(const char *fmt, const uint8_t *authdata,
+    size_t authdata_len, const uint8_t *attstmt, size_t attstmt_len,
+    const uint8_t cdh[32], const char *rp_id, struct fg_attest_result *res,
+    char *why, size_t whylen);
+void fg_attest_result_clear(struct fg_attest_result *res);
+
+/* proto.c: the agent protocol over a SOCK_SEQPACKET Unix socket. */
+#define FG_PROTO_VERSION 1
+#define FG_MSG_MAX 65536
+
+int fg_connect(const char *path, int *fd);
+int fg_msg_send(int fd, const json_t *msg);
+/* Waits up to timeout_ms (-1: forever). FG_ERR_TOOBIG, FG_ERR_INVALID
+ * (not a JSON object), FG_ERR_PROTO (peer closed), FG_ERR_TIMEOUT. */
+int fg_msg_recv(int fd, int timeout_ms, json_t **out);
+/* send a request and wait for its reply; checks the version */
+int fg_call(int fd, const json_t *req, int timeout_ms, json_t **reply);
+
+/* JSON field helpers: NULL when absent or of the wrong type. */
+const char *fg_json_str(const json_t *obj, const char *key);
+int fg_json_b64(const json_t *obj, const char *key, uint8_t **out,
+    size_t *outlen);
+
+/* util.c */
+void fg_sha256(const void *in, size_t len, uint8_t out[32]);
+int fg_random(void *buf, size_t len);
+bool fg_user_name_valid(const char *name);
+void fg_wipe_free(void *p, size_t len);
+
+#endif
