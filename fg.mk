@@ -4,7 +4,7 @@
 FG_LIB_SRC := $(wildcard lib/*.c)
 FG_LIB_OBJ := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(FG_LIB_SRC))
 FG_LIB := $(BUILD)/lib/libfg.a
-FG_CFLAGS := $(ALL_CFLAGS) -Ilib
+FG_CFLAGS := $(ALL_CFLAGS) -D_GNU_SOURCE -Ilib
 FG_LIBS := -ljansson -lcbor -lcrypto
 
 AGENT_SRC := $(wildcard agent/*.c)
@@ -22,7 +22,7 @@ ifneq ($(PAM_SRC),)
 FG_TARGETS += $(BUILD)/pam_fido2gate.so
 endif
 
-$(BUILD)/lib/%.o: lib/%.c lib/fg.h
+$(BUILD)/lib/%.o: lib/%.c lib/fg.h lib/fg_device.h
 	@mkdir -p $(dir $@)
 	$(CC) $(FG_CFLAGS) -c -o $@ $<
 

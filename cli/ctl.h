@@ -18,6 +18,7 @@ struct ctl {
 	bool json;
 };
 
+int ctl_call(const struct ctl *c, json_t *req, json_t **out);
 int ctl_verify(int argc, char **argv);
 int ctl_enroll(struct ctl *c, int argc, char **argv);
 int ctl_list(struct ctl *c, int argc, char **argv);

@@ -52,7 +52,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl c = { .socket = DEFAULT_SOCKET };
-	(void)c;
 	const char *cmd;
 	int ch;
 
@@ -82,9 +81,19 @@ main(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	cmd = argv[0];
-	optind = 1;
+	optind = 0; /* a full reset of GNU getopt for the command */
 	if (strcmp(cmd, "verify") == 0)
 		return ctl_verify(argc, argv);
+	if (strcmp(cmd, "enroll") == 0)
+		return ctl_enroll(&c, argc, argv);
+	if (strcmp(cmd, "list") == 0)
+		return ctl_list(&c, argc, argv);
+	if (strcmp(cmd, "revoke") == 0)
+		return ctl_revoke(&c, argc, argv);
+	if (strcmp(cmd, "status") == 0)
+		return ctl_status(&c, argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return ctl_audit(&c, argc, argv);
 	fprintf(stderr, "fido2gatectl: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CTL_EXIT_USAGE;

@@ -155,6 +155,13 @@ int fg_verify_assertion(const struct fg_pubkey *key, int key_status,
     const struct fg_assertion *a, const struct fg_expect *e,
     struct fg_verdict *v);
 
+/* The client-data checks alone (type, challenge, origin, crossOrigin,
+ * topOrigin), for enrolment's webauthn.create. */
+int fg_client_data_check(const uint8_t *cdj, size_t len,
+    const struct fg_expect *e, unsigned *failed);
+/* "a,b,c" from FG_CHK_* bits, into buf */
+const char *fg_checks_string(unsigned failed, char *buf, size_t len);
+
 /* attest.c: attestation statements at enrolment. */
 struct fg_attest_result {
 	int alg;		/* the credential's COSE algorithm */
@@ -189,6 +196,10 @@ int fg_msg_send(int fd, const json_t *msg);
 int fg_msg_recv(int fd, int timeout_ms, json_t **out);
 /* send a request and wait for its reply; checks the version */
 int fg_call(int fd, const json_t *req, int timeout_ms, json_t **reply);
+
+/* The clientDataJSON a native client (the PAM module, the CLI) signs. */
+char *fg_client_data_json(const char *type, const uint8_t *challenge,
+    size_t len, const char *origin);
 
 /* JSON field helpers: NULL when absent or of the wrong type. */
 const char *fg_json_str(const json_t *obj, const char *key);

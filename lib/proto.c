@@ -141,3 +141,21 @@ fg_json_b64(const json_t *obj, const char *key, uint8_t **out, size_t *outlen)
 		return FG_ERR_INVALID;
 	return fg_b64url_decode(s, out, outlen);
 }
+
+char *
+fg_client_data_json(const char *type, const uint8_t *challenge, size_t len,
+    const char *origin)
+{
+	char *chal, *out = NULL;
+	json_t *cd;
+
+	if ((chal = fg_b64url_encode(challenge, len)) == NULL)
+		return NULL;
+	cd = json_pack("{s:s,s:s,s:s,s:b}", "type", type, "challenge", chal,
+	    "origin", origin, "crossOrigin", 0);
+	if (cd != NULL)
+		out = json_dumps(cd, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(cd);
+	free(chal);
+	return out;
+}

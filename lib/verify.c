@@ -38,6 +38,24 @@ fg_check_name(unsigned bit)
 	return "unknown";
 }
 
+const char *
+fg_checks_string(unsigned failed, char *buf, size_t len)
+{
+	size_t off = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; i < FG_CHK_COUNT && off < len; i++)
+		if (failed & (1u << i)) {
+			int n = snprintf(buf + off, len - off, "%s%s",
+			    off ? "," : "", check_names[i]);
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+	return buf;
+}
+
 static bool
 in_list(const char *s, const char *const *list, size_t n)
 {
@@ -52,8 +70,8 @@ in_list(const char *s, const char *const *list, size_t n)
 /* Steps 11-14 and the crossOrigin/topOrigin rules on clientDataJSON. A
  * document that is not a JSON object, or that repeats a member, fails
  * every client-data check: nothing in it can be trusted. */
-static int
-check_client_data(const struct fg_assertion *a, const struct fg_expect *e,
+int
+fg_client_data_check(const uint8_t *cdj, size_t len, const struct fg_expect *e,
     unsigned *failed)
 {
 	json_t *cd;
@@ -62,8 +80,7 @@ check_client_data(const struct fg_assertion *a, const struct fg_expect *e,
 	const json_t *co, *top;
 	char *want = NULL;
 
-	cd = json_loadb((const char *)a->client_data_json,
-	    a->client_data_json_len, JSON_REJECT_DUPLICATES, &jerr);
+	cd = json_loadb((const char *)cdj, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (cd == NULL || !json_is_object(cd)) {
 		json_decref(cd);
 		*failed |= FG_CHK_CLIENT_DATA | FG_CHK_TYPE |
@@ -132,7 +149,8 @@ fg_verify_assertion(const struct fg_pubkey *key, int key_status,
 
 	memset(v, 0, sizeof(*v));
 	if (a->client_data_json != NULL) {
-		if ((r = check_client_data(a, e, &failed)) != FG_OK)
+		if ((r = fg_client_data_check(a->client_data_json,
+			 a->client_data_json_len, e, &failed)) != FG_OK)
 			return r;
 		fg_sha256(a->client_data_json, a->client_data_json_len, hash);
 		cdh = hash;

@@ -1,0 +1,170 @@
+/*
+ * Pending challenges: 32 random bytes each, found by a random 16-byte
+ * session ID, bound to a purpose, a user and the caller's uid, and taken
+ * out of the table by the first request that names them (single use). The
+ * table has a hard cap; expired entries are swept by the agent's loop.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "agent.h"
+
+struct fg_chal_table {
+	struct fg_chal **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t count;
+	size_t cap;
+};
+
+int64_t
+fg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+fg_chal_table_new(size_t cap, struct fg_chal_table **out)
+{
+	struct fg_chal_table *t;
+	size_t n = 1024;
+
+	*out = NULL;
+	while (n < cap && n < (1u << 22))
+		n <<= 1;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->buckets = calloc(n, sizeof(*t->buckets))) == NULL) {
+		free(t);
+		return FG_ERR_NOMEM;
+	}
+	t->nbuckets = n;
+	t->cap = cap;
+	*out = t;
+	return FG_OK;
+}
+
+void
+fg_chal_free(struct fg_chal **c)
+{
+	if (c == NULL || *c == NULL)
+		return;
+	free((*c)->user);
+	free((*c)->label);
+	OPENSSL_cleanse(*c, sizeof(**c));
+	free(*c);
+	*c = NULL;
+}
+
+void
+fg_chal_table_free(struct fg_chal_table **t)
+{
+	size_t i;
+
+	if (t == NULL || *t == NULL)
+		return;
+	for (i = 0; i < (*t)->nbuckets; i++) {
+		struct fg_chal *c = (*t)->buckets[i], *next;
+		for (; c != NULL; c = next) {
+			next = c->next;
+			fg_chal_free(&c);
+		}
+	}
+	free((*t)->buckets);
+	free(*t);
+	*t = NULL;
+}
+
+/* Session IDs are uniformly random: their first bytes are a fine hash. */
+static size_t
+bucket(const struct fg_chal_table *t, const uint8_t *session)
+{
+	uint64_t h;
+
+	memcpy(&h, session, sizeof(h));
+	return (size_t)(h & (t->nbuckets - 1));
+}
+
+int
+fg_chal_issue(struct fg_chal_table *t, enum fg_purpose purpose,
+    const char *user, uid_t caller, unsigned ttl_s, struct fg_chal **out)
+{
+	struct fg_chal *c;
+	size_t b;
+
+	*out = NULL;
+	if (t->count >= t->cap)
+		return FG_ERR_LIMIT;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->user = strdup(user)) == NULL) {
+		free(c);
+		return FG_ERR_NOMEM;
+	}
+	if (fg_random(c->session, sizeof(c->session)) != FG_OK ||
+	    fg_random(c->challenge, sizeof(c->challenge)) != FG_OK) {
+		fg_chal_free(&c);
+		return FG_ERR_INTERNAL;
+	}
+	c->purpose = purpose;
+	c->caller = caller;
+	c->expires = fg_now_ms() + (int64_t)ttl_s * 1000;
+	b = bucket(t, c->session);
+	c->next = t->buckets[b];
+	t->buckets[b] = c;
+	t->count++;
+	*out = c;
+	return FG_OK;
+}
+
+int
+fg_chal_take(struct fg_chal_table *t, const uint8_t *session, size_t len,
+    struct fg_chal **out)
+{
+	struct fg_chal **pp;
+
+	*out = NULL;
+	if (len != FG_SESSION_LEN)
+		return FG_ERR_NOTFOUND;
+	for (pp = &t->buckets[bucket(t, session)]; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (CRYPTO_memcmp((*pp)->session, session, len) == 0) {
+			*out = *pp;
+			*pp = (*pp)->next;
+			(*out)->next = NULL;
+			t->count--;
+			return FG_OK;
+		}
+	}
+	return FG_ERR_NOTFOUND;
+}
+
+size_t
+fg_chal_expire(struct fg_chal_table *t, int64_t now)
+{
+	struct fg_chal **pp, *c;
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nbuckets; i++) {
+		pp = &t->buckets[i];
+		while ((c = *pp) != NULL) {
+			if (c->expires <= now) {
+				*pp = c->next;
+				fg_chal_free(&c);
+				t->count--;
+				n++;
+			} else
+				pp = &c->next;
+		}
+	}
+	return n;
+}
+
+size_t
+fg_chal_pending(const struct fg_chal_table *t)
+{
+	return t->count;
+}

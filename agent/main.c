@@ -1,0 +1,351 @@
+/*
+ * fido2gated: the single authority. Runs in the foreground, serves one
+ * SOCK_SEQPACKET Unix socket, and identifies every caller by SO_PEERCRED
+ * and SO_PEERGROUPS, never by the socket's file mode.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "agent.h"
+
+#define SWEEP_MS 1000
+
+struct conn {
+	int fd;
+	struct fg_peer peer;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: fido2gated --socket PATH --db PATH [--config FILE]\n"
+		   "       fido2gated --check-config [--config FILE]\n");
+}
+
+static bool
+in_group(gid_t want, const gid_t *groups, size_t n, gid_t primary)
+{
+	size_t i;
+
+	if (primary == want)
+		return true;
+	for (i = 0; i < n; i++)
+		if (groups[i] == want)
+			return true;
+	return false;
+}
+
+/* Who is on the other end: uid/gid/pid from the kernel, the supplementary
+ * groups from SO_PEERGROUPS, the name from the passwd database. */
+static int
+peer_identify(int fd, const struct fg_config *cfg, struct fg_peer *p)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	gid_t groups[256];
+	socklen_t glen = sizeof(groups);
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[4096];
+
+	memset(p, 0, sizeof(*p));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
+	    len != sizeof(uc))
+		return FG_ERR_IO;
+	p->uid = uc.uid;
+	p->gid = uc.gid;
+	p->pid = uc.pid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0)
+		glen = 0;
+	if (getpwuid_r(uc.uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL)
+		snprintf(p->name, sizeof(p->name), "%s", pw.pw_name);
+	p->admin = uc.uid == 0;
+	if (!p->admin &&
+	    getgrnam_r(cfg->admin_group, &gr, buf, sizeof(buf), &grp) == 0 &&
+	    grp != NULL)
+		p->admin = in_group(gr.gr_gid, groups, glen / sizeof(gid_t),
+		    uc.gid);
+	return FG_OK;
+}
+
+static int
+listen_on(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat sb;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "fido2gated: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	/* replace a stale socket of ours, never anything else */
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			fprintf(stderr,
+			    "fido2gated: %s exists and is not a socket\n", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	if ((fd = socket(AF_UNIX,
+		 SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+		perror("fido2gated: socket");
+		return -1;
+	}
+	/* anyone may connect: each request is authorised by peer credentials */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(path, 0666) != 0 || listen(fd, 128) != 0) {
+		fprintf(stderr, "fido2gated: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+conn_close(struct fg_agent *ag, struct conn *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	ag->connections--;
+}
+
+/* One request, one reply. A request we cannot read still gets an answer
+ * when the socket is alive; the connection closes only when it is not. */
+static void
+conn_serve(struct fg_agent *ag, struct conn *c)
+{
+	json_t *req = NULL, *reply = NULL;
+	int r;
+
+	r = fg_msg_recv(c->fd, 0, &req);
+	if (r == FG_ERR_TIMEOUT)
+		return;
+	if (r == FG_ERR_PROTO || r == FG_ERR_IO) {
+		conn_close(ag, c);
+		return;
+	}
+	if (r == FG_ERR_TOOBIG)
+		reply = fg_reply_error("too_large",
+		    "the message exceeds 65536 bytes");
+	else if (r == FG_ERR_INVALID)
+		reply = fg_reply_error("bad_json",
+		    "the message is not one JSON object");
+	else if (r != FG_OK)
+		reply = fg_reply_error("internal", "cannot read the message");
+	else
+		reply = fg_agent_handle(ag, &c->peer, req);
+	if (reply == NULL || fg_msg_send(c->fd, reply) != FG_OK)
+		conn_close(ag, c);
+	json_decref(req);
+	json_decref(reply);
+}
+
+static void
+accept_one(struct fg_agent *ag, int lfd, struct conn *conns, size_t max)
+{
+	struct conn *slot = NULL;
+	size_t i;
+	int fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
+		return;
+	for (i = 0; i < max && slot == NULL; i++)
+		if (conns[i].fd < 0)
+			slot = &conns[i];
+	if (slot == NULL) {
+		json_t *busy = fg_reply_error("limit", "too many connections");
+		if (busy != NULL)
+			fg_msg_send(fd, busy);
+		json_decref(busy);
+		close(fd);
+		return;
+	}
+	if (peer_identify(fd, &ag->cfg, &slot->peer) != FG_OK) {
+		close(fd);
+		return;
+	}
+	slot->fd = fd;
+	ag->connections++;
+}
+
+static int
+serve(struct fg_agent *ag, int lfd)
+{
+	size_t max = ag->cfg.max_connections, i;
+	struct conn *conns;
+	struct pollfd *pfds;
+	int64_t next_sweep = fg_now_ms() + SWEEP_MS;
+
+	conns = calloc(max, sizeof(*conns));
+	pfds = calloc(max + 1, sizeof(*pfds));
+	if (conns == NULL || pfds == NULL) {
+		free(conns);
+		free(pfds);
+		return FG_ERR_NOMEM;
+	}
+	for (i = 0; i < max; i++)
+		conns[i].fd = -1;
+	while (!stopping) {
+		int64_t now;
+		int r;
+
+		pfds[0].fd = lfd;
+		pfds[0].events = POLLIN;
+		for (i = 0; i < max; i++) {
+			pfds[i + 1].fd = conns[i].fd;
+			pfds[i + 1].events = POLLIN;
+			pfds[i + 1].revents = 0;
+		}
+		r = poll(pfds, max + 1, SWEEP_MS);
+		if (r < 0 && errno != EINTR) {
+			perror("fido2gated: poll");
+			break;
+		}
+		for (i = 0; r > 0 && i < max; i++) {
+			if (conns[i].fd < 0 || pfds[i + 1].revents == 0)
+				continue;
+			if (pfds[i + 1].revents & POLLIN)
+				conn_serve(ag, &conns[i]);
+			else
+				conn_close(ag, &conns[i]);
+		}
+		if (r > 0 && (pfds[0].revents & POLLIN))
+			accept_one(ag, lfd, conns, max);
+		if ((now = fg_now_ms()) >= next_sweep) {
+			fg_chal_expire(ag->chal, now);
+			next_sweep = now + SWEEP_MS;
+		}
+	}
+	for (i = 0; i < max; i++)
+		if (conns[i].fd >= 0)
+			conn_close(ag, &conns[i]);
+	free(conns);
+	free(pfds);
+	return FG_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fg_agent ag;
+	struct sigaction sa;
+	const char *sock = NULL, *db = NULL, *config = NULL;
+	char err[512];
+	bool check_only = false;
+	int ch, lfd = -1, rc = 1;
+
+	memset(&ag, 0, sizeof(ag));
+	while ((ch = getopt_long(argc, argv, "s:d:c:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("fido2gated %s\n", FG_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (!check_only && (sock == NULL || db == NULL))) {
+		usage(stderr);
+		return 2;
+	}
+	umask(077);
+	if (fg_config_load(config, &ag.cfg, err, sizeof(err)) != FG_OK) {
+		fprintf(stderr, "fido2gated: config: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("rp_id %s\norigins", ag.cfg.rp_id);
+		for (size_t i = 0; i < ag.cfg.n_origins; i++)
+			printf(" %s", ag.cfg.origins[i]);
+		printf("\nuser_verification %s\n",
+		    fg_uv_policy_name(ag.cfg.uv));
+		fg_config_clear(&ag.cfg);
+		return 0;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (fg_store_open(db, &ag.store, err, sizeof(err)) != FG_OK) {
+		fprintf(stderr, "fido2gated: store: %s\n", err);
+		goto out;
+	}
+	if (fg_chal_table_new(ag.cfg.max_pending, &ag.chal) != FG_OK ||
+	    fg_random(ag.secret, sizeof(ag.secret)) != FG_OK) {
+		fprintf(stderr, "fido2gated: out of memory\n");
+		goto out;
+	}
+	if ((lfd = listen_on(sock)) < 0)
+		goto out;
+	ag.started = fg_now_ms();
+	fprintf(stderr,
+	    "fido2gated %s: rp_id %s, user verification %s, listening on %s\n",
+	    FG_VERSION, ag.cfg.rp_id, fg_uv_policy_name(ag.cfg.uv), sock);
+	if (serve(&ag, lfd) == FG_OK)
+		rc = 0;
+	fprintf(stderr, "fido2gated: stopping\n");
+out:
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(sock);
+	}
+	fg_chal_table_free(&ag.chal);
+	fg_store_close(&ag.store);
+	fg_config_clear(&ag.cfg);
+	OPENSSL_cleanse(ag.secret, sizeof(ag.secret));
+	return rc;
+}

@@ -1,0 +1,232 @@
+/*
+ * `fido2gatectl enroll USER`: the agent issues the challenge and the user
+ * handle, the plugged-in key makes the credential, and the agent verifies
+ * the attestation and stores the key. The CLI holds nothing it could forge
+ * an enrolment with.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "ctl.h"
+#include "fg_device.h"
+
+#define TOUCH_TIMEOUT_MS 30000
+
+/* The PIN from the terminal with echo off, or a line from stdin. */
+static int
+read_pin(char *buf, size_t len)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) == 1;
+	char *nl;
+	bool ok;
+
+	fprintf(stderr, "Enter the PIN for your security key: ");
+	fflush(stderr);
+	if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	} else
+		tty = false;
+	ok = fgets(buf, (int)len, stdin) != NULL;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (!tty)
+		fputc('\n', stderr);
+	if (!ok)
+		return FG_ERR_INVALID;
+	if ((nl = strchr(buf, '\n')) != NULL)
+		*nl = '\0';
+	return buf[0] != '\0' ? FG_OK : FG_ERR_INVALID;
+}
+
+static int
+parse_alg(const char *s)
+{
+	if (strcmp(s, "es256") == 0 || strcmp(s, "ES256") == 0)
+		return COSE_ES256;
+	if (strcmp(s, "eddsa") == 0 || strcmp(s, "EdDSA") == 0)
+		return COSE_EDDSA;
+	if (strcmp(s, "rs256") == 0 || strcmp(s, "RS256") == 0)
+		return COSE_RS256;
+	return 0;
+}
+
+static int
+fill_cred(fido_cred_t *cred, const json_t *b, int alg, const uint8_t cdh[32],
+    const struct fg_id_list *excl, enum fg_uv_mode uv)
+{
+	uint8_t *handle = NULL;
+	size_t hlen = 0, i;
+	const char *user = fg_json_str(b, "user");
+	int ret = FG_ERR_PROTO;
+
+	if (fg_json_b64(b, "user_handle", &handle, &hlen) != FG_OK ||
+	    hlen == 0 || user == NULL || fg_json_str(b, "rp_id") == NULL)
+		goto out;
+	ret = FG_ERR_INTERNAL;
+	if (fido_cred_set_type(cred, alg) != FIDO_OK ||
+	    fido_cred_set_clientdata_hash(cred, cdh, 32) != FIDO_OK ||
+	    fido_cred_set_rp(cred, fg_json_str(b, "rp_id"),
+		fg_json_str(b, "rp_name")) != FIDO_OK ||
+	    fido_cred_set_user(cred, handle, hlen, user, user, NULL) !=
+		FIDO_OK ||
+	    fido_cred_set_rk(cred, FIDO_OPT_OMIT) != FIDO_OK ||
+	    (uv == FG_UV_BUILTIN &&
+		fido_cred_set_uv(cred, FIDO_OPT_TRUE) != FIDO_OK))
+		goto out;
+	for (i = 0; i < excl->n; i++)
+		if (fido_cred_exclude(cred, excl->id[i], excl->len[i]) !=
+		    FIDO_OK)
+			goto out;
+	ret = FG_OK;
+out:
+	free(handle);
+	return ret;
+}
+
+static json_t *
+finish_request(const json_t *begin, fido_cred_t *cred, const char *cdj)
+{
+	char *ad = fg_b64url_encode(fido_cred_authdata_raw_ptr(cred),
+	    fido_cred_authdata_raw_len(cred));
+	char *st = fg_b64url_encode(fido_cred_attstmt_ptr(cred),
+	    fido_cred_attstmt_len(cred));
+	char *cd = fg_b64url_encode((const uint8_t *)cdj, strlen(cdj));
+	json_t *req = NULL;
+
+	if (ad != NULL && st != NULL && cd != NULL && fido_cred_fmt(cred))
+		req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op",
+		    "enroll.finish", "session", fg_json_str(begin, "session"),
+		    "fmt", fido_cred_fmt(cred), "authenticator_data", ad,
+		    "attestation_statement", st, "client_data_json", cd);
+	free(ad);
+	free(st);
+	free(cd);
+	return req;
+}
+
+int
+ctl_enroll(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "label", required_argument, NULL, 'l' },
+		{ "alg", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fg_devs devs = { 0 };
+	struct fg_id_list excl = { 0 };
+	fido_cred_t *cred = NULL;
+	json_t *req, *begin = NULL, *done = NULL;
+	const char *label = NULL;
+	char pin[256] = "", *cdj = NULL;
+	uint8_t *chal = NULL, cdh[32];
+	size_t chal_len = 0, which = 0;
+	enum fg_uv_mode uv;
+	int ch, alg = COSE_ES256, r, rc = CTL_EXIT_USAGE;
+
+	while ((ch = getopt_long(argc, argv, "l:a:", opts, NULL)) != -1) {
+		if (ch == 'l')
+			label = optarg;
+		else if (ch == 'a' && (alg = parse_alg(optarg)) != 0)
+			continue;
+		else
+			goto usage;
+	}
+	if (optind != argc - 1)
+		goto usage;
+	fido_init(0);
+	req = json_pack("{s:s,s:s}", "op", "enroll.begin", "user", argv[optind]);
+	if (label != NULL)
+		json_object_set_new(req, "label", json_string(label));
+	if ((rc = ctl_call(c, req, &begin)) != CTL_EXIT_OK)
+		goto out;
+	rc = CTL_EXIT_UNAVAIL;
+	if (fg_json_b64(begin, "challenge", &chal, &chal_len) != FG_OK ||
+	    fg_json_str(begin, "origin") == NULL ||
+	    fg_id_list_from_json(json_object_get(begin, "exclude_credentials"),
+		&excl) != FG_OK) {
+		fprintf(stderr, "fido2gatectl: the agent's reply is malformed\n");
+		goto out;
+	}
+	rc = CTL_EXIT_DEVICE;
+	if (fg_devs_open(&devs, TOUCH_TIMEOUT_MS) != FG_OK || devs.n == 0) {
+		fprintf(stderr, "fido2gatectl: no security key found\n");
+		goto out;
+	}
+	if (devs.n > 1) {
+		fprintf(stderr, "Touch the security key to enrol\n");
+		if (fg_devs_touch_select(&devs, TOUCH_TIMEOUT_MS, &which) !=
+		    FG_OK) {
+			fprintf(stderr, "fido2gatectl: no key was touched\n");
+			goto out;
+		}
+	}
+	uv = fg_dev_uv_mode(devs.dev[which], fg_json_str(begin, "uv"));
+	if (uv == FG_UV_IMPOSSIBLE) {
+		fprintf(stderr, "fido2gatectl: policy requires user "
+				"verification and this key has no PIN: set one "
+				"with fido2-token -S\n");
+		goto out;
+	}
+	if (uv == FG_UV_PIN && read_pin(pin, sizeof(pin)) != FG_OK) {
+		fprintf(stderr, "fido2gatectl: no PIN given\n");
+		goto out;
+	}
+	cdj = fg_client_data_json("webauthn.create", chal, chal_len,
+	    fg_json_str(begin, "origin"));
+	if (cdj == NULL || (cred = fido_cred_new()) == NULL)
+		goto out;
+	fg_sha256(cdj, strlen(cdj), cdh);
+	if (fill_cred(cred, begin, alg, cdh, &excl, uv) != FG_OK) {
+		fprintf(stderr, "fido2gatectl: cannot build the request\n");
+		goto out;
+	}
+	fprintf(stderr, "Touch your security key\n");
+	r = fido_dev_make_cred(devs.dev[which], cred,
+	    uv == FG_UV_PIN ? pin : NULL);
+	if (r != FIDO_OK) {
+		fprintf(stderr, "fido2gatectl: %s\n", fg_fido_msg(r));
+		goto out;
+	}
+	if ((req = finish_request(begin, cred, cdj)) == NULL)
+		goto out;
+	if ((rc = ctl_call(c, req, &done)) != CTL_EXIT_OK)
+		goto out;
+	if (c->json) {
+		json_object_del(done, "v");
+		json_object_del(done, "ok");
+		json_dumpf(done, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else
+		printf("enrolled %s \"%s\" for %s (%s, attestation %s%s)\n",
+		    fg_json_str(done, "credential_id"),
+		    fg_json_str(done, "label"), fg_json_str(done, "user"),
+		    fg_json_str(done, "alg"), fg_json_str(done, "attestation"),
+		    json_is_true(json_object_get(done, "uv")) ? ", PIN" : "");
+	rc = CTL_EXIT_OK;
+	goto out;
+usage:
+	fprintf(stderr, "usage: fido2gatectl enroll USER [--label TEXT] "
+			"[--alg es256|eddsa|rs256]\n");
+	return CTL_EXIT_USAGE;
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	fido_cred_free(&cred);
+	fg_devs_close(&devs);
+	fg_id_list_clear(&excl);
+	json_decref(begin);
+	json_decref(done);
+	free(chal);
+	free(cdj);
+	return rc;
+}
