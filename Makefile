@@ -34,7 +34,7 @@ check: all
 
 .PHONY: check-run
 check-run:
-	prove -v --timer tests/softkey/t/
+	prove -v --timer tests/softkey/t/ tests/gate/t/
 
 demo: all
 	@tests/softkey/demo.sh

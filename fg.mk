@@ -53,3 +53,10 @@ $(BUILD)/pam_fido2gate.so: $(PAM_OBJ) $(FG_LIB) pam_module/pam_fido2gate.map
 	$(CC) -shared $(ALL_LDFLAGS) \
 		-Wl,--version-script=pam_module/pam_fido2gate.map \
 		-o $@ $(PAM_OBJ) $(FG_LIB) $(FG_LIBS) -lfido2 -lpam
+
+# test tools
+FG_TARGETS += $(BUILD)/test/fg-client
+
+$(BUILD)/test/fg-client: tests/tools/fg_client.c $(FG_LIB) lib/fg.h lib/fg_device.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FG_LIB) $(FG_LIBS) -lfido2

@@ -1,0 +1,221 @@
+/*
+ * fg-client: a test client of the agent protocol.
+ *
+ *   fg-client SOCKET raw
+ *       sends each stdin line as one record, byte for byte, and prints each
+ *       reply on one line ("<closed>" when the agent hung up).
+ *   fg-client SOCKET login USER [--capture FILE] [--sleep S]
+ *                              [--session-of USER2] [--challenge-of USER2]
+ *       runs auth.begin, the key's assertion and auth.finish the way the
+ *       PAM module does, with the tampering a test needs: keep the finish
+ *       request for a replay, wait before finishing, finish on another
+ *       user's session, or sign another user's challenge. Prints the
+ *       agent's last reply; exit 0 on allow, 1 on deny, 2 on error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fg.h"
+#include "fg_device.h"
+
+static int
+raw(int fd)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		json_t *reply = NULL;
+		char *s;
+		int r;
+
+		if (line[n - 1] == '\n')
+			n--;
+		if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+			printf("<closed>\n");
+			break;
+		}
+		r = fg_msg_recv(fd, 5000, &reply);
+		if (r != FG_OK) {
+			printf("<%s>\n", r == FG_ERR_PROTO ? "closed" :
+							    fg_strerror(r));
+			if (r == FG_ERR_PROTO)
+				break;
+			continue;
+		}
+		s = json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS);
+		printf("%s\n", s);
+		fflush(stdout);
+		free(s);
+		json_decref(reply);
+	}
+	free(line);
+	return 0;
+}
+
+static json_t *
+call(int fd, json_t *req)
+{
+	json_t *reply = NULL;
+
+	json_object_set_new(req, "v", json_integer(FG_PROTO_VERSION));
+	if (fg_call(fd, req, 10000, &reply) != FG_OK)
+		reply = NULL;
+	json_decref(req);
+	return reply;
+}
+
+static json_t *
+begin(int fd, const char *user)
+{
+	json_t *r = call(fd, json_pack("{s:s,s:s,s:s}", "op", "auth.begin",
+				 "user", user, "service", "fg-client"));
+
+	if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
+		char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
+		printf("%s\n", s ? s : "<no reply>");
+		free(s);
+		json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
+static int
+login(int fd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "capture", required_argument, NULL, 'c' },
+		{ "sleep", required_argument, NULL, 's' },
+		{ "session-of", required_argument, NULL, 'S' },
+		{ "challenge-of", required_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *capture = NULL, *session_of = NULL, *challenge_of = NULL;
+	json_t *b = NULL, *bs = NULL, *bc = NULL, *req = NULL, *reply = NULL;
+	struct fg_devs devs = { 0 };
+	struct fg_id_list ids = { 0 };
+	struct fg_assert_out out = { 0 };
+	uint8_t *chal = NULL, cdh[32];
+	size_t chal_len = 0, which = 0;
+	char *cdj = NULL, *s;
+	int ch, secs = 0, ferr, rc = 2;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'c')
+			capture = optarg;
+		else if (ch == 's')
+			secs = atoi(optarg);
+		else if (ch == 'S')
+			session_of = optarg;
+		else if (ch == 'C')
+			challenge_of = optarg;
+		else
+			return 2;
+	}
+	if (optind != argc - 1)
+		return 2;
+	if ((b = begin(fd, argv[optind])) == NULL)
+		goto out;
+	if (challenge_of != NULL && (bc = begin(fd, challenge_of)) == NULL)
+		goto out;
+	if (fg_json_b64(bc ? bc : b, "challenge", &chal, &chal_len) != FG_OK ||
+	    fg_id_list_from_json(json_object_get(b, "allow_credentials"),
+		&ids) != FG_OK)
+		goto out;
+	fido_init(0);
+	if (fg_devs_open(&devs, 10000) != FG_OK || devs.n == 0) {
+		printf("no key\n");
+		goto out;
+	}
+	if (fg_devs_probe(&devs, fg_json_str(b, "rp_id"), &ids, &which) !=
+	    FG_OK) {
+		printf("no enrolled key\n");
+		goto out;
+	}
+	cdj = fg_client_data_json("webauthn.get", chal, chal_len,
+	    fg_json_str(b, "origin"));
+	fg_sha256(cdj, strlen(cdj), cdh);
+	if (fg_dev_assert(devs.dev[which], fg_json_str(b, "rp_id"), cdh, &ids,
+		FG_UV_NONE, NULL, &out, &ferr) != FG_OK) {
+		printf("key error: %s\n", fido_strerr(ferr));
+		goto out;
+	}
+	if (session_of != NULL && (bs = begin(fd, session_of)) == NULL)
+		goto out;
+	if (secs > 0)
+		sleep((unsigned)secs);
+	{
+		char *id = fg_b64url_encode(out.id, out.id_len);
+		char *ad = fg_b64url_encode(out.authdata, out.authdata_len);
+		char *sig = fg_b64url_encode(out.sig, out.sig_len);
+		char *cd = fg_b64url_encode((uint8_t *)cdj, strlen(cdj));
+		req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "v",
+		    FG_PROTO_VERSION, "op", "auth.finish", "session",
+		    fg_json_str(bs ? bs : b, "session"), "credential_id", id,
+		    "authenticator_data", ad, "client_data_json", cd,
+		    "signature", sig);
+		free(id);
+		free(ad);
+		free(sig);
+		free(cd);
+	}
+	if (capture != NULL) {
+		FILE *f = fopen(capture, "w");
+		if (f == NULL)
+			goto out;
+		json_dumpf(req, f, JSON_COMPACT);
+		fputc('\n', f);
+		fclose(f);
+	}
+	if (fg_call(fd, req, 10000, &reply) != FG_OK)
+		goto out;
+	s = json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS);
+	printf("%s\n", s);
+	free(s);
+	rc = strcmp(fg_json_str(reply, "result") ? fg_json_str(reply, "result") :
+						    "",
+		     "allow") == 0 ?
+	    0 :
+	    1;
+out:
+	fg_devs_close(&devs);
+	fg_id_list_clear(&ids);
+	fg_assert_out_clear(&out);
+	json_decref(b);
+	json_decref(bs);
+	json_decref(bc);
+	json_decref(req);
+	json_decref(reply);
+	free(chal);
+	free(cdj);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	int fd, rc;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: fg-client SOCKET raw|login ...\n");
+		return 2;
+	}
+	if (fg_connect(argv[1], &fd) != FG_OK) {
+		printf("<unavailable>\n");
+		return 3;
+	}
+	if (strcmp(argv[2], "raw") == 0)
+		rc = raw(fd);
+	else if (strcmp(argv[2], "login") == 0)
+		rc = login(fd, argc - 2, argv + 2);
+	else
+		rc = 2;
+	close(fd);
+	return rc;
+}
