@@ -1,0 +1,62 @@
+#!/bin/bash
+# The SQLite store: private, in WAL mode, versioned, append-only audit;
+# what the agent acknowledged survives kill -9; and a store it cannot trust
+# stops it from starting instead of turning into "nobody is enrolled".
+. "$(dirname "$0")/../../lib/tap.sh"
+. "$(dirname "$0")/../../lib/gate.sh"
+
+agent_start
+enrol alice --label first > /dev/null 2>&1
+ok $? "enrol alice"
+is "$(stat -c %a "$DB")" 600 "the store is created mode 0600"
+is "$(stat -c %a "$DB-wal")" 600 "its write-ahead log too"
+is "$(sqlite3 "$DB" 'PRAGMA journal_mode')" wal "the store is in WAL mode"
+is "$(sqlite3 "$DB" 'SELECT max(version) FROM schema_version')" 1 "the schema version is recorded"
+is "$(sqlite3 "$DB" 'SELECT length(handle) FROM users')" 32 "alice has a 32-byte random user handle"
+sqlite3 "$DB" "DELETE FROM audit" 2> "$T/err"
+ok $((! $?)) "the audit table refuses deletes"
+sqlite3 "$DB" "UPDATE audit SET result = 'allow'" 2> "$T/err"
+ok $((! $?)) "the audit table refuses updates"
+
+# acknowledged writes survive kill -9
+SOFTKEY_STATE="$T/k2" enrol alice --label second > /dev/null 2>&1
+ok $? "a second enrolment is acknowledged"
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2> /dev/null
+AGENT_PID=
+is "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok "the store is consistent after kill -9"
+agent_start
+like "$(ctl list alice)" "second" "the acknowledged enrolment survived kill -9"
+ctl revoke alice second > /dev/null
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2> /dev/null
+AGENT_PID=
+agent_start
+like "$(ctl list alice)" "revoked .* second" "the acknowledged revocation survived kill -9"
+pam_auth alice < /dev/null
+ok $? "alice logs in after the restarts"
+agent_stop
+
+# stores the agent must not use
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/missing-dir/store.db" 2> "$T/err"
+ok $((! $?)) "a store in a missing folder is an error"
+ln -s "$DB" "$T/link.db"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/link.db" 2> "$T/err"
+ok $((! $?)) "a store reached through a symlink is refused"
+cp "$DB" "$T/open.db"
+chmod 644 "$T/open.db"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/open.db" 2> "$T/err"
+ok $((! $?)) "a store readable by others is refused"
+like "$(cat "$T/err")" "0600" "and the message says what mode it needs"
+head -c 8192 /dev/urandom > "$T/corrupt.db"
+chmod 600 "$T/corrupt.db"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/corrupt.db" 2> "$T/err"
+ok $((! $?)) "a corrupt store stops the agent"
+like "$(cat "$T/err")" "store" "with a message about the store"
+cp "$DB" "$T/future.db"
+sqlite3 "$T/future.db" "INSERT INTO schema_version VALUES (99)"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/future.db" 2> "$T/err"
+ok $((! $?)) "a store from a newer version is refused"
+like "$(cat "$T/err")" "schema version 99" "and the message names the version"
+
+done_testing
