@@ -60,3 +60,16 @@ FG_TARGETS += $(BUILD)/test/fg-client
 $(BUILD)/test/fg-client: tests/tools/fg_client.c $(FG_LIB) lib/fg.h lib/fg_device.h
 	@mkdir -p $(dir $@)
 	$(CC) $(FG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FG_LIB) $(FG_LIBS) -lfido2
+
+# unit tests (cmocka), built with AddressSanitizer and UBSan
+FG_SAN_OBJ := $(patsubst lib/%.c,$(BUILD)/lib-san/%.o,$(FG_LIB_SRC))
+FG_TARGETS += $(BUILD)/test/verify-unit
+
+$(BUILD)/lib-san/%.o: lib/%.c lib/fg.h lib/fg_device.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(SAN_CFLAGS) $(WARN) -D_GNU_SOURCE -Ilib -c -o $@ $<
+
+$(BUILD)/test/verify-unit: tests/unit/verify_test.c $(FG_SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(SAN_CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib \
+		-o $@ $< $(FG_SAN_OBJ) $(FG_LIBS) -lfido2 -lcmocka

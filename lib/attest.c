@@ -215,8 +215,11 @@ verify_u2f(const struct attstmt *st, const struct fg_authdata *ad,
 	size_t i, n, len;
 	int ret = FG_ERR_INVALID;
 
-	if (st->have_alg || st->sig == NULL || st->x5c == NULL ||
-	    st->n_x5c != 1 || st->n_members != 2) {
+	/* libfido2 adds "alg": -7 to the statement it builds from a CTAP1
+	 * registration; any other algorithm is not fido-u2f */
+	if ((st->have_alg && st->alg != FG_COSE_ES256) || st->sig == NULL ||
+	    st->x5c == NULL || st->n_x5c != 1 ||
+	    st->n_members != (st->have_alg ? 3u : 2u)) {
 		WHY("fido-u2f attStmt must hold exactly sig and one x5c");
 		goto out;
 	}

@@ -11,6 +11,10 @@
  *       request for a replay, wait before finishing, finish on another
  *       user's session, or sign another user's challenge. Prints the
  *       agent's last reply; exit 0 on allow, 1 on deny, 2 on error.
+ *   fg-client SOCKET enroll USER [--u2f] [--tamper]
+ *       enrols the first key over CTAP2, or over CTAP1/U2F (fido-u2f
+ *       attestation), optionally with a flipped bit in the attestation
+ *       signature. Prints the agent's reply; exit 0 when it enrolled.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +22,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cbor.h>
 
 #include "fg.h"
 #include "fg_device.h"
@@ -197,6 +203,118 @@ out:
 	return rc;
 }
 
+static int
+enroll(int fd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "u2f", no_argument, NULL, 'u' },
+		{ "tamper", no_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fg_devs devs = { 0 };
+	fido_cred_t *cred = NULL;
+	json_t *b = NULL, *reply = NULL;
+	uint8_t *chal = NULL, *handle = NULL, cdh[32], *sig = NULL;
+	size_t chal_len = 0, hlen = 0, slen;
+	char *cdj = NULL, *ad = NULL, *st = NULL, *cd = NULL, *s;
+	bool u2f = false, tamper = false;
+	int ch, rc = 2;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'u')
+			u2f = true;
+		else if (ch == 't')
+			tamper = true;
+		else
+			return 2;
+	}
+	if (optind != argc - 1)
+		return 2;
+	b = call(fd, json_pack("{s:s,s:s}", "op", "enroll.begin", "user",
+			 argv[optind]));
+	if (b == NULL || fg_json_b64(b, "challenge", &chal, &chal_len) ||
+	    fg_json_b64(b, "user_handle", &handle, &hlen))
+		goto out;
+	fido_init(0);
+	if (fg_devs_open(&devs, 10000) != FG_OK || devs.n == 0)
+		goto out;
+	if (u2f)
+		fido_dev_force_u2f(devs.dev[0]);
+	cdj = fg_client_data_json("webauthn.create", chal, chal_len,
+	    fg_json_str(b, "origin"));
+	fg_sha256(cdj, strlen(cdj), cdh);
+	if ((cred = fido_cred_new()) == NULL ||
+	    fido_cred_set_type(cred, COSE_ES256) != FIDO_OK ||
+	    fido_cred_set_clientdata_hash(cred, cdh, 32) != FIDO_OK ||
+	    fido_cred_set_rp(cred, fg_json_str(b, "rp_id"), NULL) != FIDO_OK ||
+	    fido_cred_set_user(cred, handle, hlen, argv[optind], NULL, NULL) !=
+		FIDO_OK ||
+	    fido_dev_make_cred(devs.dev[0], cred, NULL) != FIDO_OK) {
+		printf("key error\n");
+		goto out;
+	}
+	if (tamper) {
+		/* re-encode attStmt with one bit of its signature flipped */
+		slen = fido_cred_sig_len(cred);
+		sig = malloc(slen);
+		memcpy(sig, fido_cred_sig_ptr(cred), slen);
+		sig[slen / 2] ^= 1;
+		fido_cred_set_sig(cred, sig, slen);
+		{
+			struct cbor_load_result lr;
+			cbor_item_t *m = cbor_load(fido_cred_attstmt_ptr(cred),
+			    fido_cred_attstmt_len(cred), &lr);
+			unsigned char *buf = NULL;
+			size_t bl, n;
+			for (size_t i = 0; m && i < cbor_map_size(m); i++) {
+				struct cbor_pair *p = &cbor_map_handle(m)[i];
+				if (cbor_isa_bytestring(p->value) &&
+				    cbor_string_length(p->key) == 3 &&
+				    memcmp(cbor_string_handle(p->key), "sig",
+					3) == 0) {
+					cbor_decref(&p->value);
+					p->value = cbor_build_bytestring(sig,
+					    slen);
+				}
+			}
+			n = cbor_serialize_alloc(m, &buf, &bl);
+			st = fg_b64url_encode(buf, n);
+			free(buf);
+			cbor_decref(&m);
+		}
+	} else
+		st = fg_b64url_encode(fido_cred_attstmt_ptr(cred),
+		    fido_cred_attstmt_len(cred));
+	ad = fg_b64url_encode(fido_cred_authdata_raw_ptr(cred),
+	    fido_cred_authdata_raw_len(cred));
+	cd = fg_b64url_encode((uint8_t *)cdj, strlen(cdj));
+	reply = call(fd, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op",
+			     "enroll.finish", "session",
+			     fg_json_str(b, "session"), "fmt",
+			     fido_cred_fmt(cred), "authenticator_data", ad,
+			     "attestation_statement", st, "client_data_json",
+			     cd));
+	if (reply == NULL)
+		goto out;
+	s = json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS);
+	printf("%s\n", s);
+	free(s);
+	rc = json_is_true(json_object_get(reply, "ok")) ? 0 : 1;
+out:
+	fg_devs_close(&devs);
+	fido_cred_free(&cred);
+	json_decref(b);
+	json_decref(reply);
+	free(chal);
+	free(handle);
+	free(sig);
+	free(cdj);
+	free(ad);
+	free(st);
+	free(cd);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -214,6 +332,8 @@ main(int argc, char **argv)
 		rc = raw(fd);
 	else if (strcmp(argv[2], "login") == 0)
 		rc = login(fd, argc - 2, argv + 2);
+	else if (strcmp(argv[2], "enroll") == 0)
+		rc = enroll(fd, argc - 2, argv + 2);
 	else
 		rc = 2;
 	close(fd);

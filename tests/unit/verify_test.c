@@ -1,0 +1,544 @@
+/*
+ * Unit tests of the verifier, the COSE and authenticatorData parsers,
+ * base64url and the attestation check, on vectors this test makes itself:
+ * fresh keys, assertions signed here, then each check broken one by one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <cbor.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/rsa.h>
+
+#include "fg.h"
+
+#define RP "fido2gate.test"
+#define ORIGIN "pam://fido2gate.test"
+
+static const uint8_t challenge[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+static const char *const origins[] = { ORIGIN, "https://fido2gate.test" };
+
+struct vec {
+	EVP_PKEY *pkey;
+	int alg;
+	uint8_t cose[600];
+	size_t cose_len;
+	uint8_t ad[256];
+	size_t ad_len;
+	char cdj[512];
+	uint8_t sig[600];
+	size_t sig_len;
+	struct fg_expect e;
+};
+
+static size_t
+cose_encode(EVP_PKEY *pkey, int alg, uint8_t *out, size_t cap)
+{
+	cbor_item_t *map = cbor_new_definite_map(5);
+	unsigned char *buf = NULL;
+	size_t len, blen;
+
+#define PAIR(k, v) cbor_map_add(map, (struct cbor_pair){ .key = cbor_move(k), .value = cbor_move(v) })
+#define INT(i) ((i) >= 0 ? cbor_build_uint8((uint8_t)(i)) : cbor_build_negint16((uint16_t)(-1 - (i))))
+	if (alg == FG_COSE_ES256) {
+		uint8_t pt[65];
+		size_t ptl = sizeof(pt);
+		EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
+		    pt, sizeof(pt), &ptl);
+		PAIR(INT(1), INT(2));
+		PAIR(INT(3), INT(-7));
+		PAIR(INT(-1), INT(1));
+		PAIR(INT(-2), cbor_build_bytestring(pt + 1, 32));
+		PAIR(INT(-3), cbor_build_bytestring(pt + 33, 32));
+	} else if (alg == FG_COSE_EDDSA) {
+		uint8_t raw[32];
+		size_t rl = sizeof(raw);
+		EVP_PKEY_get_raw_public_key(pkey, raw, &rl);
+		PAIR(INT(1), INT(1));
+		PAIR(INT(3), INT(-8));
+		PAIR(INT(-1), INT(6));
+		PAIR(INT(-2), cbor_build_bytestring(raw, 32));
+	} else {
+		BIGNUM *n = NULL, *e = NULL;
+		uint8_t nb[512], eb[8];
+		EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n);
+		EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e);
+		int nl = BN_bn2bin(n, nb), el = BN_bn2bin(e, eb);
+		PAIR(INT(1), INT(3));
+		PAIR(INT(3), cbor_build_negint16(256));
+		PAIR(INT(-1), cbor_build_bytestring(nb, (size_t)nl));
+		PAIR(INT(-2), cbor_build_bytestring(eb, (size_t)el));
+		BN_free(n);
+		BN_free(e);
+	}
+	len = cbor_serialize_alloc(map, &buf, &blen);
+	assert_true(len > 0 && len <= cap);
+	memcpy(out, buf, len);
+	free(buf);
+	cbor_decref(&map);
+	return len;
+}
+
+static void
+make_authdata(struct vec *v, const char *rp, uint8_t flags, uint32_t count)
+{
+	fg_sha256(rp, strlen(rp), v->ad);
+	v->ad[32] = flags;
+	v->ad[33] = (uint8_t)(count >> 24);
+	v->ad[34] = (uint8_t)(count >> 16);
+	v->ad[35] = (uint8_t)(count >> 8);
+	v->ad[36] = (uint8_t)count;
+	v->ad_len = 37;
+}
+
+static void
+make_cdj(struct vec *v, const char *type, const uint8_t *chal,
+    const char *origin, const char *extra)
+{
+	char *c = fg_b64url_encode(chal, 32);
+	snprintf(v->cdj, sizeof(v->cdj),
+	    "{\"type\":\"%s\",\"challenge\":\"%s\",\"origin\":\"%s\"%s}", type,
+	    c, origin, extra);
+	free(c);
+}
+
+/* Sign authData || SHA-256(clientDataJSON) with the vector's key. */
+static void
+sign(struct vec *v)
+{
+	uint8_t msg[512];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const char *mdname = v->alg == FG_COSE_EDDSA ? NULL : "SHA256";
+
+	memcpy(msg, v->ad, v->ad_len);
+	fg_sha256(v->cdj, strlen(v->cdj), msg + v->ad_len);
+	v->sig_len = sizeof(v->sig);
+	assert_int_equal(EVP_DigestSignInit_ex(md, NULL, mdname, NULL, NULL,
+			     v->pkey, NULL),
+	    1);
+	assert_int_equal(EVP_DigestSign(md, v->sig, &v->sig_len, msg,
+			     v->ad_len + 32),
+	    1);
+	EVP_MD_CTX_free(md);
+}
+
+static void
+vec_init(struct vec *v, int alg)
+{
+	memset(v, 0, sizeof(*v));
+	v->alg = alg;
+	if (alg == FG_COSE_ES256)
+		v->pkey = EVP_EC_gen("P-256");
+	else if (alg == FG_COSE_EDDSA)
+		v->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	else
+		v->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	assert_non_null(v->pkey);
+	v->cose_len = cose_encode(v->pkey, alg, v->cose, sizeof(v->cose));
+	make_authdata(v, RP, FG_AD_UP, 5);
+	make_cdj(v, "webauthn.get", challenge, ORIGIN, "");
+	sign(v);
+	v->e.rp_id = RP;
+	v->e.challenge = challenge;
+	v->e.challenge_len = sizeof(challenge);
+	v->e.origins = origins;
+	v->e.n_origins = 2;
+	v->e.user_presence = true;
+	v->e.have_stored_count = true;
+	v->e.stored_count = 4;
+}
+
+static void
+vec_free(struct vec *v)
+{
+	EVP_PKEY_free(v->pkey);
+}
+
+static unsigned
+run(const struct vec *v, struct fg_verdict *out)
+{
+	struct fg_pubkey *key = NULL;
+	struct fg_assertion a = { .authdata = v->ad,
+		.authdata_len = v->ad_len,
+		.client_data_json = (const uint8_t *)v->cdj,
+		.client_data_json_len = strlen(v->cdj),
+		.sig = v->sig,
+		.sig_len = v->sig_len };
+	struct fg_verdict verdict;
+	int ks = fg_pubkey_from_cose(v->cose, v->cose_len, &key);
+
+	assert_int_equal(fg_verify_assertion(key, ks, &a, &v->e, &verdict),
+	    FG_OK);
+	fg_pubkey_free(&key);
+	if (out != NULL)
+		*out = verdict;
+	return verdict.failed;
+}
+
+static void
+accepts_valid_assertions_for_each_algorithm(void **state)
+{
+	static const int algs[] = { FG_COSE_ES256, FG_COSE_EDDSA, FG_COSE_RS256 };
+	struct fg_verdict verdict;
+	struct vec v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		vec_init(&v, algs[i]);
+		assert_int_equal(run(&v, &verdict), 0);
+		assert_true(verdict.have_flags);
+		assert_int_equal(verdict.sign_count, 5);
+		assert_int_equal(verdict.flags, FG_AD_UP);
+		vec_free(&v);
+	}
+}
+
+/* Change one thing, re-sign, expect exactly the named failures. */
+static void
+each_check_fails_alone(void **state)
+{
+	struct vec v;
+	uint8_t other[32] = { 9 };
+
+	(void)state;
+#define EXPECT(setup, want)                                                   \
+	do {                                                                  \
+		vec_init(&v, FG_COSE_ES256);                                  \
+		setup;                                                        \
+		sign(&v);                                                     \
+		assert_int_equal(run(&v, NULL), (want));                      \
+		vec_free(&v);                                                 \
+	} while (0)
+	EXPECT(make_cdj(&v, "webauthn.create", challenge, ORIGIN, ""),
+	    FG_CHK_TYPE);
+	EXPECT(make_cdj(&v, "webauthn.get", other, ORIGIN, ""),
+	    FG_CHK_CHALLENGE);
+	EXPECT(make_cdj(&v, "webauthn.get", challenge, "pam://evil.test", ""),
+	    FG_CHK_ORIGIN);
+	EXPECT(make_cdj(&v, "webauthn.get", challenge, "pam://fido2gate.tes", ""),
+	    FG_CHK_ORIGIN);
+	EXPECT(make_cdj(&v, "webauthn.get", challenge, ORIGIN,
+		   ",\"crossOrigin\":true"),
+	    FG_CHK_CROSS_ORIGIN);
+	EXPECT(make_cdj(&v, "webauthn.get", challenge, ORIGIN,
+		   ",\"topOrigin\":\"https://a.test\""),
+	    FG_CHK_TOP_ORIGIN);
+	EXPECT(make_cdj(&v, "webauthn.get", challenge, ORIGIN,
+		   ",\"type\":\"webauthn.get\""),
+	    FG_CHK_CLIENT_DATA | FG_CHK_TYPE | FG_CHK_CHALLENGE |
+		FG_CHK_ORIGIN);
+	EXPECT(snprintf(v.cdj, sizeof(v.cdj), "{\"type\":"),
+	    FG_CHK_CLIENT_DATA | FG_CHK_TYPE | FG_CHK_CHALLENGE |
+		FG_CHK_ORIGIN);
+	EXPECT(snprintf(v.cdj, sizeof(v.cdj), "[]"),
+	    FG_CHK_CLIENT_DATA | FG_CHK_TYPE | FG_CHK_CHALLENGE |
+		FG_CHK_ORIGIN);
+	EXPECT(make_authdata(&v, "evil.test", FG_AD_UP, 5), FG_CHK_RP_ID);
+	EXPECT(make_authdata(&v, RP, 0, 5), FG_CHK_UP);
+	EXPECT((v.e.user_verification = true), FG_CHK_UV);
+	EXPECT(make_authdata(&v, RP, FG_AD_UP | FG_AD_BS, 5),
+	    FG_CHK_BS_WITHOUT_BE);
+	EXPECT(make_authdata(&v, RP, FG_AD_UP, 4), FG_CHK_COUNTER);
+	EXPECT(make_authdata(&v, RP, FG_AD_UP, 3), FG_CHK_COUNTER);
+	EXPECT(make_authdata(&v, RP, FG_AD_UP, 0), FG_CHK_COUNTER);
+	EXPECT((v.ad_len = 39), FG_CHK_AUTHDATA);
+	EXPECT(make_authdata(&v, RP, FG_AD_UP | FG_AD_ED, 5), FG_CHK_AUTHDATA);
+	EXPECT((make_authdata(&v, RP, FG_AD_UP | FG_AD_ED, 5),
+		   v.ad[37] = 0x01, v.ad_len = 38),
+	    FG_CHK_AUTHDATA);
+	/* ED with an empty map is well formed */
+	EXPECT((make_authdata(&v, RP, FG_AD_UP | FG_AD_ED, 5),
+		   v.ad[37] = 0xa0, v.ad_len = 38),
+	    0);
+	/* both counters zero: an authenticator without a counter */
+	EXPECT((make_authdata(&v, RP, FG_AD_UP, 0), v.e.stored_count = 0), 0);
+	/* no stored counter: no counter check */
+	EXPECT((make_authdata(&v, RP, FG_AD_UP, 1),
+		   v.e.have_stored_count = false),
+	    0);
+	/* appid: a legacy U2F credential's rpIdHash */
+	EXPECT((make_authdata(&v, "https://fido2gate.test/app-id.json",
+		    FG_AD_UP, 5),
+		   v.e.appid = "https://fido2gate.test/app-id.json"),
+	    0);
+	EXPECT((v.e.allow_cross_origin = true,
+		   make_cdj(&v, "webauthn.get", challenge, ORIGIN,
+		       ",\"crossOrigin\":true")),
+	    0);
+#undef EXPECT
+}
+
+static void
+signatures_must_verify_and_be_canonical(void **state)
+{
+	struct vec v;
+	ECDSA_SIG *s;
+	const unsigned char *p;
+	const BIGNUM *r, *sv;
+
+	(void)state;
+	vec_init(&v, FG_COSE_ES256);
+	v.sig[v.sig_len - 1] ^= 1;
+	assert_int_equal(run(&v, NULL), FG_CHK_SIGNATURE);
+
+	/* a trailing byte after valid DER */
+	v.sig[v.sig_len - 1] ^= 1;
+	v.sig[v.sig_len++] = 0;
+	assert_int_equal(run(&v, NULL), FG_CHK_SIGNATURE);
+	v.sig_len--;
+	assert_int_equal(run(&v, NULL), 0);
+
+	/* raw r || s instead of DER */
+	p = v.sig;
+	s = d2i_ECDSA_SIG(NULL, &p, (long)v.sig_len);
+	assert_non_null(s);
+	ECDSA_SIG_get0(s, &r, &sv);
+	BN_bn2binpad(r, v.sig, 32);
+	BN_bn2binpad(sv, v.sig + 32, 32);
+	v.sig_len = 64;
+	ECDSA_SIG_free(s);
+	assert_int_equal(run(&v, NULL), FG_CHK_SIGNATURE);
+
+	v.sig_len = 0;
+	assert_int_equal(run(&v, NULL), FG_CHK_SIGNATURE);
+	vec_free(&v);
+
+	/* the data the signature covers: authData and the client data */
+	vec_init(&v, FG_COSE_EDDSA);
+	v.ad[35] ^= 1;
+	assert_int_equal(run(&v, NULL), FG_CHK_SIGNATURE);
+	vec_free(&v);
+	vec_init(&v, FG_COSE_RS256);
+	v.cdj[2] = 'T';
+	assert_int_equal(run(&v, NULL),
+	    FG_CHK_SIGNATURE | FG_CHK_TYPE);
+	vec_free(&v);
+}
+
+static void
+another_keys_signature_is_refused(void **state)
+{
+	struct vec a, b;
+
+	(void)state;
+	vec_init(&a, FG_COSE_ES256);
+	vec_init(&b, FG_COSE_ES256);
+	memcpy(a.cose, b.cose, b.cose_len);
+	a.cose_len = b.cose_len;
+	assert_int_equal(run(&a, NULL), FG_CHK_SIGNATURE);
+	vec_free(&a);
+	vec_free(&b);
+}
+
+static void
+malformed_and_unsupported_keys(void **state)
+{
+	struct vec v;
+	struct fg_pubkey *k = NULL;
+	uint8_t bad[600];
+
+	(void)state;
+	vec_init(&v, FG_COSE_ES256);
+	/* x one byte off: no longer on the curve (or, rarely, another point) */
+	memcpy(bad, v.cose, v.cose_len);
+	bad[v.cose_len - 1] ^= 0x55;
+	assert_int_not_equal(fg_pubkey_from_cose(bad, v.cose_len, &k), FG_OK);
+	/* trailing bytes after the map */
+	memcpy(bad, v.cose, v.cose_len);
+	bad[v.cose_len] = 0;
+	assert_int_equal(fg_pubkey_from_cose(bad, v.cose_len + 1, &k),
+	    FG_ERR_INVALID);
+	/* truncated */
+	assert_int_equal(fg_pubkey_from_cose(v.cose, v.cose_len - 1, &k),
+	    FG_ERR_INVALID);
+	/* alg -7 with kty OKP */
+	memcpy(bad, v.cose, v.cose_len);
+	assert_int_equal(bad[1], 0x01);
+	bad[2] = 0x01;
+	assert_int_equal(fg_pubkey_from_cose(bad, v.cose_len, &k),
+	    FG_ERR_INVALID);
+	/* an algorithm we do not implement (RS1, -65535) */
+	{
+		static const uint8_t rs1[] = { 0xa2, 0x01, 0x03, 0x03, 0x39,
+			0xff, 0xfe };
+		assert_int_equal(fg_pubkey_from_cose(rs1, sizeof(rs1), &k),
+		    FG_ERR_UNSUPPORTED);
+	}
+	assert_null(k);
+	/* the verdict names the key, and no signature check is made */
+	memcpy(v.cose, bad, v.cose_len);
+	assert_int_equal(run(&v, NULL), FG_CHK_KEY);
+	vec_free(&v);
+}
+
+static void
+authdata_with_attested_credential(void **state)
+{
+	struct vec v;
+	struct fg_authdata ad;
+	uint8_t buf[512];
+	size_t n;
+
+	(void)state;
+	vec_init(&v, FG_COSE_ES256);
+	make_authdata(&v, RP, FG_AD_UP | FG_AD_AT, 1);
+	memcpy(buf, v.ad, 37);
+	memset(buf + 37, 0xaa, 16);
+	buf[53] = 0;
+	buf[54] = 4;
+	memcpy(buf + 55, "\x01\x02\x03\x04", 4);
+	memcpy(buf + 59, v.cose, v.cose_len);
+	n = 59 + v.cose_len;
+	assert_int_equal(fg_authdata_parse(buf, n, &ad), FG_OK);
+	assert_int_equal(ad.cred_id_len, 4);
+	assert_int_equal(ad.cose_key_len, v.cose_len);
+	assert_int_equal(fg_authdata_parse(buf, n - 1, &ad), FG_ERR_INVALID);
+	buf[54] = 200; /* a credential ID longer than what follows */
+	assert_int_equal(fg_authdata_parse(buf, n, &ad), FG_ERR_INVALID);
+	assert_int_equal(fg_authdata_parse(buf, 36, &ad), FG_ERR_INVALID);
+	vec_free(&v);
+}
+
+static void
+base64url_round_trip_and_rejects(void **state)
+{
+	uint8_t *out = NULL, in[7] = { 0xfb, 0xff, 0x00, 1, 2, 3, 0xfe };
+	size_t len, i;
+	char *s;
+
+	(void)state;
+	for (i = 0; i <= sizeof(in); i++) {
+		s = fg_b64url_encode(in, i);
+		assert_non_null(s);
+		assert_null(strchr(s, '='));
+		assert_int_equal(fg_b64url_decode(s, &out, &len), FG_OK);
+		assert_int_equal(len, i);
+		assert_memory_equal(out, in, i);
+		free(out);
+		free(s);
+	}
+	assert_int_equal(fg_b64url_decode("+/8", &out, &len), FG_ERR_INVALID);
+	assert_int_equal(fg_b64url_decode("AAA=", &out, &len), FG_ERR_INVALID);
+	assert_int_equal(fg_b64url_decode("A", &out, &len), FG_ERR_INVALID);
+	assert_int_equal(fg_b64url_decode("AA AA", &out, &len), FG_ERR_INVALID);
+}
+
+/* packed self attestation, made here: the credential key signs. */
+static void
+packed_self_attestation(void **state)
+{
+	struct vec v;
+	struct fg_attest_result res;
+	uint8_t ad[512], cdh[32], msg[600], sig[128];
+	unsigned char *st = NULL;
+	size_t n, slen = sizeof(sig), stlen;
+	char why[256];
+	cbor_item_t *map;
+	EVP_MD_CTX *md;
+
+	(void)state;
+	vec_init(&v, FG_COSE_ES256);
+	make_authdata(&v, RP, FG_AD_UP | FG_AD_AT, 0);
+	memcpy(ad, v.ad, 37);
+	memset(ad + 37, 0, 16);
+	ad[53] = 0;
+	ad[54] = 8;
+	memcpy(ad + 55, "credid01", 8);
+	memcpy(ad + 63, v.cose, v.cose_len);
+	n = 63 + v.cose_len;
+	memset(cdh, 7, sizeof(cdh));
+	memcpy(msg, ad, n);
+	memcpy(msg + n, cdh, 32);
+	md = EVP_MD_CTX_new();
+	EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, v.pkey, NULL);
+	EVP_DigestSign(md, sig, &slen, msg, n + 32);
+	EVP_MD_CTX_free(md);
+	map = cbor_new_definite_map(2);
+	cbor_map_add(map, (struct cbor_pair){ .key = cbor_move(cbor_build_string("alg")),
+				  .value = cbor_move(cbor_build_negint8(6)) });
+	cbor_map_add(map, (struct cbor_pair){ .key = cbor_move(cbor_build_string("sig")),
+				  .value = cbor_move(cbor_build_bytestring(sig, slen)) });
+	stlen = cbor_serialize_alloc(map, &st, &stlen);
+	cbor_decref(&map);
+
+	assert_int_equal(fg_attest_verify("packed", ad, n, st, stlen, cdh, RP,
+			     &res, why, sizeof(why)),
+	    FG_OK);
+	assert_string_equal(res.kind, "self");
+	assert_int_equal(res.alg, FG_COSE_ES256);
+	assert_int_equal(res.cred_id_len, 8);
+	fg_attest_result_clear(&res);
+
+	cdh[0] ^= 1;
+	assert_int_equal(fg_attest_verify("packed", ad, n, st, stlen, cdh, RP,
+			     &res, why, sizeof(why)),
+	    FG_ERR_DENIED);
+	cdh[0] ^= 1;
+	assert_int_equal(fg_attest_verify("packed", ad, n, st, stlen, cdh,
+			     "other.test", &res, why, sizeof(why)),
+	    FG_ERR_DENIED);
+	assert_int_equal(fg_attest_verify("none", ad, n, st, stlen, cdh, RP,
+			     &res, why, sizeof(why)),
+	    FG_ERR_INVALID);
+	assert_int_equal(fg_attest_verify("tpm", ad, n, st, stlen, cdh, RP,
+			     &res, why, sizeof(why)),
+	    FG_ERR_UNSUPPORTED);
+	assert_int_equal(fg_attest_verify("none", ad, n,
+			     (const uint8_t *)"\xa0", 1, cdh, RP, &res, why,
+			     sizeof(why)),
+	    FG_OK);
+	assert_string_equal(res.kind, "none");
+	fg_attest_result_clear(&res);
+	ad[32] = FG_AD_AT; /* not touched */
+	assert_int_equal(fg_attest_verify("none", ad, n,
+			     (const uint8_t *)"\xa0", 1, cdh, RP, &res, why,
+			     sizeof(why)),
+	    FG_ERR_DENIED);
+	free(st);
+	vec_free(&v);
+}
+
+static void
+user_names(void **state)
+{
+	(void)state;
+	assert_true(fg_user_name_valid("alice"));
+	assert_true(fg_user_name_valid("a.b-c_d@EXAMPLE"));
+	assert_true(fg_user_name_valid("host$"));
+	assert_false(fg_user_name_valid(""));
+	assert_false(fg_user_name_valid("-alice"));
+	assert_false(fg_user_name_valid("+alice"));
+	assert_false(fg_user_name_valid("a/b"));
+	assert_false(fg_user_name_valid("a b"));
+	assert_false(fg_user_name_valid("a\nb"));
+	assert_false(fg_user_name_valid(NULL));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(accepts_valid_assertions_for_each_algorithm),
+		cmocka_unit_test(each_check_fails_alone),
+		cmocka_unit_test(signatures_must_verify_and_be_canonical),
+		cmocka_unit_test(another_keys_signature_is_refused),
+		cmocka_unit_test(malformed_and_unsupported_keys),
+		cmocka_unit_test(authdata_with_attested_credential),
+		cmocka_unit_test(base64url_round_trip_and_rejects),
+		cmocka_unit_test(packed_self_attestation),
+		cmocka_unit_test(user_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
