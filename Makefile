@@ -14,7 +14,7 @@ ALL_LDFLAGS := -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
-.PHONY: all deps check demo clean format
+.PHONY: all deps check demo demo-softkey clean format
 .DEFAULT_GOAL := all
 
 deps:
@@ -37,7 +37,10 @@ check-run:
 	prove -v --timer tests/softkey/t/ tests/gate/t/
 
 demo: all
-	@tests/softkey/demo.sh
+	@demo/demo.sh
+
+demo-softkey: all
+	@tests/softkey/softkey-demo.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,5 @@
 #!/bin/bash
-# make demo: the soft key at work through libfido2's own tools. (Once the
-# agent exists, this demo shows a login refused without the key and
-# accepted with it.)
+# make demo-softkey: the soft key at work through libfido2's own tools.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/fido2gate-demo.XXXXXX")
