@@ -7,6 +7,8 @@ DB="$T/store.db"
 CONF="$T/agent.conf"
 RP=fido2gate.test
 AGENT_PID=
+AGENT_STATUS=
+AGENT_WRAPPER=${AGENT_WRAPPER:-}
 export SOFTKEY_STATE="$T/key"
 
 trap 'agent_stop; rm -rf "$T"' EXIT
@@ -20,11 +22,12 @@ write_conf() {
 }
 write_conf < /dev/null
 
+# AGENT_WRAPPER: a command to run the agent under (valgrind, say)
 agent_start() {
-	"$BUILD/fido2gated" --socket "$SOCK" --db "$DB" --config "$CONF" \
+	$AGENT_WRAPPER "$BUILD/fido2gated" --socket "$SOCK" --db "$DB" --config "$CONF" \
 		2>> "$T/agent.log" &
 	AGENT_PID=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 400); do
 		"$BUILD/fido2gatectl" --socket "$SOCK" status > /dev/null 2>&1 &&
 			return 0
 		kill -0 "$AGENT_PID" 2> /dev/null || break
@@ -39,6 +42,7 @@ agent_stop() {
 	if [ -n "$AGENT_PID" ]; then
 		kill "$AGENT_PID" 2> /dev/null
 		wait "$AGENT_PID" 2> /dev/null
+		AGENT_STATUS=$?
 		AGENT_PID=
 	fi
 }
@@ -82,7 +86,7 @@ pam_auth() {
 	shift
 	OUT=$(env "$@" LD_PRELOAD="$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
-		setsid pamtester "${SERVICE:-gate}" "$user" authenticate 2>&1)
+		setsid $PAMTESTER_WRAPPER pamtester "${SERVICE:-gate}" "$user" authenticate 2>&1)
 }
 
 # audit_has REGEX: the latest audit records match
