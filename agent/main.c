@@ -104,11 +104,18 @@ listen_on(const char *path)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	/* replace a stale socket of ours, never anything else */
+	/* replace a stale socket, never a live agent's or anything else */
 	if (lstat(path, &sb) == 0) {
+		int probe = -1;
 		if (!S_ISSOCK(sb.st_mode)) {
 			fprintf(stderr,
 			    "fido2gated: %s exists and is not a socket\n", path);
+			return -1;
+		}
+		if (fg_connect(path, &probe) == FG_OK) {
+			close(probe);
+			fprintf(stderr,
+			    "fido2gated: another agent is serving %s\n", path);
 			return -1;
 		}
 		unlink(path);

@@ -35,6 +35,11 @@ agent_start
 like "$(ctl list alice)" "revoked .* second" "the acknowledged revocation survived kill -9"
 pam_auth alice < /dev/null
 ok $? "alice logs in after the restarts"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/second.db" 2> "$T/err"
+ok $((! $?)) "a second agent does not take over a live agent's socket"
+like "$(cat "$T/err")" "another agent" "and says why"
+ctl status > /dev/null
+ok $? "the first agent still serves its socket"
 agent_stop
 
 # stores the agent must not use
