@@ -124,37 +124,20 @@ cbor_bytes(const cbor_item_t *item, size_t want, const uint8_t **p,
 	return want == 0 || *len == want;
 }
 
+/* A public key from OpenSSL parameters, checked before it is used: an EC
+ * point must lie on its curve, an RSA modulus and exponent must be sane. */
 static int
-ec_key(const struct alg_info *a, const cbor_item_t *x, const cbor_item_t *y,
-    EVP_PKEY **out)
+pkey_fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **out)
 {
-	const uint8_t *xp, *yp;
-	size_t xl, yl;
-	uint8_t pt[1 + 2 * 66];
-	OSSL_PARAM params[3];
-	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
+	EVP_PKEY_CTX *ctx, *chk = NULL;
 	EVP_PKEY *pkey = NULL;
 	int ret = FG_ERR_INVALID;
 
-	if (!cbor_bytes(x, a->coord, &xp, &xl) ||
-	    !cbor_bytes(y, a->coord, &yp, &yl))
-		goto out;
-	pt[0] = 0x04;
-	memcpy(pt + 1, xp, xl);
-	memcpy(pt + 1 + xl, yp, yl);
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)a->group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(
-	    OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + xl + yl);
-	params[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL) {
-		ret = FG_ERR_NOMEM;
-		goto out;
-	}
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL)
+		return FG_ERR_NOMEM;
 	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
 	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		goto out;
-	/* the point must lie on the curve and not be the identity */
 	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
 	    EVP_PKEY_public_check(chk) != 1)
 		goto out;
@@ -166,6 +149,29 @@ out:
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_CTX_free(chk);
 	return ret;
+}
+
+static int
+ec_key(const struct alg_info *a, const cbor_item_t *x, const cbor_item_t *y,
+    EVP_PKEY **out)
+{
+	const uint8_t *xp, *yp;
+	size_t xl, yl;
+	uint8_t pt[1 + 2 * 66];
+	OSSL_PARAM params[3];
+
+	if (!cbor_bytes(x, a->coord, &xp, &xl) ||
+	    !cbor_bytes(y, a->coord, &yp, &yl))
+		return FG_ERR_INVALID;
+	pt[0] = 0x04;
+	memcpy(pt + 1, xp, xl);
+	memcpy(pt + 1 + xl, yp, yl);
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)a->group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(
+	    OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + xl + yl);
+	params[2] = OSSL_PARAM_construct_end();
+	return pkey_fromdata("EC", params, out);
 }
 
 static int
@@ -190,14 +196,11 @@ rsa_key(const cbor_item_t *n, const cbor_item_t *e, EVP_PKEY **out)
 	BIGNUM *bn = NULL, *be = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
 	int ret = FG_ERR_INVALID;
 
 	if (!cbor_bytes(n, 0, &np, &nl) || !cbor_bytes(e, 0, &ep, &el) ||
-	    nl == 0 || nl > 1024 || el == 0 || el > 8 || np[0] == 0)
-		goto out;
-	if (nl * 8 < RSA_MIN_BITS)
+	    nl == 0 || nl > 1024 || el == 0 || el > 8 || np[0] == 0 ||
+	    nl * 8 < RSA_MIN_BITS)
 		goto out;
 	ret = FG_ERR_NOMEM;
 	if ((bn = BN_bin2bn(np, (int)nl, NULL)) == NULL ||
@@ -205,21 +208,13 @@ rsa_key(const cbor_item_t *n, const cbor_item_t *e, EVP_PKEY **out)
 	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL)
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
 		goto out;
 	ret = FG_ERR_INVALID;
 	if (!BN_is_odd(be) || BN_is_one(be))
 		goto out;
-	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	*out = pkey;
-	pkey = NULL;
-	ret = FG_OK;
+	ret = pkey_fromdata("RSA", params, out);
 out:
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn);
