@@ -95,14 +95,28 @@ need_uv(const struct fg_agent *ag, const struct fg_cred *c)
 	    (c->uv && ag->cfg.uv != FG_UV_DISCOURAGED);
 }
 
+/* An audit record of what peer did; the store writes it in the same
+ * transaction as the change it describes. */
+static struct fg_audit
+audit_record(const struct fg_peer *peer, const char *event, const char *user,
+    const char *cred, const char *result, const char *reason)
+{
+	struct fg_audit a = { .event = event, .user = user, .credential = cred,
+		.caller_uid = peer->uid, .caller_pid = peer->pid,
+		.result = result, .reason = reason };
+
+	return a;
+}
+
 static void
 audit(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
     const char *user, const char *cred, const char *result,
     const char *reason, const char *detail)
 {
-	struct fg_audit a = { .event = event, .user = user, .credential = cred,
-		.caller_uid = peer->uid, .caller_pid = peer->pid,
-		.result = result, .reason = reason, .detail = detail };
+	struct fg_audit a = audit_record(peer, event, user, cred, result,
+	    reason);
+
+	a.detail = detail;
 
 	if (fg_store_audit(ag->store, &a) != FG_OK)
 		fprintf(stderr, "fido2gated: audit write failed: %s %s %s\n",
@@ -329,10 +343,8 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	if (v.failed & FG_CHK_COUNTER && v.failed == FG_CHK_COUNTER) {
 		/* a valid signature with an old counter: a cloned key */
-		struct fg_audit au = { .event = "credential.suspicious",
-			.user = c->user, .credential = cid_s,
-			.caller_uid = peer->uid, .caller_pid = peer->pid,
-			.result = "deny", .reason = "counter_regression" };
+		struct fg_audit au = audit_record(peer, "credential.suspicious",
+		    c->user, cid_s, "deny", "counter_regression");
 		if (fg_store_cred_mark_suspicious(ag->store, cred.id, &au) !=
 		    FG_OK)
 			fprintf(stderr, "fido2gated: cannot mark %s suspicious\n",
@@ -346,10 +358,8 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	{
-		struct fg_audit au = { .event = "auth.finish", .user = c->user,
-			.credential = cid_s, .caller_uid = peer->uid,
-			.caller_pid = peer->pid, .result = "allow",
-			.reason = "signature verified" };
+		struct fg_audit au = audit_record(peer, "auth.finish", c->user,
+		    cid_s, "allow", "signature verified");
 		/* the counter must be saved before we say yes */
 		if ((r = fg_store_cred_used(ag->store, cred.id, v.sign_count,
 			 v.flags, &au)) != FG_OK) {
@@ -546,10 +556,10 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	cred.label = label;
 	{
 		char detail[320];
-		struct fg_audit au = { .event = "enroll", .user = c->user,
-			.credential = cid_s, .caller_uid = peer->uid,
-			.caller_pid = peer->pid, .result = "ok",
-			.reason = label, .detail = detail };
+		struct fg_audit au = audit_record(peer, "enroll", c->user,
+		    cid_s, "ok", label);
+
+		au.detail = detail;
 		snprintf(detail, sizeof(detail), "fmt=%s attestation=%s %s",
 		    fmt, res.kind, res.subject);
 		r = fg_store_cred_add(ag->store, c->user, c->handle, &cred,
@@ -693,10 +703,8 @@ op_cred_revoke(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	{
-		struct fg_audit au = { .event = "revoke", .user = user,
-			.credential = id, .caller_uid = peer->uid,
-			.caller_pid = peer->pid, .result = "ok",
-			.reason = hit->label };
+		struct fg_audit au = audit_record(peer, "revoke", user, id,
+		    "ok", hit->label);
 		r = fg_store_cred_revoke(ag->store, hit->id, &au);
 	}
 	if (r != FG_OK) {
