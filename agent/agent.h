@@ -25,6 +25,17 @@ struct fg_config {
 	unsigned challenge_timeout; /* seconds */
 	size_t max_pending;
 	size_t max_connections;
+	size_t max_connections_per_uid; /* not for root */
+	size_t max_message;		/* bytes per request */
+	unsigned idle_timeout;		/* seconds without a request */
+	/* [rate_limit]: per caller (non-root uid) and per user */
+	unsigned caller_rate;	  /* requests per second */
+	unsigned caller_burst;	  /* requests at once */
+	unsigned backoff_after;	  /* failures before delays start */
+	unsigned backoff_base;	  /* seconds; doubles with each failure */
+	unsigned backoff_max;	  /* seconds */
+	unsigned lockout_after;	  /* failures; 0: never lock */
+	unsigned failure_window;  /* seconds until failures are forgotten */
 	char admin_group[64];
 };
 
@@ -97,6 +108,14 @@ int fg_store_audit(struct fg_store *s, const struct fg_audit *a);
 int fg_store_audit_list(struct fg_store *s, int limit, json_t **out);
 int fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
     int64_t *revoked);
+/* Lockouts outlive the agent. locked_at 0: not locked. */
+int fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
+    int64_t *failures);
+int fg_store_lock_set(struct fg_store *s, const char *user, int64_t failures,
+    const struct fg_audit *a);
+/* FG_ERR_NOTFOUND when the user was not locked. */
+int fg_store_lock_clear(struct fg_store *s, const char *user,
+    const struct fg_audit *a);
 
 /* chal.c: single-use challenges, in memory, under a hard cap. */
 enum fg_purpose { FG_PURPOSE_AUTH = 1, FG_PURPOSE_ENROL = 2 };
@@ -130,9 +149,34 @@ int fg_chal_issue(struct fg_chal_table *t, enum fg_purpose purpose,
 int fg_chal_take(struct fg_chal_table *t, const uint8_t *session, size_t len,
     struct fg_chal **out);
 void fg_chal_free(struct fg_chal **c);
-size_t fg_chal_expire(struct fg_chal_table *t, int64_t now);
+/* Frees every expired challenge, calling fn (if set) on each first. */
+size_t fg_chal_expire(struct fg_chal_table *t, int64_t now,
+    void (*fn)(const struct fg_chal *, void *), void *arg);
 size_t fg_chal_pending(const struct fg_chal_table *t);
 int64_t fg_now_ms(void);
+
+/* limit.c: per-caller and per-user abuse limits, in memory. */
+struct fg_limits;
+
+int fg_limits_new(struct fg_limits **out);
+void fg_limits_free(struct fg_limits **l);
+/* The caller's token bucket: FG_ERR_LIMIT when it is empty. */
+int fg_limits_request(struct fg_limits *l, const struct fg_config *cfg,
+    uid_t uid, int64_t now);
+/* Milliseconds before user (and a non-root uid) may try again. */
+int64_t fg_limits_wait(struct fg_limits *l, const struct fg_config *cfg,
+    const char *user, uid_t uid, int64_t now);
+/* Counts a failed attempt; returns the user's failures in the window. */
+unsigned fg_limits_fail(struct fg_limits *l, const struct fg_config *cfg,
+    const char *user, uid_t uid, int64_t now);
+void fg_limits_success(struct fg_limits *l, const char *user, uid_t uid);
+void fg_limits_forget_user(struct fg_limits *l, const char *user);
+/* delta +1: FG_ERR_LIMIT at max_connections_per_uid; -1 releases. */
+int fg_limits_conn(struct fg_limits *l, const struct fg_config *cfg,
+    uid_t uid, int delta);
+void fg_limits_sweep(struct fg_limits *l, const struct fg_config *cfg,
+    int64_t now);
+size_t fg_limits_tracked(const struct fg_limits *l);
 
 /* ops.c: one handler per request. */
 struct fg_peer {
@@ -147,6 +191,7 @@ struct fg_agent {
 	struct fg_config cfg;
 	struct fg_store *store;
 	struct fg_chal_table *chal;
+	struct fg_limits *limits;
 	uint8_t secret[32]; /* per run: decoy credential IDs */
 	int64_t started;
 	size_t connections;
@@ -156,5 +201,7 @@ struct fg_agent {
 json_t *fg_agent_handle(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req);
 json_t *fg_reply_error(const char *code, const char *message);
+/* An auth challenge expired unanswered: a failed attempt. */
+void fg_agent_expired(const struct fg_chal *c, void *agent);
 
 #endif

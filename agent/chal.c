@@ -143,7 +143,8 @@ fg_chal_take(struct fg_chal_table *t, const uint8_t *session, size_t len,
 }
 
 size_t
-fg_chal_expire(struct fg_chal_table *t, int64_t now)
+fg_chal_expire(struct fg_chal_table *t, int64_t now,
+    void (*fn)(const struct fg_chal *, void *), void *arg)
 {
 	struct fg_chal **pp, *c;
 	size_t i, n = 0;
@@ -153,6 +154,8 @@ fg_chal_expire(struct fg_chal_table *t, int64_t now)
 		while ((c = *pp) != NULL) {
 			if (c->expires <= now) {
 				*pp = c->next;
+				if (fn != NULL)
+					fn(c, arg);
 				fg_chal_free(&c);
 				t->count--;
 				n++;

@@ -164,6 +164,46 @@ handler(void *user, const char *section, const char *name, const char *v)
 		if (!parse_uint(v, 1, 65536, &n))
 			goto bad;
 		c->max_connections = n;
+	} else if (IS("limits", "max_connections_per_uid")) {
+		if (!parse_uint(v, 1, 65536, &n))
+			goto bad;
+		c->max_connections_per_uid = n;
+	} else if (IS("limits", "max_message")) {
+		if (!parse_uint(v, 1024, FG_MSG_MAX, &n))
+			goto bad;
+		c->max_message = n;
+	} else if (IS("limits", "idle_timeout")) {
+		if (!parse_uint(v, 1, 3600, &n))
+			goto bad;
+		c->idle_timeout = (unsigned)n;
+	} else if (IS("rate_limit", "caller_rate")) {
+		if (!parse_uint(v, 1, 100000, &n))
+			goto bad;
+		c->caller_rate = (unsigned)n;
+	} else if (IS("rate_limit", "caller_burst")) {
+		if (!parse_uint(v, 1, 100000, &n))
+			goto bad;
+		c->caller_burst = (unsigned)n;
+	} else if (IS("rate_limit", "backoff_after")) {
+		if (!parse_uint(v, 1, 1000, &n))
+			goto bad;
+		c->backoff_after = (unsigned)n;
+	} else if (IS("rate_limit", "backoff_base")) {
+		if (!parse_uint(v, 1, 3600, &n))
+			goto bad;
+		c->backoff_base = (unsigned)n;
+	} else if (IS("rate_limit", "backoff_max")) {
+		if (!parse_uint(v, 1, 86400, &n))
+			goto bad;
+		c->backoff_max = (unsigned)n;
+	} else if (IS("rate_limit", "lockout_after")) {
+		if (!parse_uint(v, 0, 1000, &n))
+			goto bad;
+		c->lockout_after = (unsigned)n;
+	} else if (IS("rate_limit", "failure_window")) {
+		if (!parse_uint(v, 60, 30 * 86400, &n))
+			goto bad;
+		c->failure_window = (unsigned)n;
 	} else if (IS("access", "admin_group")) {
 		if (strlen(v) == 0 || strlen(v) >= sizeof(c->admin_group))
 			goto bad;
@@ -196,6 +236,16 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	cfg->challenge_timeout = 60;
 	cfg->max_pending = 65536;
 	cfg->max_connections = 256;
+	cfg->max_connections_per_uid = 16;
+	cfg->max_message = FG_MSG_MAX;
+	cfg->idle_timeout = 120;
+	cfg->caller_rate = 10;
+	cfg->caller_burst = 30;
+	cfg->backoff_after = 3;
+	cfg->backoff_base = 1;
+	cfg->backoff_max = 60;
+	cfg->lockout_after = 10;
+	cfg->failure_window = 900;
 	snprintf(cfg->admin_group, sizeof(cfg->admin_group), "fido2gate-admin");
 	snprintf(err, errlen, "no error");
 
@@ -215,6 +265,20 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 			snprintf(err, errlen, "%s:%d: %s", path, line, msg);
 			goto out;
 		}
+	}
+	if (cfg->idle_timeout <= cfg->challenge_timeout) {
+		snprintf(err, errlen,
+		    "[limits] idle_timeout (%u s) must exceed challenge_timeout "
+		    "(%u s): a client waits for a touch on an open connection",
+		    cfg->idle_timeout, cfg->challenge_timeout);
+		goto out;
+	}
+	if (cfg->lockout_after != 0 &&
+	    cfg->lockout_after < cfg->backoff_after) {
+		snprintf(err, errlen,
+		    "[rate_limit] lockout_after must be 0 or at least "
+		    "backoff_after");
+		goto out;
 	}
 	if (cfg->rp_id[0] == '\0')
 		default_rp_id(cfg->rp_id, sizeof(cfg->rp_id));

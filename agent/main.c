@@ -27,6 +27,7 @@
 struct conn {
 	int fd;
 	struct fg_peer peer;
+	int64_t active; /* ms: last request, or the accept */
 };
 
 static volatile sig_atomic_t stopping;
@@ -141,6 +142,7 @@ conn_close(struct fg_agent *ag, struct conn *c)
 	close(c->fd);
 	c->fd = -1;
 	ag->connections--;
+	fg_limits_conn(ag->limits, &ag->cfg, c->peer.uid, -1);
 }
 
 /* One request, one reply. A request we cannot read still gets an answer
@@ -151,16 +153,22 @@ conn_serve(struct fg_agent *ag, struct conn *c)
 	json_t *req = NULL, *reply = NULL;
 	int r;
 
-	r = fg_msg_recv(c->fd, 0, &req);
+	r = fg_msg_recv(c->fd, 0, ag->cfg.max_message, &req);
 	if (r == FG_ERR_TIMEOUT)
 		return;
 	if (r == FG_ERR_PROTO || r == FG_ERR_IO) {
 		conn_close(ag, c);
 		return;
 	}
-	if (r == FG_ERR_TOOBIG)
+	c->active = fg_now_ms();
+	/* every record counts against the caller's bucket, garbage too */
+	if (fg_limits_request(ag->limits, &ag->cfg, c->peer.uid, c->active) !=
+	    FG_OK)
+		reply = fg_reply_error("rate_limited",
+		    "too many requests from this user; slow down");
+	else if (r == FG_ERR_TOOBIG)
 		reply = fg_reply_error("too_large",
-		    "the message exceeds 65536 bytes");
+		    "the message exceeds the agent's max_message");
 	else if (r == FG_ERR_INVALID)
 		reply = fg_reply_error("bad_json",
 		    "the message is not one JSON object");
@@ -172,6 +180,18 @@ conn_serve(struct fg_agent *ag, struct conn *c)
 		conn_close(ag, c);
 	json_decref(req);
 	json_decref(reply);
+}
+
+/* Refuse a connection with a reason the client can print. */
+static void
+turn_away(int fd, const char *why)
+{
+	json_t *busy = fg_reply_error("limit", why);
+
+	if (busy != NULL)
+		fg_msg_send(fd, busy);
+	json_decref(busy);
+	close(fd);
 }
 
 static void
@@ -187,19 +207,35 @@ accept_one(struct fg_agent *ag, int lfd, struct conn *conns, size_t max)
 		if (conns[i].fd < 0)
 			slot = &conns[i];
 	if (slot == NULL) {
-		json_t *busy = fg_reply_error("limit", "too many connections");
-		if (busy != NULL)
-			fg_msg_send(fd, busy);
-		json_decref(busy);
-		close(fd);
+		turn_away(fd, "too many connections");
 		return;
 	}
 	if (peer_identify(fd, &ag->cfg, &slot->peer) != FG_OK) {
 		close(fd);
 		return;
 	}
+	if (fg_limits_conn(ag->limits, &ag->cfg, slot->peer.uid, 1) != FG_OK) {
+		turn_away(fd, "too many connections from this user");
+		return;
+	}
 	slot->fd = fd;
+	slot->active = fg_now_ms();
 	ag->connections++;
+}
+
+/* Once a second: forget expired challenges (each a failed attempt), close
+ * connections idle past idle_timeout, and drop limits that hold nothing. */
+static void
+sweep(struct fg_agent *ag, struct conn *conns, size_t max, int64_t now)
+{
+	int64_t idle = (int64_t)ag->cfg.idle_timeout * 1000;
+	size_t i;
+
+	fg_chal_expire(ag->chal, now, fg_agent_expired, ag);
+	for (i = 0; i < max; i++)
+		if (conns[i].fd >= 0 && now - conns[i].active > idle)
+			conn_close(ag, &conns[i]);
+	fg_limits_sweep(ag->limits, &ag->cfg, now);
 }
 
 static int
@@ -246,7 +282,7 @@ serve(struct fg_agent *ag, int lfd)
 		if (r > 0 && (pfds[0].revents & POLLIN))
 			accept_one(ag, lfd, conns, max);
 		if ((now = fg_now_ms()) >= next_sweep) {
-			fg_chal_expire(ag->chal, now);
+			sweep(ag, conns, max, now);
 			next_sweep = now + SWEEP_MS;
 		}
 	}
@@ -332,6 +368,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (fg_chal_table_new(ag.cfg.max_pending, &ag.chal) != FG_OK ||
+	    fg_limits_new(&ag.limits) != FG_OK ||
 	    fg_random(ag.secret, sizeof(ag.secret)) != FG_OK) {
 		fprintf(stderr, "fido2gated: out of memory\n");
 		goto out;
@@ -351,6 +388,7 @@ out:
 		unlink(sock);
 	}
 	fg_chal_table_free(&ag.chal);
+	fg_limits_free(&ag.limits);
 	fg_store_close(&ag.store);
 	fg_config_clear(&ag.cfg);
 	OPENSSL_cleanse(ag.secret, sizeof(ag.secret));

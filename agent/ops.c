@@ -145,6 +145,72 @@ decoy_id(const struct fg_agent *ag, const char *user, uint8_t out[DECOY_ID_LEN])
 	return FG_OK;
 }
 
+/* A failed attempt for user by peer: counted for backoff, and at
+ * lockout_after failures the user is locked until an admin unlocks. */
+static void
+failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
+{
+	unsigned n = fg_limits_fail(ag->limits, &ag->cfg, user, caller,
+	    fg_now_ms());
+	struct fg_peer peer = { .uid = caller, .pid = pid };
+	struct fg_audit a;
+	char why[96];
+
+	if (user == NULL || ag->cfg.lockout_after == 0 ||
+	    n < ag->cfg.lockout_after)
+		return;
+	snprintf(why, sizeof(why), "%u failed attempts", n);
+	a = audit_record(&peer, "lockout", user, NULL, "deny", why);
+	if (fg_store_lock_set(ag->store, user, n, &a) != FG_OK)
+		fprintf(stderr, "fido2gated: cannot record the lockout of %s; "
+				"the backoff still holds\n",
+		    user);
+}
+
+void
+fg_agent_expired(const struct fg_chal *c, void *agent)
+{
+	if (c->purpose == FG_PURPOSE_AUTH)
+		failure(agent, c->caller, 0, c->user);
+}
+
+/* Locked, or backing off: the refusal to send, or NULL to go on. */
+static json_t *
+attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *user, const char *service)
+{
+	int64_t locked_at, failures, wait;
+	json_t *reply;
+	char msg[128];
+
+	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) !=
+	    FG_OK) {
+		audit(ag, peer, "auth.begin", user, NULL, "error",
+		    "store unreadable", service);
+		return fg_reply_error("store", "the credential store failed");
+	}
+	if (locked_at != 0) {
+		audit(ag, peer, "auth.begin", user, NULL, "deny",
+		    "locked out", service);
+		return fg_reply_error("locked",
+		    "too many failed attempts: locked until an administrator "
+		    "runs fido2gatectl unlock");
+	}
+	wait = fg_limits_wait(ag->limits, &ag->cfg, user, peer->uid,
+	    fg_now_ms());
+	if (wait == 0)
+		return NULL;
+	audit(ag, peer, "auth.begin", user, NULL, "deny", "backing off",
+	    service);
+	snprintf(msg, sizeof(msg),
+	    "too many failed attempts: try again in %lld s",
+	    (long long)(wait + 999) / 1000);
+	reply = fg_reply_error("rate_limited", msg);
+	json_object_set_new(reply, "retry_after",
+	    json_integer((wait + 999) / 1000));
+	return reply;
+}
+
 static json_t *
 op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
@@ -170,6 +236,8 @@ op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_reply_error("denied",
 		    "only root may authenticate another user");
 	}
+	if ((reply = attempt_refused(ag, peer, user, service)) != NULL)
+		return reply;
 	r = fg_store_user_find(ag->store, user, &u);
 	if (r == FG_OK)
 		r = fg_store_creds(ag->store, u.id, true, &creds, &n);
@@ -229,6 +297,7 @@ deny(struct fg_agent *ag, const struct fg_peer *peer, const char *user,
 	json_t *r;
 
 	audit(ag, peer, "auth.finish", user, cred, "deny", reason, NULL);
+	failure(ag, peer->uid, peer->pid, user);
 	r = reply_ok();
 	json_object_set_new(r, "result", json_string("deny"));
 	json_object_set_new(r, "reason", json_string(reason));
@@ -299,6 +368,7 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	if ((reply = take_session(ag, peer, req, FG_PURPOSE_AUTH, &c)) != NULL) {
 		audit(ag, peer, "auth.finish", NULL, cred_s, "deny",
 		    fg_json_str(reply, "message"), NULL);
+		failure(ag, peer->uid, peer->pid, NULL);
 		goto out;
 	}
 	cid_s = fg_b64url_encode(cid, cid_len);
@@ -370,6 +440,7 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 			goto out;
 		}
 	}
+	fg_limits_success(ag->limits, c->user, peer->uid);
 	reply = reply_ok();
 	json_object_set_new(reply, "result", json_string("allow"));
 	json_object_set_new(reply, "user", json_string(c->user));
@@ -401,6 +472,7 @@ op_auth_abort(struct fg_agent *ag, const struct fg_peer *peer,
 		return reply;
 	audit(ag, peer, "auth.abort", c->user, NULL, "deny",
 	    why[0] != '\0' ? why : "aborted by the client", NULL);
+	failure(ag, peer->uid, peer->pid, c->user);
 	fg_chal_free(&c);
 	return reply_ok();
 }
@@ -737,6 +809,8 @@ op_status(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req)
 	    json_integer((json_int_t)fg_chal_pending(ag->chal)));
 	json_object_set_new(reply, "connections",
 	    json_integer((json_int_t)ag->connections));
+	json_object_set_new(reply, "rate_tracked",
+	    json_integer((json_int_t)fg_limits_tracked(ag->limits)));
 	if (peer->admin) {
 		if (fg_store_counts(ag->store, &users, &active, &revoked) !=
 		    FG_OK) {
@@ -775,6 +849,36 @@ op_audit_list(struct fg_agent *ag, const struct fg_peer *peer,
 	return reply;
 }
 
+static json_t *
+op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req)
+{
+	const char *user = fg_json_str(req, "user");
+	int64_t locked_at, failures;
+	struct fg_audit a;
+	json_t *reply;
+	int r;
+
+	if (!peer->admin)
+		return denied();
+	if (!fg_user_name_valid(user))
+		return bad_request("user is missing or not a valid user name");
+	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) != FG_OK)
+		return fg_reply_error("store", "the store failed");
+	a = audit_record(peer, "unlock", user, NULL, "ok",
+	    locked_at != 0 ? "lockout cleared" : "backoff cleared");
+	r = locked_at != 0 ? fg_store_lock_clear(ag->store, user, &a) :
+			     fg_store_audit(ag->store, &a);
+	if (r != FG_OK && r != FG_ERR_NOTFOUND)
+		return fg_reply_error("store", "the store failed");
+	fg_limits_forget_user(ag->limits, user);
+	reply = reply_ok();
+	json_object_set_new(reply, "user", json_string(user));
+	json_object_set_new(reply, "was_locked", json_boolean(locked_at != 0));
+	json_object_set_new(reply, "failures", json_integer(failures));
+	return reply;
+}
+
 static const struct op ops[] = {
 	{ "auth.begin", op_auth_begin },
 	{ "auth.finish", op_auth_finish },
@@ -785,6 +889,7 @@ static const struct op ops[] = {
 	{ "cred.revoke", op_cred_revoke },
 	{ "status", op_status },
 	{ "audit.list", op_audit_list },
+	{ "user.unlock", op_user_unlock },
 };
 
 json_t *
@@ -800,6 +905,7 @@ fg_agent_handle(struct fg_agent *ag, const struct fg_peer *peer,
 		    "the request must carry \"v\": 1");
 	if (name == NULL)
 		return bad_request("the request has no \"op\"");
+
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (strcmp(ops[i].name, name) == 0)
 			return ops[i].fn(ag, peer, req);

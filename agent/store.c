@@ -64,6 +64,11 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+	/* 2: lockouts, which an admin clears */
+	"CREATE TABLE lockouts ("
+	"  user TEXT PRIMARY KEY,"
+	"  locked_at INTEGER NOT NULL,"
+	"  failures INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -662,6 +667,67 @@ fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
 		ret = FG_OK;
 	} else
 		db_error(s, "counts");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
+    int64_t *failures)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_STORE;
+
+	*locked_at = 0;
+	*failures = 0;
+	if (prepare(s, "SELECT locked_at, failures FROM lockouts WHERE user = ?",
+		&st) != FG_OK)
+		return FG_ERR_STORE;
+	bind_text(st, 1, user);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		*locked_at = sqlite3_column_int64(st, 0);
+		*failures = sqlite3_column_int64(st, 1);
+		ret = FG_OK;
+	} else if (r == SQLITE_DONE)
+		ret = FG_OK;
+	else
+		db_error(s, "lockout");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+fg_store_lock_set(struct fg_store *s, const char *user, int64_t failures,
+    const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (prepare(s,
+		"INSERT INTO lockouts (user, locked_at, failures)"
+		" VALUES (?, ?, ?) ON CONFLICT (user) DO UPDATE"
+		" SET failures = excluded.failures",
+		&st) != FG_OK)
+		return FG_ERR_STORE;
+	bind_text(st, 1, user);
+	sqlite3_bind_int64(st, 2, now_s());
+	sqlite3_bind_int64(st, 3, failures);
+	ret = change(s, st, false, a);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+fg_store_lock_clear(struct fg_store *s, const char *user,
+    const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (prepare(s, "DELETE FROM lockouts WHERE user = ?", &st) != FG_OK)
+		return FG_ERR_STORE;
+	bind_text(st, 1, user);
+	ret = change(s, st, true, a);
 	sqlite3_finalize(st);
 	return ret;
 }

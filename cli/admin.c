@@ -1,6 +1,6 @@
 /*
- * The CLI commands that only talk to the agent: list, revoke, status and
- * audit. Each sends one request and prints the reply for a person, or as
+ * The CLI commands that only talk to the agent: list, revoke, unlock,
+ * status and audit. Each sends one request and prints the reply for a person, or as
  * JSON with --json.
  */
 #include <getopt.h>
@@ -230,6 +230,32 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 				fg_json_str(row, "credential") :
 				"");
 		}
+	json_decref(reply);
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_unlock(struct ctl *c, int argc, char **argv)
+{
+	json_t *req, *reply;
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: fido2gatectl unlock USER\n");
+		return CTL_EXIT_USAGE;
+	}
+	req = json_pack("{s:s,s:s}", "op", "user.unlock", "user", argv[1]);
+	if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK)
+		return rc;
+	if (c->json)
+		print_json(reply);
+	else if (json_is_true(json_object_get(reply, "was_locked")))
+		printf("unlocked %s (locked after %lld failed attempts)\n",
+		    argv[1],
+		    (long long)json_integer_value(
+			json_object_get(reply, "failures")));
+	else
+		printf("%s was not locked; any backoff is cleared\n", argv[1]);
 	json_decref(reply);
 	return CTL_EXIT_OK;
 }

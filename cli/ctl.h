@@ -23,6 +23,7 @@ int ctl_verify(int argc, char **argv);
 int ctl_enroll(struct ctl *c, int argc, char **argv);
 int ctl_list(struct ctl *c, int argc, char **argv);
 int ctl_revoke(struct ctl *c, int argc, char **argv);
+int ctl_unlock(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_audit(struct ctl *c, int argc, char **argv);
 

@@ -23,6 +23,8 @@ usage(FILE *f)
 	    "                               when the key has one)\n"
 	    "  list [USER]                  list credentials (all users: admin only)\n"
 	    "  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
+	    "  unlock USER                  clear USER's lockout and backoff after\n"
+	    "                               failed attempts (admin only)\n"
 	    "  status                       the agent's state\n"
 	    "  audit [--limit N]            the latest audit records (admin only)\n"
 	    "  verify                       verify one assertion offline: a JSON\n"
@@ -90,6 +92,8 @@ main(int argc, char **argv)
 		return ctl_list(&c, argc, argv);
 	if (strcmp(cmd, "revoke") == 0)
 		return ctl_revoke(&c, argc, argv);
+	if (strcmp(cmd, "unlock") == 0)
+		return ctl_unlock(&c, argc, argv);
 	if (strcmp(cmd, "status") == 0)
 		return ctl_status(&c, argc, argv);
 	if (strcmp(cmd, "audit") == 0)

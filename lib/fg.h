@@ -193,7 +193,7 @@ int fg_connect(const char *path, int *fd);
 int fg_msg_send(int fd, const json_t *msg);
 /* Waits up to timeout_ms (-1: forever). FG_ERR_TOOBIG, FG_ERR_INVALID
  * (not a JSON object), FG_ERR_PROTO (peer closed), FG_ERR_TIMEOUT. */
-int fg_msg_recv(int fd, int timeout_ms, json_t **out);
+int fg_msg_recv(int fd, int timeout_ms, size_t max, json_t **out);
 /* send a request and wait for its reply; checks the version */
 int fg_call(int fd, const json_t *req, int timeout_ms, json_t **reply);
 

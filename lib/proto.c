@@ -62,7 +62,7 @@ fg_msg_send(int fd, const json_t *msg)
 }
 
 int
-fg_msg_recv(int fd, int timeout_ms, json_t **out)
+fg_msg_recv(int fd, int timeout_ms, size_t max, json_t **out)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	json_error_t jerr;
@@ -78,16 +78,18 @@ fg_msg_recv(int fd, int timeout_ms, json_t **out)
 		return FG_ERR_IO;
 	if (r == 0)
 		return FG_ERR_TIMEOUT;
-	if ((buf = malloc(FG_MSG_MAX + 1)) == NULL)
+	if (max > FG_MSG_MAX)
+		max = FG_MSG_MAX;
+	if ((buf = malloc(max + 1)) == NULL)
 		return FG_ERR_NOMEM;
 	do
-		n = recv(fd, buf, FG_MSG_MAX + 1, MSG_TRUNC | MSG_DONTWAIT);
+		n = recv(fd, buf, max + 1, MSG_TRUNC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		ret = errno == EAGAIN ? FG_ERR_TIMEOUT : FG_ERR_IO;
 	else if (n == 0)
 		ret = FG_ERR_PROTO;
-	else if (n > FG_MSG_MAX)
+	else if ((size_t)n > max)
 		ret = FG_ERR_TOOBIG;
 	else if ((*out = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
 		      &jerr)) == NULL)
@@ -98,7 +100,7 @@ fg_msg_recv(int fd, int timeout_ms, json_t **out)
 		ret = FG_ERR_INVALID;
 	} else
 		ret = FG_OK;
-	explicit_bzero(buf, n > 0 && n <= FG_MSG_MAX ? (size_t)n : 0);
+	explicit_bzero(buf, n > 0 && (size_t)n <= max ? (size_t)n : max + 1);
 	free(buf);
 	return ret;
 }
@@ -112,7 +114,7 @@ fg_call(int fd, const json_t *req, int timeout_ms, json_t **reply)
 	*reply = NULL;
 	if ((ret = fg_msg_send(fd, req)) != FG_OK)
 		return ret;
-	if ((ret = fg_msg_recv(fd, timeout_ms, &r)) != FG_OK)
+	if ((ret = fg_msg_recv(fd, timeout_ms, FG_MSG_MAX, &r)) != FG_OK)
 		return ret == FG_ERR_INVALID || ret == FG_ERR_TOOBIG ?
 		    FG_ERR_PROTO : ret;
 	if (json_integer_value(json_object_get(r, "v")) != FG_PROTO_VERSION ||

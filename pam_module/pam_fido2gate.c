@@ -182,11 +182,18 @@ begin(struct login *l)
 		    fg_json_str(l->begin, "message") ?
 			fg_json_str(l->begin, "message") :
 			"no reason");
-		json_decref(l->begin);
-		l->begin = NULL;
-		return code != NULL && strcmp(code, "denied") == 0 ?
+		bool limited = code != NULL &&
+		    (strcmp(code, "rate_limited") == 0 ||
+			strcmp(code, "locked") == 0);
+		/* the user may act on these: wait, or ask an admin */
+		if (limited && fg_json_str(l->begin, "message") != NULL)
+			say(l, PAM_ERROR_MSG, fg_json_str(l->begin, "message"));
+		r = limited || (code != NULL && strcmp(code, "denied") == 0) ?
 		    PAM_AUTH_ERR :
 		    PAM_AUTHINFO_UNAVAIL;
+		json_decref(l->begin);
+		l->begin = NULL;
+		return r;
 	}
 	if (fg_json_str(l->begin, "session") == NULL ||
 	    fg_json_str(l->begin, "rp_id") == NULL ||

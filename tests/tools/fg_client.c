@@ -46,7 +46,7 @@ raw(int fd)
 			printf("<closed>\n");
 			break;
 		}
-		r = fg_msg_recv(fd, 5000, &reply);
+		r = fg_msg_recv(fd, 5000, FG_MSG_MAX, &reply);
 		if (r != FG_OK) {
 			printf("<%s>\n", r == FG_ERR_PROTO ? "closed" :
 							    fg_strerror(r));
