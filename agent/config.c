@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -221,6 +222,33 @@ bad:
 	return 0;
 }
 
+/* The policy must be as trustworthy as the agent: a regular file that only
+ * the agent's user or root owns and only they can write. */
+static bool
+config_file_safe(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return false;
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		snprintf(err, errlen,
+		    "%s: must be owned by uid %u or root, not uid %u", path,
+		    (unsigned)geteuid(), (unsigned)sb.st_uid);
+		return false;
+	}
+	if ((sb.st_mode & 022) != 0) {
+		snprintf(err, errlen,
+		    "%s: writable by group or others (mode %03o); run chmod "
+		    "go-w on it",
+		    path, (unsigned)(sb.st_mode & 0777));
+		return false;
+	}
+	return true;
+}
+
 int
 fg_config_load(const char *path, struct fg_config *cfg, char *err,
     size_t errlen)
@@ -256,6 +284,10 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 			if (fd >= 0)
 				close(fd);
 			ret = FG_ERR_IO;
+			goto out;
+		}
+		if (!config_file_safe(fileno(f), path, err, errlen)) {
+			ret = FG_ERR_DENIED;
 			goto out;
 		}
 		line = ini_parse_file(f, handler, &p);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,68 @@ create_private(const char *path, char *err, size_t errlen)
 	return FG_OK;
 }
 
+/* Whoever can write the store's folder can swap the store, or plant a
+ * -wal or -shm file for SQLite to trust: it must be ours (or root's) and
+ * writable by no one else. */
+static int
+check_folder(const char *path, char *err, size_t errlen)
+{
+	char *copy = strdup(path);
+	const char *dir;
+	struct stat sb;
+	int ret = FG_ERR_DENIED;
+
+	if (copy == NULL)
+		return FG_ERR_NOMEM;
+	dir = dirname(copy);
+	if (stat(dir, &sb) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		ret = FG_ERR_IO;
+	} else if (!S_ISDIR(sb.st_mode))
+		snprintf(err, errlen, "%s: not a folder", dir);
+	else if (sb.st_uid != geteuid() && sb.st_uid != 0)
+		snprintf(err, errlen,
+		    "%s: the store's folder must be owned by uid %u or root, "
+		    "not uid %u",
+		    dir, (unsigned)geteuid(), (unsigned)sb.st_uid);
+	else if ((sb.st_mode & 022) != 0)
+		snprintf(err, errlen,
+		    "%s: the store's folder is writable by group or others "
+		    "(mode %03o); run chmod go-w on it",
+		    dir, (unsigned)(sb.st_mode & 0777));
+	else
+		ret = FG_OK;
+	free(copy);
+	return ret;
+}
+
+/* SQLite's own files beside the store: absent, or private and ours. */
+static int
+check_sidecars(const char *path, char *err, size_t errlen)
+{
+	static const char *const suffix[] = { "-wal", "-shm", "-journal" };
+	char side[4096];
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(side, sizeof(side), "%s%s", path, suffix[i]);
+		if (lstat(side, &sb) != 0)
+			continue;
+		if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+		    (sb.st_mode & 077) != 0) {
+			snprintf(err, errlen,
+			    "%s: must be a regular file owned by uid %u, mode "
+			    "0600 (found mode %03o, uid %u%s)",
+			    side, (unsigned)geteuid(),
+			    (unsigned)(sb.st_mode & 0777), (unsigned)sb.st_uid,
+			    S_ISLNK(sb.st_mode) ? ", a symlink" : "");
+			return FG_ERR_DENIED;
+		}
+	}
+	return FG_OK;
+}
+
 int
 fg_store_open(const char *path, struct fg_store **out, char *err,
     size_t errlen)
@@ -185,7 +248,13 @@ fg_store_open(const char *path, struct fg_store **out, char *err,
 
 	*out = NULL;
 	err[0] = '\0';
-	if ((r = create_private(path, err, errlen)) != FG_OK)
+	if (strlen(path) >= 4000) {
+		snprintf(err, errlen, "the store's path is too long");
+		return FG_ERR_INVALID;
+	}
+	if ((r = check_folder(path, err, errlen)) != FG_OK ||
+	    (r = create_private(path, err, errlen)) != FG_OK ||
+	    (r = check_sidecars(path, err, errlen)) != FG_OK)
 		return r;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return FG_ERR_NOMEM;

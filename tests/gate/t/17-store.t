@@ -64,4 +64,53 @@ sqlite3 "$T/future.db" "INSERT INTO schema_version VALUES (99)"
 ok $((! $?)) "a store from a newer version is refused"
 like "$(cat "$T/err")" "schema version 99" "and the message names the version"
 
+# the folder, SQLite's sidecar files and the config must be ours alone
+mkdir -m 700 "$T/d"
+chmod 770 "$T/d"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/d/store.db" 2> "$T/err"
+ok $((! $?)) "a store in a group-writable folder is refused"
+like "$(cat "$T/err")" "writable by group or others \(mode 770\)" "and the message says why"
+chmod 700 "$T/d"
+chown nobody "$T/d"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/d/store.db" 2> "$T/err"
+ok $((! $?)) "a store in a folder owned by another user is refused"
+like "$(cat "$T/err")" "must be owned by uid 0" "and the message names the owner it needs"
+chown root "$T/d"
+ln -s "$T/elsewhere" "$T/d/store.db-wal"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$T/d/store.db" 2> "$T/err"
+ok $((! $?)) "a planted symlink in place of the write-ahead log is refused"
+like "$(cat "$T/err")" "store.db-wal: .*a symlink" "and named"
+[ ! -e "$T/elsewhere" ]
+ok $? "nothing was written through it"
+rm -f "$T/d/store.db-wal"
+cp "$CONF" "$T/open.conf"
+chmod 666 "$T/open.conf"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$DB" --config "$T/open.conf" 2> "$T/err"
+ok $((! $?)) "a world-writable config is refused"
+like "$(cat "$T/err")" "writable by group or others" "and the message says why"
+chmod 644 "$T/open.conf"
+chown nobody "$T/open.conf"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$DB" --config "$T/open.conf" 2> "$T/err"
+ok $((! $?)) "a config owned by another user is refused"
+ln -s "$CONF" "$T/link.conf"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$DB" --config "$T/link.conf" 2> "$T/err"
+ok $((! $?)) "a config reached through a symlink is refused"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$DB" --config "$T" 2> "$T/err"
+ok $((! $?)) "a config that is a folder is refused"
+"$BUILD/fido2gated" --socket "$SOCK" --db "$DB" --config "$T/missing.conf" 2> "$T/err"
+ok $((! $?)) "a missing config is an error, not the defaults"
+
+# a store that breaks under a running agent refuses, never allows
+agent_start
+sqlite3 "$DB" 'PRAGMA wal_checkpoint(TRUNCATE)' > /dev/null
+size=$(stat -c %s "$DB")
+dd if=/dev/urandom of="$DB" bs=1024 seek=1 count=$((size / 1024 - 1)) conv=notrunc 2> /dev/null
+pam_auth alice < /dev/null
+st=$?
+ok $((! st)) "pam refuses when the store is corrupted under the agent"
+like "$OUT" "unavailable|failed" "with a refusal message"
+agent_alive
+ok $? "the agent stays up to refuse"
+agent_stop
+
 done_testing
