@@ -27,6 +27,7 @@ struct fg_config {
 	size_t max_connections;
 	size_t max_connections_per_uid; /* not for root */
 	size_t max_message;		/* bytes per request */
+	size_t max_credentials;		/* active per user */
 	unsigned idle_timeout;		/* seconds without a request */
 	/* [rate_limit]: per caller (non-root uid) and per user */
 	unsigned caller_rate;	  /* requests per second */
@@ -90,6 +91,9 @@ int fg_store_user_find(struct fg_store *s, const char *name, struct fg_user *u);
 /* user_id 0: every user */
 int fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
     struct fg_cred **list, size_t *n);
+/* At most limit credentials with an ID above after, in ID order. */
+int fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
+    int limit, struct fg_cred **list, size_t *n);
 void fg_cred_clear(struct fg_cred *c);
 void fg_cred_list_free(struct fg_cred **list, size_t n);
 int fg_store_cred_get(struct fg_store *s, int64_t user_id,

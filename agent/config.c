@@ -169,6 +169,11 @@ handler(void *user, const char *section, const char *name, const char *v)
 		if (!parse_uint(v, 1, 65536, &n))
 			goto bad;
 		c->max_connections_per_uid = n;
+	} else if (IS("limits", "max_credentials_per_user")) {
+		/* 40 IDs of the longest kind still fit one 64 KiB reply */
+		if (!parse_uint(v, 1, 40, &n))
+			goto bad;
+		c->max_credentials = n;
 	} else if (IS("limits", "max_message")) {
 		if (!parse_uint(v, 1024, FG_MSG_MAX, &n))
 			goto bad;
@@ -266,6 +271,7 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	cfg->max_connections = 256;
 	cfg->max_connections_per_uid = 16;
 	cfg->max_message = FG_MSG_MAX;
+	cfg->max_credentials = 16;
 	cfg->idle_timeout = 120;
 	cfg->caller_rate = 10;
 	cfg->caller_burst = 30;

@@ -18,6 +18,8 @@
 #define LABEL_MAX 64
 #define AUDIT_LIMIT_MAX 1000
 #define DECOY_ID_LEN 64
+/* credentials per cred.list reply: 25 of the largest fit in 64 KiB */
+#define LIST_PAGE 25
 
 struct op {
 	const char *name;
@@ -503,6 +505,14 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		r = fg_random(u.handle, sizeof(u.handle));
 	if (r != FG_OK)
 		return fg_reply_error("store", "the credential store failed");
+	if (n >= ag->cfg.max_credentials) {
+		fg_cred_list_free(&creds, n);
+		audit(ag, peer, "enroll", user, NULL, "deny",
+		    "max_credentials_per_user reached", NULL);
+		return fg_reply_error("limit",
+		    "the user has max_credentials_per_user active credentials; "
+		    "revoke one first");
+	}
 	if ((r = fg_chal_issue(ag->chal, FG_PURPOSE_ENROL, user, peer->uid,
 		 ag->cfg.challenge_timeout, &c)) != FG_OK) {
 		fg_cred_list_free(&creds, n);
@@ -691,11 +701,13 @@ cred_json(const struct fg_cred *c)
 	return o;
 }
 
+/* One page of credentials: "after" is the last "next" the caller got. */
 static json_t *
 op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
 	const json_t *uj = json_object_get(req, "user");
+	const json_t *aj = json_object_get(req, "after");
 	const char *user = json_string_value(uj);
 	struct fg_user u = { 0 };
 	struct fg_cred *creds = NULL;
@@ -705,6 +717,9 @@ op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (uj != NULL && !fg_user_name_valid(user))
 		return bad_request("user is not a valid user name");
+	if (aj != NULL &&
+	    (!json_is_integer(aj) || json_integer_value(aj) < 0))
+		return bad_request("after must be a credential number");
 	if (!peer->admin && (user == NULL || strcmp(user, peer->name) != 0))
 		return denied();
 	if (user != NULL) {
@@ -712,20 +727,24 @@ op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
 		if (r == FG_ERR_NOTFOUND) {
 			reply = reply_ok();
 			json_object_set_new(reply, "credentials", json_array());
+			json_object_set_new(reply, "next", json_null());
 			return reply;
 		}
 		if (r != FG_OK)
 			return fg_reply_error("store", "the store failed");
 	}
-	if (fg_store_creds(ag->store, user != NULL ? u.id : 0, false, &creds,
+	if (fg_store_creds_page(ag->store, user != NULL ? u.id : 0,
+		aj != NULL ? json_integer_value(aj) : 0, LIST_PAGE, &creds,
 		&n) != FG_OK)
 		return fg_reply_error("store", "the store failed");
 	arr = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(arr, cred_json(&creds[i]));
-	fg_cred_list_free(&creds, n);
 	reply = reply_ok();
 	json_object_set_new(reply, "credentials", arr);
+	json_object_set_new(reply, "next",
+	    n == LIST_PAGE ? json_integer(creds[n - 1].id) : json_null());
+	fg_cred_list_free(&creds, n);
 	return reply;
 }
 

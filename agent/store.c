@@ -499,6 +499,49 @@ out:
 }
 
 int
+fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
+    int limit, struct fg_cred **list, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	struct fg_cred *l = NULL;
+	size_t cnt = 0;
+	int r, ret = FG_ERR_STORE;
+
+	*list = NULL;
+	*n = 0;
+	if (limit < 1)
+		return FG_ERR_INVALID;
+	if ((l = calloc((size_t)limit, sizeof(*l))) == NULL)
+		return FG_ERR_NOMEM;
+	if (prepare(s,
+		"SELECT " CRED_COLUMNS " WHERE (?1 = 0 OR c.user_id = ?1)"
+		" AND c.id > ?2 ORDER BY c.id LIMIT ?3",
+		&st) != FG_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, user_id);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int(st, 3, limit);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ret = read_cred(st, &l[cnt])) != FG_OK)
+			goto out;
+		cnt++;
+	}
+	if (r != SQLITE_DONE) {
+		ret = db_error(s, "credentials");
+		goto out;
+	}
+	*list = l;
+	*n = cnt;
+	l = NULL;
+	cnt = 0;
+	ret = FG_OK;
+out:
+	fg_cred_list_free(&l, cnt);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
 fg_store_cred_get(struct fg_store *s, int64_t user_id, const uint8_t *cred_id,
     size_t len, struct fg_cred *out)
 {

@@ -77,7 +77,7 @@ when(json_int_t t, char *buf, size_t len)
 int
 ctl_list(struct ctl *c, int argc, char **argv)
 {
-	json_t *req, *reply, *creds, *cr;
+	json_t *req, *reply, *creds, *cr, *after = NULL;
 	size_t i;
 	int rc;
 
@@ -85,12 +85,30 @@ ctl_list(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: fido2gatectl list [USER]\n");
 		return CTL_EXIT_USAGE;
 	}
-	req = json_pack("{s:s}", "op", "cred.list");
-	if (argc == 2)
-		json_object_set_new(req, "user", json_string(argv[1]));
-	if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK)
-		return rc;
-	creds = json_object_get(reply, "credentials");
+	/* the agent answers a page at a time */
+	if ((creds = json_array()) == NULL)
+		return CTL_EXIT_FAIL;
+	for (;;) {
+		json_t *next;
+		req = json_pack("{s:s}", "op", "cred.list");
+		if (argc == 2)
+			json_object_set_new(req, "user", json_string(argv[1]));
+		if (after != NULL)
+			json_object_set(req, "after", after);
+		json_decref(after);
+		after = NULL;
+		if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK) {
+			json_decref(creds);
+			return rc;
+		}
+		json_array_extend(creds, json_object_get(reply, "credentials"));
+		next = json_object_get(reply, "next");
+		if (json_is_integer(next))
+			after = json_incref(next);
+		json_decref(reply);
+		if (after == NULL)
+			break;
+	}
 	if (c->json)
 		print_json(creds);
 	else if (json_array_size(creds) == 0)
@@ -117,7 +135,7 @@ ctl_list(struct ctl *c, int argc, char **argv)
 			    fg_json_str(cr, "label"));
 		}
 	}
-	json_decref(reply);
+	json_decref(creds);
 	return CTL_EXIT_OK;
 }
 
