@@ -159,6 +159,24 @@ else
 	skip 5 "needs root and setpriv to act as another user"
 fi
 
+# --- credentials per user ---
+write_conf << 'CONF'
+[limits]
+max_credentials_per_user = 2
+CONF
+agent_stop
+agent_start
+SOFTKEY_STATE="$T/c1" enrol carol > /dev/null 2>&1
+SOFTKEY_STATE="$T/c2" enrol carol > /dev/null 2>&1
+ok $? "two credentials for carol"
+SOFTKEY_STATE="$T/c3" enrol carol 2> "$T/err" > /dev/null
+ok $((! $?)) "a third is refused at max_credentials_per_user"
+like "$(cat "$T/err")" "revoke one first" "with a message saying what to do"
+ctl revoke alice "$(ctl --json list alice | sed -n 's/.*"credential_id": "\(.\{8\}\).*/\1/p' | head -n 1)" > /dev/null
+ctl revoke carol "$(ctl --json list carol | sed -n 's/.*"credential_id": "\(.\{8\}\).*/\1/p' | head -n 1)" > /dev/null
+SOFTKEY_STATE="$T/c3" enrol carol > /dev/null 2>&1
+ok $? "revoked credentials do not count"
+
 # --- bad limit settings ---
 printf '[limits]\nchallenge_timeout = 60\nidle_timeout = 30\n' > "$T/bad.conf"
 "$BUILD/fido2gated" --check-config --config "$T/bad.conf" 2> "$T/err"
