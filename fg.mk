@@ -73,3 +73,12 @@ $(BUILD)/test/verify-unit: tests/unit/verify_test.c $(FG_SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(SAN_CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib \
 		-o $@ $< $(FG_SAN_OBJ) $(FG_LIBS) -lfido2 -lcmocka
+
+# fault.so: fails the Nth libfido2, conversation, malloc or socket call
+# inside pam_authenticate() (tests/faults/fault.c)
+FG_TARGETS += $(BUILD)/test/fault.so
+
+$(BUILD)/test/fault.so: tests/faults/fault.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared \
+		-D_GNU_SOURCE -o $@ $< -ldl

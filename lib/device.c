@@ -26,15 +26,20 @@ fg_devs_open(struct fg_devs *d, int timeout_ms)
 	d->n_info = FG_DEVS_MAX;
 	for (i = 0; i < found && d->n < FG_DEVS_MAX; i++) {
 		const fido_dev_info_t *di = fido_dev_info_ptr(d->info, i);
-		fido_dev_t *dev = fido_dev_new_with_info(di);
-		if (dev == NULL)
+		fido_dev_t *dev;
+		if (di == NULL || (dev = fido_dev_new_with_info(di)) == NULL)
 			continue;
 		if (fido_dev_open_with_info(dev) != FIDO_OK) {
 			fido_dev_free(&dev);
 			continue;
 		}
-		if (timeout_ms > 0)
-			fido_dev_set_timeout(dev, timeout_ms);
+		/* a key we cannot bound in time is a key we do not use */
+		if (timeout_ms > 0 &&
+		    fido_dev_set_timeout(dev, timeout_ms) != FIDO_OK) {
+			fido_dev_close(dev);
+			fido_dev_free(&dev);
+			continue;
+		}
 		d->dev[d->n++] = dev;
 	}
 	return FG_OK;
@@ -71,13 +76,21 @@ fill_assert(fido_assert_t *a, const char *rp_id, const uint8_t cdh[32],
 	return FG_OK;
 }
 
+/* Errors that mean "this key cannot answer a silent probe", as opposed
+ * to a key that failed. */
+static bool
+probe_unsupported(int r)
+{
+	return r == FIDO_ERR_UNSUPPORTED_OPTION || r == FIDO_ERR_INVALID_OPTION ||
+	    r == FIDO_ERR_PIN_REQUIRED || r == FIDO_ERR_UV_BLOCKED;
+}
+
 int
 fg_devs_probe(struct fg_devs *d, const char *rp_id,
     const struct fg_id_list *ids, size_t *which)
 {
 	uint8_t cdh[32];
-	size_t i;
-	bool unsure = false;
+	size_t i, unsure = 0, failed = 0;
 
 	if (fg_random(cdh, sizeof(cdh)) != FG_OK)
 		return FG_ERR_INTERNAL;
@@ -98,10 +111,14 @@ fg_devs_probe(struct fg_devs *d, const char *rp_id,
 			*which = i;
 			return FG_OK;
 		}
-		if (r != FIDO_ERR_NO_CREDENTIALS)
-			unsure = true;
+		if (probe_unsupported(r) && unsure++ == 0)
+			*which = i;
+		else if (r != FIDO_ERR_NO_CREDENTIALS)
+			failed++;
 	}
-	return unsure ? FG_ERR_UNSUPPORTED : FG_ERR_NOTFOUND;
+	if (unsure > 0)
+		return FG_ERR_UNSUPPORTED;
+	return failed > 0 ? FG_ERR_IO : FG_ERR_NOTFOUND;
 }
 
 int
@@ -157,7 +174,7 @@ fg_dev_assert(fido_dev_t *dev, const char *rp_id, const uint8_t cdh[32],
 	fido_assert_t *a = NULL;
 	struct cbor_load_result lr;
 	cbor_item_t *item = NULL;
-	const uint8_t *p;
+	const uint8_t *p, *id, *sig;
 	int r, ret = FG_ERR_INTERNAL;
 
 	memset(out, 0, sizeof(*out));
@@ -179,25 +196,31 @@ fg_dev_assert(fido_dev_t *dev, const char *rp_id, const uint8_t cdh[32],
 		goto out;
 	/* libfido2 hands out authData as a CBOR byte string */
 	p = fido_assert_authdata_ptr(a, 0);
+	id = fido_assert_id_ptr(a, 0);
+	sig = fido_assert_sig_ptr(a, 0);
+	out->id_len = fido_assert_id_len(a, 0);
+	out->sig_len = fido_assert_sig_len(a, 0);
+	if (p == NULL || id == NULL || sig == NULL || out->id_len == 0 ||
+	    out->sig_len == 0)
+		goto out;
 	item = cbor_load(p, fido_assert_authdata_len(a, 0), &lr);
 	if (item == NULL || !cbor_isa_bytestring(item) ||
-	    !cbor_bytestring_is_definite(item))
+	    !cbor_bytestring_is_definite(item) ||
+	    cbor_bytestring_length(item) == 0)
 		goto out;
 	ret = FG_ERR_NOMEM;
 	out->authdata_len = cbor_bytestring_length(item);
-	out->id_len = fido_assert_id_len(a, 0);
-	out->sig_len = fido_assert_sig_len(a, 0);
 	if ((out->authdata = malloc(out->authdata_len)) == NULL ||
-	    (out->id = malloc(out->id_len ? out->id_len : 1)) == NULL ||
-	    (out->sig = malloc(out->sig_len ? out->sig_len : 1)) == NULL) {
-		fg_assert_out_clear(out);
+	    (out->id = malloc(out->id_len)) == NULL ||
+	    (out->sig = malloc(out->sig_len)) == NULL)
 		goto out;
-	}
 	memcpy(out->authdata, cbor_bytestring_handle(item), out->authdata_len);
-	memcpy(out->id, fido_assert_id_ptr(a, 0), out->id_len);
-	memcpy(out->sig, fido_assert_sig_ptr(a, 0), out->sig_len);
+	memcpy(out->id, id, out->id_len);
+	memcpy(out->sig, sig, out->sig_len);
 	ret = FG_OK;
 out:
+	if (ret != FG_OK)
+		fg_assert_out_clear(out);
 	if (item != NULL)
 		cbor_decref(&item);
 	fido_assert_free(&a);

@@ -99,10 +99,19 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 	return PAM_SUCCESS;
 }
 
-static void
+static int
 say(struct login *l, int style, const char *msg)
 {
-	pam_prompt(l->pamh, style, NULL, "%s", msg);
+	return pam_prompt(l->pamh, style, NULL, "%s", msg);
+}
+
+/* The touch cue. A conversation that cannot show it is broken: the user
+ * would not know a touch is asked for, so we stop (nocue: we never ask). */
+static bool
+cue_touch(struct login *l)
+{
+	return l->args->nocue ||
+	    say(l, PAM_TEXT_INFO, "Touch your security key") == PAM_SUCCESS;
 }
 
 /* The PIN, through the conversation with echo off. NULL or empty is a
@@ -228,8 +237,8 @@ assert_on_key(struct login *l)
 	if (r == FG_ERR_NOTFOUND)
 		return "no enrolled security key found";
 	if (r == FG_ERR_UNSUPPORTED && l->devs.n > 1) {
-		if (!l->args->nocue)
-			say(l, PAM_TEXT_INFO, "Touch your security key");
+		if (!cue_touch(l))
+			return "the conversation failed";
 		if (fg_devs_touch_select(&l->devs, l->args->timeout_s * 1000,
 			&which) != FG_OK)
 			return "no security key was touched";
@@ -246,8 +255,8 @@ assert_on_key(struct login *l)
 	if (l->cdj == NULL)
 		return "out of memory";
 	fg_sha256(l->cdj, strlen(l->cdj), cdh);
-	if (!l->args->nocue)
-		say(l, PAM_TEXT_INFO, "Touch your security key");
+	if (!cue_touch(l))
+		return "the conversation failed";
 	r = fg_dev_assert(l->devs.dev[which], rp_id, cdh, &l->allow, uv,
 	    l->pin, &l->out, &ferr);
 	if (l->pin != NULL) {

@@ -44,6 +44,16 @@ like() { # like GOT EXTENDED-REGEX DESCRIPTION
 	fi
 }
 
+unlike() { # unlike GOT EXTENDED-REGEX DESCRIPTION
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		ok 1 "$3"
+		printf '%s\n' "$1" | sed 's/^/#   got: /' | head -n 20
+		echo "#  not: /$2/"
+	else
+		ok 0 "$3"
+	fi
+}
+
 diag() { echo "# $*"; }
 
 done_testing() {

@@ -1,0 +1,89 @@
+#!/bin/bash
+# Fail closed, proved by injection: inside pam_authenticate, fail each
+# libfido2 call, each conversation call, each allocation and each socket
+# call in turn (build/test/fault.so, preloaded into pamtester), and give
+# the module broken agent replies. No failure may end in PAM_SUCCESS or
+# PAM_IGNORE, and none may crash pamtester.
+. "$(dirname "$0")/../../lib/tap.sh"
+. "$(dirname "$0")/../../lib/gate.sh"
+
+FAULT_SO="$BUILD/test/fault.so"
+# hundreds of refusals in a row: no backoff here (21-limits tests it)
+printf '[rate_limit]\nbackoff_after = 1000\nlockout_after = 0\n' | write_conf
+agent_start
+enrol alice > /dev/null 2>&1
+ok $? "enrol alice"
+
+# fault KIND AT [VAR=VALUE...]: one pamtester run; its log line in $LINE
+fault() {
+	local kind=$1 at=$2
+	shift 2
+	rm -f "$T/fault.log"
+	env "$@" FAULT_KIND="$kind" FAULT_AT="$at" FAULT_LOG="$T/fault.log" \
+		LD_PRELOAD="$FAULT_SO:$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+		setsid pamtester "${SERVICE:-gate}" alice authenticate < "${FAULT_STDIN:-/dev/null}" > "$T/fault.out" 2>&1
+	STATUS=$?
+	LINE=$(cat "$T/fault.log" 2> /dev/null)
+}
+result() { sed -n 's/.*result=\([0-9]*\).*/\1/p' <<< "$LINE"; }
+calls() { sed -n 's/^calls=\([0-9]*\).*/\1/p' <<< "$LINE"; }
+
+# sweep KIND [VAR=VALUE...]: fail call 1..N of KIND, N counted on a clean run
+sweep() {
+	local kind=$1 n at bad=0 crash=0 named=""
+	shift
+	fault "$kind" 0 "$@"
+	n=$(calls)
+	is "$(result)" 0 "$kind: a clean run succeeds ($n calls to fail)"
+	[ -n "$n" ] && [ "$n" -gt 0 ] || { ok 1 "$kind: calls were counted"; return; }
+	for at in $(seq "$n"); do
+		fault "$kind" "$at" "$@"
+		r=$(result)
+		if [ -z "$r" ] || [ "$STATUS" -gt 128 ]; then
+			crash=$((crash + 1))
+			diag "$kind call $at: no result (status $STATUS): $(tail -n 2 "$T/fault.out" | tr '\n' ' ')"
+		elif [ "$r" = 0 ] || [ "$r" = 25 ]; then
+			bad=$((bad + 1))
+			diag "$kind call $at ($LINE) returned $r"
+		fi
+		named="$named $(sed -n 's/.*failed=//p' <<< "$LINE")"
+	done
+	is "$bad" 0 "$kind: none of $n injected failures returned PAM_SUCCESS or PAM_IGNORE"
+	is "$crash" 0 "$kind: none crashed"
+	FAILED_NAMES=$named
+}
+
+sweep fido
+for f in fido_dev_info_manifest fido_dev_open_with_info fido_dev_get_assert \
+	fido_assert_set_clientdata_hash fido_assert_allow_cred fido_assert_sig_ptr; do
+	grep -qw "$f" <<< "$FAILED_NAMES"
+	ok $? "the fido sweep failed $f"
+done
+sweep conv
+sweep net
+for f in socket connect send recv poll; do
+	grep -qw "$f" <<< "$FAILED_NAMES"
+	ok $? "the net sweep failed $f"
+done
+# allocations by the module (and libfg inside it) and by jansson, which
+# builds and parses its agent messages; OpenSSL, libcbor and libfido2 are
+# left alone (OpenSSL 3.0 crashes on some failed lazy initialisations,
+# and a real key's allocations are not in this process at all)
+sweep malloc FAULT_SCOPE=pam_fido2gate,libjansson
+
+# with UV required and a PIN: the prompt is one more conversation call and
+# the PIN path more libfido2 calls
+printf '[policy]\nuser_verification = required\n[rate_limit]\nbackoff_after = 1000\nlockout_after = 0\n' | write_conf
+agent_stop
+agent_start
+export SOFTKEY_STATE="$T/pinkey" SOFTKEY_PIN=2468
+echo 2468 | sk "$BUILD/fido2gatectl" --socket "$SOCK" enroll alice --label pin > /dev/null 2>&1
+ok $? "enrol a key with a PIN"
+echo 2468 > "$T/pin"
+export FAULT_STDIN="$T/pin"
+sweep conv
+sweep conv FAULT_CONV=null
+sweep fido
+
+done_testing
