@@ -82,3 +82,9 @@ $(BUILD)/test/fault.so: tests/faults/fault.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared \
 		-D_GNU_SOURCE -o $@ $< -ldl
+
+FG_TARGETS += $(BUILD)/test/pam-child
+
+$(BUILD)/test/pam-child: tests/tools/pam_child.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lpam -lpam_misc

@@ -313,6 +313,8 @@ main(int argc, char **argv)
 	bool check_only = false;
 	int ch, lfd = -1, rc = 1;
 
+	/* nothing inherited from whoever started us stays open */
+	closefrom(3);
 	memset(&ag, 0, sizeof(ag));
 	while ((ch = getopt_long(argc, argv, "s:d:c:hV", opts, NULL)) != -1) {
 		switch (ch) {

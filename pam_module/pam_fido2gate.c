@@ -7,10 +7,13 @@
  * turn an error into success, and nothing here reads the environment.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -335,6 +338,46 @@ login_clear(struct login *l)
 		close(l->fd);
 }
 
+/*
+ * Connect only to an agent nobody else could have put there: the socket
+ * is a socket (not a symlink), its folder is writable by its owner alone,
+ * and the process listening is the socket's owner.
+ */
+static int
+agent_connect(struct login *l, const char *path)
+{
+	struct stat sb, db;
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (lstat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
+		pam_syslog(l->pamh, LOG_ERR, "%s is missing or not a socket",
+		    path);
+		return FG_ERR_UNAVAIL;
+	}
+	if (stat(dirname(dir), &db) != 0 || (db.st_mode & 022) != 0 ||
+	    (db.st_uid != 0 && db.st_uid != sb.st_uid)) {
+		pam_syslog(l->pamh, LOG_ERR,
+		    "refusing %s: its folder is writable by others or owned by "
+		    "another user",
+		    path);
+		return FG_ERR_DENIED;
+	}
+	if (fg_connect(path, &l->fd) != FG_OK)
+		return FG_ERR_UNAVAIL;
+	if (getsockopt(l->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
+	    uc.uid != sb.st_uid) {
+		pam_syslog(l->pamh, LOG_ERR,
+		    "refusing %s: the process behind it is not its owner", path);
+		close(l->fd);
+		l->fd = -1;
+		return FG_ERR_DENIED;
+	}
+	return FG_OK;
+}
+
 PAM_EXTERN int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -354,7 +397,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return PAM_AUTH_ERR;
 	}
 	fido_init(0);
-	if (fg_connect(args.socket, &l.fd) != FG_OK) {
+	if (agent_connect(&l, args.socket) != FG_OK) {
 		pam_syslog(pamh, LOG_ERR, "cannot reach fido2gated at %s",
 		    args.socket);
 		say(&l, PAM_ERROR_MSG, MSG_UNAVAIL);

@@ -17,6 +17,9 @@
  *   FAULT_LOG    a file that gets one line per pam_authenticate():
  *                "calls=C result=R failed=NAME from=OBJECT"
  *
+ *   FAULT_WIRE   a file that gets every record sent on a socket
+ *   FAULT_SYSLOG a file that gets every syslog message instead of syslog
+ *
  * pam_fail_delay() is made a no-op here so that a run of hundreds of
  * refusals does not sleep two seconds each.
  */
@@ -257,6 +260,63 @@ realloc(void *p, size_t n)
 	return __libc_realloc(p, n);
 }
 
+static void
+append(const char *var, const void *buf, size_t len)
+{
+	const char *path = getenv(var);
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "a")) == NULL)
+		return;
+	fwrite(buf, 1, len, f);
+	fputc('\n', f);
+	fclose(f);
+}
+
+void
+vsyslog(int prio, const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n;
+
+	(void)prio;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n > 0)
+		append("FAULT_SYSLOG", line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+void
+syslog(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsyslog(prio, fmt, ap);
+	va_end(ap);
+}
+
+void __vsyslog_chk(int, int, const char *, va_list);
+void __syslog_chk(int, int, const char *, ...);
+
+void
+__vsyslog_chk(int prio, int flag, const char *fmt, va_list ap)
+{
+	(void)flag;
+	vsyslog(prio, fmt, ap);
+}
+
+void
+__syslog_chk(int prio, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)flag;
+	va_start(ap, fmt);
+	vsyslog(prio, fmt, ap);
+	va_end(ap);
+}
+
 /* The same wrapper for every function of the agent link and libfido2. */
 #define WRAP(kind, ret, name, fail, params, args)                     \
 	ret name params                                               \
@@ -274,8 +334,20 @@ realloc(void *p, size_t n)
 WRAP(K_NET, int, socket, -1, (int d, int t, int p), (d, t, p))
 WRAP(K_NET, int, connect, -1,
     (int fd, const struct sockaddr *sa, socklen_t len), (fd, sa, len))
-WRAP(K_NET, ssize_t, send, -1, (int fd, const void *b, size_t n, int fl),
-    (fd, b, n, fl))
+ssize_t
+send(int fd, const void *b, size_t n, int fl)
+{
+	static ssize_t (*real)(int, const void *, size_t, int);
+
+	if (real == NULL)
+		real = (ssize_t(*)(int, const void *, size_t, int))next("send");
+	if (hit(K_NET, "send")) {
+		errno = EIO;
+		return -1;
+	}
+	append("FAULT_WIRE", b, n);
+	return real(fd, b, n, fl);
+}
 WRAP(K_NET, ssize_t, recv, -1, (int fd, void *b, size_t n, int fl),
     (fd, b, n, fl))
 WRAP(K_NET, int, poll, -1, (struct pollfd * p, nfds_t n, int t), (p, n, t))

@@ -50,4 +50,11 @@ agent_start
 pam_auth bob SOFTKEY_STATE="$T/nopin" SOFTKEY_PIN= < /dev/null
 ok $((! $?)) "pam_denies_a_key_without_uv_when_policy_requires_it"
 
+# a client that skips the PIN: the key signs with UV=0, the agent refuses
+got=$(client login alice)
+ok $((! $?)) "an assertion with UV=0 is refused when policy requires UV"
+like "$got" '"reason":"verification failed: .*uv' "the agent names the missing user verification"
+audit_has "auth.finish +alice +deny .*uv"
+ok $? "and audits it"
+
 done_testing

@@ -72,6 +72,37 @@ done
 # and a real key's allocations are not in this process at all)
 sweep malloc FAULT_SCOPE=pam_fido2gate,libjansson
 
+# a broken agent: replies missing, silent, truncated, garbled or wrong
+FAKE="$T/fake.sock"
+pam_service fake "socket=$FAKE" timeout=5
+cred=$(ctl --json list alice | sed -n 's/.*"credential_id": "\([^"]*\)".*/\1/p' | head -n 1)
+fake_run() { # scenario: the PAM result in $LINE
+	rm -f "$FAKE"
+	/usr/bin/python3 "$TOP/tests/tools/fake_agent.py" "$FAKE" "$1" "$cred" > "$T/fake.out" 2>&1 &
+	fake_pid=$!
+	for _ in $(seq 100); do [ -S "$FAKE" ] && break; sleep 0.05; done
+	SERVICE=fake fault none 0
+	kill "$fake_pid" 2> /dev/null
+	wait "$fake_pid" 2> /dev/null
+}
+fake_run finish-control
+is "$(result)" 0 "the fake agent's proper allow gets in (the harness works)"
+bad=0 n=0
+for sc in $(/usr/bin/python3 "$TOP/tests/tools/fake_agent.py" --list); do
+	fake_run "$sc"
+	n=$((n + 1))
+	r=$(result)
+	if [ -z "$r" ] || [ "$r" = 0 ] || [ "$r" = 25 ]; then
+		bad=$((bad + 1))
+		diag "$sc: result '${r}' ($STATUS)"
+	fi
+done
+is "$bad" 0 "none of $n broken agent replies got in, crashed or was ignored"
+fake_run begin-garbage
+is "$(result)" 9 "a garbled auth.begin reply is PAM_AUTHINFO_UNAVAIL"
+fake_run finish-result-Allow
+is "$(result)" 7 "a finish reply that is not exactly \"allow\" is PAM_AUTH_ERR"
+
 # with UV required and a PIN: the prompt is one more conversation call and
 # the PIN path more libfido2 calls
 printf '[policy]\nuser_verification = required\n[rate_limit]\nbackoff_after = 1000\nlockout_after = 0\n' | write_conf
