@@ -22,6 +22,7 @@ deps:
 
 include tests/softkey/softkey.mk
 include fg.mk
+include tests/fuzz/fuzz.mk
 
 all: deps
 	@$(MAKE) --no-print-directory build-all

@@ -358,6 +358,9 @@ fg_pubkey_from_evp(EVP_PKEY *pkey, int alg, struct fg_pubkey **out)
 	const struct alg_info *a = alg_find(alg);
 
 	*out = NULL;
+	/* a certificate whose key OpenSSL cannot read gives NULL here */
+	if (pkey == NULL)
+		return FG_ERR_INVALID;
 	if (a == NULL)
 		return FG_ERR_UNSUPPORTED;
 	if (EVP_PKEY_up_ref(pkey) != 1)
