@@ -223,7 +223,7 @@ verify_u2f(const struct attstmt *st, const struct fg_authdata *ad,
 		WHY("fido-u2f attStmt must hold exactly sig and one x5c");
 		goto out;
 	}
-	cose = cbor_load(ad->cose_key, ad->cose_key_len, &lr);
+	cose = fg_cbor_load(ad->cose_key, ad->cose_key_len, &lr);
 	if (cose == NULL || !cbor_isa_map(cose))
 		goto out;
 	n = cbor_map_size(cose);
@@ -315,7 +315,7 @@ fg_attest_verify(const char *fmt, const uint8_t *authdata, size_t authdata_len,
 		ret = FG_ERR_DENIED;
 		goto out;
 	}
-	map = cbor_load(attstmt, attstmt_len, &lr);
+	map = fg_cbor_load(attstmt, attstmt_len, &lr);
 	if (map == NULL || lr.error.code != CBOR_ERR_NONE ||
 	    lr.read != attstmt_len || !cbor_isa_map(map) ||
 	    !cbor_map_is_definite(map)) {

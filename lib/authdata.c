@@ -17,7 +17,7 @@ cbor_map_len(const uint8_t *p, size_t len)
 	cbor_item_t *item;
 	size_t n = 0;
 
-	if (len == 0 || (item = cbor_load(p, len, &res)) == NULL)
+	if (len == 0 || (item = fg_cbor_load(p, len, &res)) == NULL)
 		return 0;
 	if (res.error.code == CBOR_ERR_NONE && cbor_isa_map(item))
 		n = res.read;

@@ -235,7 +235,7 @@ fg_pubkey_from_cose(const uint8_t *cbor, size_t len, struct fg_pubkey **out)
 	int kty, alg, crv = 0, label, ret = FG_ERR_INVALID;
 
 	*out = NULL;
-	map = cbor_load(cbor, len, &res);
+	map = fg_cbor_load(cbor, len, &res);
 	if (map == NULL || res.error.code != CBOR_ERR_NONE || res.read != len ||
 	    !cbor_isa_map(map) || !cbor_map_is_definite(map))
 		goto out;

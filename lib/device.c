@@ -203,7 +203,7 @@ fg_dev_assert(fido_dev_t *dev, const char *rp_id, const uint8_t cdh[32],
 	if (p == NULL || id == NULL || sig == NULL || out->id_len == 0 ||
 	    out->sig_len == 0)
 		goto out;
-	item = cbor_load(p, fido_assert_authdata_len(a, 0), &lr);
+	item = fg_cbor_load(p, fido_assert_authdata_len(a, 0), &lr);
 	if (item == NULL || !cbor_isa_bytestring(item) ||
 	    !cbor_bytestring_is_definite(item) ||
 	    cbor_bytestring_length(item) == 0)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <cbor.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -56,6 +57,12 @@ struct fg_pubkey;
 
 /* Both return FG_OK, FG_ERR_INVALID (malformed key), FG_ERR_UNSUPPORTED
  * (an algorithm we do not implement) or FG_ERR_NOMEM. */
+/* cbor.c: cbor_load() for outside input, after checking that no count in
+ * the item claims more elements than its bytes could hold. */
+bool fg_cbor_well_sized(const uint8_t *p, size_t len, size_t *item_len);
+cbor_item_t *fg_cbor_load(const uint8_t *p, size_t len,
+    struct cbor_load_result *res);
+
 int fg_pubkey_from_cose(const uint8_t *cbor, size_t len, struct fg_pubkey **out);
 int fg_pubkey_from_pem(const char *pem, const char *alg, struct fg_pubkey **out);
 /* a key from a certificate, checked against alg; pkey is not consumed */

@@ -525,6 +525,33 @@ user_names(void **state)
 	assert_false(fg_user_name_valid(NULL));
 }
 
+/* libcbor would allocate what a header declares: such items never reach it */
+static void
+cbor_counts_bounded_by_input(void **state)
+{
+	static const uint8_t huge_map[] = { 0xbb, 0, 0, 0, 1, 0, 0, 0, 0 };
+	static const uint8_t huge_array[] = { 0x9a, 0x7f, 0xff, 0xff, 0xff };
+	static const uint8_t nested[] = { 0x81, 0x81, 0x9a, 0, 1, 0, 0 };
+	static const uint8_t indefinite[] = { 0x9f, 0x01, 0xff };
+	static const uint8_t ok_map[] = { 0xa2, 0x01, 0x02, 0x03, 0x81, 0x04 };
+	struct cbor_load_result res;
+	cbor_item_t *item;
+	size_t n = 0;
+
+	(void)state;
+	assert_false(fg_cbor_well_sized(huge_map, sizeof(huge_map), NULL));
+	assert_false(fg_cbor_well_sized(huge_array, sizeof(huge_array), NULL));
+	assert_false(fg_cbor_well_sized(nested, sizeof(nested), NULL));
+	assert_false(fg_cbor_well_sized(indefinite, sizeof(indefinite), NULL));
+	assert_null(fg_cbor_load(huge_map, sizeof(huge_map), &res));
+	assert_true(fg_cbor_well_sized(ok_map, sizeof(ok_map), &n));
+	assert_int_equal(n, sizeof(ok_map));
+	item = fg_cbor_load(ok_map, sizeof(ok_map), &res);
+	assert_non_null(item);
+	assert_int_equal(cbor_map_size(item), 2);
+	cbor_decref(&item);
+}
+
 int
 main(void)
 {
@@ -538,6 +565,7 @@ main(void)
 		cmocka_unit_test(base64url_round_trip_and_rejects),
 		cmocka_unit_test(packed_self_attestation),
 		cmocka_unit_test(user_names),
+		cmocka_unit_test(cbor_counts_bounded_by_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
