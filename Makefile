@@ -37,6 +37,11 @@ check: all
 check-run:
 	prove -v --timer tests/softkey/t/ tests/gate/t/
 
+# the load test at full length: 64 clients for two minutes
+.PHONY: load
+load: all
+	LOAD_SECONDS=120 prove -v tests/gate/t/27-load.t
+
 demo: all
 	@demo/demo.sh
 

@@ -88,3 +88,9 @@ FG_TARGETS += $(BUILD)/test/pam-child
 $(BUILD)/test/pam-child: tests/tools/pam_child.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lpam -lpam_misc
+
+FG_TARGETS += $(BUILD)/test/fg-load
+
+$(BUILD)/test/fg-load: tests/tools/fg_load.c $(FG_LIB) lib/fg.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FG_LIB) $(FG_LIBS) -lpthread

@@ -28,6 +28,8 @@ struct conn {
 	int fd;
 	struct fg_peer peer;
 	int64_t active; /* ms: last request, or the accept */
+	json_t *req;	/* read this round, not answered yet */
+	int rc;		/* how reading it went; FG_ERR_TIMEOUT: nothing */
 };
 
 static volatile sig_atomic_t stopping;
@@ -141,26 +143,38 @@ conn_close(struct fg_agent *ag, struct conn *c)
 {
 	close(c->fd);
 	c->fd = -1;
+	json_decref(c->req);
+	c->req = NULL;
+	c->rc = FG_ERR_TIMEOUT;
 	ag->connections--;
 	fg_limits_conn(ag->limits, &ag->cfg, c->peer.uid, -1);
 }
 
-/* One request, one reply. A request we cannot read still gets an answer
- * when the socket is alive; the connection closes only when it is not. */
-static void
-conn_serve(struct fg_agent *ag, struct conn *c)
+/* Read the connection's request; false when the connection closed. */
+static bool
+conn_read(struct fg_agent *ag, struct conn *c)
 {
-	json_t *req = NULL, *reply = NULL;
-	int r;
+	c->rc = fg_msg_recv(c->fd, 0, ag->cfg.max_message, &c->req);
+	if (c->rc == FG_ERR_PROTO || c->rc == FG_ERR_IO) {
+		conn_close(ag, c);
+		return false;
+	}
+	if (c->rc != FG_ERR_TIMEOUT)
+		c->active = fg_now_ms();
+	return true;
+}
 
-	r = fg_msg_recv(c->fd, 0, ag->cfg.max_message, &req);
+/* Answer what conn_read got. A request we cannot read still gets an answer
+ * when the socket is alive. */
+static void
+conn_answer(struct fg_agent *ag, struct conn *c)
+{
+	json_t *reply = NULL;
+	int r = c->rc;
+
+	c->rc = FG_ERR_TIMEOUT;
 	if (r == FG_ERR_TIMEOUT)
 		return;
-	if (r == FG_ERR_PROTO || r == FG_ERR_IO) {
-		conn_close(ag, c);
-		return;
-	}
-	c->active = fg_now_ms();
 	/* every record counts against the caller's bucket, garbage too */
 	if (fg_limits_request(ag->limits, &ag->cfg, c->peer.uid, c->active) !=
 	    FG_OK)
@@ -175,11 +189,22 @@ conn_serve(struct fg_agent *ag, struct conn *c)
 	else if (r != FG_OK)
 		reply = fg_reply_error("internal", "cannot read the message");
 	else
-		reply = fg_agent_handle(ag, &c->peer, req);
+		reply = fg_agent_handle(ag, &c->peer, c->req);
 	if (reply == NULL || fg_msg_send(c->fd, reply) != FG_OK)
 		conn_close(ag, c);
-	json_decref(req);
+	json_decref(c->req);
+	c->req = NULL;
 	json_decref(reply);
+}
+
+/* status costs nothing and tells an admin whether the agent is alive:
+ * it is answered before the round's signature checks and store writes. */
+static bool
+is_light(const struct conn *c)
+{
+	const char *op = c->rc == FG_OK ? fg_json_str(c->req, "op") : NULL;
+
+	return op != NULL && strcmp(op, "status") == 0;
 }
 
 /* Refuse a connection with a reason the client can print. */
@@ -194,7 +219,9 @@ turn_away(int fd, const char *why)
 	close(fd);
 }
 
-static void
+/* Accept one waiting connection; false when none was waiting. A slot is
+ * taken only after the fd is polled (pfds is rebuilt every round). */
+static bool
 accept_one(struct fg_agent *ag, int lfd, struct conn *conns, size_t max)
 {
 	struct conn *slot = NULL;
@@ -202,25 +229,26 @@ accept_one(struct fg_agent *ag, int lfd, struct conn *conns, size_t max)
 	int fd;
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
-		return;
+		return false;
 	for (i = 0; i < max && slot == NULL; i++)
 		if (conns[i].fd < 0)
 			slot = &conns[i];
 	if (slot == NULL) {
 		turn_away(fd, "too many connections");
-		return;
+		return true;
 	}
 	if (peer_identify(fd, &ag->cfg, &slot->peer) != FG_OK) {
 		close(fd);
-		return;
+		return true;
 	}
 	if (fg_limits_conn(ag->limits, &ag->cfg, slot->peer.uid, 1) != FG_OK) {
 		turn_away(fd, "too many connections from this user");
-		return;
+		return true;
 	}
 	slot->fd = fd;
 	slot->active = fg_now_ms();
 	ag->connections++;
+	return true;
 }
 
 /* Once a second: forget expired challenges (each a failed attempt), close
@@ -253,8 +281,10 @@ serve(struct fg_agent *ag, int lfd)
 		free(pfds);
 		return FG_ERR_NOMEM;
 	}
-	for (i = 0; i < max; i++)
+	for (i = 0; i < max; i++) {
 		conns[i].fd = -1;
+		conns[i].rc = FG_ERR_TIMEOUT;
+	}
 	while (!stopping) {
 		int64_t now;
 		int r;
@@ -271,16 +301,27 @@ serve(struct fg_agent *ag, int lfd)
 			perror("fido2gated: poll");
 			break;
 		}
+		/* newcomers first, all of them: a status request on a fresh
+		 * connection then waits for one round of requests at most */
+		if (r > 0 && (pfds[0].revents & POLLIN))
+			while (accept_one(ag, lfd, conns, max))
+				;
+		/* read every ready request, answer the light ones, then the
+		 * rest in slot order */
 		for (i = 0; r > 0 && i < max; i++) {
 			if (conns[i].fd < 0 || pfds[i + 1].revents == 0)
 				continue;
 			if (pfds[i + 1].revents & POLLIN)
-				conn_serve(ag, &conns[i]);
+				conn_read(ag, &conns[i]);
 			else
 				conn_close(ag, &conns[i]);
 		}
-		if (r > 0 && (pfds[0].revents & POLLIN))
-			accept_one(ag, lfd, conns, max);
+		for (i = 0; r > 0 && i < max; i++)
+			if (conns[i].fd >= 0 && is_light(&conns[i]))
+				conn_answer(ag, &conns[i]);
+		for (i = 0; r > 0 && i < max; i++)
+			if (conns[i].fd >= 0)
+				conn_answer(ag, &conns[i]);
 		if ((now = fg_now_ms()) >= next_sweep) {
 			sweep(ag, conns, max, now);
 			next_sweep = now + SWEEP_MS;

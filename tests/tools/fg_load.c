@@ -1,0 +1,298 @@
+/*
+ * fg-load: CLIENTS concurrent clients, each its own user with its own
+ * ES256 credential (enrolled with attestation "none" before the clock
+ * starts), running auth.begin and auth.finish with real signatures for
+ * SECONDS against one agent,
+ * while a prober asks for status every 50 ms. Prints one summary line:
+ *
+ *   logins=N errors=E status_max_ms=M status_n=S
+ *
+ * and exits 1 on any error. The test checks the agent's descriptors and
+ * memory from outside.
+ *
+ *   fg-load SOCKET CLIENTS SECONDS RP_ID
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cbor.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
+#include "fg.h"
+
+static const char *sock, *rp_id;
+static int seconds;
+static atomic_long logins, errors;
+static atomic_int stop;
+static pthread_barrier_t enrolled; /* the clients and the prober */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static json_t *
+call(int fd, json_t *req)
+{
+	json_t *reply = NULL;
+
+	json_object_set_new(req, "v", json_integer(FG_PROTO_VERSION));
+	if (fg_call(fd, req, 10000, &reply) != FG_OK ||
+	    !json_is_true(json_object_get(reply, "ok"))) {
+		if (reply != NULL) {
+			char *s = json_dumps(reply, JSON_COMPACT);
+			fprintf(stderr, "fg-load: %s\n", s);
+			free(s);
+		}
+		json_decref(reply);
+		reply = NULL;
+	}
+	json_decref(req);
+	return reply;
+}
+
+static void
+put_b64(json_t *o, const char *k, const uint8_t *p, size_t n)
+{
+	char *s = fg_b64url_encode(p, n);
+
+	json_object_set_new(o, k, json_string(s));
+	free(s);
+}
+
+/* authData: rpIdHash, flags, counter, and with AT the credential. */
+static size_t
+authdata(uint8_t *out, uint8_t flags, uint32_t count, const uint8_t *cred,
+    const uint8_t *cose, size_t cose_len)
+{
+	size_t n = 37;
+
+	fg_sha256(rp_id, strlen(rp_id), out);
+	out[32] = flags;
+	out[33] = (uint8_t)(count >> 24);
+	out[34] = (uint8_t)(count >> 16);
+	out[35] = (uint8_t)(count >> 8);
+	out[36] = (uint8_t)count;
+	if (cred != NULL) {
+		memset(out + n, 0, 16);
+		out[n + 16] = 0;
+		out[n + 17] = 32;
+		memcpy(out + n + 18, cred, 32);
+		memcpy(out + n + 50, cose, cose_len);
+		n += 50 + cose_len;
+	}
+	return n;
+}
+
+static size_t
+cose_key(EVP_PKEY *pk, uint8_t *out, size_t max)
+{
+	uint8_t pub[65];
+	size_t len = 0;
+	cbor_item_t *m = cbor_new_definite_map(5);
+	unsigned char *buf = NULL;
+	size_t buflen = 0, n;
+
+	EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub,
+	    sizeof(pub), &len);
+	cbor_map_add(m, (struct cbor_pair){ cbor_move(cbor_build_uint8(1)),
+			    cbor_move(cbor_build_uint8(2)) });
+	cbor_map_add(m, (struct cbor_pair){ cbor_move(cbor_build_uint8(3)),
+			    cbor_move(cbor_build_negint8(6)) });
+	cbor_map_add(m, (struct cbor_pair){ cbor_move(cbor_build_negint8(0)),
+			    cbor_move(cbor_build_uint8(1)) });
+	cbor_map_add(m, (struct cbor_pair){ cbor_move(cbor_build_negint8(1)),
+			    cbor_move(cbor_build_bytestring(pub + 1, 32)) });
+	cbor_map_add(m, (struct cbor_pair){ cbor_move(cbor_build_negint8(2)),
+			    cbor_move(cbor_build_bytestring(pub + 33, 32)) });
+	n = cbor_serialize_alloc(m, &buf, &buflen);
+	cbor_decref(&m);
+	if (n == 0 || n > max) {
+		free(buf);
+		return 0;
+	}
+	memcpy(out, buf, n);
+	free(buf);
+	return n;
+}
+
+static size_t
+sign(EVP_PKEY *pk, const uint8_t *ad, size_t ad_len, const char *cdj,
+    uint8_t *sig, size_t max)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t msg[512];
+	size_t n = max;
+
+	memcpy(msg, ad, ad_len);
+	fg_sha256(cdj, strlen(cdj), msg + ad_len);
+	if (ctx == NULL ||
+	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pk) != 1 ||
+	    EVP_DigestSign(ctx, sig, &n, msg, ad_len + 32) != 1)
+		n = 0;
+	EVP_MD_CTX_free(ctx);
+	return n;
+}
+
+/* Enrol cred for user with attestation "none"; 0 on success. */
+static int
+enrol(int fd, const char *user, const uint8_t *cred, const uint8_t *cose,
+    size_t cose_len)
+{
+	uint8_t ad[256], *chal = NULL;
+	size_t ad_len, chal_len;
+	json_t *b, *req, *r;
+	char *cdj;
+
+	if ((b = call(fd, json_pack("{s:s,s:s}", "op", "enroll.begin", "user",
+		      user))) == NULL ||
+	    fg_json_b64(b, "challenge", &chal, &chal_len) != FG_OK) {
+		json_decref(b);
+		return -1;
+	}
+	cdj = fg_client_data_json("webauthn.create", chal, chal_len,
+	    fg_json_str(b, "origin"));
+	ad_len = authdata(ad, 0x41, 0, cred, cose, cose_len);
+	req = json_pack("{s:s,s:s,s:s}", "op", "enroll.finish", "session",
+	    fg_json_str(b, "session"), "fmt", "none");
+	put_b64(req, "authenticator_data", ad, ad_len);
+	put_b64(req, "attestation_statement", (const uint8_t *)"\xa0", 1);
+	put_b64(req, "client_data_json", (const uint8_t *)cdj, strlen(cdj));
+	free(cdj);
+	free(chal);
+	json_decref(b);
+	if ((r = call(fd, req)) == NULL)
+		return -1;
+	json_decref(r);
+	return 0;
+}
+
+static void *
+client(void *arg)
+{
+	char user[32], *cdj;
+	uint8_t cred[32], cose[128], ad[256], sig[80], *chal = NULL;
+	size_t cose_len, ad_len, sig_len, chal_len;
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	json_t *b, *req, *r;
+	uint32_t count = 0;
+	int fd = -1;
+
+	snprintf(user, sizeof(user), "load%ld", (long)(intptr_t)arg);
+	fg_random(cred, sizeof(cred));
+	if (pk == NULL || fg_connect(sock, &fd) != FG_OK ||
+	    (cose_len = cose_key(pk, cose, sizeof(cose))) == 0 ||
+	    enrol(fd, user, cred, cose, cose_len) != 0) {
+		pthread_barrier_wait(&enrolled);
+		goto fail;
+	}
+	pthread_barrier_wait(&enrolled);
+	while (!atomic_load(&stop)) {
+		const char *result;
+		if ((b = call(fd, json_pack("{s:s,s:s}", "op", "auth.begin",
+			      "user", user))) == NULL ||
+		    fg_json_b64(b, "challenge", &chal, &chal_len) != FG_OK)
+			goto fail;
+		cdj = fg_client_data_json("webauthn.get", chal, chal_len,
+		    fg_json_str(b, "origin"));
+		ad_len = authdata(ad, 0x01, ++count, NULL, NULL, 0);
+		sig_len = sign(pk, ad, ad_len, cdj, sig, sizeof(sig));
+		req = json_pack("{s:s,s:s}", "op", "auth.finish", "session",
+		    fg_json_str(b, "session"));
+		put_b64(req, "credential_id", cred, sizeof(cred));
+		put_b64(req, "authenticator_data", ad, ad_len);
+		put_b64(req, "client_data_json", (const uint8_t *)cdj,
+		    strlen(cdj));
+		put_b64(req, "signature", sig, sig_len);
+		free(cdj);
+		free(chal);
+		chal = NULL;
+		json_decref(b);
+		r = call(fd, req);
+		result = fg_json_str(r, "result");
+		if (result == NULL || strcmp(result, "allow") != 0) {
+			json_decref(r);
+			goto fail;
+		}
+		json_decref(r);
+		atomic_fetch_add(&logins, 1);
+	}
+	close(fd);
+	EVP_PKEY_free(pk);
+	return NULL;
+fail:
+	atomic_fetch_add(&errors, 1);
+	free(chal);
+	if (fd >= 0)
+		close(fd);
+	EVP_PKEY_free(pk);
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	pthread_t *t;
+	long i, n, status_n = 0;
+	int64_t end, worst = 0;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: fg-load SOCKET CLIENTS SECONDS RP_ID\n");
+		return 2;
+	}
+	sock = argv[1];
+	n = atol(argv[2]);
+	seconds = atoi(argv[3]);
+	rp_id = argv[4];
+	if (n < 1 || n > 1024 || (t = calloc((size_t)n, sizeof(*t))) == NULL)
+		return 2;
+	pthread_barrier_init(&enrolled, NULL, (unsigned)n + 1);
+	for (i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, client, (void *)(intptr_t)i);
+	/* every client enrolled: the measured run starts */
+	pthread_barrier_wait(&enrolled);
+	/* the prober: a fresh connection each time, as an admin would */
+	end = now_ms() + (int64_t)seconds * 1000;
+	while (now_ms() < end) {
+		int64_t t0 = now_ms(), dt;
+		int fd;
+		json_t *r = NULL;
+
+		if (fg_connect(sock, &fd) == FG_OK) {
+			r = call(fd, json_pack("{s:s}", "op", "status"));
+			close(fd);
+		}
+		dt = now_ms() - t0;
+		if (r == NULL)
+			atomic_fetch_add(&errors, 1);
+		json_decref(r);
+		if (dt > worst)
+			worst = dt;
+		if (dt >= 100)
+			fprintf(stderr, "fg-load: status took %lld ms at %.1f s\n",
+			    (long long)dt,
+			    (double)(t0 - (end - (int64_t)seconds * 1000)) / 1000);
+		status_n++;
+		usleep(50000);
+	}
+	atomic_store(&stop, 1);
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	printf("logins=%ld errors=%ld status_max_ms=%lld status_n=%ld "
+	       "logins_per_s=%.0f\n",
+	    atomic_load(&logins), atomic_load(&errors), (long long)worst,
+	    status_n, (double)atomic_load(&logins) / seconds);
+	free(t);
+	return atomic_load(&errors) == 0 ? 0 : 1;
+}
