@@ -37,6 +37,16 @@ check: all
 check-run:
 	prove -v --timer tests/softkey/t/ tests/gate/t/
 
+# the whole suite again on build-san/: everything built with AddressSanitizer
+# and UndefinedBehaviorSanitizer (valgrind's tests skip themselves there)
+SAN_BUILD := build-san
+.PHONY: check-sanitize
+check-sanitize: all
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) \
+		CFLAGS="$(SAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" build-all
+	FG_BUILD=$(abspath $(SAN_BUILD)) FG_SANITIZE=1 \
+		prove --timer tests/softkey/t/ tests/gate/t/
+
 # the load test at full length: 64 clients for two minutes
 .PHONY: load
 load: all

@@ -81,7 +81,8 @@ FG_TARGETS += $(BUILD)/test/fault.so
 $(BUILD)/test/fault.so: tests/faults/fault.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared \
-		-D_GNU_SOURCE -o $@ $< -ldl
+		-D_GNU_SOURCE $(if $(findstring sanitize,$(CFLAGS)),-DFAULT_NO_MALLOC) \
+		-o $@ $< -ldl
 
 FG_TARGETS += $(BUILD)/test/pam-child
 

@@ -84,7 +84,7 @@ add_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static int
+static int __attribute__((unused))
 in_scope(const void *caller)
 {
 	uintptr_t a = (uintptr_t)caller;
@@ -224,6 +224,7 @@ misc_conv(int n, const struct pam_message **msg, struct pam_response **resp,
 	return real(n, msg, resp, data);
 }
 
+#ifndef FAULT_NO_MALLOC /* a sanitized build keeps ASan's allocator */
 void *
 malloc(size_t n)
 {
@@ -259,6 +260,7 @@ realloc(void *p, size_t n)
 	}
 	return __libc_realloc(p, n);
 }
+#endif
 
 static void
 append(const char *var, const void *buf, size_t len)

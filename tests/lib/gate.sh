@@ -84,7 +84,7 @@ pam_service gate "socket=$SOCK" timeout=5
 pam_auth() {
 	local user=$1
 	shift
-	OUT=$(env "$@" LD_PRELOAD="$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
+	OUT=$(env "$@" LD_PRELOAD="$PRE$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
 		setsid $PAMTESTER_WRAPPER pamtester "${SERVICE:-gate}" "$user" authenticate 2>&1)
 }

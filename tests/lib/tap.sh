@@ -2,7 +2,25 @@
 # Each test gets a private temporary directory, removed on exit.
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD="$TOP/build"
+# FG_BUILD: another build tree; `make check-sanitize` runs the suite on
+# build-san/, everything built with AddressSanitizer and UBSan
+BUILD=${FG_BUILD:-$TOP/build}
+# PRE goes first in every LD_PRELOAD: with a sanitized build it is the ASan
+# runtime, which must load before our libraries in programs not built with
+# it (pamtester, libfido2's tools)
+PRE=
+if [ -n "${FG_SANITIZE:-}" ]; then
+	PRE="$(gcc -print-file-name=libasan.so):"
+	export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=0:abort_on_error=0:exitcode=86"
+	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86"
+fi
+# skip_if_sanitized WHY: for what a sanitized build cannot do (valgrind)
+skip_if_sanitized() {
+	if [ -n "${FG_SANITIZE:-}" ]; then
+		echo "1..0 # SKIP under the sanitizers: $1"
+		exit 0
+	fi
+}
 SOFTKEY_SO="$BUILD/test/softkey.so"
 PAM_WRAPPER_SO=$(ls /usr/lib/*/libpam_wrapper.so 2>/dev/null | head -n 1)
 PAM_U2F_SO=$(ls /lib/*/security/pam_u2f.so /usr/lib/*/security/pam_u2f.so \
@@ -54,6 +72,14 @@ unlike() { # unlike GOT EXTENDED-REGEX DESCRIPTION
 	fi
 }
 
+skip() { # skip COUNT REASON
+	local i
+	for i in $(seq "$1"); do
+		_n=$((_n + 1))
+		echo "ok $_n # skip $2"
+	done
+}
+
 diag() { echo "# $*"; }
 
 done_testing() {
@@ -63,7 +89,7 @@ done_testing() {
 
 # sk [VAR=VALUE...] CMD...: runs CMD with the soft key preloaded.
 sk() {
-	env LD_PRELOAD="$SOFTKEY_SO" "$@"
+	env LD_PRELOAD="$PRE$SOFTKEY_SO" "$@"
 }
 
 # A fresh base64 client-data hash.

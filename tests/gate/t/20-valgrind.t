@@ -3,6 +3,7 @@
 # refused attestations and protocol garbage, and on the PAM module inside
 # pamtester: no memory errors and no leaks.
 . "$(dirname "$0")/../../lib/tap.sh"
+skip_if_sanitized "valgrind cannot run ASan binaries"
 . "$(dirname "$0")/../../lib/gate.sh"
 
 VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect"

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/../../lib/gate.sh"
 
 KILLS=${KILLS:-100}
+[ -n "${FG_SANITIZE:-}" ] && KILLS=${KILLS_SANITIZED:-25}
 mkdir -p "$T/keys"
 printf '[limits]\nmax_credentials_per_user = 40\n' | write_conf
 agent_start

@@ -20,7 +20,7 @@ fault() {
 	shift 2
 	rm -f "$T/fault.log"
 	env "$@" FAULT_KIND="$kind" FAULT_AT="$at" FAULT_LOG="$T/fault.log" \
-		LD_PRELOAD="$FAULT_SO:$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
+		LD_PRELOAD="$PRE$FAULT_SO:$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
 		setsid pamtester "${SERVICE:-gate}" alice authenticate < "${FAULT_STDIN:-/dev/null}" > "$T/fault.out" 2>&1
 	STATUS=$?
@@ -62,15 +62,20 @@ for f in fido_dev_info_manifest fido_dev_open_with_info fido_dev_get_assert \
 done
 sweep conv
 sweep net
-for f in socket connect send recv poll; do
-	grep -qw "$f" <<< "$FAILED_NAMES"
-	ok $? "the net sweep failed $f"
-done
+if [ -n "${FG_SANITIZE:-}" ]; then
+	skip 5 "under ASan its interceptors stand between the module and libc"
+else
+	for f in socket connect send recv poll; do
+		grep -qw "$f" <<< "$FAILED_NAMES"
+		ok $? "the net sweep failed $f"
+	done
+fi
 # allocations by the module (and libfg inside it) and by jansson, which
 # builds and parses its agent messages; OpenSSL, libcbor and libfido2 are
 # left alone (OpenSSL 3.0 crashes on some failed lazy initialisations,
 # and a real key's allocations are not in this process at all)
-sweep malloc FAULT_SCOPE=pam_fido2gate,libjansson
+# (fault.so's malloc would replace ASan's, so not under the sanitizers)
+[ -z "${FG_SANITIZE:-}" ] && sweep malloc FAULT_SCOPE=pam_fido2gate,libjansson
 
 # a broken agent: replies missing, silent, truncated, garbled or wrong
 FAKE="$T/fake.sock"

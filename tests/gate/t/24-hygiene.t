@@ -19,7 +19,7 @@ pam_service debug "socket=$SOCK" timeout=5 debug
 # syslog(3) itself and every record sent to the agent captured by fault.so
 logged_login() { # PIN
 	env PAM_WRAPPER_DEBUGLEVEL=4 FAULT_SYSLOG="$T/syslog" FAULT_WIRE="$T/wire" \
-		LD_PRELOAD="$FAULT_SO:$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
+		LD_PRELOAD="$PRE$FAULT_SO:$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
 		setsid pamtester debug alice authenticate <<< "$1" >> "$T/pam.out" 2>&1
 }
@@ -47,7 +47,7 @@ for what in PIN session sig chal; do
 done
 
 # descriptors: a child started after authentication inherits nothing new
-got=$(LD_PRELOAD="$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+got=$(LD_PRELOAD="$PRE$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
 	setsid "$BUILD/test/pam-child" gate alice <<< "$PIN" 2> /dev/null)
 like "$got" "auth: 0" "pam-child authenticates"
 is "$(sed -n 's/^after://p' <<< "$got")" "$(sed -n 's/^before://p' <<< "$got")" \

@@ -24,7 +24,7 @@ PAM
 auth() { # SERVICE [VAR=VALUE...]: pamtester through pam_wrapper
 	local svc=$1
 	shift
-	env "$@" LD_PRELOAD="$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
+	env "$@" LD_PRELOAD="$PRE$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
 		setsid pamtester "$svc" "$USER_NAME" authenticate
 }

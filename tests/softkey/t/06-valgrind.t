@@ -3,6 +3,7 @@
 # ways in (fido_dev_open and the manifest's transport functions), PIN
 # protocol, keepalives while waiting for a touch.
 . "$(dirname "$0")/../../lib/tap.sh"
+skip_if_sanitized "valgrind cannot run ASan binaries"
 export SOFTKEY_STATE="$T/key" SOFTKEY_PIN=1234
 RP=example.org
 vg() { # runs CMD under memcheck with the soft key preloaded
