@@ -30,7 +30,15 @@ all: deps
 .PHONY: build-all
 build-all: $(SOFTKEY_TARGETS) $(FG_TARGETS)
 
+# every test: the suite, the suite again under ASan+UBSan, and each fuzzer
+# for FUZZ_SECONDS (60). `make check-fast` is the plain suite alone.
 check: all
+	@$(MAKE) --no-print-directory check-run
+	@$(MAKE) --no-print-directory check-sanitize
+	@$(MAKE) --no-print-directory fuzz
+
+.PHONY: check-fast
+check-fast: all
 	@$(MAKE) --no-print-directory check-run
 
 .PHONY: check-run
@@ -59,7 +67,7 @@ demo-softkey: all
 	@tests/softkey/softkey-demo.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
