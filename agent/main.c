@@ -23,6 +23,7 @@
 #include "agent.h"
 
 #define SWEEP_MS 1000
+#define ROUND_MS 20 /* answering time per round, at most (plus one request) */
 
 struct conn {
 	int fd;
@@ -150,10 +151,13 @@ conn_close(struct fg_agent *ag, struct conn *c)
 	fg_limits_conn(ag->limits, &ag->cfg, c->peer.uid, -1);
 }
 
-/* Read the connection's request; false when the connection closed. */
+/* Read the connection's request, unless one is still waiting for its
+ * answer; false when the connection closed. */
 static bool
 conn_read(struct fg_agent *ag, struct conn *c)
 {
+	if (c->rc != FG_ERR_TIMEOUT)
+		return true;
 	c->rc = fg_msg_recv(c->fd, 0, ag->cfg.max_message, &c->req);
 	if (c->rc == FG_ERR_PROTO || c->rc == FG_ERR_IO) {
 		conn_close(ag, c);
@@ -266,6 +270,33 @@ sweep(struct fg_agent *ag, struct conn *conns, size_t max, int64_t now)
 	fg_limits_sweep(ag->limits, &ag->cfg, now);
 }
 
+/*
+ * Answer waiting requests in turn, starting where the last round stopped,
+ * for ROUND_MS at most: a round of signature checks and store writes
+ * cannot keep newcomers and status requests waiting long. True when some
+ * are left for the next round.
+ */
+static bool
+answer_round(struct fg_agent *ag, struct conn *conns, size_t max,
+    size_t *turn)
+{
+	int64_t start = fg_now_ms();
+	size_t first = *turn, k, i;
+
+	for (k = 0; k < max; k++) {
+		i = (first + k) % max;
+		if (conns[i].fd < 0 || conns[i].rc == FG_ERR_TIMEOUT)
+			continue;
+		if (fg_now_ms() - start >= ROUND_MS) {
+			*turn = i;
+			return true;
+		}
+		conn_answer(ag, &conns[i]);
+		*turn = (i + 1) % max;
+	}
+	return false;
+}
+
 static int
 serve(struct fg_agent *ag, int lfd)
 {
@@ -273,6 +304,8 @@ serve(struct fg_agent *ag, int lfd)
 	struct conn *conns;
 	struct pollfd *pfds;
 	int64_t next_sweep = fg_now_ms() + SWEEP_MS;
+	size_t turn = 0;    /* where the next round's answers start */
+	bool backlog = false; /* requests read and not yet answered */
 
 	conns = calloc(max, sizeof(*conns));
 	pfds = calloc(max + 1, sizeof(*pfds));
@@ -296,19 +329,19 @@ serve(struct fg_agent *ag, int lfd)
 			pfds[i + 1].events = POLLIN;
 			pfds[i + 1].revents = 0;
 		}
-		r = poll(pfds, max + 1, SWEEP_MS);
+		pfds[0].revents = 0;
+		r = poll(pfds, max + 1, backlog ? 0 : SWEEP_MS);
 		if (r < 0 && errno != EINTR) {
 			perror("fido2gated: poll");
 			break;
 		}
-		/* newcomers first, all of them: a status request on a fresh
-		 * connection then waits for one round of requests at most */
-		if (r > 0 && (pfds[0].revents & POLLIN))
+		/* newcomers first, all of them */
+		if (pfds[0].revents & POLLIN)
 			while (accept_one(ag, lfd, conns, max))
 				;
-		/* read every ready request, answer the light ones, then the
-		 * rest in slot order */
-		for (i = 0; r > 0 && i < max; i++) {
+		/* read every ready request; answer the light ones at once and
+		 * the rest in turn, for ROUND_MS */
+		for (i = 0; i < max; i++) {
 			if (conns[i].fd < 0 || pfds[i + 1].revents == 0)
 				continue;
 			if (pfds[i + 1].revents & POLLIN)
@@ -316,12 +349,10 @@ serve(struct fg_agent *ag, int lfd)
 			else
 				conn_close(ag, &conns[i]);
 		}
-		for (i = 0; r > 0 && i < max; i++)
+		for (i = 0; i < max; i++)
 			if (conns[i].fd >= 0 && is_light(&conns[i]))
 				conn_answer(ag, &conns[i]);
-		for (i = 0; r > 0 && i < max; i++)
-			if (conns[i].fd >= 0)
-				conn_answer(ag, &conns[i]);
+		backlog = answer_round(ag, conns, max, &turn);
 		if ((now = fg_now_ms()) >= next_sweep) {
 			sweep(ag, conns, max, now);
 			next_sweep = now + SWEEP_MS;

@@ -46,10 +46,14 @@ static json_t *
 call(int fd, json_t *req)
 {
 	json_t *reply = NULL;
+	int r;
 
 	json_object_set_new(req, "v", json_integer(FG_PROTO_VERSION));
-	if (fg_call(fd, req, 10000, &reply) != FG_OK ||
+	if ((r = fg_call(fd, req, 10000, &reply)) != FG_OK ||
 	    !json_is_true(json_object_get(reply, "ok"))) {
+		if (r != FG_OK)
+			fprintf(stderr, "fg-load: %s: %s\n",
+			    fg_json_str(req, "op"), fg_strerror(r));
 		if (reply != NULL) {
 			char *s = json_dumps(reply, JSON_COMPACT);
 			fprintf(stderr, "fg-load: %s\n", s);
