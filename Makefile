@@ -23,6 +23,7 @@ deps:
 include tests/softkey/softkey.mk
 include fg.mk
 include tests/fuzz/fuzz.mk
+include bench/bench.mk
 
 all: deps
 	@$(MAKE) --no-print-directory build-all

@@ -88,7 +88,7 @@ int fg_store_open(const char *path, struct fg_store **out, char *err,
     size_t errlen);
 void fg_store_close(struct fg_store **s);
 int fg_store_user_find(struct fg_store *s, const char *name, struct fg_user *u);
-/* user_id 0: every user */
+/* One user's credentials, in enrolment order. */
 int fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
     struct fg_cred **list, size_t *n);
 /* At most limit credentials with an ID above after, in ID order. */

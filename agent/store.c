@@ -467,8 +467,8 @@ fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
 	*list = NULL;
 	*n = 0;
 	if (prepare(s,
-		"SELECT " CRED_COLUMNS " WHERE (?1 = 0 OR c.user_id = ?1)"
-		" AND (?2 = 0 OR c.state = 'active') ORDER BY u.name, c.id",
+		"SELECT " CRED_COLUMNS " WHERE c.user_id = ?1"
+		" AND (?2 = 0 OR c.state = 'active') ORDER BY c.id",
 		&st) != FG_OK)
 		return FG_ERR_STORE;
 	sqlite3_bind_int64(st, 1, user_id);
@@ -513,9 +513,13 @@ fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
 		return FG_ERR_INVALID;
 	if ((l = calloc((size_t)limit, sizeof(*l))) == NULL)
 		return FG_ERR_NOMEM;
+	/* two statements: "?1 = 0 OR user_id = ?1" would scan the table */
 	if (prepare(s,
-		"SELECT " CRED_COLUMNS " WHERE (?1 = 0 OR c.user_id = ?1)"
-		" AND c.id > ?2 ORDER BY c.id LIMIT ?3",
+		user_id != 0 ?
+		    "SELECT " CRED_COLUMNS " WHERE c.user_id = ?1"
+		    " AND c.id > ?2 ORDER BY c.id LIMIT ?3" :
+		    "SELECT " CRED_COLUMNS " WHERE ?1 = 0"
+		    " AND c.id > ?2 ORDER BY c.id LIMIT ?3",
 		&st) != FG_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, user_id);

@@ -177,7 +177,8 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: fido2gatectl status\n");
 		return CTL_EXIT_USAGE;
 	}
-	if ((rc = ctl_call(c, json_pack("{s:s}", "op", "status"), &reply)) !=
+	if ((rc = ctl_call(c, json_pack("{s:s,s:b}", "op", "status", "counts", 1),
+		 &reply)) !=
 	    CTL_EXIT_OK)
 		return rc;
 	json_object_del(reply, "v");

@@ -12,6 +12,14 @@ valgrind openssl sqlite3 python3 util-linux
 clang libclang-rt-14-dev
 "
 
+# `deps.sh bench`: what the benchmarks need besides (gnuplot; Node.js and
+# npm unless some Node.js is already installed)
+if [ "${1:-}" = bench ]; then
+	PACKAGES="$PACKAGES gnuplot-nox"
+	command -v node > /dev/null && command -v npm > /dev/null ||
+		PACKAGES="$PACKAGES nodejs npm"
+fi
+
 missing=""
 for p in $PACKAGES; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -5,7 +5,8 @@
  * SECONDS against one agent,
  * while a prober asks for status every 50 ms. Prints one summary line:
  *
- *   logins=N errors=E status_max_ms=M status_n=S
+ *   logins=N errors=E status_max_ms=M status_n=S logins_per_s=R
+ *   p50_ms=A p99_ms=B
  *
  * and exits 1 on any error. The test checks the agent's descriptors and
  * memory from outside.
@@ -33,6 +34,13 @@ static atomic_long logins, errors;
 static atomic_int stop;
 static pthread_barrier_t enrolled; /* the clients and the prober */
 
+/* login latencies (begin + finish), microseconds, per client */
+struct lat {
+	uint32_t *us;
+	size_t n, cap;
+};
+static struct lat *lats;
+
 static int64_t
 now_ms(void)
 {
@@ -40,6 +48,59 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+lat_add(struct lat *l, int64_t us)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 4096;
+		uint32_t *p = realloc(l->us, cap * sizeof(*p));
+		if (p == NULL)
+			return;
+		l->us = p;
+		l->cap = cap;
+	}
+	l->us[l->n++] = (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the p-th percentile of every client's latencies, in milliseconds */
+static double
+percentile(long clients, double p)
+{
+	size_t total = 0, k = 0;
+	uint32_t *all;
+	double v;
+
+	for (long i = 0; i < clients; i++)
+		total += lats[i].n;
+	if (total == 0 || (all = malloc(total * sizeof(*all))) == NULL)
+		return 0;
+	for (long i = 0; i < clients; i++) {
+		memcpy(all + k, lats[i].us, lats[i].n * sizeof(*all));
+		k += lats[i].n;
+	}
+	qsort(all, total, sizeof(*all), cmp_u32);
+	v = all[(size_t)((double)(total - 1) * p)] / 1000.0;
+	free(all);
+	return v;
 }
 
 static json_t *
@@ -204,6 +265,7 @@ client(void *arg)
 	pthread_barrier_wait(&enrolled);
 	while (!atomic_load(&stop)) {
 		const char *result;
+		int64_t t0 = now_us();
 		if ((b = call(fd, json_pack("{s:s,s:s}", "op", "auth.begin",
 			      "user", user))) == NULL ||
 		    fg_json_b64(b, "challenge", &chal, &chal_len) != FG_OK)
@@ -231,6 +293,7 @@ client(void *arg)
 		}
 		json_decref(r);
 		atomic_fetch_add(&logins, 1);
+		lat_add(&lats[(intptr_t)arg], now_us() - t0);
 	}
 	close(fd);
 	EVP_PKEY_free(pk);
@@ -259,7 +322,8 @@ main(int argc, char **argv)
 	n = atol(argv[2]);
 	seconds = atoi(argv[3]);
 	rp_id = argv[4];
-	if (n < 1 || n > 1024 || (t = calloc((size_t)n, sizeof(*t))) == NULL)
+	if (n < 1 || n > 1024 || (t = calloc((size_t)n, sizeof(*t))) == NULL ||
+	    (lats = calloc((size_t)n, sizeof(*lats))) == NULL)
 		return 2;
 	pthread_barrier_init(&enrolled, NULL, (unsigned)n + 1);
 	for (i = 0; i < n; i++)
@@ -294,9 +358,13 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 	printf("logins=%ld errors=%ld status_max_ms=%lld status_n=%ld "
-	       "logins_per_s=%.0f\n",
+	       "logins_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n",
 	    atomic_load(&logins), atomic_load(&errors), (long long)worst,
-	    status_n, (double)atomic_load(&logins) / seconds);
+	    status_n, (double)atomic_load(&logins) / seconds,
+	    percentile(n, 0.50), percentile(n, 0.99));
+	for (i = 0; i < n; i++)
+		free(lats[i].us);
+	free(lats);
 	free(t);
 	return atomic_load(&errors) == 0 ? 0 : 1;
 }
