@@ -182,6 +182,16 @@ void fg_limits_sweep(struct fg_limits *l, const struct fg_config *cfg,
     int64_t now);
 size_t fg_limits_tracked(const struct fg_limits *l);
 
+/* keycache.c: parsed public keys by credential row. */
+struct fg_keycache;
+
+int fg_keycache_new(struct fg_keycache **out);
+void fg_keycache_free(struct fg_keycache **c);
+/* The credential's key, parsed once; status as fg_pubkey_from_cose's.
+ * The cache owns the key. */
+const struct fg_pubkey *fg_keycache_get(struct fg_keycache *c,
+    const struct fg_cred *cred, int *status);
+
 /* ops.c: one handler per request. */
 struct fg_peer {
 	uid_t uid;
@@ -196,6 +206,7 @@ struct fg_agent {
 	struct fg_store *store;
 	struct fg_chal_table *chal;
 	struct fg_limits *limits;
+	struct fg_keycache *keys;
 	uint8_t secret[32]; /* per run: decoy credential IDs */
 	int64_t started;
 	size_t connections;

@@ -443,6 +443,7 @@ main(int argc, char **argv)
 	}
 	if (fg_chal_table_new(ag.cfg.max_pending, &ag.chal) != FG_OK ||
 	    fg_limits_new(&ag.limits) != FG_OK ||
+	    fg_keycache_new(&ag.keys) != FG_OK ||
 	    fg_random(ag.secret, sizeof(ag.secret)) != FG_OK) {
 		fprintf(stderr, "fido2gated: out of memory\n");
 		goto out;
@@ -463,6 +464,7 @@ out:
 	}
 	fg_chal_table_free(&ag.chal);
 	fg_limits_free(&ag.limits);
+	fg_keycache_free(&ag.keys);
 	fg_store_close(&ag.store);
 	fg_config_clear(&ag.cfg);
 	OPENSSL_cleanse(ag.secret, sizeof(ag.secret));

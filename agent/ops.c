@@ -346,7 +346,7 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	struct fg_chal *c = NULL;
 	struct fg_user u;
 	struct fg_cred cred = { 0 };
-	struct fg_pubkey *key = NULL;
+	const struct fg_pubkey *key = NULL;
 	struct fg_assertion a = { 0 };
 	struct fg_expect e = { 0 };
 	struct fg_verdict v;
@@ -392,7 +392,7 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 				   "regression");
 		goto out;
 	}
-	ks = fg_pubkey_from_cose(cred.pubkey, cred.pubkey_len, &key);
+	key = fg_keycache_get(ag->keys, &cred, &ks);
 	a.authdata = ad;
 	a.authdata_len = ad_len;
 	a.client_data_json = cdj;
@@ -447,7 +447,6 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "result", json_string("allow"));
 	json_object_set_new(reply, "user", json_string(c->user));
 out:
-	fg_pubkey_free(&key);
 	fg_cred_clear(&cred);
 	fg_chal_free(&c);
 	free(cid);

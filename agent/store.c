@@ -1,8 +1,9 @@
 /*
  * The credential store: one SQLite database in WAL mode, created 0600,
  * with a schema_version table and numbered migrations. Every change runs in
- * one transaction together with its audit record, with synchronous=FULL, so
- * an acknowledged enrolment or revocation survives a crash. The audit table
+ * one transaction together with its audit record; enrolments, revocations
+ * and lockouts with synchronous=FULL, so that once acknowledged they survive
+ * a crash or a power loss (see change() for logins). The audit table
  * is append-only, enforced by triggers.
  */
 #include <errno.h>
@@ -19,8 +20,17 @@
 
 #include "agent.h"
 
+/* Prepared statements are kept, keyed by their SQL's address (every SQL
+ * string here is a literal): parsing SQL was a third of a login's cost. */
+#define STMT_CACHE 48
+
 struct fg_store {
 	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	size_t ncache;
 };
 
 static const char *const migrations[] = {
@@ -82,24 +92,71 @@ db_error(struct fg_store *s, const char *what)
 }
 
 static int
+prepare(struct fg_store *s, const char *sql, sqlite3_stmt **st)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].sql == sql) {
+			*st = s->cache[i].st;
+			return FG_OK;
+		}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+		NULL) != SQLITE_OK)
+		return db_error(s, "prepare");
+	if (s->ncache < STMT_CACHE) {
+		s->cache[s->ncache].sql = sql;
+		s->cache[s->ncache].st = *st;
+		s->ncache++;
+	}
+	return FG_OK;
+}
+
+/* Done with a statement from prepare(): reset it for the next use, or
+ * finalize it when the cache had no room for it. */
+static void
+release(struct fg_store *s, sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	release(s, st);
+}
+
+/* One statement without parameters (a literal), or several (migrations). */
+static int
 exec(struct fg_store *s, const char *sql)
 {
+	sqlite3_stmt *st = NULL;
 	char *msg = NULL;
+	int r;
 
+	if (strchr(sql, ';') == NULL) {
+		if (prepare(s, sql, &st) != FG_OK)
+			return FG_ERR_STORE;
+		while ((r = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		release(s, st);
+		if (r != SQLITE_DONE) {
+			fprintf(stderr, "fido2gated: store: %s\n",
+			    sqlite3_errmsg(s->db));
+			return FG_ERR_STORE;
+		}
+		return FG_OK;
+	}
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		fprintf(stderr, "fido2gated: store: %s\n",
 		    msg != NULL ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		return FG_ERR_STORE;
 	}
-	return FG_OK;
-}
-
-static int
-prepare(struct fg_store *s, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_error(s, "prepare");
 	return FG_OK;
 }
 
@@ -118,7 +175,7 @@ migrate(struct fg_store *s, char *err, size_t errlen)
 		goto out;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(s, st);
 	st = NULL;
 	if (version > SCHEMA_VERSION) {
 		snprintf(err, errlen,
@@ -127,12 +184,18 @@ migrate(struct fg_store *s, char *err, size_t errlen)
 		goto out;
 	}
 	for (i = version; i < SCHEMA_VERSION; i++) {
-		char sql[64];
+		int r;
+
 		if (exec(s, migrations[i]) != FG_OK)
 			goto out;
-		snprintf(sql, sizeof(sql),
-		    "INSERT INTO schema_version VALUES (%d)", i + 1);
-		if (exec(s, sql) != FG_OK)
+		if (prepare(s, "INSERT INTO schema_version VALUES (?)", &st) !=
+		    FG_OK)
+			goto out;
+		sqlite3_bind_int(st, 1, i + 1);
+		r = sqlite3_step(st);
+		release(s, st);
+		st = NULL;
+		if (r != SQLITE_DONE)
 			goto out;
 	}
 	if (exec(s, "COMMIT") != FG_OK)
@@ -269,7 +332,7 @@ fg_store_open(const char *path, struct fg_store **out, char *err,
 	sqlite3_busy_timeout(s->db, 5000);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (exec(s, "PRAGMA journal_mode = WAL") != FG_OK ||
-	    exec(s, "PRAGMA synchronous = FULL") != FG_OK ||
+	    exec(s, "PRAGMA synchronous = NORMAL") != FG_OK ||
 	    exec(s, "PRAGMA foreign_keys = ON") != FG_OK ||
 	    exec(s, "PRAGMA secure_delete = ON") != FG_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
@@ -290,6 +353,8 @@ fg_store_close(struct fg_store **s)
 {
 	if (s == NULL || *s == NULL)
 		return;
+	while ((*s)->ncache > 0)
+		sqlite3_finalize((*s)->cache[--(*s)->ncache].st);
 	sqlite3_close((*s)->db);
 	free(*s);
 	*s = NULL;
@@ -333,7 +398,7 @@ audit_insert(struct fg_store *s, const struct fg_audit *a)
 		db_error(s, "audit");
 	else
 		ret = FG_OK;
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -343,15 +408,25 @@ fg_store_audit(struct fg_store *s, const struct fg_audit *a)
 	return audit_insert(s, a);
 }
 
-/* Run one prepared change and its audit record as a single transaction. */
+/*
+ * Run one prepared change and its audit record as a single transaction.
+ * Durable changes (enrolments, revocations, lockouts, suspensions) are
+ * fsynced before we answer (synchronous=FULL). Logins are not: in WAL mode
+ * with synchronous=NORMAL a commit survives the agent's crash but the last
+ * ones may not survive a power loss. That loses no security: a stored sign
+ * counter can then only lag behind the key's, and every challenge dies with
+ * the agent anyway. It saves an fsync per login.
+ */
 static int
 change(struct fg_store *s, sqlite3_stmt *st, bool need_row,
-    const struct fg_audit *a)
+    const struct fg_audit *a, bool durable)
 {
 	int ret = FG_ERR_STORE;
 
-	if (exec(s, "BEGIN IMMEDIATE") != FG_OK)
+	if (durable && exec(s, "PRAGMA synchronous = FULL") != FG_OK)
 		return FG_ERR_STORE;
+	if (exec(s, "BEGIN IMMEDIATE") != FG_OK)
+		goto done;
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		ret = sqlite3_extended_errcode(s->db) ==
 			SQLITE_CONSTRAINT_UNIQUE ?
@@ -367,9 +442,13 @@ change(struct fg_store *s, sqlite3_stmt *st, bool need_row,
 		goto out;
 	if (exec(s, "COMMIT") != FG_OK)
 		goto out;
-	return FG_OK;
+	ret = FG_OK;
+	goto done;
 out:
 	exec(s, "ROLLBACK");
+done:
+	if (durable)
+		exec(s, "PRAGMA synchronous = NORMAL");
 	return ret;
 }
 
@@ -394,7 +473,7 @@ fg_store_user_find(struct fg_store *s, const char *name, struct fg_user *u)
 		ret = FG_ERR_NOTFOUND;
 	else
 		db_error(s, "user");
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -494,7 +573,7 @@ fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
 	ret = FG_OK;
 out:
 	fg_cred_list_free(&l, cnt);
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -541,7 +620,7 @@ fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
 	ret = FG_OK;
 out:
 	fg_cred_list_free(&l, cnt);
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -566,7 +645,7 @@ fg_store_cred_get(struct fg_store *s, int64_t user_id, const uint8_t *cred_id,
 		ret = FG_ERR_NOTFOUND;
 	else
 		db_error(s, "credential");
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -601,8 +680,13 @@ fg_store_cred_add(struct fg_store *s, const char *user,
 	sqlite3_stmt *st = NULL;
 	int ret = FG_ERR_STORE;
 
-	if (exec(s, "BEGIN IMMEDIATE") != FG_OK)
+	/* an enrolment is durable: fsynced before we answer */
+	if (exec(s, "PRAGMA synchronous = FULL") != FG_OK)
 		return FG_ERR_STORE;
+	if (exec(s, "BEGIN IMMEDIATE") != FG_OK) {
+		exec(s, "PRAGMA synchronous = NORMAL");
+		return FG_ERR_STORE;
+	}
 	if (prepare(s,
 		"INSERT INTO users (name, handle, created) VALUES (?, ?, ?)"
 		" ON CONFLICT (name) DO NOTHING",
@@ -615,7 +699,7 @@ fg_store_cred_add(struct fg_store *s, const char *user,
 		db_error(s, "user");
 		goto out;
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (prepare(s,
 		"INSERT INTO credentials (user_id, credential_id, alg,"
 		" public_key, sign_count, uv, backup_eligible, backed_up,"
@@ -647,11 +731,13 @@ fg_store_cred_add(struct fg_store *s, const char *user,
 	}
 	if (audit_insert(s, a) != FG_OK || exec(s, "COMMIT") != FG_OK)
 		goto out;
-	sqlite3_finalize(st);
+	release(s, st);
+	exec(s, "PRAGMA synchronous = NORMAL");
 	return FG_OK;
 out:
-	sqlite3_finalize(st);
+	release(s, st);
 	exec(s, "ROLLBACK");
+	exec(s, "PRAGMA synchronous = NORMAL");
 	return ret;
 }
 
@@ -674,8 +760,8 @@ fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
 	sqlite3_bind_int64(st, 2, now_s());
 	sqlite3_bind_int(st, 3, (flags & FG_AD_BS) != 0);
 	sqlite3_bind_int64(st, 4, id);
-	ret = change(s, st, true, a);
-	sqlite3_finalize(st);
+	ret = change(s, st, true, a, false);
+	release(s, st);
 	return ret;
 }
 
@@ -690,8 +776,8 @@ fg_store_cred_mark_suspicious(struct fg_store *s, int64_t id,
 		&st) != FG_OK)
 		return FG_ERR_STORE;
 	sqlite3_bind_int64(st, 1, id);
-	ret = change(s, st, true, a);
-	sqlite3_finalize(st);
+	ret = change(s, st, true, a, true);
+	release(s, st);
 	return ret;
 }
 
@@ -708,8 +794,8 @@ fg_store_cred_revoke(struct fg_store *s, int64_t id, const struct fg_audit *a)
 		return FG_ERR_STORE;
 	sqlite3_bind_int64(st, 1, now_s());
 	sqlite3_bind_int64(st, 2, id);
-	ret = change(s, st, true, a);
-	sqlite3_finalize(st);
+	ret = change(s, st, true, a, true);
+	release(s, st);
 	return ret;
 }
 
@@ -729,7 +815,7 @@ fg_store_audit_list(struct fg_store *s, int limit, json_t **out)
 		return FG_ERR_STORE;
 	sqlite3_bind_int(st, 1, limit);
 	if ((arr = json_array()) == NULL) {
-		sqlite3_finalize(st);
+		release(s, st);
 		return FG_ERR_NOMEM;
 	}
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -754,7 +840,7 @@ fg_store_audit_list(struct fg_store *s, int limit, json_t **out)
 		}
 		json_array_insert_new(arr, 0, row);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (r != SQLITE_DONE) {
 		json_decref(arr);
 		return db_error(s, "audit");
@@ -783,7 +869,7 @@ fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
 		ret = FG_OK;
 	} else
 		db_error(s, "counts");
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -808,7 +894,7 @@ fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
 		ret = FG_OK;
 	else
 		db_error(s, "lockout");
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -828,8 +914,8 @@ fg_store_lock_set(struct fg_store *s, const char *user, int64_t failures,
 	bind_text(st, 1, user);
 	sqlite3_bind_int64(st, 2, now_s());
 	sqlite3_bind_int64(st, 3, failures);
-	ret = change(s, st, false, a);
-	sqlite3_finalize(st);
+	ret = change(s, st, false, a, true);
+	release(s, st);
 	return ret;
 }
 
@@ -843,7 +929,7 @@ fg_store_lock_clear(struct fg_store *s, const char *user,
 	if (prepare(s, "DELETE FROM lockouts WHERE user = ?", &st) != FG_OK)
 		return FG_ERR_STORE;
 	bind_text(st, 1, user);
-	ret = change(s, st, true, a);
-	sqlite3_finalize(st);
+	ret = change(s, st, true, a, true);
+	release(s, st);
 	return ret;
 }

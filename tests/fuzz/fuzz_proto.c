@@ -44,7 +44,8 @@ setup(void)
 	if (fg_config_load(NULL, &ag.cfg, err, sizeof(err)) != FG_OK ||
 	    fg_store_open(path, &ag.store, err, sizeof(err)) != FG_OK ||
 	    fg_chal_table_new(1024, &ag.chal) != FG_OK ||
-	    fg_limits_new(&ag.limits) != FG_OK) {
+	    fg_limits_new(&ag.limits) != FG_OK ||
+	    fg_keycache_new(&ag.keys) != FG_OK) {
 		fprintf(stderr, "fuzz_proto: %s\n", err);
 		abort();
 	}
