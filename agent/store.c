@@ -413,9 +413,10 @@ fg_store_audit(struct fg_store *s, const struct fg_audit *a)
  * Durable changes (enrolments, revocations, lockouts, suspensions) are
  * fsynced before we answer (synchronous=FULL). Logins are not: in WAL mode
  * with synchronous=NORMAL a commit survives the agent's crash but the last
- * ones may not survive a power loss. That loses no security: a stored sign
+ * ones may not survive a power loss. No check is weakened: a stored sign
  * counter can then only lag behind the key's, and every challenge dies with
- * the agent anyway. It saves an fsync per login.
+ * the agent anyway; the audit records of the last logins can be lost. It
+ * saves an fsync per login.
  */
 static int
 change(struct fg_store *s, sqlite3_stmt *st, bool need_row,

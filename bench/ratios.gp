@@ -8,5 +8,7 @@ set boxwidth 0.6
 set yrange [0:*]
 set xtics rotate by -30 left noenhanced
 set grid ytics
+set rmargin 14
+set bmargin 7
 unset key
 plot datafile using 1:3:xtic(2) with boxes lc rgb "#3a6ea5", 1 with lines lc rgb "#c0392b" lw 2
