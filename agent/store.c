@@ -535,24 +535,16 @@ fail:
 	" c.fmt, c.label, c.created, c.last_used, c.state, c.suspicious"   \
 	" FROM credentials c JOIN users u ON u.id = c.user_id"
 
-int
-fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
-    struct fg_cred **list, size_t *n)
+/* Step a bound statement over CRED_COLUMNS into a new list, then release
+ * it. */
+static int
+collect(struct fg_store *s, sqlite3_stmt *st, struct fg_cred **list,
+    size_t *n)
 {
-	sqlite3_stmt *st = NULL;
 	struct fg_cred *l = NULL, *nl;
 	size_t cnt = 0;
 	int r, ret = FG_ERR_STORE;
 
-	*list = NULL;
-	*n = 0;
-	if (prepare(s,
-		"SELECT " CRED_COLUMNS " WHERE c.user_id = ?1"
-		" AND (?2 = 0 OR c.state = 'active') ORDER BY c.id",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int(st, 2, active_only);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nl = realloc(l, (cnt + 1) * sizeof(*l))) == NULL) {
 			ret = FG_ERR_NOMEM;
@@ -579,20 +571,33 @@ out:
 }
 
 int
+fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
+    struct fg_cred **list, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+
+	*list = NULL;
+	*n = 0;
+	if (prepare(s,
+		"SELECT " CRED_COLUMNS " WHERE c.user_id = ?1"
+		" AND (?2 = 0 OR c.state = 'active') ORDER BY c.id",
+		&st) != FG_OK)
+		return FG_ERR_STORE;
+	sqlite3_bind_int64(st, 1, user_id);
+	sqlite3_bind_int(st, 2, active_only);
+	return collect(s, st, list, n);
+}
+
+int
 fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
     int limit, struct fg_cred **list, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	struct fg_cred *l = NULL;
-	size_t cnt = 0;
-	int r, ret = FG_ERR_STORE;
 
 	*list = NULL;
 	*n = 0;
 	if (limit < 1)
 		return FG_ERR_INVALID;
-	if ((l = calloc((size_t)limit, sizeof(*l))) == NULL)
-		return FG_ERR_NOMEM;
 	/* two statements: "?1 = 0 OR user_id = ?1" would scan the table */
 	if (prepare(s,
 		user_id != 0 ?
@@ -601,28 +606,11 @@ fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
 		    "SELECT " CRED_COLUMNS " WHERE ?1 = 0"
 		    " AND c.id > ?2 ORDER BY c.id LIMIT ?3",
 		&st) != FG_OK)
-		goto out;
+		return FG_ERR_STORE;
 	sqlite3_bind_int64(st, 1, user_id);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, limit);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = read_cred(st, &l[cnt])) != FG_OK)
-			goto out;
-		cnt++;
-	}
-	if (r != SQLITE_DONE) {
-		ret = db_error(s, "credentials");
-		goto out;
-	}
-	*list = l;
-	*n = cnt;
-	l = NULL;
-	cnt = 0;
-	ret = FG_OK;
-out:
-	fg_cred_list_free(&l, cnt);
-	release(s, st);
-	return ret;
+	return collect(s, st, list, n);
 }
 
 int
