@@ -173,8 +173,8 @@ int64_t fg_limits_wait(struct fg_limits *l, const struct fg_config *cfg,
 /* Counts a failed attempt; returns the user's failures in the window. */
 unsigned fg_limits_fail(struct fg_limits *l, const struct fg_config *cfg,
     const char *user, uid_t uid, int64_t now);
+/* Clears the user's count, and uid's unless it is 0 (root is not counted). */
 void fg_limits_success(struct fg_limits *l, const char *user, uid_t uid);
-void fg_limits_forget_user(struct fg_limits *l, const char *user);
 /* delta +1: FG_ERR_LIMIT at max_connections_per_uid; -1 releases. */
 int fg_limits_conn(struct fg_limits *l, const struct fg_config *cfg,
     uid_t uid, int delta);

@@ -66,7 +66,7 @@ fg_keycache_get(struct fg_keycache *c, const struct fg_cred *cred, int *status)
 	if ((*status = fg_pubkey_from_cose(cred->pubkey, cred->pubkey_len,
 		 &key)) != FG_OK)
 		return NULL;
-	/* keep it if we can; a key we could not keep is still this one */
+	/* the cache owns what it returns: no room for the copy, no key */
 	if ((copy = malloc(cred->pubkey_len)) == NULL) {
 		*status = FG_ERR_NOMEM;
 		fg_pubkey_free(&key);

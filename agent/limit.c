@@ -204,15 +204,6 @@ fg_limits_conn(struct fg_limits *l, const struct fg_config *cfg, uid_t uid,
 	return FG_OK;
 }
 
-void
-fg_limits_forget_user(struct fg_limits *l, const char *user)
-{
-	struct fg_tally *t = find(l, user, 0, false);
-
-	if (t != NULL)
-		t->failures = 0;
-}
-
 /* Drop entries that hold nothing: no connection, a full bucket, and no
  * failure inside the window. */
 void

@@ -152,20 +152,19 @@ conn_close(struct fg_agent *ag, struct conn *c)
 }
 
 /* Read the connection's request, unless one is still waiting for its
- * answer; false when the connection closed. */
-static bool
+ * answer; a connection the peer closed is closed here. */
+static void
 conn_read(struct fg_agent *ag, struct conn *c)
 {
 	if (c->rc != FG_ERR_TIMEOUT)
-		return true;
+		return;
 	c->rc = fg_msg_recv(c->fd, 0, ag->cfg.max_message, &c->req);
 	if (c->rc == FG_ERR_PROTO || c->rc == FG_ERR_IO) {
 		conn_close(ag, c);
-		return false;
+		return;
 	}
 	if (c->rc != FG_ERR_TIMEOUT)
 		c->active = fg_now_ms();
-	return true;
 }
 
 /* Answer what conn_read got. A request we cannot read still gets an answer

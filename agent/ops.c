@@ -889,7 +889,7 @@ op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
 			     fg_store_audit(ag->store, &a);
 	if (r != FG_OK && r != FG_ERR_NOTFOUND)
 		return fg_reply_error("store", "the store failed");
-	fg_limits_forget_user(ag->limits, user);
+	fg_limits_success(ag->limits, user, 0);
 	reply = reply_ok();
 	json_object_set_new(reply, "user", json_string(user));
 	json_object_set_new(reply, "was_locked", json_boolean(locked_at != 0));

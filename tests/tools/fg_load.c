@@ -42,15 +42,6 @@ struct lat {
 static struct lat *lats;
 
 static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 now_us(void)
 {
 	struct timespec ts;
@@ -331,9 +322,9 @@ main(int argc, char **argv)
 	/* every client enrolled: the measured run starts */
 	pthread_barrier_wait(&enrolled);
 	/* the prober: a fresh connection each time, as an admin would */
-	end = now_ms() + (int64_t)seconds * 1000;
-	while (now_ms() < end) {
-		int64_t t0 = now_ms(), dt;
+	end = now_us() / 1000 + (int64_t)seconds * 1000;
+	while (now_us() / 1000 < end) {
+		int64_t t0 = now_us() / 1000, dt;
 		int fd;
 		json_t *r = NULL;
 
@@ -341,7 +332,7 @@ main(int argc, char **argv)
 			r = call(fd, json_pack("{s:s}", "op", "status"));
 			close(fd);
 		}
-		dt = now_ms() - t0;
+		dt = now_us() / 1000 - t0;
 		if (r == NULL)
 			atomic_fetch_add(&errors, 1);
 		json_decref(r);
