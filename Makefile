@@ -70,5 +70,8 @@ demo-softkey: all
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
 
+# the headers each object read, recorded by -MMD when it was compiled
+-include $(shell find $(BUILD) -name '*.d' 2> /dev/null)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

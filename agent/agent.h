@@ -12,9 +12,55 @@
 
 #include "fg.h"
 
-/* config.c */
-enum fg_uv_policy { FG_UV_DISCOURAGED, FG_UV_PREFERRED, FG_UV_REQUIRED };
+/* gateconf.c: the homeserver gate's settings ([web], [oidc], [homeserver],
+ * [client.NAME]); gate.issuer[0] == '\0' when it is off. */
+#define FG_CLIENTS_MAX 16
+#define FG_REDIRECTS_MAX 8
+#define FG_EXEMPT_MAX 16
 
+struct fg_oidc_client {
+	char id[64];	      /* client_id: the NAME of [client.NAME] */
+	char name[128];	      /* shown on the login page */
+	uint8_t secret_hash[32]; /* SHA-256 of the secret, never the secret */
+	bool is_public;	      /* no secret; PKCE required */
+	char *redirect[FG_REDIRECTS_MAX];
+	size_t n_redirect;
+	char scopes[256];     /* allowed, space separated */
+	char alg[8];	      /* the id_token's: RS256 or ES256 */
+};
+
+struct fg_gate {
+	char issuer[FG_ORIGIN_MAX + 1];
+	unsigned code_ttl;  /* seconds */
+	unsigned token_ttl; /* seconds: id_token and access token */
+	char acr[64];
+	bool have_web_uid;
+	uid_t web_uid;
+	char first_factor[72]; /* "" (none) or the PAM service */
+	bool have_hs_uid;
+	uid_t hs_uid;
+	char server_name[254];
+	char provider[64];
+	unsigned window; /* seconds an approval waits for its login */
+	void *exempt[FG_EXEMPT_MAX]; /* regex_t */
+	char *exempt_src[FG_EXEMPT_MAX];
+	size_t n_exempt;
+	struct fg_oidc_client clients[FG_CLIENTS_MAX];
+	size_t n_clients;
+};
+
+struct fg_config;
+/* 1: taken, 0: a bad value (err says why), -1: not a gate setting. */
+int fg_gate_setting(struct fg_gate *g, const char *section, const char *name,
+    const char *value, char *err, size_t errlen);
+void fg_gate_defaults(struct fg_gate *g);
+/* After parsing: what is missing or inconsistent. */
+int fg_gate_check(struct fg_gate *g, char *err, size_t errlen);
+void fg_gate_clear(struct fg_gate *g);
+const struct fg_oidc_client *fg_gate_client(const struct fg_gate *g,
+    const char *id);
+
+/* config.c */
 struct fg_config {
 	char rp_id[254];
 	char rp_name[128];
@@ -26,6 +72,8 @@ struct fg_config {
 	size_t max_pending;
 	size_t max_connections;
 	size_t max_connections_per_uid; /* not for root */
+	size_t root_reserved;		/* connections only root may take */
+	size_t max_pending_per_user;	/* challenges, whoever asked */
 	size_t max_message;		/* bytes per request */
 	size_t max_credentials;		/* active per user */
 	unsigned idle_timeout;		/* seconds without a request */
@@ -38,12 +86,12 @@ struct fg_config {
 	unsigned lockout_after;	  /* failures; 0: never lock */
 	unsigned failure_window;  /* seconds until failures are forgotten */
 	char admin_group[64];
+	struct fg_gate gate;
 };
 
 int fg_config_load(const char *path, struct fg_config *cfg, char *err,
     size_t errlen);
 void fg_config_clear(struct fg_config *cfg);
-const char *fg_uv_policy_name(enum fg_uv_policy uv);
 
 /* store.c: SQLite, WAL, the only place with SQL in it. */
 struct fg_store;
@@ -87,6 +135,10 @@ struct fg_audit {
 int fg_store_open(const char *path, struct fg_store **out, char *err,
     size_t errlen);
 void fg_store_close(struct fg_store **s);
+/* Keep at most max prepared statements (0: none, each is finalized after
+ * its use); FG_ERR_INVALID above the built-in size. For tests and
+ * benchmarks: the default is the fastest. */
+int fg_store_set_stmt_cache(struct fg_store *s, size_t max);
 int fg_store_user_find(struct fg_store *s, const char *name, struct fg_user *u);
 /* One user's credentials, in enrolment order. */
 int fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
@@ -112,6 +164,29 @@ int fg_store_audit(struct fg_store *s, const struct fg_audit *a);
 int fg_store_audit_list(struct fg_store *s, int limit, json_t **out);
 int fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
     int64_t *revoked);
+/* A secret of the agent's, len bytes, made at first use and kept in the
+ * store: the same for every run and every agent on the store. */
+int fg_store_secret(struct fg_store *s, const char *name, uint8_t *out,
+    size_t len);
+/* The shape of one enrolled user's allow list, the user chosen by pick:
+ * how many IDs (*n, at most max; 0 when nobody is enrolled) and their
+ * lengths. */
+int fg_store_list_shape(struct fg_store *s, uint64_t pick, size_t *n,
+    size_t *lens, size_t max);
+/* The id_token signing keys: rows {kid, alg, jwk (private), created,
+ * retired} of keys active or retired after since (seconds), oldest first. */
+int fg_store_keys(struct fg_store *s, int64_t since, json_t **out);
+/* A new key for alg; retire_others retires the active ones (rotation). */
+int fg_store_key_add(struct fg_store *s, const char *kid, const char *alg,
+    const char *jwk, bool retire_others, const struct fg_audit *a);
+/* Approvals: one per id_token issued, consumed by one homeserver login. */
+int fg_store_approval_add(struct fg_store *s, const char *user,
+    const char *sid, const char *client, const struct fg_audit *a);
+int fg_store_approval_revoke(struct fg_store *s, const char *sid,
+    const struct fg_audit *a);
+/* FG_OK with the approval's sid, or FG_ERR_NOTFOUND: nothing to consume. */
+int fg_store_approval_consume(struct fg_store *s, const char *user,
+    unsigned window, char *sid, size_t sidlen, const struct fg_audit *a);
 /* Lockouts outlive the agent. locked_at 0: not locked. */
 int fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
     int64_t *failures);
@@ -122,10 +197,11 @@ int fg_store_lock_clear(struct fg_store *s, const char *user,
     const struct fg_audit *a);
 
 /* chal.c: single-use challenges, in memory, under a hard cap. */
-enum fg_purpose { FG_PURPOSE_AUTH = 1, FG_PURPOSE_ENROL = 2 };
-
-#define FG_SESSION_LEN 16
-#define FG_CHALLENGE_LEN 32
+enum fg_purpose {
+	FG_PURPOSE_AUTH = 1,  /* auth.begin: a native client (PAM) */
+	FG_PURPOSE_ENROL = 2, /* enroll.begin */
+	FG_PURPOSE_WEB = 3,   /* web.begin: a browser, in a transaction */
+};
 
 struct fg_chal {
 	uint8_t session[FG_SESSION_LEN];
@@ -137,27 +213,34 @@ struct fg_chal {
 	char *label;		     /* enrolment */
 	uint8_t handle[32];	     /* enrolment */
 	bool uv_required;
+	uint8_t tx[FG_TX_LEN]; /* web: the login transaction it belongs to */
 	struct fg_chal *next;
 };
 
 struct fg_chal_table;
 
-int fg_chal_table_new(size_t cap, struct fg_chal_table **out);
+/* Told of every challenge that expires unanswered, once, whether the sweep
+ * found it or a client presented it late; c is freed after the call. */
+typedef void (*fg_chal_expired_fn)(const struct fg_chal *c, void *arg);
+
+int fg_chal_table_new(size_t cap, fg_chal_expired_fn on_expire, void *arg,
+    struct fg_chal_table **out);
 void fg_chal_table_free(struct fg_chal_table **t);
 /* FG_ERR_LIMIT when cap challenges are pending. Sets session, challenge
  * and expires; the table owns the result. */
 int fg_chal_issue(struct fg_chal_table *t, enum fg_purpose purpose,
     const char *user, uid_t caller, unsigned ttl_s, struct fg_chal **out);
-/* Removes the challenge and hands it to the caller, expired or not;
- * FG_ERR_NOTFOUND when there is none. */
-int fg_chal_take(struct fg_chal_table *t, const uint8_t *session, size_t len,
-    struct fg_chal **out);
+/* The pending challenge of session, left in the table: FG_OK, or
+ * FG_ERR_NOTFOUND, or FG_ERR_TIMEOUT when it had expired (it is then
+ * expired here, exactly as the sweep would). */
+int fg_chal_find(struct fg_chal_table *t, const uint8_t *session, size_t len,
+    int64_t now, struct fg_chal **out);
+/* Removes c, found by fg_chal_find, and hands it to the caller to free. */
+void fg_chal_take(struct fg_chal_table *t, struct fg_chal *c);
 void fg_chal_free(struct fg_chal **c);
-/* Frees every expired challenge, calling fn (if set) on each first. */
-size_t fg_chal_expire(struct fg_chal_table *t, int64_t now,
-    void (*fn)(const struct fg_chal *, void *), void *arg);
+/* Expires every challenge past its time; returns how many. */
+size_t fg_chal_expire(struct fg_chal_table *t, int64_t now);
 size_t fg_chal_pending(const struct fg_chal_table *t);
-int64_t fg_now_ms(void);
 
 /* limit.c: per-caller and per-user abuse limits, in memory. */
 struct fg_limits;
@@ -175,6 +258,10 @@ unsigned fg_limits_fail(struct fg_limits *l, const struct fg_config *cfg,
     const char *user, uid_t uid, int64_t now);
 /* Clears the user's count, and uid's unless it is 0 (root is not counted). */
 void fg_limits_success(struct fg_limits *l, const char *user, uid_t uid);
+/* A user's pending challenges: delta +1 is FG_ERR_LIMIT at
+ * max_pending_per_user; -1 releases. */
+int fg_limits_session(struct fg_limits *l, const struct fg_config *cfg,
+    const char *user, int delta);
 /* delta +1: FG_ERR_LIMIT at max_connections_per_uid; -1 releases. */
 int fg_limits_conn(struct fg_limits *l, const struct fg_config *cfg,
     uid_t uid, int delta);
@@ -192,12 +279,37 @@ void fg_keycache_free(struct fg_keycache **c);
 const struct fg_pubkey *fg_keycache_get(struct fg_keycache *c,
     const struct fg_cred *cred, int *status);
 
+/* pamcheck.c: a password through a PAM service, in a child process. */
+int fg_pamcheck_start(const char *service, const char *user, char *password,
+    int *fd, pid_t *pid);
+/* The child's verdict once fd is readable (or the wait timed out):
+ * FG_OK, FG_ERR_DENIED (a wrong password, an unusable account),
+ * FG_ERR_TIMEOUT, FG_ERR_INTERNAL. Reaps the child. */
+int fg_pamcheck_finish(int fd, pid_t pid, bool timed_out);
+
+/* A request answered later, when a child process has done its part: the
+ * handler fills ag->defer and returns fg_reply_deferred(); the loop waits
+ * on fd, then calls resume with the child's verdict. */
+struct fg_peer;
+struct fg_agent;
+typedef json_t *(*fg_resume_fn)(struct fg_agent *ag,
+    const struct fg_peer *peer, const json_t *req, int result);
+struct fg_deferral {
+	int fd; /* -1: none */
+	pid_t pid;
+	fg_resume_fn resume;
+};
+#define FG_DEFER_MAX 8	    /* running at once */
+#define FG_DEFER_MS 10000   /* a child's verdict, at most */
+
 /* ops.c: one handler per request. */
 struct fg_peer {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 	bool admin;
+	bool web;	/* the web front ([web] user) */
+	bool homeserver; /* the homeserver's module ([homeserver] user) */
 	char name[257]; /* "" when the uid has no passwd entry */
 };
 
@@ -207,10 +319,89 @@ struct fg_agent {
 	struct fg_chal_table *chal;
 	struct fg_limits *limits;
 	struct fg_keycache *keys;
-	uint8_t secret[32]; /* per run: decoy credential IDs */
+	struct fg_keys *keys_signing; /* keys.c: the id_token keys */
+	struct fg_oidc *oidc;	      /* oidc.c: transactions, codes, tokens */
+	uint8_t secret[32]; /* the decoy IDs' key, kept in the store */
 	int64_t started;
 	size_t connections;
+	size_t root_connections;
+	uint64_t dropped_unparsed; /* records over the caller's budget */
+	struct fg_deferral defer;  /* set by a handler that answers later */
+	size_t deferred;	   /* running */
 };
+
+/* How a login ended, for the paths that go on from it (the browser's). */
+struct fg_login {
+	bool allowed;
+	bool uv;	    /* the key verified the user (PIN or built-in) */
+	uint8_t handle[32]; /* the user's handle: the id_token's sub */
+	char user[FG_USER_NAME_MAX + 1];
+};
+
+/* The login's two halves, shared by auth.* (PAM) and web.* (browser). */
+json_t *fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, const char *user, const char *service,
+    enum fg_purpose purpose, bool uv_floor, struct fg_chal **out);
+json_t *fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, struct fg_chal *c, const json_t *req,
+    const char *const *origins, size_t n_origins, struct fg_login *res);
+
+/* Shared by the handlers of ops.c and oidc.c. */
+json_t *fg_reply_ok(void);
+json_t *fg_reply_deferred(void);
+/* Locked or backing off: the refusal, audited as event; NULL to go on. */
+json_t *fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, const char *user, const char *service);
+json_t *fg_denied(void);
+json_t *fg_store_failed(void);
+json_t *fg_bad_request(const char *what);
+/* Optional printable text of at most max bytes; "" when absent. */
+bool fg_opt_text(const json_t *req, const char *key, size_t max,
+    const char **out);
+void fg_b64_put(json_t *obj, const char *key, const uint8_t *p, size_t len);
+void fg_audit(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, const char *user, const char *cred,
+    const char *result, const char *reason, const char *detail);
+void fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid,
+    const char *user);
+json_t *fg_take_session(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req, enum fg_purpose purpose, struct fg_chal **out,
+    bool *charged);
+
+/* keys.c */
+struct fg_keys;
+int fg_keys_open(struct fg_agent *ag);
+void fg_keys_close(struct fg_keys **k);
+int fg_keys_rotate(struct fg_agent *ag);
+json_t *fg_keys_jwks(struct fg_agent *ag);
+/* A compact JWS of claims, signed with the active key of alg. */
+char *fg_keys_sign(struct fg_agent *ag, const char *alg, const json_t *claims);
+
+/* oidc.c: the homeserver gate's requests. */
+struct fg_oidc;
+int fg_oidc_new(struct fg_oidc **out);
+void fg_oidc_free(struct fg_oidc **o);
+void fg_oidc_sweep(struct fg_agent *ag, int64_t now);
+json_t *fg_op_oidc_discovery(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_oidc_jwks(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_oidc_authorize(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_web_begin(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_web_finish(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_web_abort(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_oidc_token(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_oidc_userinfo(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_oidc_rotate(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_login_check(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
 
 /* Returns the reply (never NULL unless out of memory). */
 json_t *fg_agent_handle(struct fg_agent *ag, const struct fg_peer *peer,

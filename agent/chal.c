@@ -17,19 +17,13 @@ struct fg_chal_table {
 	size_t nbuckets; /* a power of two */
 	size_t count;
 	size_t cap;
+	fg_chal_expired_fn on_expire; /* every expiry, swept or presented */
+	void *arg;
 };
 
-int64_t
-fg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
-fg_chal_table_new(size_t cap, struct fg_chal_table **out)
+fg_chal_table_new(size_t cap, fg_chal_expired_fn on_expire, void *arg,
+    struct fg_chal_table **out)
 {
 	struct fg_chal_table *t;
 	size_t n = 1024;
@@ -44,6 +38,8 @@ fg_chal_table_new(size_t cap, struct fg_chal_table **out)
 	}
 	t->nbuckets = n;
 	t->cap = cap;
+	t->on_expire = on_expire;
+	t->arg = arg;
 	*out = t;
 	return FG_OK;
 }
@@ -120,47 +116,84 @@ fg_chal_issue(struct fg_chal_table *t, enum fg_purpose purpose,
 	return FG_OK;
 }
 
-int
-fg_chal_take(struct fg_chal_table *t, const uint8_t *session, size_t len,
-    struct fg_chal **out)
+/* The one place that decides a challenge has expired. */
+static bool
+expired(const struct fg_chal *c, int64_t now)
+{
+	return c->expires <= now;
+}
+
+/* Unlinks *pp and expires it: the owner hears of it once, however the
+ * expiry was found. */
+static void
+expire(struct fg_chal_table *t, struct fg_chal **pp)
+{
+	struct fg_chal *c = *pp;
+
+	*pp = c->next;
+	t->count--;
+	if (t->on_expire != NULL)
+		t->on_expire(c, t->arg);
+	fg_chal_free(&c);
+}
+
+static struct fg_chal **
+slot(struct fg_chal_table *t, const uint8_t *session, size_t len)
 {
 	struct fg_chal **pp;
 
-	*out = NULL;
 	if (len != FG_SESSION_LEN)
-		return FG_ERR_NOTFOUND;
+		return NULL;
 	for (pp = &t->buckets[bucket(t, session)]; *pp != NULL;
-	     pp = &(*pp)->next) {
-		if (CRYPTO_memcmp((*pp)->session, session, len) == 0) {
-			*out = *pp;
-			*pp = (*pp)->next;
-			(*out)->next = NULL;
-			t->count--;
-			return FG_OK;
-		}
+	     pp = &(*pp)->next)
+		if (CRYPTO_memcmp((*pp)->session, session, len) == 0)
+			return pp;
+	return NULL;
+}
+
+int
+fg_chal_find(struct fg_chal_table *t, const uint8_t *session, size_t len,
+    int64_t now, struct fg_chal **out)
+{
+	struct fg_chal **pp = slot(t, session, len);
+
+	*out = NULL;
+	if (pp == NULL)
+		return FG_ERR_NOTFOUND;
+	if (expired(*pp, now)) {
+		expire(t, pp);
+		return FG_ERR_TIMEOUT;
 	}
-	return FG_ERR_NOTFOUND;
+	*out = *pp;
+	return FG_OK;
+}
+
+void
+fg_chal_take(struct fg_chal_table *t, struct fg_chal *c)
+{
+	struct fg_chal **pp = slot(t, c->session, sizeof(c->session));
+
+	if (pp == NULL || *pp != c)
+		return;
+	*pp = c->next;
+	c->next = NULL;
+	t->count--;
 }
 
 size_t
-fg_chal_expire(struct fg_chal_table *t, int64_t now,
-    void (*fn)(const struct fg_chal *, void *), void *arg)
+fg_chal_expire(struct fg_chal_table *t, int64_t now)
 {
-	struct fg_chal **pp, *c;
+	struct fg_chal **pp;
 	size_t i, n = 0;
 
 	for (i = 0; i < t->nbuckets; i++) {
 		pp = &t->buckets[i];
-		while ((c = *pp) != NULL) {
-			if (c->expires <= now) {
-				*pp = c->next;
-				if (fn != NULL)
-					fn(c, arg);
-				fg_chal_free(&c);
-				t->count--;
+		while (*pp != NULL) {
+			if (expired(*pp, now)) {
+				expire(t, pp);
 				n++;
 			} else
-				pp = &c->next;
+				pp = &(*pp)->next;
 		}
 	}
 	return n;

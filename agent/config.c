@@ -25,19 +25,6 @@ struct parse {
 	size_t errlen;
 };
 
-const char *
-fg_uv_policy_name(enum fg_uv_policy uv)
-{
-	switch (uv) {
-	case FG_UV_REQUIRED:
-		return "required";
-	case FG_UV_DISCOURAGED:
-		return "discouraged";
-	default:
-		return "preferred";
-	}
-}
-
 /* The host's fully qualified name, as the resolver knows it. */
 static void
 default_rp_id(char *out, size_t len)
@@ -138,13 +125,7 @@ handler(void *user, const char *section, const char *name, const char *v)
 		if (!add_origins(p, v))
 			goto bad;
 	} else if (IS("policy", "user_verification")) {
-		if (strcmp(v, "required") == 0)
-			c->uv = FG_UV_REQUIRED;
-		else if (strcmp(v, "preferred") == 0)
-			c->uv = FG_UV_PREFERRED;
-		else if (strcmp(v, "discouraged") == 0)
-			c->uv = FG_UV_DISCOURAGED;
-		else
+		if (fg_uv_policy_parse(v, &c->uv) != FG_OK)
 			goto bad;
 	} else if (IS("policy", "attestation")) {
 		if (strcmp(v, "required") == 0)
@@ -162,13 +143,21 @@ handler(void *user, const char *section, const char *name, const char *v)
 			goto bad;
 		c->max_pending = n;
 	} else if (IS("limits", "max_connections")) {
-		if (!parse_uint(v, 1, 65536, &n))
+		if (!parse_uint(v, 2, 65536, &n))
 			goto bad;
 		c->max_connections = n;
 	} else if (IS("limits", "max_connections_per_uid")) {
 		if (!parse_uint(v, 1, 65536, &n))
 			goto bad;
 		c->max_connections_per_uid = n;
+	} else if (IS("limits", "root_reserved_connections")) {
+		if (!parse_uint(v, 1, 65535, &n))
+			goto bad;
+		c->root_reserved = n;
+	} else if (IS("limits", "max_pending_per_user")) {
+		if (!parse_uint(v, 1, 1000, &n))
+			goto bad;
+		c->max_pending_per_user = n;
 	} else if (IS("limits", "max_credentials_per_user")) {
 		/* 40 IDs of the longest kind still fit one 64 KiB reply */
 		if (!parse_uint(v, 1, 40, &n))
@@ -215,6 +204,10 @@ handler(void *user, const char *section, const char *name, const char *v)
 			goto bad;
 		snprintf(c->admin_group, sizeof(c->admin_group), "%s", v);
 	} else {
+		int r = fg_gate_setting(&c->gate, section, name, v, p->err,
+		    p->errlen);
+		if (r >= 0)
+			return r;
 		snprintf(p->err, p->errlen, "unknown setting [%s] %s", section,
 		    name);
 		return 0;
@@ -270,6 +263,8 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	cfg->max_pending = 65536;
 	cfg->max_connections = 256;
 	cfg->max_connections_per_uid = 16;
+	cfg->root_reserved = 0; /* max_connections / 8, unless set */
+	cfg->max_pending_per_user = 8;
 	cfg->max_message = FG_MSG_MAX;
 	cfg->max_credentials = 16;
 	cfg->idle_timeout = 120;
@@ -281,6 +276,7 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	cfg->lockout_after = 10;
 	cfg->failure_window = 900;
 	snprintf(cfg->admin_group, sizeof(cfg->admin_group), "fido2gate-admin");
+	fg_gate_defaults(&cfg->gate);
 	snprintf(err, errlen, "no error");
 
 	if (path != NULL) {
@@ -311,6 +307,17 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 		    cfg->idle_timeout, cfg->challenge_timeout);
 		goto out;
 	}
+	if (cfg->root_reserved == 0)
+		cfg->root_reserved = cfg->max_connections > 8 ?
+		    cfg->max_connections / 8 :
+		    1;
+	if (cfg->root_reserved >= cfg->max_connections) {
+		snprintf(err, errlen,
+		    "[limits] root_reserved_connections (%zu) must be below "
+		    "max_connections (%zu)",
+		    cfg->root_reserved, cfg->max_connections);
+		goto out;
+	}
 	if (cfg->lockout_after != 0 &&
 	    cfg->lockout_after < cfg->backoff_after) {
 		snprintf(err, errlen,
@@ -318,6 +325,8 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 		    "backoff_after");
 		goto out;
 	}
+	if (fg_gate_check(&cfg->gate, err, errlen) != FG_OK)
+		goto out;
 	if (cfg->rp_id[0] == '\0')
 		default_rp_id(cfg->rp_id, sizeof(cfg->rp_id));
 	ret = FG_ERR_NOMEM;
@@ -354,4 +363,5 @@ fg_config_clear(struct fg_config *cfg)
 	free(cfg->origins);
 	cfg->origins = NULL;
 	cfg->n_origins = 0;
+	fg_gate_clear(&cfg->gate);
 }

@@ -20,6 +20,7 @@ struct fg_tally {
 	unsigned failures;
 	int64_t last_fail; /* ms */
 	size_t conns;
+	size_t sessions; /* a user's pending challenges */
 	struct fg_tally *next;
 };
 
@@ -204,8 +205,25 @@ fg_limits_conn(struct fg_limits *l, const struct fg_config *cfg, uid_t uid,
 	return FG_OK;
 }
 
-/* Drop entries that hold nothing: no connection, a full bucket, and no
- * failure inside the window. */
+int
+fg_limits_session(struct fg_limits *l, const struct fg_config *cfg,
+    const char *user, int delta)
+{
+	struct fg_tally *t;
+
+	if ((t = find(l, user, 0, delta > 0)) == NULL)
+		return delta > 0 ? FG_ERR_NOMEM : FG_OK;
+	if (delta > 0) {
+		if (t->sessions >= cfg->max_pending_per_user)
+			return FG_ERR_LIMIT;
+		t->sessions++;
+	} else if (t->sessions > 0)
+		t->sessions--;
+	return FG_OK;
+}
+
+/* Drop entries that hold nothing: no connection, no pending challenge, a
+ * full bucket, and no failure inside the window. */
 void
 fg_limits_sweep(struct fg_limits *l, const struct fg_config *cfg,
     int64_t now)
@@ -218,7 +236,7 @@ fg_limits_sweep(struct fg_limits *l, const struct fg_config *cfg,
 			double tokens = t->tokens +
 			    (double)(now - t->refilled) * cfg->caller_rate /
 				1000.0;
-			bool idle = t->conns == 0 &&
+			bool idle = t->conns == 0 && t->sessions == 0 &&
 			    (t->tokens < 0 || tokens >= cfg->caller_burst) &&
 			    (t->failures == 0 ||
 				now - t->last_fail >

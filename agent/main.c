@@ -24,14 +24,44 @@
 
 #define SWEEP_MS 1000
 #define ROUND_MS 20 /* answering time per round, at most (plus one request) */
+#define ACCEPT_PER_ROUND 32 /* newcomers taken per round, at most */
+#define FIRST_REQUEST_MS 10000 /* a connection's first request, at most */
+#define SESSION_GRACE_MS 5000	/* after its challenge expired, to hear why */
+#define NAME_CACHE 64	  /* uids whose user names we keep */
+#define NAME_TTL_MS 60000 /* and for how long */
+#define GROUP_TTL_MS 30000 /* the admin group's gid, looked up again */
 
 struct conn {
 	int fd;
 	struct fg_peer peer;
-	int64_t active; /* ms: last request, or the accept */
-	json_t *req;	/* read this round, not answered yet */
-	int rc;		/* how reading it went; FG_ERR_TIMEOUT: nothing */
+	bool named;	  /* peer.name looked up */
+	int64_t active;	  /* ms: last request, or the accept */
+	int64_t deadline; /* ms: closed unless it makes progress; 0: none */
+	json_t *req;	  /* read this round, not answered yet */
+	int rc;		  /* how reading it went; FG_ERR_TIMEOUT: nothing */
+	struct fg_deferral d; /* a request waiting for a child; fd -1: none */
+	json_t *dreq;	      /* and the request itself */
+	int64_t ddeadline;    /* ms */
 };
+
+/*
+ * What the loop knows of callers without asking the passwd and group
+ * databases per connection: those lookups can be slow (NSS, LDAP), and a
+ * local user can connect thousands of times a second.
+ */
+struct names {
+	struct {
+		uid_t uid;
+		int64_t expires;
+		char name[257];
+	} e[NAME_CACHE];
+	size_t next; /* the slot to reuse */
+	gid_t admin_gid;
+	bool have_admin_gid;
+	int64_t group_expires;
+};
+
+static struct names names;
 
 static volatile sig_atomic_t stopping;
 
@@ -62,18 +92,33 @@ in_group(gid_t want, const gid_t *groups, size_t n, gid_t primary)
 	return false;
 }
 
-/* Who is on the other end: uid/gid/pid from the kernel, the supplementary
- * groups from SO_PEERGROUPS, the name from the passwd database. */
+/* The admin group's gid, looked up at most every GROUP_TTL_MS. */
+static void
+admin_group_refresh(const struct fg_config *cfg, int64_t now)
+{
+	struct group gr, *grp = NULL;
+	char buf[4096];
+
+	if (now < names.group_expires)
+		return;
+	names.have_admin_gid = getgrnam_r(cfg->admin_group, &gr, buf,
+				   sizeof(buf), &grp) == 0 &&
+	    grp != NULL;
+	if (names.have_admin_gid)
+		names.admin_gid = gr.gr_gid;
+	names.group_expires = now + GROUP_TTL_MS;
+}
+
+/* Who is on the other end, from the kernel alone: uid, gid, pid, and the
+ * supplementary groups (SO_PEERGROUPS) for the admin check; and whether it
+ * is the web front or the homeserver, by uid. */
 static int
-peer_identify(int fd, const struct fg_config *cfg, struct fg_peer *p)
+peer_identify(int fd, const struct fg_gate *g, struct fg_peer *p)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 	gid_t groups[256];
 	socklen_t glen = sizeof(groups);
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	char buf[4096];
 
 	memset(p, 0, sizeof(*p));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
@@ -84,16 +129,45 @@ peer_identify(int fd, const struct fg_config *cfg, struct fg_peer *p)
 	p->pid = uc.pid;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0)
 		glen = 0;
-	if (getpwuid_r(uc.uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
+	p->admin = uc.uid == 0 ||
+	    (names.have_admin_gid &&
+		in_group(names.admin_gid, groups, glen / sizeof(gid_t),
+		    uc.gid));
+	p->web = g->have_web_uid && uc.uid == g->web_uid;
+	p->homeserver = g->have_hs_uid && uc.uid == g->hs_uid;
+	return FG_OK;
+}
+
+/* Root, and the services that relay for everyone (the web front, the
+ * homeserver), are not held to one caller's budget or connection cap. */
+static uid_t
+budget_uid(const struct fg_peer *p)
+{
+	return p->web || p->homeserver ? 0 : p->uid;
+}
+
+/* The caller's user name ("" when its uid has none), from the cache. */
+static void
+peer_name(struct fg_peer *p, int64_t now)
+{
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+	size_t i, slot;
+
+	for (i = 0; i < NAME_CACHE; i++)
+		if (names.e[i].expires > now && names.e[i].uid == p->uid) {
+			memcpy(p->name, names.e[i].name, sizeof(p->name));
+			return;
+		}
+	p->name[0] = '\0';
+	if (getpwuid_r(p->uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
 	    pwp != NULL)
 		snprintf(p->name, sizeof(p->name), "%s", pw.pw_name);
-	p->admin = uc.uid == 0;
-	if (!p->admin &&
-	    getgrnam_r(cfg->admin_group, &gr, buf, sizeof(buf), &grp) == 0 &&
-	    grp != NULL)
-		p->admin = in_group(gr.gr_gid, groups, glen / sizeof(gid_t),
-		    uc.gid);
-	return FG_OK;
+	slot = names.next;
+	names.next = (names.next + 1) % NAME_CACHE;
+	names.e[slot].uid = p->uid;
+	names.e[slot].expires = now + NAME_TTL_MS;
+	memcpy(names.e[slot].name, p->name, sizeof(p->name));
 }
 
 static int
@@ -110,14 +184,17 @@ listen_on(const char *path)
 	strcpy(sun.sun_path, path);
 	/* replace a stale socket, never a live agent's or anything else */
 	if (lstat(path, &sb) == 0) {
-		int probe = -1;
+		int probe = -1, r;
 		if (!S_ISSOCK(sb.st_mode)) {
 			fprintf(stderr,
 			    "fido2gated: %s exists and is not a socket\n", path);
 			return -1;
 		}
-		if (fg_connect(path, &probe) == FG_OK) {
-			close(probe);
+		/* a full queue (timeout) is a live agent too */
+		if ((r = fg_connect(path, 1000, &probe)) == FG_OK ||
+		    r == FG_ERR_TIMEOUT) {
+			if (probe >= 0)
+				close(probe);
 			fprintf(stderr,
 			    "fido2gated: another agent is serving %s\n", path);
 			return -1;
@@ -131,7 +208,7 @@ listen_on(const char *path)
 	}
 	/* anyone may connect: each request is authorised by peer credentials */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    chmod(path, 0666) != 0 || listen(fd, 128) != 0) {
+	    chmod(path, 0666) != 0 || listen(fd, 1024) != 0) {
 		fprintf(stderr, "fido2gated: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -139,32 +216,83 @@ listen_on(const char *path)
 	return fd;
 }
 
+/* A password held in a request is wiped before jansson frees it. */
+static void
+wipe_request(json_t *req)
+{
+	json_t *pw = json_object_get(req, "password");
+
+	if (json_is_string(pw))
+		explicit_bzero((char *)(uintptr_t)json_string_value(pw),
+		    json_string_length(pw));
+}
+
 static void
 conn_close(struct fg_agent *ag, struct conn *c)
 {
+	if (c->d.fd >= 0) {
+		/* the client left: its child is stopped, its verdict unused */
+		fg_pamcheck_finish(c->d.fd, c->d.pid, true);
+		c->d.fd = -1;
+		ag->deferred--;
+		wipe_request(c->dreq);
+		json_decref(c->dreq);
+		c->dreq = NULL;
+	}
 	close(c->fd);
 	c->fd = -1;
 	json_decref(c->req);
 	c->req = NULL;
 	c->rc = FG_ERR_TIMEOUT;
 	ag->connections--;
-	fg_limits_conn(ag->limits, &ag->cfg, c->peer.uid, -1);
+	if (c->peer.uid == 0)
+		ag->root_connections--;
+	fg_limits_conn(ag->limits, &ag->cfg, budget_uid(&c->peer), -1);
 }
 
-/* Read the connection's request, unless one is still waiting for its
- * answer; a connection the peer closed is closed here. */
+/*
+ * Read the connection's request, unless one is still waiting for its
+ * answer; a connection the peer closed is closed here. The caller's budget
+ * is charged before the record is parsed: a record over it is dropped
+ * unread, so that a flood of large records costs its sender, not everyone.
+ */
 static void
 conn_read(struct fg_agent *ag, struct conn *c)
 {
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
 	if (c->rc != FG_ERR_TIMEOUT)
 		return;
-	c->rc = fg_msg_recv(c->fd, 0, ag->cfg.max_message, &c->req);
-	if (c->rc == FG_ERR_PROTO || c->rc == FG_ERR_IO) {
+	r = fg_msg_read(c->fd, 0, ag->cfg.max_message, &buf, &len);
+	if (r == FG_ERR_PROTO || r == FG_ERR_IO) {
 		conn_close(ag, c);
 		return;
 	}
-	if (c->rc != FG_ERR_TIMEOUT)
-		c->active = fg_now_ms();
+	if (r == FG_ERR_TIMEOUT)
+		return;
+	c->active = fg_now_ms();
+	/* every record counts against the caller's bucket, garbage too */
+	if (fg_limits_request(ag->limits, &ag->cfg, budget_uid(&c->peer),
+		c->active) != FG_OK) {
+		ag->dropped_unparsed++;
+		c->rc = FG_ERR_LIMIT;
+	} else if (r == FG_OK)
+		c->rc = fg_msg_parse(buf, len, &c->req);
+	else
+		c->rc = r;
+	fg_wipe_free(buf, len);
+}
+
+/* A begin that left a challenge open: the connection must come back with
+ * its answer before the challenge expires, or be closed. */
+static bool
+opened_session(const char *op, const json_t *reply)
+{
+	return op != NULL && json_is_true(json_object_get(reply, "ok")) &&
+	    (strcmp(op, FG_OP_AUTH_BEGIN) == 0 ||
+		strcmp(op, FG_OP_ENROLL_BEGIN) == 0);
 }
 
 /* Answer what conn_read got. A request we cannot read still gets an answer
@@ -178,25 +306,68 @@ conn_answer(struct fg_agent *ag, struct conn *c)
 	c->rc = FG_ERR_TIMEOUT;
 	if (r == FG_ERR_TIMEOUT)
 		return;
-	/* every record counts against the caller's bucket, garbage too */
-	if (fg_limits_request(ag->limits, &ag->cfg, c->peer.uid, c->active) !=
-	    FG_OK)
-		reply = fg_reply_error("rate_limited",
+	c->deadline = 0;
+	if (r == FG_ERR_LIMIT)
+		reply = fg_reply_error(FG_E_RATE_LIMITED,
 		    "too many requests from this user; slow down");
 	else if (r == FG_ERR_TOOBIG)
-		reply = fg_reply_error("too_large",
+		reply = fg_reply_error(FG_E_TOO_LARGE,
 		    "the message exceeds the agent's max_message");
 	else if (r == FG_ERR_INVALID)
-		reply = fg_reply_error("bad_json",
+		reply = fg_reply_error(FG_E_BAD_JSON,
 		    "the message is not one JSON object");
 	else if (r != FG_OK)
-		reply = fg_reply_error("internal", "cannot read the message");
-	else
+		reply = fg_reply_error(FG_E_INTERNAL, "cannot read the message");
+	else {
+		if (!c->named) {
+			peer_name(&c->peer, c->active);
+			c->named = true;
+		}
 		reply = fg_agent_handle(ag, &c->peer, c->req);
+		if (ag->defer.fd >= 0) {
+			/* answered once the child is done (conn_resume) */
+			c->d = ag->defer;
+			ag->defer.fd = -1;
+			c->dreq = c->req;
+			c->req = NULL;
+			c->ddeadline = fg_now_ms() + FG_DEFER_MS;
+			json_decref(reply);
+			return;
+		}
+		if (reply != NULL &&
+		    opened_session(fg_json_str(c->req, "op"), reply))
+			c->deadline = fg_now_ms() +
+			    (int64_t)ag->cfg.challenge_timeout * 1000 +
+			    SESSION_GRACE_MS;
+	}
 	if (reply == NULL || fg_msg_send(c->fd, reply) != FG_OK)
 		conn_close(ag, c);
+	wipe_request(c->req);
 	json_decref(c->req);
 	c->req = NULL;
+	json_decref(reply);
+}
+
+/* The child a deferred request waited for is done (or late): answer. */
+static void
+conn_resume(struct fg_agent *ag, struct conn *c, bool timed_out)
+{
+	int result = fg_pamcheck_finish(c->d.fd, c->d.pid, timed_out);
+	json_t *reply;
+
+	c->d.fd = -1;
+	reply = c->d.resume(ag, &c->peer, c->dreq, result);
+	c->active = fg_now_ms();
+	if (reply != NULL &&
+	    opened_session(fg_json_str(c->dreq, "op"), reply))
+		c->deadline = c->active +
+		    (int64_t)ag->cfg.challenge_timeout * 1000 +
+		    SESSION_GRACE_MS;
+	wipe_request(c->dreq);
+	json_decref(c->dreq);
+	c->dreq = NULL;
+	if (reply == NULL || fg_msg_send(c->fd, reply) != FG_OK)
+		conn_close(ag, c);
 	json_decref(reply);
 }
 
@@ -207,14 +378,14 @@ is_light(const struct conn *c)
 {
 	const char *op = c->rc == FG_OK ? fg_json_str(c->req, "op") : NULL;
 
-	return op != NULL && strcmp(op, "status") == 0;
+	return op != NULL && strcmp(op, FG_OP_STATUS) == 0;
 }
 
 /* Refuse a connection with a reason the client can print. */
 static void
 turn_away(int fd, const char *why)
 {
-	json_t *busy = fg_reply_error("limit", why);
+	json_t *busy = fg_reply_error(FG_E_LIMIT, why);
 
 	if (busy != NULL)
 		fg_msg_send(fd, busy);
@@ -222,51 +393,76 @@ turn_away(int fd, const char *why)
 	close(fd);
 }
 
-/* Accept one waiting connection; false when none was waiting. A slot is
- * taken only after the fd is polled (pfds is rebuilt every round). */
+/*
+ * Accept one waiting connection; false when none was waiting. A slot is
+ * taken only after the fd is polled (pfds is rebuilt every round). The
+ * last root_reserved slots are root's: the PAM stack of every service
+ * runs as root, and no user may crowd it out.
+ */
 static bool
 accept_one(struct fg_agent *ag, int lfd, struct conn *conns, size_t max)
 {
 	struct conn *slot = NULL;
+	struct fg_peer peer;
 	size_t i;
 	int fd;
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
 		return false;
-	for (i = 0; i < max && slot == NULL; i++)
-		if (conns[i].fd < 0)
-			slot = &conns[i];
-	if (slot == NULL) {
-		turn_away(fd, "too many connections");
-		return true;
-	}
-	if (peer_identify(fd, &ag->cfg, &slot->peer) != FG_OK) {
+	if (peer_identify(fd, &ag->cfg.gate, &peer) != FG_OK) {
 		close(fd);
 		return true;
 	}
-	if (fg_limits_conn(ag->limits, &ag->cfg, slot->peer.uid, 1) != FG_OK) {
+	for (i = 0; i < max && slot == NULL; i++)
+		if (conns[i].fd < 0)
+			slot = &conns[i];
+	if (slot == NULL || (peer.uid != 0 &&
+			       ag->connections - ag->root_connections + 1 >
+				   max - ag->cfg.root_reserved)) {
+		turn_away(fd, "too many connections");
+		return true;
+	}
+	if (fg_limits_conn(ag->limits, &ag->cfg, budget_uid(&peer), 1) !=
+	    FG_OK) {
 		turn_away(fd, "too many connections from this user");
 		return true;
 	}
 	slot->fd = fd;
+	slot->peer = peer;
+	slot->named = false;
 	slot->active = fg_now_ms();
+	slot->deadline = slot->active + FIRST_REQUEST_MS;
 	ag->connections++;
+	if (peer.uid == 0)
+		ag->root_connections++;
 	return true;
 }
 
-/* Once a second: forget expired challenges (each a failed attempt), close
- * connections idle past idle_timeout, and drop limits that hold nothing. */
+/*
+ * Once a second: forget expired challenges (each a failed attempt), close
+ * connections idle past idle_timeout or past their deadline (no first
+ * request in time, or a challenge left unanswered), and drop limits that
+ * hold nothing.
+ */
 static void
 sweep(struct fg_agent *ag, struct conn *conns, size_t max, int64_t now)
 {
 	int64_t idle = (int64_t)ag->cfg.idle_timeout * 1000;
 	size_t i;
 
-	fg_chal_expire(ag->chal, now, fg_agent_expired, ag);
+	fg_chal_expire(ag->chal, now);
+	fg_oidc_sweep(ag, now);
 	for (i = 0; i < max; i++)
-		if (conns[i].fd >= 0 && now - conns[i].active > idle)
+		if (conns[i].fd >= 0 && conns[i].d.fd >= 0 &&
+		    now > conns[i].ddeadline)
+			conn_resume(ag, &conns[i], true);
+	for (i = 0; i < max; i++)
+		if (conns[i].fd >= 0 && conns[i].d.fd < 0 &&
+		    (now - conns[i].active > idle ||
+			(conns[i].deadline != 0 && now > conns[i].deadline)))
 			conn_close(ag, &conns[i]);
 	fg_limits_sweep(ag->limits, &ag->cfg, now);
+	admin_group_refresh(&ag->cfg, now);
 }
 
 /*
@@ -315,6 +511,7 @@ serve(struct fg_agent *ag, int lfd)
 	}
 	for (i = 0; i < max; i++) {
 		conns[i].fd = -1;
+		conns[i].d.fd = -1;
 		conns[i].rc = FG_ERR_TIMEOUT;
 	}
 	while (!stopping) {
@@ -323,8 +520,11 @@ serve(struct fg_agent *ag, int lfd)
 
 		pfds[0].fd = lfd;
 		pfds[0].events = POLLIN;
+		/* a connection whose request waits for a child is polled on
+		 * the child's pipe: nothing more is read from it till then */
 		for (i = 0; i < max; i++) {
-			pfds[i + 1].fd = conns[i].fd;
+			pfds[i + 1].fd = conns[i].d.fd >= 0 ? conns[i].d.fd :
+							      conns[i].fd;
 			pfds[i + 1].events = POLLIN;
 			pfds[i + 1].revents = 0;
 		}
@@ -334,15 +534,23 @@ serve(struct fg_agent *ag, int lfd)
 			perror("fido2gated: poll");
 			break;
 		}
-		/* newcomers first, all of them */
+		/* newcomers first, a bounded number: a flood of connections
+		 * must not keep the loop from answering those it has */
 		if (pfds[0].revents & POLLIN)
-			while (accept_one(ag, lfd, conns, max))
+			for (i = 0; i < ACCEPT_PER_ROUND &&
+			     accept_one(ag, lfd, conns, max);
+			     i++)
 				;
 		/* read every ready request; answer the light ones at once and
 		 * the rest in turn, for ROUND_MS */
 		for (i = 0; i < max; i++) {
 			if (conns[i].fd < 0 || pfds[i + 1].revents == 0)
 				continue;
+			if (conns[i].d.fd >= 0 &&
+			    pfds[i + 1].fd == conns[i].d.fd) {
+				conn_resume(ag, &conns[i], false);
+				continue;
+			}
 			if (pfds[i + 1].revents & POLLIN)
 				conn_read(ag, &conns[i]);
 			else
@@ -387,6 +595,7 @@ main(int argc, char **argv)
 	/* nothing inherited from whoever started us stays open */
 	closefrom(3);
 	memset(&ag, 0, sizeof(ag));
+	ag.defer.fd = -1;
 	while ((ch = getopt_long(argc, argv, "s:d:c:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -440,16 +649,28 @@ main(int argc, char **argv)
 		fprintf(stderr, "fido2gated: store: %s\n", err);
 		goto out;
 	}
-	if (fg_chal_table_new(ag.cfg.max_pending, &ag.chal) != FG_OK ||
+	if (fg_chal_table_new(ag.cfg.max_pending, fg_agent_expired, &ag,
+		&ag.chal) != FG_OK ||
 	    fg_limits_new(&ag.limits) != FG_OK ||
-	    fg_keycache_new(&ag.keys) != FG_OK ||
-	    fg_random(ag.secret, sizeof(ag.secret)) != FG_OK) {
+	    fg_keycache_new(&ag.keys) != FG_OK) {
 		fprintf(stderr, "fido2gated: out of memory\n");
+		goto out;
+	}
+	if (fg_store_secret(ag.store, "decoy", ag.secret, sizeof(ag.secret)) !=
+	    FG_OK) {
+		fprintf(stderr, "fido2gated: store: cannot read its secret\n");
+		goto out;
+	}
+	if (ag.cfg.gate.issuer[0] != '\0' &&
+	    (fg_oidc_new(&ag.oidc) != FG_OK || fg_keys_open(&ag) != FG_OK)) {
+		fprintf(stderr, "fido2gated: cannot load or make the id_token "
+				"signing keys\n");
 		goto out;
 	}
 	if ((lfd = listen_on(sock)) < 0)
 		goto out;
 	ag.started = fg_now_ms();
+	admin_group_refresh(&ag.cfg, ag.started);
 	fprintf(stderr,
 	    "fido2gated %s: rp_id %s, user verification %s, listening on %s\n",
 	    FG_VERSION, ag.cfg.rp_id, fg_uv_policy_name(ag.cfg.uv), sock);
@@ -464,6 +685,8 @@ out:
 	fg_chal_table_free(&ag.chal);
 	fg_limits_free(&ag.limits);
 	fg_keycache_free(&ag.keys);
+	fg_keys_close(&ag.keys_signing);
+	fg_oidc_free(&ag.oidc);
 	fg_store_close(&ag.store);
 	fg_config_clear(&ag.cfg);
 	OPENSSL_cleanse(ag.secret, sizeof(ag.secret));

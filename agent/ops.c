@@ -34,35 +34,50 @@ fg_reply_error(const char *code, const char *message)
 	    "error", code, "message", message);
 }
 
-static json_t *
-reply_ok(void)
+json_t *
+fg_reply_ok(void)
 {
 	return json_pack("{s:i,s:b}", "v", FG_PROTO_VERSION, "ok", 1);
 }
 
-static json_t *
-denied(void)
+/* The reply of a handler that will answer later (ag->defer): never sent. */
+json_t *
+fg_reply_deferred(void)
 {
-	return fg_reply_error("denied",
+	return json_pack("{s:b}", "deferred", 1);
+}
+
+json_t *
+fg_denied(void)
+{
+	return fg_reply_error(FG_E_DENIED,
 	    "this request needs root or the fido2gate admin group");
 }
 
-static json_t *
-bad_request(const char *what)
+json_t *
+fg_store_failed(void)
 {
-	return fg_reply_error("bad_request", what);
+	return fg_reply_error(FG_E_STORE, "the credential store failed");
 }
 
-/* Optional short text members: absent, or a string of at most max bytes. */
-static bool
-opt_text(const json_t *req, const char *key, size_t max, const char **out)
+json_t *
+fg_bad_request(const char *what)
+{
+	return fg_reply_error(FG_E_BAD_REQUEST, what);
+}
+
+/* Optional short text members: absent, or printable text of at most max
+ * bytes. */
+bool
+fg_opt_text(const json_t *req, const char *key, size_t max, const char **out)
 {
 	const json_t *v = json_object_get(req, key);
 
 	*out = "";
 	if (v == NULL)
 		return true;
-	if (!json_is_string(v) || json_string_length(v) > max)
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    !fg_text_printable(json_string_value(v), json_string_length(v)))
 		return false;
 	*out = json_string_value(v);
 	return true;
@@ -71,18 +86,13 @@ opt_text(const json_t *req, const char *key, size_t max, const char **out)
 static bool
 label_valid(const char *s)
 {
-	size_t i, n = strlen(s);
+	size_t n = strlen(s);
 
-	if (n == 0 || n > LABEL_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
+	return n > 0 && n <= LABEL_MAX && fg_text_printable(s, n);
 }
 
-static void
-b64_put(json_t *obj, const char *key, const uint8_t *p, size_t len)
+void
+fg_b64_put(json_t *obj, const char *key, const uint8_t *p, size_t len)
 {
 	char *s = fg_b64url_encode(p, len);
 
@@ -110,8 +120,8 @@ audit_record(const struct fg_peer *peer, const char *event, const char *user,
 	return a;
 }
 
-static void
-audit(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
+void
+fg_audit(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
     const char *user, const char *cred, const char *result,
     const char *reason, const char *detail)
 {
@@ -125,32 +135,73 @@ audit(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
 		    event, user != NULL ? user : "-", result);
 }
 
+/* HMAC-SHA256 under the decoy secret of (tag, index, block, user). */
+static int
+decoy_block(const struct fg_agent *ag, uint8_t tag, size_t index,
+    size_t block, const char *user, uint8_t out[32])
+{
+	uint8_t in[3 + FG_USER_NAME_MAX];
+	unsigned int len = 32;
+	size_t n = strlen(user);
+
+	if (n > FG_USER_NAME_MAX)
+		return FG_ERR_INVALID;
+	in[0] = tag;
+	in[1] = (uint8_t)index;
+	in[2] = (uint8_t)block;
+	memcpy(in + 3, user, n);
+	return HMAC(EVP_sha256(), ag->secret, sizeof(ag->secret), in, n + 3,
+		   out, &len) != NULL ?
+	    FG_OK :
+	    FG_ERR_INTERNAL;
+}
+
 /*
- * A user with no usable credential gets the same reply shape as one with:
- * a credential ID derived from the user name under a per-run secret, which
- * no key holds. The PAM module then walks the same path for both.
+ * A user with no usable credential, known or not, gets an allow list that
+ * cannot be told from a real one: the shape (how many IDs, how long) of an
+ * enrolled user's list, that user chosen by a keyed hash of the name, and
+ * IDs derived from the name under a secret kept in the store, which no key
+ * holds. The same name gets the same list at every login and after every
+ * restart, as an enrolled user does; the module walks the same path.
  */
 static int
-decoy_id(const struct fg_agent *ag, const char *user, uint8_t out[DECOY_ID_LEN])
+decoy_list(struct fg_agent *ag, const char *user, json_t *allow)
 {
-	uint8_t in[300];
-	unsigned int len = 32;
-	size_t n = strlen(user), half;
+	size_t lens[FG_ALLOW_MAX], n, i, k;
+	uint8_t pick[32], id[FG_CRED_ID_MAX + 32];
+	uint64_t p;
+	char *s;
+	int r;
 
-	for (half = 0; half < 2; half++) {
-		in[0] = (uint8_t)half;
-		memcpy(in + 1, user, n);
-		if (HMAC(EVP_sha256(), ag->secret, sizeof(ag->secret), in,
-			n + 1, out + 32 * half, &len) == NULL)
-			return FG_ERR_INTERNAL;
+	if ((r = decoy_block(ag, 0, 0, 0, user, pick)) != FG_OK)
+		return r;
+	memcpy(&p, pick, sizeof(p));
+	if ((r = fg_store_list_shape(ag->store, p, &n, lens, FG_ALLOW_MAX)) !=
+	    FG_OK)
+		return r;
+	if (n == 0) {
+		n = 1;
+		lens[0] = DECOY_ID_LEN;
+	}
+	for (i = 0; i < n; i++) {
+		if (lens[i] == 0 || lens[i] > FG_CRED_ID_MAX)
+			lens[i] = DECOY_ID_LEN;
+		for (k = 0; k * 32 < lens[i]; k++)
+			if ((r = decoy_block(ag, 1, i, k, user, id + 32 * k)) !=
+			    FG_OK)
+				return r;
+		if ((s = fg_b64url_encode(id, lens[i])) == NULL)
+			return FG_ERR_NOMEM;
+		json_array_append_new(allow, json_string(s));
+		free(s);
 	}
 	return FG_OK;
 }
 
 /* A failed attempt for user by peer: counted for backoff, and at
  * lockout_after failures the user is locked until an admin unlocks. */
-static void
-failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
+void
+fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 {
 	unsigned n = fg_limits_fail(ag->limits, &ag->cfg, user, caller,
 	    fg_now_ms());
@@ -172,14 +223,47 @@ failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 void
 fg_agent_expired(const struct fg_chal *c, void *agent)
 {
+	struct fg_agent *ag = agent;
+
+	fg_limits_session(ag->limits, &ag->cfg, c->user, -1);
 	if (c->purpose == FG_PURPOSE_AUTH)
-		failure(agent, c->caller, 0, c->user);
+		fg_failure(ag, c->caller, 0, c->user);
+}
+
+/*
+ * A challenge for user, held by the table until taken or expired. Each
+ * user may have max_pending_per_user at once, whoever asks: the sessions a
+ * local user can make root hold open (a stopped su or sudo) are all for
+ * that user, so they cannot crowd out anyone else's login.
+ */
+static json_t *
+issue(struct fg_agent *ag, const struct fg_peer *peer, enum fg_purpose purpose,
+    const char *user, struct fg_chal **out)
+{
+	int r;
+
+	*out = NULL;
+	if ((r = fg_limits_session(ag->limits, &ag->cfg, user, 1)) != FG_OK)
+		return fg_reply_error(r == FG_ERR_LIMIT ? FG_E_LIMIT :
+							  FG_E_INTERNAL,
+		    r == FG_ERR_LIMIT ? "too many logins under way for this "
+					"user; finish or cancel one first" :
+					"out of memory");
+	if ((r = fg_chal_issue(ag->chal, purpose, user, peer->uid,
+		 ag->cfg.challenge_timeout, out)) != FG_OK) {
+		fg_limits_session(ag->limits, &ag->cfg, user, -1);
+		return fg_reply_error(r == FG_ERR_LIMIT ? FG_E_LIMIT :
+							  FG_E_INTERNAL,
+		    r == FG_ERR_LIMIT ? "too many pending challenges" :
+					"cannot make a challenge");
+	}
+	return NULL;
 }
 
 /* Locked, or backing off: the refusal to send, or NULL to go on. */
-static json_t *
-attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
-    const char *user, const char *service)
+json_t *
+fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, const char *user, const char *service)
 {
 	int64_t locked_at, failures, wait;
 	json_t *reply;
@@ -187,14 +271,14 @@ attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) !=
 	    FG_OK) {
-		audit(ag, peer, "auth.begin", user, NULL, "error",
+		fg_audit(ag, peer, event, user, NULL, "error",
 		    "store unreadable", service);
-		return fg_reply_error("store", "the credential store failed");
+		return fg_store_failed();
 	}
 	if (locked_at != 0) {
-		audit(ag, peer, "auth.begin", user, NULL, "deny",
+		fg_audit(ag, peer, event, user, NULL, "deny",
 		    "locked out", service);
-		return fg_reply_error("locked",
+		return fg_reply_error(FG_E_LOCKED,
 		    "too many failed attempts: locked until an administrator "
 		    "runs fido2gatectl unlock");
 	}
@@ -202,43 +286,39 @@ attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 	    fg_now_ms());
 	if (wait == 0)
 		return NULL;
-	audit(ag, peer, "auth.begin", user, NULL, "deny", "backing off",
+	fg_audit(ag, peer, event, user, NULL, "deny", "backing off",
 	    service);
 	snprintf(msg, sizeof(msg),
 	    "too many failed attempts: try again in %lld s",
 	    (long long)(wait + 999) / 1000);
-	reply = fg_reply_error("rate_limited", msg);
+	reply = fg_reply_error(FG_E_RATE_LIMITED, msg);
 	json_object_set_new(reply, "retry_after",
 	    json_integer((wait + 999) / 1000));
 	return reply;
 }
 
-static json_t *
-op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req)
+/*
+ * The challenge of a login for user, by whatever path (PAM, the browser):
+ * the lockout and backoff checks, the allow list (or decoys), the user
+ * verification policy. purpose says which finish may take it; uv_floor
+ * raises the policy (the browser path without a first factor needs the
+ * PIN). The audit names the event.
+ */
+json_t *
+fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, const char *user, const char *service,
+    enum fg_purpose purpose, bool uv_floor, struct fg_chal **out)
 {
-	const char *user = fg_json_str(req, "user"), *service, *rhost, *tty;
 	struct fg_user u;
 	struct fg_cred *creds = NULL;
 	struct fg_chal *c = NULL;
 	json_t *reply = NULL, *allow;
 	size_t n = 0, i;
-	bool uv = ag->cfg.uv == FG_UV_REQUIRED;
+	bool uv = ag->cfg.uv == FG_UV_REQUIRED || uv_floor;
 	int r;
 
-	if (!fg_user_name_valid(user))
-		return bad_request("user is missing or not a valid user name");
-	if (!opt_text(req, "service", 64, &service) ||
-	    !opt_text(req, "rhost", 256, &rhost) ||
-	    !opt_text(req, "tty", 64, &tty))
-		return bad_request("service, rhost or tty is not a short string");
-	if (peer->uid != 0 && strcmp(peer->name, user) != 0) {
-		audit(ag, peer, "auth.begin", user, NULL, "deny",
-		    "caller may only authenticate itself", service);
-		return fg_reply_error("denied",
-		    "only root may authenticate another user");
-	}
-	if ((reply = attempt_refused(ag, peer, user, service)) != NULL)
+	*out = NULL;
+	if ((reply = fg_attempt_refused(ag, peer, event, user, service)) != NULL)
 		return reply;
 	r = fg_store_user_find(ag->store, user, &u);
 	if (r == FG_OK)
@@ -246,16 +326,15 @@ op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	else if (r == FG_ERR_NOTFOUND)
 		r = FG_OK;
 	if (r != FG_OK) {
-		audit(ag, peer, "auth.begin", user, NULL, "error",
-		    "store unreadable", service);
-		return fg_reply_error("store", "the credential store failed");
+		fg_audit(ag, peer, event, user, NULL, "error", "store unreadable",
+		    service);
+		return fg_store_failed();
 	}
-	if ((r = fg_chal_issue(ag->chal, FG_PURPOSE_AUTH, user, peer->uid,
-		 ag->cfg.challenge_timeout, &c)) != FG_OK) {
+	if ((reply = issue(ag, peer, purpose, user, &c)) != NULL) {
+		fg_audit(ag, peer, event, user, NULL, "deny",
+		    fg_json_str(reply, "message"), service);
 		fg_cred_list_free(&creds, n);
-		return fg_reply_error(r == FG_ERR_LIMIT ? "limit" : "internal",
-		    r == FG_ERR_LIMIT ? "too many pending challenges" :
-					"cannot make a challenge");
+		return reply;
 	}
 	allow = json_array();
 	for (i = 0; i < n; i++) {
@@ -268,19 +347,15 @@ op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		free(id);
 		uv = uv || need_uv(ag, &creds[i]);
 	}
-	if (json_array_size(allow) == 0) {
-		uint8_t decoy[DECOY_ID_LEN];
-		char *id;
-		if (decoy_id(ag, user, decoy) == FG_OK &&
-		    (id = fg_b64url_encode(decoy, sizeof(decoy))) != NULL) {
-			json_array_append_new(allow, json_string(id));
-			free(id);
-		}
-	}
+	/* nothing usable: a decoy, or (store failing) an empty list the
+	 * client refuses; either way no key can answer it */
+	if (json_array_size(allow) == 0 && decoy_list(ag, user, allow) != FG_OK)
+		fprintf(stderr, "fido2gated: cannot make the decoy list of %s\n",
+		    user);
 	c->uv_required = uv;
-	reply = reply_ok();
-	b64_put(reply, "session", c->session, sizeof(c->session));
-	b64_put(reply, "challenge", c->challenge, sizeof(c->challenge));
+	reply = fg_reply_ok();
+	fg_b64_put(reply, "session", c->session, sizeof(c->session));
+	fg_b64_put(reply, "challenge", c->challenge, sizeof(c->challenge));
 	json_object_set_new(reply, "rp_id", json_string(ag->cfg.rp_id));
 	json_object_set_new(reply, "origin", json_string(ag->cfg.origins[0]));
 	json_object_set_new(reply, "allow_credentials", allow);
@@ -289,61 +364,103 @@ op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "timeout",
 	    json_integer(ag->cfg.challenge_timeout));
 	fg_cred_list_free(&creds, n);
+	*out = c;
 	return reply;
 }
 
 static json_t *
-deny(struct fg_agent *ag, const struct fg_peer *peer, const char *user,
-    const char *cred, const char *reason)
+op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req)
+{
+	const char *user = fg_json_str(req, "user"), *service, *rhost, *tty;
+	struct fg_chal *c;
+
+	if (!fg_user_name_valid(user))
+		return fg_bad_request("user is missing or not a valid user name");
+	if (!fg_opt_text(req, "service", 64, &service) ||
+	    !fg_opt_text(req, "rhost", 256, &rhost) ||
+	    !fg_opt_text(req, "tty", 64, &tty))
+		return fg_bad_request(
+		    "service, rhost or tty is not short printable text");
+	if (peer->uid != 0 && strcmp(peer->name, user) != 0) {
+		fg_audit(ag, peer, FG_OP_AUTH_BEGIN, user, NULL, "deny",
+		    "caller may only authenticate itself", service);
+		return fg_reply_error(FG_E_DENIED,
+		    "only root may authenticate another user");
+	}
+	return fg_login_begin(ag, peer, FG_OP_AUTH_BEGIN, user, service,
+	    FG_PURPOSE_AUTH, false, &c);
+}
+
+/* A refused login: audited, counted, and answered with the reason and a
+ * category a page can explain to a person (why). */
+static json_t *
+deny(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
+    const char *user, const char *cred, const char *reason, const char *why)
 {
 	json_t *r;
 
-	audit(ag, peer, "auth.finish", user, cred, "deny", reason, NULL);
-	failure(ag, peer->uid, peer->pid, user);
-	r = reply_ok();
-	json_object_set_new(r, "result", json_string("deny"));
+	fg_audit(ag, peer, event, user, cred, "deny", reason, NULL);
+	fg_failure(ag, peer->uid, peer->pid, user);
+	r = fg_reply_ok();
+	json_object_set_new(r, "result", json_string(FG_RESULT_DENY));
 	json_object_set_new(r, "reason", json_string(reason));
+	json_object_set_new(r, "why", json_string(why));
 	return r;
 }
 
-/* Take the session's challenge: once, for the same purpose and caller. */
-static json_t *
-take_session(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req, enum fg_purpose purpose, struct fg_chal **out)
+/*
+ * Take the session's challenge: once, for the same purpose and caller,
+ * checked before it is taken, so that a wrong caller's request leaves the
+ * owner's session alone. A challenge found expired was expired by
+ * fg_chal_find, which charged it as the sweep does; *charged says so.
+ */
+json_t *
+fg_take_session(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req, enum fg_purpose purpose, struct fg_chal **out,
+    bool *charged)
 {
 	uint8_t *session = NULL;
 	size_t len = 0;
 	struct fg_chal *c = NULL;
+	int r;
 
 	*out = NULL;
+	*charged = false;
 	if (fg_json_b64(req, "session", &session, &len) != FG_OK) {
 		free(session);
-		return bad_request("session is missing or not base64url");
+		return fg_bad_request("session is missing or not base64url");
 	}
-	if (fg_chal_take(ag->chal, session, len, &c) != FG_OK) {
-		free(session);
-		return fg_reply_error("no_session",
-		    "no such session: unknown, expired or already used");
-	}
+	r = fg_chal_find(ag->chal, session, len, fg_now_ms(), &c);
 	free(session);
-	if (c->purpose != purpose || c->caller != peer->uid) {
-		fg_chal_free(&c);
-		return fg_reply_error("no_session",
+	if (r == FG_ERR_TIMEOUT) {
+		*charged = true;
+		return fg_reply_error(FG_E_NO_SESSION, "the session expired");
+	}
+	if (r != FG_OK)
+		return fg_reply_error(FG_E_NO_SESSION,
+		    "no such session: unknown, expired or already used");
+	if (c->purpose != purpose || c->caller != peer->uid)
+		return fg_reply_error(FG_E_NO_SESSION,
 		    "the session belongs to another caller or purpose");
-	}
-	if (c->expires <= fg_now_ms()) {
-		fg_chal_free(&c);
-		return fg_reply_error("no_session", "the session expired");
-	}
+	fg_chal_take(ag->chal, c);
+	fg_limits_session(ag->limits, &ag->cfg, c->user, -1);
 	*out = c;
 	return NULL;
 }
 
-static json_t *
-op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req)
+/*
+ * The end of a login, by whatever path: c (taken by the caller, freed
+ * here) and the assertion in req, verified by fg_verify_assertion against
+ * an active credential of c's user, with the origins this path accepts.
+ * The only road to "allow": on it the counter is saved first, and *res
+ * says how the user was verified.
+ */
+json_t *
+fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, struct fg_chal *c, const json_t *req,
+    const char *const *origins, size_t n_origins, struct fg_login *res)
 {
-	struct fg_chal *c = NULL;
 	struct fg_user u;
 	struct fg_cred cred = { 0 };
 	const struct fg_pubkey *key = NULL;
@@ -353,43 +470,47 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	uint8_t *cid = NULL, *ad = NULL, *cdj = NULL, *sig = NULL;
 	size_t cid_len, ad_len, cdj_len, sig_len;
 	char reason[256], *cid_s = NULL;
-	const char *cred_s = fg_json_str(req, "credential_id");
 	json_t *reply;
+	int64_t locked_at, failures;
 	int ks, r;
 
+	memset(res, 0, sizeof(*res));
 	if (fg_json_b64(req, "credential_id", &cid, &cid_len) != FG_OK ||
 	    fg_json_b64(req, "authenticator_data", &ad, &ad_len) != FG_OK ||
 	    fg_json_b64(req, "client_data_json", &cdj, &cdj_len) != FG_OK ||
 	    fg_json_b64(req, "signature", &sig, &sig_len) != FG_OK ||
-	    cid_len == 0 || cid_len > 1023) {
-		reply = bad_request("auth.finish needs session, credential_id,"
-				    " authenticator_data, client_data_json and"
-				    " signature, in base64url");
-		goto out;
-	}
-	if ((reply = take_session(ag, peer, req, FG_PURPOSE_AUTH, &c)) != NULL) {
-		audit(ag, peer, "auth.finish", NULL, cred_s, "deny",
-		    fg_json_str(reply, "message"), NULL);
-		failure(ag, peer->uid, peer->pid, NULL);
+	    cid_len == 0 || cid_len > FG_CRED_ID_MAX) {
+		reply = deny(ag, peer, event, c->user, NULL,
+		    "malformed assertion", "wrong_key");
 		goto out;
 	}
 	cid_s = fg_b64url_encode(cid, cid_len);
+	/* a lockout refuses every open session, not only new ones */
+	if ((r = fg_store_lock_get(ag->store, c->user, &locked_at,
+		 &failures)) != FG_OK || locked_at != 0) {
+		reply = deny(ag, peer, event, c->user, cid_s,
+		    r != FG_OK ? "store unreadable" : "locked out",
+		    r != FG_OK ? "unavailable" : "locked");
+		goto out;
+	}
 	if ((r = fg_store_user_find(ag->store, c->user, &u)) == FG_OK)
 		r = fg_store_cred_get(ag->store, u.id, cid, cid_len, &cred);
 	if (r == FG_ERR_NOTFOUND) {
-		reply = deny(ag, peer, c->user, cid_s,
-		    "credential not enrolled for this user");
+		reply = deny(ag, peer, event, c->user, cid_s,
+		    "credential not enrolled for this user", "wrong_key");
 		goto out;
 	}
 	if (r != FG_OK) {
-		reply = deny(ag, peer, c->user, cid_s, "store unreadable");
+		reply = deny(ag, peer, event, c->user, cid_s,
+		    "store unreadable", "unavailable");
 		goto out;
 	}
 	if (cred.revoked || cred.suspicious) {
-		reply = deny(ag, peer, c->user, cid_s,
+		reply = deny(ag, peer, event, c->user, cid_s,
 		    cred.revoked ? "credential revoked" :
 				   "credential suspended after a counter "
-				   "regression");
+				   "regression",
+		    "wrong_key");
 		goto out;
 	}
 	key = fg_keycache_get(ag->keys, &cred, &ks);
@@ -402,15 +523,16 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	e.rp_id = ag->cfg.rp_id;
 	e.challenge = c->challenge;
 	e.challenge_len = sizeof(c->challenge);
-	e.origins = (const char *const *)ag->cfg.origins;
-	e.n_origins = ag->cfg.n_origins;
+	e.origins = origins;
+	e.n_origins = n_origins;
 	e.type = "webauthn.get";
 	e.user_presence = true;
 	e.user_verification = c->uv_required || need_uv(ag, &cred);
 	e.have_stored_count = true;
 	e.stored_count = cred.sign_count;
 	if (fg_verify_assertion(key, ks, &a, &e, &v) != FG_OK) {
-		reply = deny(ag, peer, c->user, cid_s, "out of memory");
+		reply = deny(ag, peer, event, c->user, cid_s, "out of memory",
+		    "unavailable");
 		goto out;
 	}
 	if (v.failed & FG_CHK_COUNTER && v.failed == FG_CHK_COUNTER) {
@@ -426,25 +548,33 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		char checks[256];
 		snprintf(reason, sizeof(reason), "verification failed: %s",
 		    fg_checks_string(v.failed, checks, sizeof(checks)));
-		reply = deny(ag, peer, c->user, cid_s, reason);
+		reply = deny(ag, peer, event, c->user, cid_s, reason,
+		    v.failed == FG_CHK_UV ? "no_user_verification" :
+		    v.failed == FG_CHK_UP ? "no_touch" :
+					    "wrong_key");
 		goto out;
 	}
 	{
-		struct fg_audit au = audit_record(peer, "auth.finish", c->user,
-		    cid_s, "allow", "signature verified");
+		struct fg_audit au = audit_record(peer, event, c->user, cid_s,
+		    "allow", "signature verified");
 		/* the counter must be saved before we say yes */
 		if ((r = fg_store_cred_used(ag->store, cred.id, v.sign_count,
 			 v.flags, &au)) != FG_OK) {
-			reply = deny(ag, peer, c->user, cid_s,
+			reply = deny(ag, peer, event, c->user, cid_s,
 			    r == FG_ERR_NOTFOUND ?
 				"credential changed during verification" :
-				"cannot save the sign counter");
+				"cannot save the sign counter",
+			    "unavailable");
 			goto out;
 		}
 	}
 	fg_limits_success(ag->limits, c->user, peer->uid);
-	reply = reply_ok();
-	json_object_set_new(reply, "result", json_string("allow"));
+	res->allowed = true;
+	res->uv = (v.flags & FG_AD_UV) != 0;
+	memcpy(res->handle, u.handle, sizeof(res->handle));
+	snprintf(res->user, sizeof(res->user), "%s", c->user);
+	reply = fg_reply_ok();
+	json_object_set_new(reply, "result", json_string(FG_RESULT_ALLOW));
 	json_object_set_new(reply, "user", json_string(c->user));
 out:
 	fg_cred_clear(&cred);
@@ -457,6 +587,33 @@ out:
 	return reply;
 }
 
+static json_t *
+op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req)
+{
+	struct fg_chal *c = NULL;
+	struct fg_login res;
+	json_t *reply;
+	bool charged;
+
+	if (json_object_get(req, "credential_id") == NULL)
+		return fg_bad_request("auth.finish needs session, credential_id,"
+				   " authenticator_data, client_data_json and"
+				   " signature, in base64url");
+	if ((reply = fg_take_session(ag, peer, req, FG_PURPOSE_AUTH, &c,
+		 &charged)) != NULL) {
+		fg_audit(ag, peer, FG_OP_AUTH_FINISH, NULL,
+		    fg_json_str(req, "credential_id"), "deny",
+		    fg_json_str(reply, "message"), NULL);
+		if (!charged)
+			fg_failure(ag, peer->uid, peer->pid, NULL);
+		return reply;
+	}
+	/* a native client signs for pam://<rp_id>, and only for it */
+	return fg_login_finish(ag, peer, FG_OP_AUTH_FINISH, c, req,
+	    (const char *const *)ag->cfg.origins, 1, &res);
+}
+
 /* The module gave up (no key, no touch, PIN refused): close the session
  * and record why. */
 static json_t *
@@ -466,16 +623,18 @@ op_auth_abort(struct fg_agent *ag, const struct fg_peer *peer,
 	struct fg_chal *c = NULL;
 	const char *why;
 	json_t *reply;
+	bool charged;
 
-	if (!opt_text(req, "reason", 128, &why))
-		return bad_request("reason is not a short string");
-	if ((reply = take_session(ag, peer, req, FG_PURPOSE_AUTH, &c)) != NULL)
+	if (!fg_opt_text(req, "reason", FG_TEXT_MAX, &why))
+		return fg_bad_request("reason is not short printable text");
+	if ((reply = fg_take_session(ag, peer, req, FG_PURPOSE_AUTH, &c,
+		 &charged)) != NULL)
 		return reply;
-	audit(ag, peer, "auth.abort", c->user, NULL, "deny",
+	fg_audit(ag, peer, FG_OP_AUTH_ABORT, c->user, NULL, "deny",
 	    why[0] != '\0' ? why : "aborted by the client", NULL);
-	failure(ag, peer->uid, peer->pid, c->user);
+	fg_failure(ag, peer->uid, peer->pid, c->user);
 	fg_chal_free(&c);
-	return reply_ok();
+	return fg_reply_ok();
 }
 
 static json_t *
@@ -491,38 +650,36 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	int r;
 
 	if (!peer->admin)
-		return denied();
+		return fg_denied();
 	if (!fg_user_name_valid(user))
-		return bad_request("user is missing or not a valid user name");
-	if (!opt_text(req, "label", LABEL_MAX, &label) ||
+		return fg_bad_request("user is missing or not a valid user name");
+	if (!fg_opt_text(req, "label", LABEL_MAX, &label) ||
 	    (label[0] != '\0' && !label_valid(label)))
-		return bad_request("label must be 1 to 64 printable bytes");
+		return fg_bad_request("label must be 1 to 64 printable bytes");
 	r = fg_store_user_find(ag->store, user, &u);
 	if (r == FG_OK)
 		r = fg_store_creds(ag->store, u.id, true, &creds, &n);
 	else if (r == FG_ERR_NOTFOUND)
 		r = fg_random(u.handle, sizeof(u.handle));
 	if (r != FG_OK)
-		return fg_reply_error("store", "the credential store failed");
+		return fg_store_failed();
 	if (n >= ag->cfg.max_credentials) {
 		fg_cred_list_free(&creds, n);
-		audit(ag, peer, "enroll", user, NULL, "deny",
+		fg_audit(ag, peer, "enroll", user, NULL, "deny",
 		    "max_credentials_per_user reached", NULL);
-		return fg_reply_error("limit",
+		return fg_reply_error(FG_E_LIMIT,
 		    "the user has max_credentials_per_user active credentials; "
 		    "revoke one first");
 	}
-	if ((r = fg_chal_issue(ag->chal, FG_PURPOSE_ENROL, user, peer->uid,
-		 ag->cfg.challenge_timeout, &c)) != FG_OK) {
+	if ((reply = issue(ag, peer, FG_PURPOSE_ENROL, user, &c)) != NULL) {
 		fg_cred_list_free(&creds, n);
-		return fg_reply_error(r == FG_ERR_LIMIT ? "limit" : "internal",
-		    "cannot make a challenge");
+		return reply;
 	}
 	memcpy(c->handle, u.handle, sizeof(c->handle));
 	c->uv_required = ag->cfg.uv == FG_UV_REQUIRED;
 	if (label[0] != '\0' && (c->label = strdup(label)) == NULL) {
 		fg_cred_list_free(&creds, n);
-		return fg_reply_error("internal", "out of memory");
+		return fg_reply_error(FG_E_INTERNAL, "out of memory");
 	}
 	excl = json_array();
 	for (i = 0; i < n; i++) {
@@ -533,10 +690,10 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		free(id);
 	}
 	fg_cred_list_free(&creds, n);
-	reply = reply_ok();
-	b64_put(reply, "session", c->session, sizeof(c->session));
-	b64_put(reply, "challenge", c->challenge, sizeof(c->challenge));
-	b64_put(reply, "user_handle", c->handle, sizeof(c->handle));
+	reply = fg_reply_ok();
+	fg_b64_put(reply, "session", c->session, sizeof(c->session));
+	fg_b64_put(reply, "challenge", c->challenge, sizeof(c->challenge));
+	fg_b64_put(reply, "user_handle", c->handle, sizeof(c->handle));
 	json_object_set_new(reply, "user", json_string(user));
 	json_object_set_new(reply, "rp_id", json_string(ag->cfg.rp_id));
 	json_object_set_new(reply, "rp_name", json_string(ag->cfg.rp_name));
@@ -555,8 +712,8 @@ static json_t *
 enroll_refused(struct fg_agent *ag, const struct fg_peer *peer,
     const char *user, const char *why)
 {
-	audit(ag, peer, "enroll", user, NULL, "deny", why, NULL);
-	return fg_reply_error("refused", why);
+	fg_audit(ag, peer, "enroll", user, NULL, "deny", why, NULL);
+	return fg_reply_error(FG_E_REFUSED, why);
 }
 
 static json_t *
@@ -573,20 +730,22 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	char why[256], *cid_s = NULL, label[LABEL_MAX + 1];
 	unsigned failed = 0;
 	json_t *reply = NULL;
+	bool charged;
 	int r;
 
 	if (!peer->admin)
-		return denied();
+		return fg_denied();
 	if (fmt == NULL ||
 	    fg_json_b64(req, "authenticator_data", &ad, &ad_len) != FG_OK ||
 	    fg_json_b64(req, "attestation_statement", &st, &st_len) != FG_OK ||
 	    fg_json_b64(req, "client_data_json", &cdj, &cdj_len) != FG_OK) {
-		reply = bad_request("enroll.finish needs session, fmt,"
+		reply = fg_bad_request("enroll.finish needs session, fmt,"
 				    " authenticator_data, attestation_statement"
 				    " and client_data_json");
 		goto out;
 	}
-	if ((reply = take_session(ag, peer, req, FG_PURPOSE_ENROL, &c)) != NULL)
+	if ((reply = fg_take_session(ag, peer, req, FG_PURPOSE_ENROL, &c,
+		 &charged)) != NULL)
 		goto out;
 	e.challenge = c->challenge;
 	e.challenge_len = sizeof(c->challenge);
@@ -650,10 +809,10 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		reply = r == FG_ERR_EXISTS ?
 		    enroll_refused(ag, peer, c->user,
 			"this credential is already enrolled") :
-		    fg_reply_error("store", "the credential store failed");
+		    fg_store_failed();
 		goto out;
 	}
-	reply = reply_ok();
+	reply = fg_reply_ok();
 	json_object_set_new(reply, "user", json_string(c->user));
 	json_object_set_new(reply, "credential_id",
 	    json_string(cid_s != NULL ? cid_s : ""));
@@ -682,7 +841,7 @@ cred_json(const struct fg_cred *c)
 	for (i = 0; i < 16; i++)
 		snprintf(aaguid + 2 * i, 3, "%02x", c->aaguid[i]);
 	json_object_set_new(o, "user", json_string(c->user));
-	b64_put(o, "credential_id", c->cred_id, c->cred_id_len);
+	fg_b64_put(o, "credential_id", c->cred_id, c->cred_id_len);
 	json_object_set_new(o, "label", json_string(c->label));
 	json_object_set_new(o, "alg", json_string(fg_cose_alg_name(c->alg)));
 	json_object_set_new(o, "fmt", json_string(c->fmt));
@@ -715,31 +874,31 @@ op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
 	int r;
 
 	if (uj != NULL && !fg_user_name_valid(user))
-		return bad_request("user is not a valid user name");
+		return fg_bad_request("user is not a valid user name");
 	if (aj != NULL &&
 	    (!json_is_integer(aj) || json_integer_value(aj) < 0))
-		return bad_request("after must be a credential number");
+		return fg_bad_request("after must be a credential number");
 	if (!peer->admin && (user == NULL || strcmp(user, peer->name) != 0))
-		return denied();
+		return fg_denied();
 	if (user != NULL) {
 		r = fg_store_user_find(ag->store, user, &u);
 		if (r == FG_ERR_NOTFOUND) {
-			reply = reply_ok();
+			reply = fg_reply_ok();
 			json_object_set_new(reply, "credentials", json_array());
 			json_object_set_new(reply, "next", json_null());
 			return reply;
 		}
 		if (r != FG_OK)
-			return fg_reply_error("store", "the store failed");
+			return fg_store_failed();
 	}
 	if (fg_store_creds_page(ag->store, user != NULL ? u.id : 0,
 		aj != NULL ? json_integer_value(aj) : 0, LIST_PAGE, &creds,
 		&n) != FG_OK)
-		return fg_reply_error("store", "the store failed");
+		return fg_store_failed();
 	arr = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(arr, cred_json(&creds[i]));
-	reply = reply_ok();
+	reply = fg_reply_ok();
 	json_object_set_new(reply, "credentials", arr);
 	json_object_set_new(reply, "next",
 	    n == LIST_PAGE ? json_integer(creds[n - 1].id) : json_null());
@@ -761,16 +920,16 @@ op_cred_revoke(struct fg_agent *ag, const struct fg_peer *peer,
 	int r;
 
 	if (!peer->admin)
-		return denied();
+		return fg_denied();
 	if (!fg_user_name_valid(user) || which == NULL || which[0] == '\0' ||
 	    strlen(which) > 1400)
-		return bad_request("cred.revoke needs user and credential");
+		return fg_bad_request("cred.revoke needs user and credential");
 	if ((r = fg_store_user_find(ag->store, user, &u)) == FG_OK)
 		r = fg_store_creds(ag->store, u.id, true, &creds, &n);
 	if (r == FG_ERR_NOTFOUND)
-		return fg_reply_error("not_found", "no such user");
+		return fg_reply_error(FG_E_NOT_FOUND, "no such user");
 	if (r != FG_OK)
-		return fg_reply_error("store", "the store failed");
+		return fg_store_failed();
 	for (i = 0; i < n; i++) {
 		char *s = fg_b64url_encode(creds[i].cred_id,
 		    creds[i].cred_id_len);
@@ -786,7 +945,7 @@ op_cred_revoke(struct fg_agent *ag, const struct fg_peer *peer,
 			free(s);
 	}
 	if (hits != 1) {
-		reply = fg_reply_error(hits == 0 ? "not_found" : "ambiguous",
+		reply = fg_reply_error(hits == 0 ? FG_E_NOT_FOUND : FG_E_AMBIGUOUS,
 		    hits == 0 ? "no active credential with that label or ID "
 				"prefix (at least 4 characters)" :
 				"several credentials match; give more of the ID");
@@ -798,10 +957,10 @@ op_cred_revoke(struct fg_agent *ag, const struct fg_peer *peer,
 		r = fg_store_cred_revoke(ag->store, hit->id, &au);
 	}
 	if (r != FG_OK) {
-		reply = fg_reply_error("store", "the store failed");
+		reply = fg_store_failed();
 		goto out;
 	}
-	reply = reply_ok();
+	reply = fg_reply_ok();
 	json_object_set_new(reply, "credential_id", json_string(id));
 	json_object_set_new(reply, "label", json_string(hit->label));
 out:
@@ -814,7 +973,7 @@ static json_t *
 op_status(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req)
 {
 	int64_t users = 0, active = 0, revoked = 0;
-	json_t *reply = reply_ok();
+	json_t *reply = fg_reply_ok();
 
 	json_object_set_new(reply, "version", json_string(FG_VERSION));
 	json_object_set_new(reply, "rp_id", json_string(ag->cfg.rp_id));
@@ -822,18 +981,24 @@ op_status(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req)
 	    json_string(fg_uv_policy_name(ag->cfg.uv)));
 	json_object_set_new(reply, "uptime_s",
 	    json_integer((fg_now_ms() - ag->started) / 1000));
-	json_object_set_new(reply, "pending_challenges",
-	    json_integer((json_int_t)fg_chal_pending(ag->chal)));
-	json_object_set_new(reply, "connections",
-	    json_integer((json_int_t)ag->connections));
-	json_object_set_new(reply, "rate_tracked",
-	    json_integer((json_int_t)fg_limits_tracked(ag->limits)));
+	/* what others are doing is an admin's business only: a pending
+	 * challenge tells a local user that someone is logging in */
+	if (peer->admin) {
+		json_object_set_new(reply, "pending_challenges",
+		    json_integer((json_int_t)fg_chal_pending(ag->chal)));
+		json_object_set_new(reply, "connections",
+		    json_integer((json_int_t)ag->connections));
+		json_object_set_new(reply, "rate_tracked",
+		    json_integer((json_int_t)fg_limits_tracked(ag->limits)));
+		json_object_set_new(reply, "dropped_unread",
+		    json_integer((json_int_t)ag->dropped_unparsed));
+	}
 	/* counting scans the store: only for an admin who asks */
 	if (peer->admin && json_is_true(json_object_get(req, "counts"))) {
 		if (fg_store_counts(ag->store, &users, &active, &revoked) !=
 		    FG_OK) {
 			json_decref(reply);
-			return fg_reply_error("store", "the store failed");
+			return fg_store_failed();
 		}
 		json_object_set_new(reply, "users", json_integer(users));
 		json_object_set_new(reply, "credentials_active",
@@ -853,16 +1018,16 @@ op_audit_list(struct fg_agent *ag, const struct fg_peer *peer,
 	json_t *reply, *rows = NULL;
 
 	if (!peer->admin)
-		return denied();
+		return fg_denied();
 	if (lj != NULL) {
 		if (!json_is_integer(lj) || json_integer_value(lj) < 1 ||
 		    json_integer_value(lj) > AUDIT_LIMIT_MAX)
-			return bad_request("limit must be 1 to 1000");
+			return fg_bad_request("limit must be 1 to 1000");
 		limit = json_integer_value(lj);
 	}
 	if (fg_store_audit_list(ag->store, (int)limit, &rows) != FG_OK)
-		return fg_reply_error("store", "the store failed");
-	reply = reply_ok();
+		return fg_store_failed();
+	reply = fg_reply_ok();
 	json_object_set_new(reply, "records", rows);
 	return reply;
 }
@@ -878,19 +1043,19 @@ op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
 	int r;
 
 	if (!peer->admin)
-		return denied();
+		return fg_denied();
 	if (!fg_user_name_valid(user))
-		return bad_request("user is missing or not a valid user name");
+		return fg_bad_request("user is missing or not a valid user name");
 	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) != FG_OK)
-		return fg_reply_error("store", "the store failed");
+		return fg_store_failed();
 	a = audit_record(peer, "unlock", user, NULL, "ok",
 	    locked_at != 0 ? "lockout cleared" : "backoff cleared");
 	r = locked_at != 0 ? fg_store_lock_clear(ag->store, user, &a) :
 			     fg_store_audit(ag->store, &a);
 	if (r != FG_OK && r != FG_ERR_NOTFOUND)
-		return fg_reply_error("store", "the store failed");
+		return fg_store_failed();
 	fg_limits_success(ag->limits, user, 0);
-	reply = reply_ok();
+	reply = fg_reply_ok();
 	json_object_set_new(reply, "user", json_string(user));
 	json_object_set_new(reply, "was_locked", json_boolean(locked_at != 0));
 	json_object_set_new(reply, "failures", json_integer(failures));
@@ -898,16 +1063,26 @@ op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
 }
 
 static const struct op ops[] = {
-	{ "auth.begin", op_auth_begin },
-	{ "auth.finish", op_auth_finish },
-	{ "auth.abort", op_auth_abort },
-	{ "enroll.begin", op_enroll_begin },
-	{ "enroll.finish", op_enroll_finish },
-	{ "cred.list", op_cred_list },
-	{ "cred.revoke", op_cred_revoke },
-	{ "status", op_status },
-	{ "audit.list", op_audit_list },
-	{ "user.unlock", op_user_unlock },
+	{ FG_OP_AUTH_BEGIN, op_auth_begin },
+	{ FG_OP_AUTH_FINISH, op_auth_finish },
+	{ FG_OP_AUTH_ABORT, op_auth_abort },
+	{ FG_OP_ENROLL_BEGIN, op_enroll_begin },
+	{ FG_OP_ENROLL_FINISH, op_enroll_finish },
+	{ FG_OP_CRED_LIST, op_cred_list },
+	{ FG_OP_CRED_REVOKE, op_cred_revoke },
+	{ FG_OP_STATUS, op_status },
+	{ FG_OP_AUDIT_LIST, op_audit_list },
+	{ FG_OP_USER_UNLOCK, op_user_unlock },
+	{ FG_OP_OIDC_DISCOVERY, fg_op_oidc_discovery },
+	{ FG_OP_OIDC_JWKS, fg_op_oidc_jwks },
+	{ FG_OP_OIDC_AUTHORIZE, fg_op_oidc_authorize },
+	{ FG_OP_WEB_BEGIN, fg_op_web_begin },
+	{ FG_OP_WEB_FINISH, fg_op_web_finish },
+	{ FG_OP_WEB_ABORT, fg_op_web_abort },
+	{ FG_OP_OIDC_TOKEN, fg_op_oidc_token },
+	{ FG_OP_OIDC_USERINFO, fg_op_oidc_userinfo },
+	{ FG_OP_OIDC_ROTATE, fg_op_oidc_rotate },
+	{ FG_OP_LOGIN_CHECK, fg_op_login_check },
 };
 
 json_t *
@@ -919,13 +1094,14 @@ fg_agent_handle(struct fg_agent *ag, const struct fg_peer *peer,
 	size_t i;
 
 	if (!json_is_integer(v) || json_integer_value(v) != FG_PROTO_VERSION)
-		return fg_reply_error("version",
-		    "the request must carry \"v\": 1");
+		return fg_reply_error(FG_E_VERSION,
+		    "the request must carry this agent's protocol version in "
+		    "\"v\"");
 	if (name == NULL)
-		return bad_request("the request has no \"op\"");
+		return fg_bad_request("the request has no \"op\"");
 
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (strcmp(ops[i].name, name) == 0)
 			return ops[i].fn(ag, peer, req);
-	return fg_reply_error("unknown_op", "unknown op");
+	return fg_reply_error(FG_E_UNKNOWN_OP, "unknown op");
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include "agent.h"
@@ -31,6 +32,7 @@ struct fg_store {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
+	size_t maxcache; /* STMT_CACHE unless fg_store_set_stmt_cache() */
 };
 
 static const char *const migrations[] = {
@@ -80,12 +82,39 @@ static const char *const migrations[] = {
 	"  user TEXT PRIMARY KEY,"
 	"  locked_at INTEGER NOT NULL,"
 	"  failures INTEGER NOT NULL);",
+	/* 3: the agent's own secrets, made once (the decoy IDs' key) */
+	"CREATE TABLE secrets ("
+	"  name TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL);",
+	/* 4: the homeserver gate: id_token signing keys (private JWKs, which
+	 * never leave the agent), and the approvals a homeserver login
+	 * consumes, one each */
+	"CREATE TABLE signing_keys ("
+	"  kid TEXT PRIMARY KEY,"
+	"  alg TEXT NOT NULL,"
+	"  jwk TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  retired INTEGER);"
+	"CREATE TABLE approvals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user TEXT NOT NULL,"
+	"  sid TEXT NOT NULL UNIQUE,"
+	"  client TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  consumed INTEGER,"
+	"  revoked INTEGER);"
+	"CREATE INDEX approvals_user ON approvals(user, created);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* The one place an SQLite error becomes ours, logged in SQLite's words. A
+ * broken UNIQUE constraint is no failure of the store: the row is already
+ * there (a credential enrolled twice), and the caller tells the user so. */
 static int
 db_error(struct fg_store *s, const char *what)
 {
+	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
+		return FG_ERR_EXISTS;
 	fprintf(stderr, "fido2gated: store: %s: %s\n", what,
 	    sqlite3_errmsg(s->db));
 	return FG_ERR_STORE;
@@ -104,7 +133,7 @@ prepare(struct fg_store *s, const char *sql, sqlite3_stmt **st)
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
 		NULL) != SQLITE_OK)
 		return db_error(s, "prepare");
-	if (s->ncache < STMT_CACHE) {
+	if (s->ncache < s->maxcache) {
 		s->cache[s->ncache].sql = sql;
 		s->cache[s->ncache].st = *st;
 		s->ncache++;
@@ -127,7 +156,7 @@ release(struct fg_store *s, sqlite3_stmt *st)
 			sqlite3_clear_bindings(st);
 			return;
 		}
-	release(s, st);
+	sqlite3_finalize(st);
 }
 
 /* One statement without parameters (a literal), or several (migrations). */
@@ -136,76 +165,101 @@ exec(struct fg_store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	char *msg = NULL;
-	int r;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (strchr(sql, ';') == NULL) {
-		if (prepare(s, sql, &st) != FG_OK)
-			return FG_ERR_STORE;
+	if (strchr(sql, ';') != NULL) {
+		if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+			fprintf(stderr, "fido2gated: store: %s\n",
+			    msg != NULL ? msg : sqlite3_errmsg(s->db));
+			ret = FG_ERR_STORE;
+			goto out;
+		}
+	} else {
+		if ((r = prepare(s, sql, &st)) != FG_OK) {
+			ret = r;
+			goto out;
+		}
 		while ((r = sqlite3_step(st)) == SQLITE_ROW)
 			;
-		release(s, st);
 		if (r != SQLITE_DONE) {
-			fprintf(stderr, "fido2gated: store: %s\n",
-			    sqlite3_errmsg(s->db));
-			return FG_ERR_STORE;
+			ret = db_error(s, sql);
+			goto out;
 		}
-		return FG_OK;
 	}
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fprintf(stderr, "fido2gated: store: %s\n",
-		    msg != NULL ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
-		return FG_ERR_STORE;
-	}
-	return FG_OK;
+	ret = FG_OK;
+out:
+	release(s, st);
+	sqlite3_free(msg);
+	return ret;
+}
+
+/* Ends a transaction that failed, unless SQLite already has: after some
+ * errors (a full disk, an I/O error) it rolls back by itself, and our
+ * ROLLBACK would only log that no transaction is active. */
+static void
+rollback(struct fg_store *s)
+{
+	if (sqlite3_get_autocommit(s->db) == 0)
+		exec(s, "ROLLBACK");
 }
 
 static int
 migrate(struct fg_store *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
-	int version = 0, i, ret = FG_ERR_STORE;
+	int version, i, r, ret = FG_ERR_INTERNAL;
 
-	if (exec(s, "BEGIN IMMEDIATE") != FG_OK)
-		return FG_ERR_STORE;
-	if (exec(s, "CREATE TABLE IF NOT EXISTS schema_version ("
-		    "version INTEGER NOT NULL)") != FG_OK)
+	if ((r = exec(s, "BEGIN IMMEDIATE")) != FG_OK ||
+	    (r = exec(s,
+		 "CREATE TABLE IF NOT EXISTS schema_version ("
+		 "version INTEGER NOT NULL)")) != FG_OK ||
+	    (r = prepare(s, "SELECT max(version) FROM schema_version", &st)) !=
+		FG_OK) {
+		ret = r;
 		goto out;
-	if (prepare(s, "SELECT max(version) FROM schema_version", &st) != FG_OK)
+	}
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		ret = db_error(s, "schema_version");
 		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
+	}
+	version = sqlite3_column_int(st, 0);
 	release(s, st);
 	st = NULL;
 	if (version > SCHEMA_VERSION) {
 		snprintf(err, errlen,
 		    "the store has schema version %d; this agent knows %d",
 		    version, SCHEMA_VERSION);
+		ret = FG_ERR_STORE;
 		goto out;
 	}
 	for (i = version; i < SCHEMA_VERSION; i++) {
-		int r;
-
-		if (exec(s, migrations[i]) != FG_OK)
+		if ((r = exec(s, migrations[i])) != FG_OK ||
+		    (r = prepare(s, "INSERT INTO schema_version VALUES (?)",
+			 &st)) != FG_OK) {
+			ret = r;
 			goto out;
-		if (prepare(s, "INSERT INTO schema_version VALUES (?)", &st) !=
-		    FG_OK)
-			goto out;
+		}
 		sqlite3_bind_int(st, 1, i + 1);
-		r = sqlite3_step(st);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			ret = db_error(s, "schema_version");
+			goto out;
+		}
 		release(s, st);
 		st = NULL;
-		if (r != SQLITE_DONE)
-			goto out;
 	}
-	if (exec(s, "COMMIT") != FG_OK)
+	if ((r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
 		goto out;
-	return FG_OK;
+	}
+	ret = FG_OK;
 out:
-	if (err[0] == '\0')
+	/* SQLite's message first: the ROLLBACK replaces it */
+	if (ret != FG_OK && err[0] == '\0')
 		snprintf(err, errlen, "migration failed: %s",
 		    sqlite3_errmsg(s->db));
-	exec(s, "ROLLBACK");
+	release(s, st);
+	if (ret != FG_OK)
+		rollback(s);
 	return ret;
 }
 
@@ -216,28 +270,32 @@ static int
 create_private(const char *path, char *err, size_t errlen)
 {
 	struct stat sb;
-	int fd;
+	int fd, ret = FG_ERR_INTERNAL;
 
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return FG_ERR_IO;
+		ret = FG_ERR_IO;
+		goto out;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return FG_ERR_IO;
+		ret = FG_ERR_IO;
+		goto out;
 	}
 	if (sb.st_uid != geteuid() || (sb.st_mode & 077) != 0) {
 		snprintf(err, errlen,
 		    "%s: must be owned by uid %u and not readable by others "
 		    "(mode 0600)",
 		    path, (unsigned)geteuid());
-		close(fd);
-		return FG_ERR_DENIED;
+		ret = FG_ERR_DENIED;
+		goto out;
 	}
-	close(fd);
-	return FG_OK;
+	ret = FG_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }
 
 /* Whoever can write the store's folder can swap the store, or plant a
@@ -246,31 +304,44 @@ create_private(const char *path, char *err, size_t errlen)
 static int
 check_folder(const char *path, char *err, size_t errlen)
 {
-	char *copy = strdup(path);
+	char *copy = NULL;
 	const char *dir;
 	struct stat sb;
-	int ret = FG_ERR_DENIED;
+	int ret = FG_ERR_INTERNAL;
 
-	if (copy == NULL)
-		return FG_ERR_NOMEM;
+	if ((copy = strdup(path)) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
 	dir = dirname(copy);
 	if (stat(dir, &sb) != 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		ret = FG_ERR_IO;
-	} else if (!S_ISDIR(sb.st_mode))
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
 		snprintf(err, errlen, "%s: not a folder", dir);
-	else if (sb.st_uid != geteuid() && sb.st_uid != 0)
+		ret = FG_ERR_DENIED;
+		goto out;
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
 		snprintf(err, errlen,
 		    "%s: the store's folder must be owned by uid %u or root, "
 		    "not uid %u",
 		    dir, (unsigned)geteuid(), (unsigned)sb.st_uid);
-	else if ((sb.st_mode & 022) != 0)
+		ret = FG_ERR_DENIED;
+		goto out;
+	}
+	if ((sb.st_mode & 022) != 0) {
 		snprintf(err, errlen,
 		    "%s: the store's folder is writable by group or others "
 		    "(mode %03o); run chmod go-w on it",
 		    dir, (unsigned)(sb.st_mode & 0777));
-	else
-		ret = FG_OK;
+		ret = FG_ERR_DENIED;
+		goto out;
+	}
+	ret = FG_OK;
+out:
 	free(copy);
 	return ret;
 }
@@ -306,28 +377,35 @@ int
 fg_store_open(const char *path, struct fg_store **out, char *err,
     size_t errlen)
 {
-	struct fg_store *s;
-	int r;
+	struct fg_store *s = NULL;
+	int r, ret = FG_ERR_INTERNAL;
 
 	*out = NULL;
 	err[0] = '\0';
 	if (strlen(path) >= 4000) {
 		snprintf(err, errlen, "the store's path is too long");
-		return FG_ERR_INVALID;
+		ret = FG_ERR_INVALID;
+		goto out;
 	}
 	if ((r = check_folder(path, err, errlen)) != FG_OK ||
 	    (r = create_private(path, err, errlen)) != FG_OK ||
-	    (r = check_sidecars(path, err, errlen)) != FG_OK)
-		return r;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return FG_ERR_NOMEM;
+	    (r = check_sidecars(path, err, errlen)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	s->maxcache = STMT_CACHE;
 	if (sqlite3_open_v2(path, &s->db,
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
 		    SQLITE_OPEN_FULLMUTEX,
 		NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		goto fail;
+		ret = FG_ERR_STORE;
+		goto out;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	sqlite3_extended_result_codes(s->db, 1);
@@ -336,16 +414,20 @@ fg_store_open(const char *path, struct fg_store **out, char *err,
 	    exec(s, "PRAGMA foreign_keys = ON") != FG_OK ||
 	    exec(s, "PRAGMA secure_delete = ON") != FG_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
-		goto fail;
+		ret = FG_ERR_STORE;
+		goto out;
 	}
-	if (migrate(s, err, errlen) != FG_OK)
-		goto fail;
+	if ((r = migrate(s, err, errlen)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	*out = s;
-	return FG_OK;
-fail:
-	sqlite3_close(s->db);
-	free(s);
-	return FG_ERR_STORE;
+	s = NULL;
+	ret = FG_OK;
+out:
+	/* finalizes what migrate() cached, or sqlite3_close() would refuse */
+	fg_store_close(&s);
+	return ret;
 }
 
 void
@@ -358,6 +440,18 @@ fg_store_close(struct fg_store **s)
 	sqlite3_close((*s)->db);
 	free(*s);
 	*s = NULL;
+}
+
+int
+fg_store_set_stmt_cache(struct fg_store *s, size_t max)
+{
+	if (max > STMT_CACHE)
+		return FG_ERR_INVALID;
+	/* between two calls no statement is in use: the surplus can go */
+	while (s->ncache > max)
+		sqlite3_finalize(s->cache[--s->ncache].st);
+	s->maxcache = max;
+	return FG_OK;
 }
 
 static int64_t
@@ -377,14 +471,16 @@ static int
 audit_insert(struct fg_store *s, const struct fg_audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = FG_ERR_STORE;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (prepare(s,
-		"INSERT INTO audit (ts, event, user, credential, caller_uid,"
-		" caller_pid, result, reason, detail)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "INSERT INTO audit (ts, event, user, credential, caller_uid,"
+		 " caller_pid, result, reason, detail)"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, now_s());
 	bind_text(st, 2, a->event);
 	bind_text(st, 3, a->user);
@@ -394,10 +490,12 @@ audit_insert(struct fg_store *s, const struct fg_audit *a)
 	bind_text(st, 7, a->result);
 	bind_text(st, 8, a->reason);
 	bind_text(st, 9, a->detail);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		db_error(s, "audit");
-	else
-		ret = FG_OK;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		ret = db_error(s, "audit");
+		goto out;
+	}
+	ret = FG_OK;
+out:
 	release(s, st);
 	return ret;
 }
@@ -409,7 +507,12 @@ fg_store_audit(struct fg_store *s, const struct fg_audit *a)
 }
 
 /*
- * Run one prepared change and its audit record as a single transaction.
+ * Run a change and its audit record as a single transaction: the n
+ * prepared statements in order, then the audit record, all or nothing.
+ * need_row: the last statement (the change proper; any before it prepare
+ * for it, as creating the user a credential belongs to) must change exactly
+ * one row, else FG_ERR_NOTFOUND and nothing is written.
+ *
  * Durable changes (enrolments, revocations, lockouts, suspensions) are
  * fsynced before we answer (synchronous=FULL). Logins are not: in WAL mode
  * with synchronous=NORMAL a commit survives the agent's crash but the last
@@ -419,35 +522,35 @@ fg_store_audit(struct fg_store *s, const struct fg_audit *a)
  * saves an fsync per login.
  */
 static int
-change(struct fg_store *s, sqlite3_stmt *st, bool need_row,
+change(struct fg_store *s, sqlite3_stmt *const *st, size_t n, bool need_row,
     const struct fg_audit *a, bool durable)
 {
-	int ret = FG_ERR_STORE;
+	size_t i;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (durable && exec(s, "PRAGMA synchronous = FULL") != FG_OK)
-		return FG_ERR_STORE;
-	if (exec(s, "BEGIN IMMEDIATE") != FG_OK)
-		goto done;
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		ret = sqlite3_extended_errcode(s->db) ==
-			SQLITE_CONSTRAINT_UNIQUE ?
-		    FG_ERR_EXISTS :
-		    db_error(s, "change");
+	if ((durable && (r = exec(s, "PRAGMA synchronous = FULL")) != FG_OK) ||
+	    (r = exec(s, "BEGIN IMMEDIATE")) != FG_OK) {
+		ret = r;
 		goto out;
 	}
+	for (i = 0; i < n; i++)
+		if (sqlite3_step(st[i]) != SQLITE_DONE) {
+			ret = db_error(s, "change");
+			goto out;
+		}
 	if (need_row && sqlite3_changes(s->db) != 1) {
 		ret = FG_ERR_NOTFOUND;
 		goto out;
 	}
-	if (audit_insert(s, a) != FG_OK)
+	if ((r = audit_insert(s, a)) != FG_OK ||
+	    (r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
 		goto out;
-	if (exec(s, "COMMIT") != FG_OK)
-		goto out;
+	}
 	ret = FG_OK;
-	goto done;
 out:
-	exec(s, "ROLLBACK");
-done:
+	if (ret != FG_OK)
+		rollback(s);
 	if (durable)
 		exec(s, "PRAGMA synchronous = NORMAL");
 	return ret;
@@ -457,23 +560,36 @@ int
 fg_store_user_find(struct fg_store *s, const char *name, struct fg_user *u)
 {
 	sqlite3_stmt *st = NULL;
-	int r, ret = FG_ERR_STORE;
+	int r, ret = FG_ERR_INTERNAL;
 
 	memset(u, 0, sizeof(*u));
-	if (prepare(s, "SELECT id, handle FROM users WHERE name = ?", &st) !=
-	    FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s, "SELECT id, handle FROM users WHERE name = ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	bind_text(st, 1, name);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW &&
-	    sqlite3_column_bytes(st, 1) == 32) {
-		u->id = sqlite3_column_int64(st, 0);
-		memcpy(u->handle, sqlite3_column_blob(st, 1), 32);
-		snprintf(u->name, sizeof(u->name), "%s", name);
-		ret = FG_OK;
-	} else if (r == SQLITE_DONE)
+	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
 		ret = FG_ERR_NOTFOUND;
-	else
-		db_error(s, "user");
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		ret = db_error(s, "user");
+		goto out;
+	}
+	/* the schema says 32 bytes: anything else is a damaged store */
+	if (sqlite3_column_bytes(st, 1) != 32) {
+		fprintf(stderr,
+		    "fido2gated: store: user: a handle of %d bytes\n",
+		    sqlite3_column_bytes(st, 1));
+		ret = FG_ERR_STORE;
+		goto out;
+	}
+	u->id = sqlite3_column_int64(st, 0);
+	memcpy(u->handle, sqlite3_column_blob(st, 1), 32);
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	ret = FG_OK;
+out:
 	release(s, st);
 	return ret;
 }
@@ -489,14 +605,15 @@ col_strdup(sqlite3_stmt *st, int i)
 static int
 read_cred(sqlite3_stmt *st, struct fg_cred *c)
 {
+	const unsigned char *state;
 	const void *p;
-	int n;
+	int n, ret = FG_ERR_INTERNAL;
 
 	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(st, 0);
 	c->user_id = sqlite3_column_int64(st, 1);
-	snprintf(c->user, sizeof(c->user), "%s",
-	    (const char *)sqlite3_column_text(st, 2));
+	if ((p = sqlite3_column_text(st, 2)) != NULL)
+		snprintf(c->user, sizeof(c->user), "%s", (const char *)p);
 	c->alg = sqlite3_column_int(st, 4);
 	c->sign_count = (uint32_t)sqlite3_column_int64(st, 6);
 	c->uv = sqlite3_column_int(st, 7) != 0;
@@ -507,26 +624,35 @@ read_cred(sqlite3_stmt *st, struct fg_cred *c)
 		memcpy(c->aaguid, p, 16);
 	c->created = sqlite3_column_int64(st, 13);
 	c->last_used = sqlite3_column_int64(st, 14);
-	c->revoked = strcmp((const char *)sqlite3_column_text(st, 15),
-			 "active") != 0;
+	/* a state we cannot read is not 'active' */
+	state = sqlite3_column_text(st, 15);
+	c->revoked =
+	    state == NULL || strcmp((const char *)state, "active") != 0;
 	c->suspicious = sqlite3_column_int(st, 16) != 0;
 	if ((n = sqlite3_column_bytes(st, 3)) <= 0 ||
-	    (c->cred_id = malloc((size_t)n)) == NULL)
-		goto fail;
+	    (c->cred_id = malloc((size_t)n)) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
 	memcpy(c->cred_id, sqlite3_column_blob(st, 3), (size_t)n);
 	c->cred_id_len = (size_t)n;
 	if ((n = sqlite3_column_bytes(st, 5)) <= 0 ||
-	    (c->pubkey = malloc((size_t)n)) == NULL)
-		goto fail;
+	    (c->pubkey = malloc((size_t)n)) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
 	memcpy(c->pubkey, sqlite3_column_blob(st, 5), (size_t)n);
 	c->pubkey_len = (size_t)n;
 	if ((c->fmt = col_strdup(st, 11)) == NULL ||
-	    (c->label = col_strdup(st, 12)) == NULL)
-		goto fail;
-	return FG_OK;
-fail:
-	fg_cred_clear(c);
-	return FG_ERR_NOMEM;
+	    (c->label = col_strdup(st, 12)) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (ret != FG_OK)
+		fg_cred_clear(c);
+	return ret;
 }
 
 #define CRED_COLUMNS \
@@ -535,15 +661,14 @@ fail:
 	" c.fmt, c.label, c.created, c.last_used, c.state, c.suspicious"   \
 	" FROM credentials c JOIN users u ON u.id = c.user_id"
 
-/* Step a bound statement over CRED_COLUMNS into a new list, then release
- * it. */
+/* Step a bound statement over CRED_COLUMNS into a new list. */
 static int
 collect(struct fg_store *s, sqlite3_stmt *st, struct fg_cred **list,
     size_t *n)
 {
 	struct fg_cred *l = NULL, *nl;
 	size_t cnt = 0;
-	int r, ret = FG_ERR_STORE;
+	int r, ret = FG_ERR_INTERNAL;
 
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nl = realloc(l, (cnt + 1) * sizeof(*l))) == NULL) {
@@ -551,8 +676,10 @@ collect(struct fg_store *s, sqlite3_stmt *st, struct fg_cred **list,
 			goto out;
 		}
 		l = nl;
-		if ((ret = read_cred(st, &l[cnt])) != FG_OK)
+		if ((r = read_cred(st, &l[cnt])) != FG_OK) {
+			ret = r;
 			goto out;
+		}
 		cnt++;
 	}
 	if (r != SQLITE_DONE) {
@@ -566,7 +693,6 @@ collect(struct fg_store *s, sqlite3_stmt *st, struct fg_cred **list,
 	ret = FG_OK;
 out:
 	fg_cred_list_free(&l, cnt);
-	release(s, st);
 	return ret;
 }
 
@@ -575,17 +701,23 @@ fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
     struct fg_cred **list, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
 
 	*list = NULL;
 	*n = 0;
-	if (prepare(s,
-		"SELECT " CRED_COLUMNS " WHERE c.user_id = ?1"
-		" AND (?2 = 0 OR c.state = 'active') ORDER BY c.id",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "SELECT " CRED_COLUMNS " WHERE c.user_id = ?1"
+		 " AND (?2 = 0 OR c.state = 'active') ORDER BY c.id",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, user_id);
 	sqlite3_bind_int(st, 2, active_only);
-	return collect(s, st, list, n);
+	ret = collect(s, st, list, n);
+out:
+	release(s, st);
+	return ret;
 }
 
 int
@@ -593,24 +725,31 @@ fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
     int limit, struct fg_cred **list, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
 
 	*list = NULL;
 	*n = 0;
-	if (limit < 1)
-		return FG_ERR_INVALID;
+	if (limit < 1) {
+		ret = FG_ERR_INVALID;
+		goto out;
+	}
 	/* two statements: "?1 = 0 OR user_id = ?1" would scan the table */
-	if (prepare(s,
-		user_id != 0 ?
-		    "SELECT " CRED_COLUMNS " WHERE c.user_id = ?1"
-		    " AND c.id > ?2 ORDER BY c.id LIMIT ?3" :
-		    "SELECT " CRED_COLUMNS " WHERE ?1 = 0"
-		    " AND c.id > ?2 ORDER BY c.id LIMIT ?3",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 user_id != 0 ? "SELECT " CRED_COLUMNS " WHERE c.user_id = ?1"
+				" AND c.id > ?2 ORDER BY c.id LIMIT ?3"
+			      : "SELECT " CRED_COLUMNS " WHERE ?1 = 0"
+				" AND c.id > ?2 ORDER BY c.id LIMIT ?3",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, user_id);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, limit);
-	return collect(s, st, list, n);
+	ret = collect(s, st, list, n);
+out:
+	release(s, st);
+	return ret;
 }
 
 int
@@ -618,22 +757,28 @@ fg_store_cred_get(struct fg_store *s, int64_t user_id, const uint8_t *cred_id,
     size_t len, struct fg_cred *out)
 {
 	sqlite3_stmt *st = NULL;
-	int r, ret = FG_ERR_STORE;
+	int r, ret = FG_ERR_INTERNAL;
 
 	memset(out, 0, sizeof(*out));
-	if (prepare(s,
-		"SELECT " CRED_COLUMNS
-		" WHERE c.user_id = ? AND c.credential_id = ?",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "SELECT " CRED_COLUMNS
+		 " WHERE c.user_id = ? AND c.credential_id = ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, user_id);
 	sqlite3_bind_blob(st, 2, cred_id, (int)len, SQLITE_TRANSIENT);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW)
-		ret = read_cred(st, out);
-	else if (r == SQLITE_DONE)
+	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
 		ret = FG_ERR_NOTFOUND;
-	else
-		db_error(s, "credential");
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		ret = db_error(s, "credential");
+		goto out;
+	}
+	ret = read_cred(st, out);
+out:
 	release(s, st);
 	return ret;
 }
@@ -666,67 +811,46 @@ fg_store_cred_add(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = FG_ERR_STORE;
+	sqlite3_stmt *st[2] = {NULL, NULL};
+	int r, ret = FG_ERR_INTERNAL;
 
+	/* the user first, unless known: then their handle stays */
+	if ((r = prepare(s,
+		 "INSERT INTO users (name, handle, created) VALUES (?, ?, ?)"
+		 " ON CONFLICT (name) DO NOTHING",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s,
+		 "INSERT INTO credentials (user_id, credential_id, alg,"
+		 " public_key, sign_count, uv, backup_eligible, backed_up,"
+		 " aaguid, fmt, label, created)"
+		 " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users"
+		 " WHERE name = ?",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st[0], 1, user);
+	sqlite3_bind_blob(st[0], 2, handle, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st[0], 3, now_s());
+	sqlite3_bind_blob(
+	    st[1], 1, c->cred_id, (int)c->cred_id_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st[1], 2, c->alg);
+	sqlite3_bind_blob(
+	    st[1], 3, c->pubkey, (int)c->pubkey_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st[1], 4, c->sign_count);
+	sqlite3_bind_int(st[1], 5, c->uv);
+	sqlite3_bind_int(st[1], 6, c->be);
+	sqlite3_bind_int(st[1], 7, c->bs);
+	sqlite3_bind_blob(st[1], 8, c->aaguid, 16, SQLITE_TRANSIENT);
+	bind_text(st[1], 9, c->fmt);
+	bind_text(st[1], 10, c->label);
+	sqlite3_bind_int64(st[1], 11, now_s());
+	bind_text(st[1], 12, user);
 	/* an enrolment is durable: fsynced before we answer */
-	if (exec(s, "PRAGMA synchronous = FULL") != FG_OK)
-		return FG_ERR_STORE;
-	if (exec(s, "BEGIN IMMEDIATE") != FG_OK) {
-		exec(s, "PRAGMA synchronous = NORMAL");
-		return FG_ERR_STORE;
-	}
-	if (prepare(s,
-		"INSERT INTO users (name, handle, created) VALUES (?, ?, ?)"
-		" ON CONFLICT (name) DO NOTHING",
-		&st) != FG_OK)
-		goto out;
-	bind_text(st, 1, user);
-	sqlite3_bind_blob(st, 2, handle, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, now_s());
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_error(s, "user");
-		goto out;
-	}
-	release(s, st);
-	if (prepare(s,
-		"INSERT INTO credentials (user_id, credential_id, alg,"
-		" public_key, sign_count, uv, backup_eligible, backed_up,"
-		" aaguid, fmt, label, created)"
-		" SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users"
-		" WHERE name = ?",
-		&st) != FG_OK)
-		goto out;
-	sqlite3_bind_blob(st, 1, c->cred_id, (int)c->cred_id_len,
-	    SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, c->alg);
-	sqlite3_bind_blob(st, 3, c->pubkey, (int)c->pubkey_len,
-	    SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, c->sign_count);
-	sqlite3_bind_int(st, 5, c->uv);
-	sqlite3_bind_int(st, 6, c->be);
-	sqlite3_bind_int(st, 7, c->bs);
-	sqlite3_bind_blob(st, 8, c->aaguid, 16, SQLITE_TRANSIENT);
-	bind_text(st, 9, c->fmt);
-	bind_text(st, 10, c->label);
-	sqlite3_bind_int64(st, 11, now_s());
-	bind_text(st, 12, user);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		ret = sqlite3_extended_errcode(s->db) ==
-			SQLITE_CONSTRAINT_UNIQUE ?
-		    FG_ERR_EXISTS :
-		    db_error(s, "credential");
-		goto out;
-	}
-	if (audit_insert(s, a) != FG_OK || exec(s, "COMMIT") != FG_OK)
-		goto out;
-	release(s, st);
-	exec(s, "PRAGMA synchronous = NORMAL");
-	return FG_OK;
+	ret = change(s, st, 2, true, a, true);
 out:
-	release(s, st);
-	exec(s, "ROLLBACK");
-	exec(s, "PRAGMA synchronous = NORMAL");
+	release(s, st[0]);
+	release(s, st[1]);
 	return ret;
 }
 
@@ -735,21 +859,24 @@ fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
     uint8_t flags, const struct fg_audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int ret;
+	int r, ret = FG_ERR_INTERNAL;
 
 	/* the WHERE clause re-checks the counter inside the transaction */
-	if (prepare(s,
-		"UPDATE credentials SET sign_count = ?, last_used = ?,"
-		" backed_up = ? WHERE id = ? AND state = 'active'"
-		" AND suspicious = 0"
-		" AND (sign_count < ?1 OR (?1 = 0 AND sign_count = 0))",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "UPDATE credentials SET sign_count = ?, last_used = ?,"
+		 " backed_up = ? WHERE id = ? AND state = 'active'"
+		 " AND suspicious = 0"
+		 " AND (sign_count < ?1 OR (?1 = 0 AND sign_count = 0))",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, count);
 	sqlite3_bind_int64(st, 2, now_s());
 	sqlite3_bind_int(st, 3, (flags & FG_AD_BS) != 0);
 	sqlite3_bind_int64(st, 4, id);
-	ret = change(s, st, true, a, false);
+	ret = change(s, &st, 1, true, a, false);
+out:
 	release(s, st);
 	return ret;
 }
@@ -759,13 +886,17 @@ fg_store_cred_mark_suspicious(struct fg_store *s, int64_t id,
     const struct fg_audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int ret;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (prepare(s, "UPDATE credentials SET suspicious = 1 WHERE id = ?",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "UPDATE credentials SET suspicious = 1 WHERE id = ?", &st)) !=
+	    FG_OK) {
+		ret = r;
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, id);
-	ret = change(s, st, true, a, true);
+	ret = change(s, &st, 1, true, a, true);
+out:
 	release(s, st);
 	return ret;
 }
@@ -774,16 +905,19 @@ int
 fg_store_cred_revoke(struct fg_store *s, int64_t id, const struct fg_audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int ret;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (prepare(s,
-		"UPDATE credentials SET state = 'revoked', revoked = ?"
-		" WHERE id = ? AND state = 'active'",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "UPDATE credentials SET state = 'revoked', revoked = ?"
+		 " WHERE id = ? AND state = 'active'",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, now_s());
 	sqlite3_bind_int64(st, 2, id);
-	ret = change(s, st, true, a, true);
+	ret = change(s, &st, 1, true, a, true);
+out:
 	release(s, st);
 	return ret;
 }
@@ -791,29 +925,35 @@ fg_store_cred_revoke(struct fg_store *s, int64_t id, const struct fg_audit *a)
 int
 fg_store_audit_list(struct fg_store *s, int limit, json_t **out)
 {
+	static const char *const names[] = {"id", "ts", "event", "user",
+	    "credential", "caller_uid", "caller_pid", "result", "reason",
+	    "detail"};
 	sqlite3_stmt *st = NULL;
-	json_t *arr;
-	int r, i;
+	json_t *arr = NULL, *row, *v;
+	int i, r, ret = FG_ERR_INTERNAL;
 
 	*out = NULL;
-	if (prepare(s,
-		"SELECT id, ts, event, user, credential, caller_uid,"
-		" caller_pid, result, reason, detail FROM audit"
-		" ORDER BY id DESC LIMIT ?",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "SELECT id, ts, event, user, credential, caller_uid,"
+		 " caller_pid, result, reason, detail FROM audit"
+		 " ORDER BY id DESC LIMIT ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	sqlite3_bind_int(st, 1, limit);
 	if ((arr = json_array()) == NULL) {
-		release(s, st);
-		return FG_ERR_NOMEM;
+		ret = FG_ERR_NOMEM;
+		goto out;
 	}
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		static const char *const names[] = { "id", "ts", "event",
-			"user", "credential", "caller_uid", "caller_pid",
-			"result", "reason", "detail" };
-		json_t *row = json_object();
+		/* the newest first from SQLite, the oldest first to callers */
+		if ((row = json_object()) == NULL ||
+		    json_array_insert_new(arr, 0, row) != 0) {
+			ret = FG_ERR_NOMEM;
+			goto out;
+		}
 		for (i = 0; i < 10; i++) {
-			json_t *v;
 			switch (sqlite3_column_type(st, i)) {
 			case SQLITE_INTEGER:
 				v = json_integer(sqlite3_column_int64(st, i));
@@ -825,17 +965,22 @@ fg_store_audit_list(struct fg_store *s, int limit, json_t **out)
 				v = json_string((const char *)
 					sqlite3_column_text(st, i));
 			}
+			/* a text that is not UTF-8 (json_string() refuses
+			 * it) loses its field, not the whole list */
 			json_object_set_new(row, names[i], v);
 		}
-		json_array_insert_new(arr, 0, row);
 	}
-	release(s, st);
 	if (r != SQLITE_DONE) {
-		json_decref(arr);
-		return db_error(s, "audit");
+		ret = db_error(s, "audit");
+		goto out;
 	}
 	*out = arr;
-	return FG_OK;
+	arr = NULL;
+	ret = FG_OK;
+out:
+	json_decref(arr);
+	release(s, st);
+	return ret;
 }
 
 int
@@ -843,21 +988,25 @@ fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
     int64_t *revoked)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = FG_ERR_STORE;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (prepare(s,
-		"SELECT (SELECT count(*) FROM users),"
-		" (SELECT count(*) FROM credentials WHERE state = 'active'),"
-		" (SELECT count(*) FROM credentials WHERE state = 'revoked')",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*users = sqlite3_column_int64(st, 0);
-		*active = sqlite3_column_int64(st, 1);
-		*revoked = sqlite3_column_int64(st, 2);
-		ret = FG_OK;
-	} else
-		db_error(s, "counts");
+	if ((r = prepare(s,
+		 "SELECT (SELECT count(*) FROM users),"
+		 " (SELECT count(*) FROM credentials WHERE state = 'active'),"
+		 " (SELECT count(*) FROM credentials WHERE state = 'revoked')",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		ret = db_error(s, "counts");
+		goto out;
+	}
+	*users = sqlite3_column_int64(st, 0);
+	*active = sqlite3_column_int64(st, 1);
+	*revoked = sqlite3_column_int64(st, 2);
+	ret = FG_OK;
+out:
 	release(s, st);
 	return ret;
 }
@@ -867,22 +1016,26 @@ fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
     int64_t *failures)
 {
 	sqlite3_stmt *st = NULL;
-	int r, ret = FG_ERR_STORE;
+	int r, ret = FG_ERR_INTERNAL;
 
 	*locked_at = 0;
 	*failures = 0;
-	if (prepare(s, "SELECT locked_at, failures FROM lockouts WHERE user = ?",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "SELECT locked_at, failures FROM lockouts WHERE user = ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	bind_text(st, 1, user);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		*locked_at = sqlite3_column_int64(st, 0);
 		*failures = sqlite3_column_int64(st, 1);
-		ret = FG_OK;
-	} else if (r == SQLITE_DONE)
-		ret = FG_OK;
-	else
-		db_error(s, "lockout");
+	} else if (r != SQLITE_DONE) {
+		ret = db_error(s, "lockout");
+		goto out;
+	}
+	ret = FG_OK;
+out:
 	release(s, st);
 	return ret;
 }
@@ -892,18 +1045,21 @@ fg_store_lock_set(struct fg_store *s, const char *user, int64_t failures,
     const struct fg_audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int ret;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (prepare(s,
-		"INSERT INTO lockouts (user, locked_at, failures)"
-		" VALUES (?, ?, ?) ON CONFLICT (user) DO UPDATE"
-		" SET failures = excluded.failures",
-		&st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s,
+		 "INSERT INTO lockouts (user, locked_at, failures)"
+		 " VALUES (?, ?, ?) ON CONFLICT (user) DO UPDATE"
+		 " SET failures = excluded.failures",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
 	bind_text(st, 1, user);
 	sqlite3_bind_int64(st, 2, now_s());
 	sqlite3_bind_int64(st, 3, failures);
-	ret = change(s, st, false, a, true);
+	ret = change(s, &st, 1, false, a, true);
+out:
 	release(s, st);
 	return ret;
 }
@@ -913,12 +1069,299 @@ fg_store_lock_clear(struct fg_store *s, const char *user,
     const struct fg_audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int ret;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (prepare(s, "DELETE FROM lockouts WHERE user = ?", &st) != FG_OK)
-		return FG_ERR_STORE;
+	if ((r = prepare(s, "DELETE FROM lockouts WHERE user = ?", &st)) !=
+	    FG_OK) {
+		ret = r;
+		goto out;
+	}
 	bind_text(st, 1, user);
-	ret = change(s, st, true, a, true);
+	ret = change(s, &st, 1, true, a, true);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_secret(struct fg_store *s, const char *name, uint8_t *out,
+    size_t len)
+{
+	sqlite3_stmt *st[2] = { NULL, NULL };
+	uint8_t fresh[64];
+	int r, ret = FG_ERR_INTERNAL;
+
+	if (len > sizeof(fresh) || fg_random(fresh, len) != FG_OK)
+		goto out;
+	/* the first agent to ask makes it; every later one reads it */
+	if ((r = prepare(s,
+		 "INSERT INTO secrets (name, value) VALUES (?, ?)"
+		 " ON CONFLICT (name) DO NOTHING",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s, "SELECT value FROM secrets WHERE name = ?",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st[0], 1, name);
+	sqlite3_bind_blob(st[0], 2, fresh, (int)len, SQLITE_TRANSIENT);
+	if (sqlite3_step(st[0]) != SQLITE_DONE) {
+		ret = db_error(s, "secret");
+		goto out;
+	}
+	bind_text(st[1], 1, name);
+	if (sqlite3_step(st[1]) != SQLITE_ROW ||
+	    (size_t)sqlite3_column_bytes(st[1], 0) != len) {
+		ret = db_error(s, "secret");
+		goto out;
+	}
+	memcpy(out, sqlite3_column_blob(st[1], 0), len);
+	ret = FG_OK;
+out:
+	OPENSSL_cleanse(fresh, sizeof(fresh));
+	release(s, st[0]);
+	release(s, st[1]);
+	return ret;
+}
+
+int
+fg_store_list_shape(struct fg_store *s, uint64_t pick, size_t *n,
+    size_t *lens, size_t max)
+{
+	sqlite3_stmt *st[2] = { NULL, NULL };
+	int64_t top, user_id;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*n = 0;
+	/* a credential row chosen by pick, by rowid: O(log n) however many */
+	if ((r = prepare(s, "SELECT max(id) FROM credentials", &st[0])) !=
+		FG_OK ||
+	    (r = prepare(s,
+		 "SELECT user_id FROM credentials"
+		 " WHERE state = 'active' AND id >= ? ORDER BY id LIMIT 1",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (sqlite3_step(st[0]) != SQLITE_ROW) {
+		ret = db_error(s, "shape");
+		goto out;
+	}
+	top = sqlite3_column_int64(st[0], 0);
+	sqlite3_bind_int64(st[1], 1, top > 0 ? (int64_t)(pick % (uint64_t)top) + 1 : 1);
+	if ((r = sqlite3_step(st[1])) == SQLITE_DONE) {
+		ret = FG_OK; /* nobody enrolled, or only past the pick */
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		ret = db_error(s, "shape");
+		goto out;
+	}
+	user_id = sqlite3_column_int64(st[1], 0);
+	release(s, st[1]);
+	st[1] = NULL;
+	if ((r = prepare(s,
+		 "SELECT length(credential_id) FROM credentials"
+		 " WHERE user_id = ? AND state = 'active' AND suspicious = 0"
+		 " ORDER BY id",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_int64(st[1], 1, user_id);
+	while ((r = sqlite3_step(st[1])) == SQLITE_ROW && *n < max)
+		lens[(*n)++] = (size_t)sqlite3_column_int64(st[1], 0);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		ret = db_error(s, "shape");
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	release(s, st[0]);
+	release(s, st[1]);
+	return ret;
+}
+
+int
+fg_store_keys(struct fg_store *s, int64_t since, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = NULL, *row;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((r = prepare(s,
+		 "SELECT kid, alg, jwk, created, retired FROM signing_keys"
+		 " WHERE retired IS NULL OR retired > ? ORDER BY created",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, since);
+	if ((arr = json_array()) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_error_t jerr;
+		json_t *jwk = json_loads(
+		    (const char *)sqlite3_column_text(st, 2), 0, &jerr);
+		row = json_pack("{s:s?,s:s?,s:o*,s:I,s:I}", "kid",
+		    (const char *)sqlite3_column_text(st, 0), "alg",
+		    (const char *)sqlite3_column_text(st, 1), "jwk", jwk,
+		    "created", (json_int_t)sqlite3_column_int64(st, 3),
+		    "retired", (json_int_t)sqlite3_column_int64(st, 4));
+		if (row == NULL || jwk == NULL ||
+		    json_array_append_new(arr, row) != 0) {
+			json_decref(row);
+			ret = FG_ERR_STORE;
+			goto out;
+		}
+	}
+	if (r != SQLITE_DONE) {
+		ret = db_error(s, "keys");
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+	ret = FG_OK;
+out:
+	json_decref(arr);
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_key_add(struct fg_store *s, const char *kid, const char *alg,
+    const char *jwk, bool retire_others, const struct fg_audit *a)
+{
+	sqlite3_stmt *st[2] = { NULL, NULL };
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "UPDATE signing_keys SET retired = ? WHERE alg = ?"
+		 " AND retired IS NULL AND ?",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s,
+		 "INSERT INTO signing_keys (kid, alg, jwk, created)"
+		 " VALUES (?, ?, ?, ?)",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_int64(st[0], 1, (sqlite3_int64)time(NULL));
+	bind_text(st[0], 2, alg);
+	sqlite3_bind_int(st[0], 3, retire_others);
+	bind_text(st[1], 1, kid);
+	bind_text(st[1], 2, alg);
+	bind_text(st[1], 3, jwk);
+	sqlite3_bind_int64(st[1], 4, (sqlite3_int64)time(NULL));
+	ret = change(s, st, 2, true, a, true);
+out:
+	release(s, st[0]);
+	release(s, st[1]);
+	return ret;
+}
+
+int
+fg_store_approval_add(struct fg_store *s, const char *user, const char *sid,
+    const char *client, const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "INSERT INTO approvals (user, sid, client, created)"
+		 " VALUES (?, ?, ?, ?)",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st, 1, user);
+	bind_text(st, 2, sid);
+	bind_text(st, 3, client);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	ret = change(s, &st, 1, true, a, true);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_approval_revoke(struct fg_store *s, const char *sid,
+    const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "UPDATE approvals SET revoked = ? WHERE sid = ?"
+		 " AND revoked IS NULL",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	bind_text(st, 2, sid);
+	ret = change(s, &st, 1, false, a, true);
+out:
+	release(s, st);
+	return ret;
+}
+
+/*
+ * Consumes the newest approval of user younger than window seconds, not
+ * consumed or revoked: in one statement, so that two logins can never both
+ * take one approval. FG_ERR_NOTFOUND when there is none; the audit record
+ * is written either way by the caller.
+ */
+int
+fg_store_approval_consume(struct fg_store *s, const char *user,
+    unsigned window, char *sid, size_t sidlen, const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "UPDATE approvals SET consumed = ?1 WHERE id = ("
+		 " SELECT id FROM approvals WHERE user = ?2"
+		 " AND consumed IS NULL AND revoked IS NULL"
+		 " AND created > ?1 - ?3 ORDER BY created DESC, id DESC"
+		 " LIMIT 1) RETURNING sid",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	bind_text(st, 2, user);
+	sqlite3_bind_int64(st, 3, window);
+	if ((r = exec(s, "BEGIN IMMEDIATE")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(sid, sidlen, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		r = sqlite3_step(st);
+	} else if (r == SQLITE_DONE) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (r != SQLITE_DONE) {
+		ret = db_error(s, "approval");
+		goto out;
+	}
+	sqlite3_reset(st);
+	if ((r = audit_insert(s, a)) != FG_OK ||
+	    (r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (ret != FG_OK)
+		rollback(s);
 	release(s, st);
 	return ret;
 }

@@ -12,54 +12,86 @@
 
 #include "ctl.h"
 
-#define CALL_TIMEOUT_MS 10000
+
+/* The exit status for a refusal by the agent, after saying why. */
+int
+ctl_refused(const struct fg_refusal *why)
+{
+	fprintf(stderr, "fido2gatectl: %s\n",
+	    why->message[0] != '\0' ? why->message : "the agent refused");
+	if (strcmp(why->code, FG_E_DENIED) == 0)
+		return CTL_EXIT_DENIED;
+	if (strcmp(why->code, FG_E_BAD_REQUEST) == 0)
+		return CTL_EXIT_USAGE;
+	return CTL_EXIT_FAIL;
+}
+
+/* The exit status for a failed exchange with the agent, after saying why. */
+int
+ctl_failed(const struct ctl *c, int err)
+{
+	fprintf(stderr, "fido2gatectl: the agent at %s did not answer: %s\n",
+	    c->socket, fg_strerror(err));
+	return err == FG_ERR_NOMEM ? CTL_EXIT_FAIL : CTL_EXIT_UNAVAIL;
+}
+
+int
+ctl_open(struct ctl *c)
+{
+	char err[256];
+
+	if (c->agent != NULL)
+		return CTL_EXIT_OK;
+	if (fg_client_open(c->socket, CONNECT_TIMEOUT_MS, &c->agent, err,
+		sizeof(err)) != FG_OK) {
+		fprintf(stderr, "fido2gatectl: cannot reach the agent: %s\n",
+		    err);
+		return CTL_EXIT_UNAVAIL;
+	}
+	return CTL_EXIT_OK;
+}
 
 /* Send req (consumed), return the reply in *out or an exit status. */
 int
-ctl_call(const struct ctl *c, json_t *req, json_t **out)
+ctl_call(struct ctl *c, json_t *req, json_t **out)
 {
-	int fd = -1, r, rc;
+	struct fg_refusal why;
 	json_t *reply = NULL;
+	int r;
 
 	*out = NULL;
-	json_object_set_new(req, "v", json_integer(FG_PROTO_VERSION));
-	if ((r = fg_connect(c->socket, &fd)) != FG_OK) {
-		fprintf(stderr, "fido2gatectl: cannot reach the agent at %s\n",
-		    c->socket);
+	if ((r = ctl_open(c)) != CTL_EXIT_OK) {
 		json_decref(req);
-		return CTL_EXIT_UNAVAIL;
+		return r;
 	}
-	r = fg_call(fd, req, CALL_TIMEOUT_MS, &reply);
-	json_decref(req);
-	close(fd);
-	if (r != FG_OK) {
-		fprintf(stderr, "fido2gatectl: the agent did not answer: %s\n",
-		    fg_strerror(r));
-		return CTL_EXIT_UNAVAIL;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		const char *code = fg_json_str(reply, "error");
-		fprintf(stderr, "fido2gatectl: %s\n",
-		    fg_json_str(reply, "message") ?
-			fg_json_str(reply, "message") :
-			"the agent refused");
-		rc = code != NULL && strcmp(code, "denied") == 0 ?
-		    CTL_EXIT_DENIED :
-		    code != NULL && (strcmp(code, "bad_request") == 0) ?
-		    CTL_EXIT_USAGE :
-		    CTL_EXIT_FAIL;
+	if ((r = fg_client_call(c->agent, req, CALL_TIMEOUT_MS, &reply)) !=
+	    FG_OK)
+		return ctl_failed(c, r);
+	if (fg_reply_refused(reply, &why)) {
 		json_decref(reply);
-		return rc;
+		return ctl_refused(&why);
 	}
 	*out = reply;
 	return CTL_EXIT_OK;
 }
 
+/* JSON for programs: every non-ASCII character escaped, so that a control
+ * character stored by an older agent reaches no terminal raw. */
 static void
 print_json(const json_t *v)
 {
-	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_dumpf(v, stdout,
+	    JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	putchar('\n');
+}
+
+/* A member of a record, for a person: controls escaped, "-" when absent. */
+static const char *
+field(const json_t *o, const char *key, char *buf, size_t len)
+{
+	const char *s = fg_json_str(o, key);
+
+	return s != NULL ? fg_text_escape(s, buf, len) : "-";
 }
 
 static const char *
@@ -90,7 +122,7 @@ ctl_list(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_FAIL;
 	for (;;) {
 		json_t *next;
-		req = json_pack("{s:s}", "op", "cred.list");
+		req = json_pack("{s:s}", "op", FG_OP_CRED_LIST);
 		if (argc == 2)
 			json_object_set_new(req, "user", json_string(argv[1]));
 		if (after != NULL)
@@ -119,20 +151,20 @@ ctl_list(struct ctl *c, int argc, char **argv)
 		    "LABEL");
 		json_array_foreach(creds, i, cr)
 		{
-			char buf[32];
+			char buf[32], us[520], id[16], lab[260];
 			const char *state = fg_json_str(cr, "state");
 			if (json_is_true(json_object_get(cr, "suspicious")))
 				state = "SUSPECT";
 			printf("%-16s %-12.12s %-7s %-8s %-10lld %-20s %s\n",
-			    fg_json_str(cr, "user"),
-			    fg_json_str(cr, "credential_id"),
+			    field(cr, "user", us, sizeof(us)),
+			    field(cr, "credential_id", id, sizeof(id)),
 			    fg_json_str(cr, "alg"), state,
 			    (long long)json_integer_value(
 				json_object_get(cr, "sign_count")),
 			    when(json_integer_value(
 				     json_object_get(cr, "last_used")),
 				buf, sizeof(buf)),
-			    fg_json_str(cr, "label"));
+			    field(cr, "label", lab, sizeof(lab)));
 		}
 	}
 	json_decref(creds);
@@ -151,7 +183,7 @@ ctl_revoke(struct ctl *c, int argc, char **argv)
 				" of the credential ID\n");
 		return CTL_EXIT_USAGE;
 	}
-	req = json_pack("{s:s,s:s,s:s}", "op", "cred.revoke", "user", argv[1],
+	req = json_pack("{s:s,s:s,s:s}", "op", FG_OP_CRED_REVOKE, "user", argv[1],
 	    "credential", argv[2]);
 	if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK)
 		return rc;
@@ -177,7 +209,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: fido2gatectl status\n");
 		return CTL_EXIT_USAGE;
 	}
-	if ((rc = ctl_call(c, json_pack("{s:s,s:b}", "op", "status", "counts", 1),
+	if ((rc = ctl_call(c, json_pack("{s:s,s:b}", "op", FG_OP_STATUS, "counts", 1),
 		 &reply)) !=
 	    CTL_EXIT_OK)
 		return rc;
@@ -222,7 +254,7 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: fido2gatectl audit [--limit 1-1000]\n");
 		return CTL_EXIT_USAGE;
 	}
-	req = json_pack("{s:s,s:i}", "op", "audit.list", "limit", (int)limit);
+	req = json_pack("{s:s,s:i}", "op", FG_OP_AUDIT_LIST, "limit", (int)limit);
 	if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK)
 		return rc;
 	rows = json_object_get(reply, "records");
@@ -231,22 +263,21 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 	else
 		json_array_foreach(rows, i, row)
 		{
+			char ev[64], us[520], res[32], why[520], cred[1400];
 			printf("%s %-20s %-12s %-6s uid=%lld %s%s%s\n",
 			    when(json_integer_value(json_object_get(row, "ts")),
 				buf, sizeof(buf)),
-			    fg_json_str(row, "event"),
-			    fg_json_str(row, "user") ?
-				fg_json_str(row, "user") :
-				"-",
-			    fg_json_str(row, "result"),
+			    field(row, "event", ev, sizeof(ev)),
+			    field(row, "user", us, sizeof(us)),
+			    field(row, "result", res, sizeof(res)),
 			    (long long)json_integer_value(
 				json_object_get(row, "caller_uid")),
 			    fg_json_str(row, "reason") ?
-				fg_json_str(row, "reason") :
+				field(row, "reason", why, sizeof(why)) :
 				"",
 			    fg_json_str(row, "credential") ? " cred=" : "",
 			    fg_json_str(row, "credential") ?
-				fg_json_str(row, "credential") :
+				field(row, "credential", cred, sizeof(cred)) :
 				"");
 		}
 	json_decref(reply);
@@ -263,7 +294,7 @@ ctl_unlock(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: fido2gatectl unlock USER\n");
 		return CTL_EXIT_USAGE;
 	}
-	req = json_pack("{s:s,s:s}", "op", "user.unlock", "user", argv[1]);
+	req = json_pack("{s:s,s:s}", "op", FG_OP_USER_UNLOCK, "user", argv[1]);
 	if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK)
 		return rc;
 	if (c->json)

@@ -2,6 +2,8 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <fido2gate/client.h>
+
 #include "fg.h"
 
 enum ctl_exit {
@@ -13,13 +15,23 @@ enum ctl_exit {
 	CTL_EXIT_DEVICE = 5,	/* no key, or the key failed */
 };
 
+#define CONNECT_TIMEOUT_MS 5000
+#define CALL_TIMEOUT_MS 10000
+
 struct ctl {
 	const char *socket;
 	bool json;
+	struct fg_client *agent; /* opened by the first call */
 };
 
-int ctl_call(const struct ctl *c, json_t *req, json_t **out);
-int ctl_verify(int argc, char **argv);
+/* Connects once; an exit status. */
+int ctl_open(struct ctl *c);
+/* Sends req (consumed); the reply in *out, or an exit status after saying
+ * why on stderr. */
+int ctl_call(struct ctl *c, json_t *req, json_t **out);
+int ctl_refused(const struct fg_refusal *why);
+int ctl_failed(const struct ctl *c, int err);
+int ctl_verify(struct ctl *c, int argc, char **argv);
 int ctl_enroll(struct ctl *c, int argc, char **argv);
 int ctl_list(struct ctl *c, int argc, char **argv);
 int ctl_revoke(struct ctl *c, int argc, char **argv);

@@ -62,40 +62,30 @@ parse_alg(const char *s)
 }
 
 static int
-fill_cred(fido_cred_t *cred, const json_t *b, int alg, const uint8_t cdh[32],
-    const struct fg_id_list *excl, enum fg_uv_mode uv)
+fill_cred(fido_cred_t *cred, const struct fg_enroll_challenge *b, int alg,
+    const uint8_t cdh[32], enum fg_uv_mode uv)
 {
-	uint8_t *handle = NULL;
-	size_t hlen = 0, i;
-	const char *user = fg_json_str(b, "user");
-	int ret = FG_ERR_PROTO;
+	size_t i;
 
-	if (fg_json_b64(b, "user_handle", &handle, &hlen) != FG_OK ||
-	    hlen == 0 || user == NULL || fg_json_str(b, "rp_id") == NULL)
-		goto out;
-	ret = FG_ERR_INTERNAL;
 	if (fido_cred_set_type(cred, alg) != FIDO_OK ||
 	    fido_cred_set_clientdata_hash(cred, cdh, 32) != FIDO_OK ||
-	    fido_cred_set_rp(cred, fg_json_str(b, "rp_id"),
-		fg_json_str(b, "rp_name")) != FIDO_OK ||
-	    fido_cred_set_user(cred, handle, hlen, user, user, NULL) !=
-		FIDO_OK ||
+	    fido_cred_set_rp(cred, b->rp_id, b->rp_name) != FIDO_OK ||
+	    fido_cred_set_user(cred, b->user_handle, sizeof(b->user_handle),
+		b->user, b->user, NULL) != FIDO_OK ||
 	    fido_cred_set_rk(cred, FIDO_OPT_OMIT) != FIDO_OK ||
 	    (uv == FG_UV_BUILTIN &&
 		fido_cred_set_uv(cred, FIDO_OPT_TRUE) != FIDO_OK))
-		goto out;
-	for (i = 0; i < excl->n; i++)
-		if (fido_cred_exclude(cred, excl->id[i], excl->len[i]) !=
-		    FIDO_OK)
-			goto out;
-	ret = FG_OK;
-out:
-	free(handle);
-	return ret;
+		return FG_ERR_INTERNAL;
+	for (i = 0; i < b->exclude.n; i++)
+		if (fido_cred_exclude(cred, b->exclude.id[i],
+			b->exclude.len[i]) != FIDO_OK)
+			return FG_ERR_INTERNAL;
+	return FG_OK;
 }
 
 static json_t *
-finish_request(const json_t *begin, fido_cred_t *cred, const char *cdj)
+finish_request(const struct fg_enroll_challenge *begin, fido_cred_t *cred,
+    const char *cdj)
 {
 	char *ad = fg_b64url_encode(fido_cred_authdata_raw_ptr(cred),
 	    fido_cred_authdata_raw_len(cred));
@@ -106,8 +96,8 @@ finish_request(const json_t *begin, fido_cred_t *cred, const char *cdj)
 
 	if (ad != NULL && st != NULL && cd != NULL && fido_cred_fmt(cred))
 		req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op",
-		    "enroll.finish", "session", fg_json_str(begin, "session"),
-		    "fmt", fido_cred_fmt(cred), "authenticator_data", ad,
+		    FG_OP_ENROLL_FINISH, "session", begin->session, "fmt",
+		    fido_cred_fmt(cred), "authenticator_data", ad,
 		    "attestation_statement", st, "client_data_json", cd);
 	free(ad);
 	free(st);
@@ -124,13 +114,14 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fg_devs devs = { 0 };
-	struct fg_id_list excl = { 0 };
+	struct fg_enroll_challenge begin = { 0 };
+	struct fg_refusal why;
 	fido_cred_t *cred = NULL;
-	json_t *req, *begin = NULL, *done = NULL;
+	json_t *req, *done = NULL;
 	const char *label = NULL;
 	char pin[256] = "", *cdj = NULL;
-	uint8_t *chal = NULL, cdh[32];
-	size_t chal_len = 0, which = 0;
+	uint8_t cdh[32];
+	size_t which = 0;
 	enum fg_uv_mode uv;
 	int ch, alg = COSE_ES256, r, rc = CTL_EXIT_USAGE;
 
@@ -145,17 +136,16 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 	if (optind != argc - 1)
 		goto usage;
 	fido_init(0);
-	req = json_pack("{s:s,s:s}", "op", "enroll.begin", "user", argv[optind]);
-	if (label != NULL)
-		json_object_set_new(req, "label", json_string(label));
-	if ((rc = ctl_call(c, req, &begin)) != CTL_EXIT_OK)
+	if ((rc = ctl_open(c)) != CTL_EXIT_OK)
 		goto out;
-	rc = CTL_EXIT_UNAVAIL;
-	if (fg_json_b64(begin, "challenge", &chal, &chal_len) != FG_OK ||
-	    fg_json_str(begin, "origin") == NULL ||
-	    fg_id_list_from_json(json_object_get(begin, "exclude_credentials"),
-		&excl) != FG_OK) {
-		fprintf(stderr, "fido2gatectl: the agent's reply is malformed\n");
+	r = fg_client_enroll_begin(c->agent, argv[optind], label,
+	    CALL_TIMEOUT_MS, &begin, &why);
+	if (r == FG_ERR_DENIED) {
+		rc = ctl_refused(&why);
+		goto out;
+	}
+	if (r != FG_OK) {
+		rc = ctl_failed(c, r);
 		goto out;
 	}
 	rc = CTL_EXIT_DEVICE;
@@ -171,7 +161,7 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	uv = fg_dev_uv_mode(devs.dev[which], fg_json_str(begin, "uv"));
+	uv = fg_dev_uv_mode(devs.dev[which], begin.uv);
 	if (uv == FG_UV_IMPOSSIBLE) {
 		fprintf(stderr, "fido2gatectl: policy requires user "
 				"verification and this key has no PIN: set one "
@@ -182,12 +172,12 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "fido2gatectl: no PIN given\n");
 		goto out;
 	}
-	cdj = fg_client_data_json("webauthn.create", chal, chal_len,
-	    fg_json_str(begin, "origin"));
+	cdj = fg_client_data_json("webauthn.create", begin.challenge,
+	    sizeof(begin.challenge), begin.origin);
 	if (cdj == NULL || (cred = fido_cred_new()) == NULL)
 		goto out;
 	fg_sha256(cdj, strlen(cdj), cdh);
-	if (fill_cred(cred, begin, alg, cdh, &excl, uv) != FG_OK) {
+	if (fill_cred(cred, &begin, alg, cdh, uv) != FG_OK) {
 		fprintf(stderr, "fido2gatectl: cannot build the request\n");
 		goto out;
 	}
@@ -198,7 +188,7 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "fido2gatectl: %s\n", fg_fido_msg(r));
 		goto out;
 	}
-	if ((req = finish_request(begin, cred, cdj)) == NULL)
+	if ((req = finish_request(&begin, cred, cdj)) == NULL)
 		goto out;
 	if ((rc = ctl_call(c, req, &done)) != CTL_EXIT_OK)
 		goto out;
@@ -223,10 +213,8 @@ out:
 	OPENSSL_cleanse(pin, sizeof(pin));
 	fido_cred_free(&cred);
 	fg_devs_close(&devs);
-	fg_id_list_clear(&excl);
-	json_decref(begin);
+	fg_enroll_challenge_clear(&begin);
 	json_decref(done);
-	free(chal);
 	free(cdj);
 	return rc;
 }

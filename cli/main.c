@@ -9,7 +9,18 @@
 
 #include "ctl.h"
 
-#define DEFAULT_SOCKET "/run/fido2gate/agent.sock"
+static const struct {
+	const char *name;
+	int (*fn)(struct ctl *, int, char **);
+} cmds[] = {
+	{ "enroll", ctl_enroll },
+	{ "list", ctl_list },
+	{ "revoke", ctl_revoke },
+	{ "unlock", ctl_unlock },
+	{ "status", ctl_status },
+	{ "audit", ctl_audit },
+	{ "verify", ctl_verify },
+};
 
 static void
 usage(FILE *f)
@@ -31,7 +42,7 @@ usage(FILE *f)
 	    "                               request on stdin, a verdict on stdout\n"
 	    "\n"
 	    "options:\n"
-	    "  --socket PATH   the agent's socket (default " DEFAULT_SOCKET ")\n"
+	    "  --socket PATH   the agent's socket (default " FG_SOCKET_DEFAULT ")\n"
 	    "  --json          machine-readable output\n"
 	    "\n"
 	    "exit status:\n"
@@ -53,9 +64,10 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl c = { .socket = DEFAULT_SOCKET };
+	struct ctl c = { .socket = FG_SOCKET_DEFAULT };
 	const char *cmd;
-	int ch;
+	size_t i;
+	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -84,20 +96,12 @@ main(int argc, char **argv)
 	}
 	cmd = argv[0];
 	optind = 0; /* a full reset of GNU getopt for the command */
-	if (strcmp(cmd, "verify") == 0)
-		return ctl_verify(argc, argv);
-	if (strcmp(cmd, "enroll") == 0)
-		return ctl_enroll(&c, argc, argv);
-	if (strcmp(cmd, "list") == 0)
-		return ctl_list(&c, argc, argv);
-	if (strcmp(cmd, "revoke") == 0)
-		return ctl_revoke(&c, argc, argv);
-	if (strcmp(cmd, "unlock") == 0)
-		return ctl_unlock(&c, argc, argv);
-	if (strcmp(cmd, "status") == 0)
-		return ctl_status(&c, argc, argv);
-	if (strcmp(cmd, "audit") == 0)
-		return ctl_audit(&c, argc, argv);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i].name) == 0) {
+			rc = cmds[i].fn(&c, argc, argv);
+			fg_client_free(&c.agent);
+			return rc;
+		}
 	fprintf(stderr, "fido2gatectl: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CTL_EXIT_USAGE;

@@ -226,7 +226,7 @@ verdict_json(const struct fg_verdict *v)
 }
 
 int
-ctl_verify(int argc, char **argv)
+ctl_verify(struct ctl *c, int argc, char **argv)
 {
 	struct request r;
 	struct fg_verdict v;
@@ -236,6 +236,7 @@ ctl_verify(int argc, char **argv)
 	size_t len = 0, n;
 	int rc = CTL_EXIT_USAGE;
 
+	(void)c;
 	(void)argv;
 	memset(&r, 0, sizeof(r));
 	if (argc != 1) {

@@ -319,7 +319,7 @@ fg_attest_verify(const char *fmt, const uint8_t *authdata, size_t authdata_len,
 	if (map == NULL || lr.error.code != CBOR_ERR_NONE ||
 	    lr.read != attstmt_len || !cbor_isa_map(map) ||
 	    !cbor_map_is_definite(map)) {
-		WHY("attStmt is not a CBOR map");
+		WHY("attStmt is not a CBOR map, or a map in it repeats a key");
 		goto out;
 	}
 	if ((r = parse_attstmt(map, &st, why, whylen)) != FG_OK) {

@@ -152,12 +152,11 @@ fg_devs_touch_select(struct fg_devs *d, int timeout_ms, size_t *which)
 }
 
 enum fg_uv_mode
-fg_dev_uv_mode(fido_dev_t *dev, const char *policy)
+fg_dev_uv_mode(fido_dev_t *dev, enum fg_uv_policy policy)
 {
-	bool required = policy != NULL && strcmp(policy, "required") == 0;
-	bool discouraged = policy != NULL && strcmp(policy, "discouraged") == 0;
+	bool required = policy == FG_UV_REQUIRED;
 
-	if (discouraged && !required)
+	if (policy == FG_UV_DISCOURAGED)
 		return FG_UV_NONE;
 	if (fido_dev_has_pin(dev))
 		return FG_UV_PIN;
@@ -234,37 +233,6 @@ fg_assert_out_clear(struct fg_assert_out *o)
 	free(o->id);
 	free(o->sig);
 	memset(o, 0, sizeof(*o));
-}
-
-void
-fg_id_list_clear(struct fg_id_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->id[i]);
-	memset(l, 0, sizeof(*l));
-}
-
-int
-fg_id_list_from_json(const json_t *arr, struct fg_id_list *l)
-{
-	size_t i;
-
-	memset(l, 0, sizeof(*l));
-	if (!json_is_array(arr) || json_array_size(arr) > FG_IDS_MAX)
-		return FG_ERR_PROTO;
-	for (i = 0; i < json_array_size(arr); i++) {
-		const char *s = json_string_value(json_array_get(arr, i));
-		if (s == NULL ||
-		    fg_b64url_decode(s, &l->id[l->n], &l->len[l->n]) != FG_OK ||
-		    l->len[l->n] == 0) {
-			fg_id_list_clear(l);
-			return FG_ERR_PROTO;
-		}
-		l->n++;
-	}
-	return FG_OK;
 }
 
 const char *

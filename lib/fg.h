@@ -2,7 +2,8 @@
  * fido2gate's shared internals: the error codes, encodings, the COSE and
  * authenticatorData parsers, the assertion and attestation verifiers, the
  * agent protocol framing and the libfido2 device helpers. Linked into the
- * agent, the PAM module and the CLI; never installed as a public API.
+ * agent, the PAM module and the CLI; never installed as a public API. The
+ * contract between the agent and its clients is include/fido2gate/.
  */
 #ifndef FG_H
 #define FG_H
@@ -16,27 +17,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include <fido2gate/client.h>
+#include <fido2gate/error.h>
+#include <fido2gate/protocol.h>
+
 #define FG_VERSION "0.3.0"
-
-enum fg_err {
-	FG_OK = 0,
-	FG_ERR_INTERNAL = -1,
-	FG_ERR_NOMEM = -2,
-	FG_ERR_INVALID = -3,   /* malformed input */
-	FG_ERR_IO = -4,	       /* a system call failed */
-	FG_ERR_PROTO = -5,     /* the peer broke the protocol */
-	FG_ERR_NOTFOUND = -6,
-	FG_ERR_DENIED = -7,
-	FG_ERR_UNAVAIL = -8,   /* the agent cannot be reached */
-	FG_ERR_TIMEOUT = -9,
-	FG_ERR_TOOBIG = -10,
-	FG_ERR_EXISTS = -11,
-	FG_ERR_UNSUPPORTED = -12,
-	FG_ERR_STORE = -13,
-	FG_ERR_LIMIT = -14,
-};
-
-const char *fg_strerror(int err);
 
 /* b64.c: base64url without padding (RFC 4648 §5), as WebAuthn uses it. */
 int fg_b64url_decode(const char *in, uint8_t **out, size_t *outlen);
@@ -58,7 +43,9 @@ struct fg_pubkey;
 /* Both return FG_OK, FG_ERR_INVALID (malformed key), FG_ERR_UNSUPPORTED
  * (an algorithm we do not implement) or FG_ERR_NOMEM. */
 /* cbor.c: cbor_load() for outside input, after checking that no count in
- * the item claims more elements than its bytes could hold. */
+ * the item claims more elements than its bytes could hold; NULL too when
+ * a map, at any depth, repeats a key or has a key that is neither an
+ * integer nor a string. */
 bool fg_cbor_well_sized(const uint8_t *p, size_t len, size_t *item_len);
 cbor_item_t *fg_cbor_load(const uint8_t *p, size_t len,
     struct cbor_load_result *res);
@@ -192,15 +179,20 @@ int fg_attest_verify(const char *fmt, const uint8_t *authdata,
     char *why, size_t whylen);
 void fg_attest_result_clear(struct fg_attest_result *res);
 
-/* proto.c: the agent protocol over a SOCK_SEQPACKET Unix socket. */
-#define FG_PROTO_VERSION 1
-#define FG_MSG_MAX 65536
-
-int fg_connect(const char *path, int *fd);
+/* proto.c: the agent protocol's records (include/fido2gate/protocol.h). */
+/* Connects without blocking; a busy agent's full queue is retried until
+ * timeout_ms. FG_ERR_UNAVAIL (nobody listens), FG_ERR_TIMEOUT. */
+int fg_connect(const char *path, int timeout_ms, int *fd);
 int fg_msg_send(int fd, const json_t *msg);
 /* Waits up to timeout_ms (-1: forever). FG_ERR_TOOBIG, FG_ERR_INVALID
  * (not a JSON object), FG_ERR_PROTO (peer closed), FG_ERR_TIMEOUT. */
 int fg_msg_recv(int fd, int timeout_ms, size_t max, json_t **out);
+/* fg_msg_recv in two steps, for a reader that decides between them
+ * whether the record is worth parsing: one record's bytes (free with
+ * fg_wipe_free), then the JSON object they hold (FG_ERR_INVALID if not). */
+int fg_msg_read(int fd, int timeout_ms, size_t max, char **out,
+    size_t *outlen);
+int fg_msg_parse(const char *buf, size_t len, json_t **out);
 /* send a request and wait for its reply; checks the version */
 int fg_call(int fd, const json_t *req, int timeout_ms, json_t **reply);
 
@@ -218,5 +210,11 @@ void fg_sha256(const void *in, size_t len, uint8_t out[32]);
 int fg_random(void *buf, size_t len);
 bool fg_user_name_valid(const char *name);
 void fg_wipe_free(void *p, size_t len);
+int64_t fg_now_ms(void); /* monotonic milliseconds */
+/* True when UTF-8 text holds nothing a terminal would act on: no C0 or C1
+ * control, DEL, or bidirectional override. */
+bool fg_text_printable(const char *s, size_t len);
+/* s for a terminal: each such byte as \xNN; truncated to fit buf. */
+const char *fg_text_escape(const char *s, char *buf, size_t len);
 
 #endif

@@ -7,18 +7,10 @@
 #include "fg.h"
 
 #define FG_DEVS_MAX 16
-#define FG_IDS_MAX 64
-
 struct fg_devs {
 	fido_dev_info_t *info;
 	size_t n_info;
 	fido_dev_t *dev[FG_DEVS_MAX];
-	size_t n;
-};
-
-struct fg_id_list {
-	uint8_t *id[FG_IDS_MAX];
-	size_t len[FG_IDS_MAX];
 	size_t n;
 };
 
@@ -36,14 +28,12 @@ void fg_devs_close(struct fg_devs *d);
 int fg_devs_probe(struct fg_devs *d, const char *rp_id,
     const struct fg_id_list *ids, size_t *which);
 int fg_devs_touch_select(struct fg_devs *d, int timeout_ms, size_t *which);
-enum fg_uv_mode fg_dev_uv_mode(fido_dev_t *dev, const char *policy);
+enum fg_uv_mode fg_dev_uv_mode(fido_dev_t *dev, enum fg_uv_policy policy);
 /* FG_ERR_DENIED with *fido_err set when the key said no. */
 int fg_dev_assert(fido_dev_t *dev, const char *rp_id, const uint8_t cdh[32],
     const struct fg_id_list *ids, enum fg_uv_mode uv, const char *pin,
     struct fg_assert_out *out, int *fido_err);
 void fg_assert_out_clear(struct fg_assert_out *o);
-int fg_id_list_from_json(const json_t *arr, struct fg_id_list *l);
-void fg_id_list_clear(struct fg_id_list *l);
 const char *fg_fido_msg(int fido_err);
 
 #endif

@@ -5,6 +5,7 @@
  * split or run into the next.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +15,47 @@
 
 #include "fg.h"
 
+/*
+ * A Unix socket's connect() does not wait in the background: with the
+ * agent's listen queue full it fails with EAGAIN at once, or, blocking,
+ * waits with no bound. So connect without blocking and retry, with a short
+ * growing pause, until timeout_ms.
+ */
 int
-fg_connect(const char *path, int *fd)
+fg_connect(const char *path, int timeout_ms, int *fd)
 {
 	struct sockaddr_un sun;
-	int s;
+	int64_t deadline;
+	useconds_t pause_us = 1000;
+	int s, flags;
 
 	*fd = -1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return FG_ERR_INVALID;
-	strcpy(sun.sun_path, path);
-	if ((s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		 0)) < 0)
 		return FG_ERR_IO;
-	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	deadline = fg_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	while (connect(s, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN || fg_now_ms() >= deadline) {
+			int e = errno;
+			close(s);
+			return e == EAGAIN ? FG_ERR_TIMEOUT : FG_ERR_UNAVAIL;
+		}
+		usleep(pause_us);
+		if (pause_us < 50000)
+			pause_us *= 2;
+	}
+	/* replies are waited for with poll(); sends are small and whole */
+	if ((flags = fcntl(s, F_GETFL)) < 0 ||
+	    fcntl(s, F_SETFL, flags & ~O_NONBLOCK) != 0) {
 		close(s);
-		return FG_ERR_UNAVAIL;
+		return FG_ERR_IO;
 	}
 	*fd = s;
 	return FG_OK;
@@ -62,15 +87,15 @@ fg_msg_send(int fd, const json_t *msg)
 }
 
 int
-fg_msg_recv(int fd, int timeout_ms, size_t max, json_t **out)
+fg_msg_read(int fd, int timeout_ms, size_t max, char **out, size_t *outlen)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	json_error_t jerr;
 	char *buf;
 	ssize_t n;
-	int r, ret;
+	int r;
 
 	*out = NULL;
+	*outlen = 0;
 	do
 		r = poll(&pfd, 1, timeout_ms);
 	while (r < 0 && errno == EINTR);
@@ -85,23 +110,43 @@ fg_msg_recv(int fd, int timeout_ms, size_t max, json_t **out)
 	do
 		n = recv(fd, buf, max + 1, MSG_TRUNC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		ret = errno == EAGAIN ? FG_ERR_TIMEOUT : FG_ERR_IO;
-	else if (n == 0)
-		ret = FG_ERR_PROTO;
-	else if ((size_t)n > max)
-		ret = FG_ERR_TOOBIG;
-	else if ((*out = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
-		      &jerr)) == NULL)
-		ret = FG_ERR_INVALID;
-	else if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		ret = FG_ERR_INVALID;
-	} else
-		ret = FG_OK;
-	explicit_bzero(buf, n > 0 && (size_t)n <= max ? (size_t)n : max + 1);
-	free(buf);
+	if (n <= 0 || (size_t)n > max) {
+		explicit_bzero(buf, max + 1);
+		free(buf);
+		if (n < 0)
+			return errno == EAGAIN ? FG_ERR_TIMEOUT : FG_ERR_IO;
+		return n == 0 ? FG_ERR_PROTO : FG_ERR_TOOBIG;
+	}
+	*out = buf;
+	*outlen = (size_t)n;
+	return FG_OK;
+}
+
+int
+fg_msg_parse(const char *buf, size_t len, json_t **out)
+{
+	json_error_t jerr;
+
+	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (*out != NULL && json_is_object(*out))
+		return FG_OK;
+	json_decref(*out);
+	*out = NULL;
+	return FG_ERR_INVALID;
+}
+
+int
+fg_msg_recv(int fd, int timeout_ms, size_t max, json_t **out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	*out = NULL;
+	if ((ret = fg_msg_read(fd, timeout_ms, max, &buf, &len)) != FG_OK)
+		return ret;
+	ret = fg_msg_parse(buf, len, out);
+	fg_wipe_free(buf, len);
 	return ret;
 }
 

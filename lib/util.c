@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -90,4 +91,69 @@ fg_wipe_free(void *p, size_t len)
 		return;
 	OPENSSL_cleanse(p, len);
 	free(p);
+}
+
+/* Monotonic milliseconds: for deadlines, never for dates. */
+int64_t
+fg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The code points a terminal acts on rather than shows, in UTF-8 that
+ * jansson has already checked: C0 controls and DEL, C1 controls (U+0080
+ * to U+009F: C2 80..9F), and the bidirectional marks and overrides
+ * (U+200E/F: E2 80 8E/8F; U+202A..E: E2 80 AA..AE; U+2066..9: E2 81
+ * A6..A9). Returns the length of the sequence at p, or 0 when it is shown.
+ */
+static size_t
+control_len(const unsigned char *p, size_t left)
+{
+	if (p[0] < 0x20 || p[0] == 0x7f)
+		return 1;
+	if (p[0] == 0xc2 && left >= 2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2;
+	if (p[0] == 0xe2 && left >= 3 &&
+	    ((p[1] == 0x80 &&
+		 (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae))) ||
+		(p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+		return 3;
+	return 0;
+}
+
+bool
+fg_text_printable(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (control_len((const unsigned char *)s + i, len - i) != 0)
+			return false;
+	return true;
+}
+
+const char *
+fg_text_escape(const char *s, char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, o = 0, c, k;
+
+	if (len == 0)
+		return "";
+	while (i < n && o + 1 < len) {
+		if ((c = control_len(p + i, n - i)) == 0) {
+			buf[o++] = (char)p[i++];
+			continue;
+		}
+		for (k = 0; k < c && o + 5 < len; k++, i++)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", p[i]);
+		if (k < c)
+			break;
+	}
+	buf[o] = '\0';
+	return buf;
 }

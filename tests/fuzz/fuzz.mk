@@ -11,30 +11,24 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
 	-fsanitize=fuzzer-no-link -D_GNU_SOURCE -Iinclude -Ilib -Iagent \
 	-I$(SOFTKEY_DIR) -Wall -Wextra -Werror
-FUZZ_LIB_OBJ := $(patsubst lib/%.c,$(BUILD)/fuzz/lib/%.o,$(FG_LIB_SRC))
-FUZZ_AGENT_OBJ := $(patsubst agent/%.c,$(BUILD)/fuzz/agent/%.o,\
+FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(FG_LIB_SRC))
+FUZZ_AGENT_OBJ := $(patsubst %.c,$(BUILD)/fuzz/%.o,\
 	$(filter-out agent/main.c,$(AGENT_SRC)))
-FUZZ_SK_OBJ := $(patsubst %,$(BUILD)/fuzz/softkey/%.o,$(SOFTKEY_CORE))
+FUZZ_PAM_OBJ := $(BUILD)/fuzz/pam_module/args.o
+FUZZ_SK_OBJ := $(patsubst %,$(BUILD)/fuzz/$(SOFTKEY_DIR)/%.o,$(SOFTKEY_CORE))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_LIBS := -ljansson -lcbor -lcrypto -lfido2
 
-$(BUILD)/fuzz/lib/%.o: lib/%.c lib/fg.h lib/fg_device.h
+$(BUILD)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/fuzz/agent/%.o: agent/%.c agent/agent.h lib/fg.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
-
-$(BUILD)/fuzz/softkey/%.o: $(SOFTKEY_DIR)/%.c $(SOFTKEY_DIR)/softkey.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
-
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ) $(FUZZ_AGENT_OBJ) \
-		$(FUZZ_SK_OBJ) pam_module/pam_fido2gate.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
-		$(if $(filter softkey,$*),$(FUZZ_SK_OBJ),$(FUZZ_AGENT_OBJ)) \
-		$(FUZZ_LIB_OBJ) $(FUZZ_LIBS) -lsqlite3 -linih -lpam
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/tests/fuzz/fuzz_%.o \
+		$$(if $$(filter softkey,$$*),$$(FUZZ_SK_OBJ),$$(FUZZ_AGENT_OBJ)) \
+		$(FUZZ_LIB_OBJ) $(FUZZ_PAM_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS) \
+		$(AGENT_LIBS) -lpam
 
 .PHONY: fuzz fuzz-build fuzz-seeds
 fuzz-build: $(FUZZ_BINS)
@@ -58,19 +52,19 @@ fuzz-run-%:
 		> $(BUILD)/fuzz/$*.log 2>&1 || \
 		{ echo "fuzz $*: FAILED"; tail -n 40 $(BUILD)/fuzz/$*.log; exit 1; }
 	@grep -E "stat::number_of_executed_units|cov:" $(BUILD)/fuzz/$*.log | tail -n 2 | sed 's/^/  $*: /'
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_AGENT_OBJ) $(FUZZ_SK_OBJ)
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_AGENT_OBJ) $(FUZZ_SK_OBJ) $(FUZZ_PAM_OBJ)
 
 # The same harnesses without libFuzzer, built by gcc with ASan and UBSan,
 # to replay tests/fuzz/regress/ in `make check`.
 REPLAY_BINS := $(patsubst %,$(BUILD)/test/replay_%,$(FUZZ_NAMES))
 FG_TARGETS += $(REPLAY_BINS)
-REPLAY_SRC := $(FG_LIB_SRC) $(filter-out agent/main.c,$(AGENT_SRC))
-REPLAY_SK_SRC := $(patsubst %,$(SOFTKEY_DIR)/%.c,$(SOFTKEY_CORE))
+REPLAY_SK_OBJ := $(patsubst %,$(BUILD)/san/$(SOFTKEY_DIR)/%.o,$(SOFTKEY_CORE))
 
-$(BUILD)/test/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(REPLAY_SRC) \
-		$(REPLAY_SK_SRC) lib/fg.h agent/agent.h pam_module/pam_fido2gate.c
+$(BUILD)/test/replay_%: $(BUILD)/san/tests/fuzz/fuzz_%.o \
+		$(BUILD)/san/tests/fuzz/replay.o \
+		$$(if $$(filter softkey,$$*),$$(REPLAY_SK_OBJ),$$(FG_SAN_AGENT_OBJ)) \
+		$(FG_SAN_LIB_OBJ) $(BUILD)/san/pam_module/args.o
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(SAN_CFLAGS) -D_GNU_SOURCE -Iinclude -Ilib -Iagent \
-		-I$(SOFTKEY_DIR) -o $@ $< tests/fuzz/replay.c \
-		$(if $(filter softkey,$*),$(REPLAY_SK_SRC),$(REPLAY_SRC)) \
-		$(FUZZ_LIBS) -lsqlite3 -linih -lpam
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(FUZZ_LIBS) $(AGENT_LIBS) -lpam
+
+.SECONDARY: $(REPLAY_SK_OBJ) $(BUILD)/san/pam_module/args.o

@@ -1,39 +1,24 @@
 /*
- * libFuzzer: the PAM module's arguments. The module's source is included
- * so that its static parser is reached as the module runs it; the input is
- * split at NUL bytes into argv.
+ * libFuzzer: the PAM module's arguments, through the parser the module
+ * runs (pam_module/args.c). The input is split at NUL bytes into argv.
  */
-#include "../../pam_module/pam_fido2gate.c"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include <security/pam_appl.h>
+#include "../../pam_module/args.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int
-null_conv(int n, const struct pam_message **msg, struct pam_response **resp,
-    void *appdata)
-{
-	(void)n;
-	(void)msg;
-	(void)appdata;
-	*resp = NULL;
-	return PAM_CONV_ERR;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static pam_handle_t *pamh;
-	static const struct pam_conv conv = { null_conv, NULL };
 	const char *argv[32];
-	char *buf;
-	struct args args;
+	struct fg_pam_args args;
+	char *buf, err[160];
 	size_t i;
 	int argc = 0;
 
-	if (pamh == NULL && pam_start("fido2gate-fuzz", "alice", &conv,
-				&pamh) != PAM_SUCCESS)
-		abort();
 	if ((buf = malloc(size + 1)) == NULL)
 		return 0;
 	memcpy(buf, data, size);
@@ -42,7 +27,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < size && argc < 32; i++)
 		if (buf[i] == '\0')
 			argv[argc++] = buf + i + 1;
-	(void)parse_args(pamh, argc, argv, &args);
+	if (fg_pam_args_parse(argc, argv, &args, err, sizeof(err)) == 0 &&
+	    (args.socket[0] != '/' || args.timeout_s < 1 ||
+		args.timeout_s > FG_PAM_TIMEOUT_MAX))
+		abort(); /* accepted something out of range */
 	free(buf);
 	return 0;
 }

@@ -43,13 +43,14 @@ setup(void)
 	snprintf(path, sizeof(path), "%s/store.db", dir);
 	if (fg_config_load(NULL, &ag.cfg, err, sizeof(err)) != FG_OK ||
 	    fg_store_open(path, &ag.store, err, sizeof(err)) != FG_OK ||
-	    fg_chal_table_new(1024, &ag.chal) != FG_OK ||
+	    fg_chal_table_new(1024, fg_agent_expired, &ag, &ag.chal) != FG_OK ||
 	    fg_limits_new(&ag.limits) != FG_OK ||
 	    fg_keycache_new(&ag.keys) != FG_OK) {
 		fprintf(stderr, "fuzz_proto: %s\n", err);
 		abort();
 	}
 	ag.cfg.lockout_after = 0;
+	ag.defer.fd = -1;
 }
 
 int
@@ -79,6 +80,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	json_decref(req);
 	/* keep the table small: every challenge expires at once */
-	fg_chal_expire(ag.chal, fg_now_ms() + 3600 * 1000, NULL, NULL);
+	fg_chal_expire(ag.chal, fg_now_ms() + 3600 * 1000);
 	return 0;
 }

@@ -12,24 +12,24 @@ SOFTKEY_LIBS := -lfido2 -lcbor -lcrypto -lpthread -ldl
 SOFTKEY_TARGETS := $(BUILD)/test/softkey.so $(BUILD)/test/softkey-raw \
 	$(BUILD)/test/softkey-ca $(BUILD)/test/softkey-pin-client
 
-$(BUILD)/test/softkey/%.o: $(SOFTKEY_DIR)/%.c $(SOFTKEY_DIR)/softkey.h
+$(BUILD)/test/softkey/%.o: $(SOFTKEY_DIR)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/test/softkey.so: $(SOFTKEY_OBJ) $(SOFTKEY_DIR)/softkey.map
 	$(CC) -shared $(ALL_LDFLAGS) -Wl,--version-script=$(SOFTKEY_DIR)/softkey.map \
 		-o $@ $(SOFTKEY_OBJ) $(SOFTKEY_LIBS)
 
-$(BUILD)/test/softkey-san/%.o: $(SOFTKEY_DIR)/%.c $(SOFTKEY_DIR)/softkey.h
+$(BUILD)/test/softkey-san/%.o: $(SOFTKEY_DIR)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(SAN_CFLAGS) $(WARN) -c -o $@ $<
+	$(CC) -std=gnu11 $(SAN_CFLAGS) $(WARN) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/test/softkey-raw: $(SOFTKEY_DIR)/raw_test.c $(SOFTKEY_SAN_OBJ)
-	$(CC) -std=gnu11 $(SAN_CFLAGS) $(WARN) -I$(SOFTKEY_DIR) -o $@ $^ \
+	$(CC) -std=gnu11 $(SAN_CFLAGS) $(WARN) $(DEPFLAGS) -I$(SOFTKEY_DIR) -o $@ $^ \
 		-lcbor -lcrypto
 
 $(BUILD)/test/softkey-ca: $(SOFTKEY_DIR)/ca_main.c $(filter-out %/preload.o,$(SOFTKEY_OBJ))
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lcbor -lcrypto
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lcbor -lcrypto
 
 $(BUILD)/test/softkey-pin-client: $(SOFTKEY_DIR)/pin_client.c
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lfido2 -lcrypto
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< -lfido2 -lcrypto

@@ -4,7 +4,7 @@
  *   fg-client SOCKET raw
  *       sends each stdin line as one record, byte for byte, and prints each
  *       reply on one line ("<closed>" when the agent hung up).
- *   fg-client SOCKET login USER [--capture FILE] [--sleep S]
+ *   fg-client SOCKET login USER [--capture FILE] [--sleep S] [--wait-for F]
  *                              [--session-of USER2] [--challenge-of USER2]
  *       runs auth.begin, the key's assertion and auth.finish the way the
  *       PAM module does, with the tampering a test needs: keep the finish
@@ -64,22 +64,37 @@ raw(int fd)
 	return 0;
 }
 
+/* The allow list as sent: the tool tampers with the raw replies. */
+static int
+id_list(const json_t *arr, struct fg_id_list *l)
+{
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	for (i = 0; i < json_array_size(arr) && i < FG_ALLOW_MAX; i++) {
+		const char *s = json_string_value(json_array_get(arr, i));
+		if (s == NULL ||
+		    fg_b64url_decode(s, &l->id[l->n], &l->len[l->n]) != FG_OK)
+			return FG_ERR_PROTO;
+		l->n++;
+	}
+	return l->n > 0 ? FG_OK : FG_ERR_PROTO;
+}
+
 static json_t *
-call(int fd, json_t *req)
+call(struct fg_client *c, json_t *req)
 {
 	json_t *reply = NULL;
 
-	json_object_set_new(req, "v", json_integer(FG_PROTO_VERSION));
-	if (fg_call(fd, req, 10000, &reply) != FG_OK)
+	if (fg_client_call(c, req, 10000, &reply) != FG_OK)
 		reply = NULL;
-	json_decref(req);
 	return reply;
 }
 
 static json_t *
-begin(int fd, const char *user)
+begin(struct fg_client *fd, const char *user)
 {
-	json_t *r = call(fd, json_pack("{s:s,s:s,s:s}", "op", "auth.begin",
+	json_t *r = call(fd, json_pack("{s:s,s:s,s:s}", "op", FG_OP_AUTH_BEGIN,
 				 "user", user, "service", "fg-client"));
 
 	if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
@@ -93,16 +108,18 @@ begin(int fd, const char *user)
 }
 
 static int
-login(int fd, int argc, char **argv)
+login(struct fg_client *fd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "capture", required_argument, NULL, 'c' },
 		{ "sleep", required_argument, NULL, 's' },
+		{ "wait-for", required_argument, NULL, 'w' },
 		{ "session-of", required_argument, NULL, 'S' },
 		{ "challenge-of", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *capture = NULL, *session_of = NULL, *challenge_of = NULL;
+	const char *wait_for = NULL;
 	json_t *b = NULL, *bs = NULL, *bc = NULL, *req = NULL, *reply = NULL;
 	struct fg_devs devs = { 0 };
 	struct fg_id_list ids = { 0 };
@@ -117,6 +134,8 @@ login(int fd, int argc, char **argv)
 			capture = optarg;
 		else if (ch == 's')
 			secs = atoi(optarg);
+		else if (ch == 'w')
+			wait_for = optarg;
 		else if (ch == 'S')
 			session_of = optarg;
 		else if (ch == 'C')
@@ -131,8 +150,7 @@ login(int fd, int argc, char **argv)
 	if (challenge_of != NULL && (bc = begin(fd, challenge_of)) == NULL)
 		goto out;
 	if (fg_json_b64(bc ? bc : b, "challenge", &chal, &chal_len) != FG_OK ||
-	    fg_id_list_from_json(json_object_get(b, "allow_credentials"),
-		&ids) != FG_OK)
+	    id_list(json_object_get(b, "allow_credentials"), &ids) != FG_OK)
 		goto out;
 	fido_init(0);
 	if (fg_devs_open(&devs, 10000) != FG_OK || devs.n == 0) {
@@ -156,13 +174,16 @@ login(int fd, int argc, char **argv)
 		goto out;
 	if (secs > 0)
 		sleep((unsigned)secs);
+	/* the test decides when the finish goes: once it made F */
+	while (wait_for != NULL && access(wait_for, F_OK) != 0)
+		usleep(10000);
 	{
 		char *id = fg_b64url_encode(out.id, out.id_len);
 		char *ad = fg_b64url_encode(out.authdata, out.authdata_len);
 		char *sig = fg_b64url_encode(out.sig, out.sig_len);
 		char *cd = fg_b64url_encode((uint8_t *)cdj, strlen(cdj));
 		req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "v",
-		    FG_PROTO_VERSION, "op", "auth.finish", "session",
+		    FG_PROTO_VERSION, "op", FG_OP_AUTH_FINISH, "session",
 		    fg_json_str(bs ? bs : b, "session"), "credential_id", id,
 		    "authenticator_data", ad, "client_data_json", cd,
 		    "signature", sig);
@@ -179,7 +200,7 @@ login(int fd, int argc, char **argv)
 		fputc('\n', f);
 		fclose(f);
 	}
-	if (fg_call(fd, req, 10000, &reply) != FG_OK)
+	if (fg_client_call(fd, json_incref(req), 10000, &reply) != FG_OK)
 		goto out;
 	s = json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS);
 	printf("%s\n", s);
@@ -204,7 +225,7 @@ out:
 }
 
 static int
-enroll(int fd, int argc, char **argv)
+enroll(struct fg_client *fd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "u2f", no_argument, NULL, 'u' },
@@ -230,7 +251,7 @@ enroll(int fd, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return 2;
-	b = call(fd, json_pack("{s:s,s:s}", "op", "enroll.begin", "user",
+	b = call(fd, json_pack("{s:s,s:s}", "op", FG_OP_ENROLL_BEGIN, "user",
 			 argv[optind]));
 	if (b == NULL || fg_json_b64(b, "challenge", &chal, &chal_len) ||
 	    fg_json_b64(b, "user_handle", &handle, &hlen))
@@ -289,7 +310,7 @@ enroll(int fd, int argc, char **argv)
 	    fido_cred_authdata_raw_len(cred));
 	cd = fg_b64url_encode((uint8_t *)cdj, strlen(cdj));
 	reply = call(fd, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op",
-			     "enroll.finish", "session",
+			     FG_OP_ENROLL_FINISH, "session",
 			     fg_json_str(b, "session"), "fmt",
 			     fido_cred_fmt(cred), "authenticator_data", ad,
 			     "attestation_statement", st, "client_data_json",
@@ -318,24 +339,35 @@ out:
 int
 main(int argc, char **argv)
 {
+	struct fg_client *c = NULL;
+	char err[256];
 	int fd, rc;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: fg-client SOCKET raw|login ...\n");
 		return 2;
 	}
-	if (fg_connect(argv[1], &fd) != FG_OK) {
-		printf("<unavailable>\n");
+	/* raw sends bytes no client would send: it writes to the socket
+	 * itself; the other commands go through the client API */
+	if (strcmp(argv[2], "raw") == 0) {
+		if (fg_connect(argv[1], 5000, &fd) != FG_OK) {
+			printf("<unavailable>\n");
+			return 3;
+		}
+		rc = raw(fd);
+		close(fd);
+		return rc;
+	}
+	if (fg_client_open(argv[1], 5000, &c, err, sizeof(err)) != FG_OK) {
+		printf("<unavailable: %s>\n", err);
 		return 3;
 	}
-	if (strcmp(argv[2], "raw") == 0)
-		rc = raw(fd);
-	else if (strcmp(argv[2], "login") == 0)
-		rc = login(fd, argc - 2, argv + 2);
+	if (strcmp(argv[2], "login") == 0)
+		rc = login(c, argc - 2, argv + 2);
 	else if (strcmp(argv[2], "enroll") == 0)
-		rc = enroll(fd, argc - 2, argv + 2);
+		rc = enroll(c, argc - 2, argv + 2);
 	else
 		rc = 2;
-	close(fd);
+	fg_client_free(&c);
 	return rc;
 }

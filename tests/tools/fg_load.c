@@ -211,7 +211,7 @@ enrol(int fd, const char *user, const uint8_t *cred, const uint8_t *cose,
 	json_t *b, *req, *r;
 	char *cdj;
 
-	if ((b = call(fd, json_pack("{s:s,s:s}", "op", "enroll.begin", "user",
+	if ((b = call(fd, json_pack("{s:s,s:s}", "op", FG_OP_ENROLL_BEGIN, "user",
 		      user))) == NULL ||
 	    fg_json_b64(b, "challenge", &chal, &chal_len) != FG_OK) {
 		json_decref(b);
@@ -220,7 +220,7 @@ enrol(int fd, const char *user, const uint8_t *cred, const uint8_t *cose,
 	cdj = fg_client_data_json("webauthn.create", chal, chal_len,
 	    fg_json_str(b, "origin"));
 	ad_len = authdata(ad, 0x41, 0, cred, cose, cose_len);
-	req = json_pack("{s:s,s:s,s:s}", "op", "enroll.finish", "session",
+	req = json_pack("{s:s,s:s,s:s}", "op", FG_OP_ENROLL_FINISH, "session",
 	    fg_json_str(b, "session"), "fmt", "none");
 	put_b64(req, "authenticator_data", ad, ad_len);
 	put_b64(req, "attestation_statement", (const uint8_t *)"\xa0", 1);
@@ -247,7 +247,7 @@ client(void *arg)
 
 	snprintf(user, sizeof(user), "load%ld", (long)(intptr_t)arg);
 	fg_random(cred, sizeof(cred));
-	if (pk == NULL || fg_connect(sock, &fd) != FG_OK ||
+	if (pk == NULL || fg_connect(sock, 5000, &fd) != FG_OK ||
 	    (cose_len = cose_key(pk, cose, sizeof(cose))) == 0 ||
 	    enrol(fd, user, cred, cose, cose_len) != 0) {
 		pthread_barrier_wait(&enrolled);
@@ -257,7 +257,7 @@ client(void *arg)
 	while (!atomic_load(&stop)) {
 		const char *result;
 		int64_t t0 = now_us();
-		if ((b = call(fd, json_pack("{s:s,s:s}", "op", "auth.begin",
+		if ((b = call(fd, json_pack("{s:s,s:s}", "op", FG_OP_AUTH_BEGIN,
 			      "user", user))) == NULL ||
 		    fg_json_b64(b, "challenge", &chal, &chal_len) != FG_OK)
 			goto fail;
@@ -265,7 +265,7 @@ client(void *arg)
 		    fg_json_str(b, "origin"));
 		ad_len = authdata(ad, 0x01, ++count, NULL, NULL, 0);
 		sig_len = sign(pk, ad, ad_len, cdj, sig, sizeof(sig));
-		req = json_pack("{s:s,s:s}", "op", "auth.finish", "session",
+		req = json_pack("{s:s,s:s}", "op", FG_OP_AUTH_FINISH, "session",
 		    fg_json_str(b, "session"));
 		put_b64(req, "credential_id", cred, sizeof(cred));
 		put_b64(req, "authenticator_data", ad, ad_len);
@@ -328,8 +328,8 @@ main(int argc, char **argv)
 		int fd;
 		json_t *r = NULL;
 
-		if (fg_connect(sock, &fd) == FG_OK) {
-			r = call(fd, json_pack("{s:s}", "op", "status"));
+		if (fg_connect(sock, 5000, &fd) == FG_OK) {
+			r = call(fd, json_pack("{s:s}", "op", FG_OP_STATUS));
 			close(fd);
 		}
 		dt = now_us() / 1000 - t0;

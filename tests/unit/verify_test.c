@@ -19,6 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "fg.h"
 
@@ -552,6 +554,508 @@ cbor_counts_bounded_by_input(void **state)
 	cbor_decref(&item);
 }
 
+/*
+ * Repeated map keys (issue 14). CTAP2 canonical CBOR never repeats a key,
+ * and a map that does can be read two ways, so every map the verifier
+ * reads from outside is malformed when it repeats one, at any depth.
+ */
+#define BYTES(...)                                                             \
+	(const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
+
+static bool
+loads(const uint8_t *p, size_t len)
+{
+	struct cbor_load_result res;
+	cbor_item_t *item = fg_cbor_load(p, len, &res);
+
+	if (item == NULL)
+		return false;
+	cbor_decref(&item);
+	return true;
+}
+
+static void
+cbor_load_refuses_repeated_keys_at_any_depth(void **state)
+{
+	static uint8_t big[3 + 1000 * 4];
+	size_t i;
+
+	(void)state;
+	/* the same item, however wide its encoding */
+	assert_false(loads(BYTES(0xa2, 0x03, 0x00, 0x03, 0x01)));
+	assert_false(loads(BYTES(0xa2, 0x03, 0x00, 0x18, 0x03, 0x01)));
+	assert_false(loads(BYTES(0xa2, 0x20, 0x00, 0x39, 0x00, 0x00, 0x01)));
+	assert_false(
+	    loads(BYTES(0xa2, 0x61, 'a', 0x00, 0x78, 0x01, 'a', 0x01)));
+	assert_false(loads(BYTES(0xa2, 0x42, 0, 1, 0x00, 0x42, 0, 1, 0x01)));
+	/* in a map in a map, in an array, under a tag */
+	assert_false(
+	    loads(BYTES(0xa1, 0x01, 0xa1, 0x02, 0xa2, 0x03, 0x00, 0x03, 0x00)));
+	assert_false(loads(BYTES(0x82, 0xa0, 0xa2, 0x01, 0x00, 0x01, 0x00)));
+	assert_false(loads(BYTES(0xc1, 0xa2, 0x01, 0x00, 0x01, 0x00)));
+	/* different items: 0 is not -1, h'61' is not "a", "ab" not "abc" */
+	assert_true(loads(BYTES(0xa2, 0x00, 0x00, 0x20, 0x00)));
+	assert_true(loads(BYTES(0xa2, 0x41, 'a', 0x00, 0x61, 'a', 0x00)));
+	assert_true(loads(BYTES(0xa3, 0x62, 'a', 'b', 0x00, 0x63, 'a', 'b', 'c',
+	    0x00, 0x62, 'a', 'c', 0x00)));
+	/* equal values under different keys are fine */
+	assert_true(
+	    loads(BYTES(0xa2, 0x01, 0xa1, 0x01, 0x00, 0x02, 0xa1, 0x01, 0x00)));
+	/* keys no FIDO structure uses (simple values, floats, arrays, tags)
+	 * are refused rather than let through unchecked */
+	assert_false(loads(BYTES(0xa1, 0xf5, 0x00)));
+	assert_false(loads(BYTES(0xa1, 0xf9, 0x3c, 0x00, 0x00)));
+	assert_false(loads(BYTES(0xa1, 0x81, 0x00, 0x00)));
+	assert_false(loads(BYTES(0xa1, 0xc1, 0x00, 0x00)));
+	/* a large map: 1000 distinct keys, then the last one made the first */
+	big[0] = 0xb9;
+	big[1] = 1000 >> 8;
+	big[2] = 1000 & 0xff;
+	for (i = 0; i < 1000; i++) {
+		size_t key = (i * 7) % 1000;
+		big[3 + 4 * i] = 0x19;
+		big[4 + 4 * i] = (uint8_t)(key >> 8);
+		big[5 + 4 * i] = (uint8_t)key;
+		big[6 + 4 * i] = 0x00;
+	}
+	assert_true(loads(big, sizeof(big)));
+	big[4 + 4 * 999] = big[4];
+	big[5 + 4 * 999] = big[5];
+	assert_false(loads(big, sizeof(big)));
+}
+
+/* v's COSE key with more pairs (encoded in extra) after its own. */
+static size_t
+cose_plus(const struct vec *v, uint8_t *out, size_t pairs, const uint8_t *extra,
+    size_t len)
+{
+	assert_true((v->cose[0] & 0x1f) + pairs < 24);
+	memcpy(out, v->cose, v->cose_len);
+	out[0] = (uint8_t)(out[0] + pairs);
+	memcpy(out + v->cose_len, extra, len);
+	return v->cose_len + len;
+}
+
+static int
+cose_status(const struct vec *v, size_t pairs, const uint8_t *extra, size_t len)
+{
+	struct fg_pubkey *k = NULL;
+	uint8_t buf[700];
+	int r =
+	    fg_pubkey_from_cose(buf, cose_plus(v, buf, pairs, extra, len), &k);
+
+	fg_pubkey_free(&k);
+	return r;
+}
+
+static void
+cose_key_repeating_a_label_is_malformed(void **state)
+{
+	struct vec v;
+
+	(void)state;
+	vec_init(&v, FG_COSE_ES256);
+	/* a kid is allowed, once */
+	assert_int_equal(cose_status(&v, 1, BYTES(0x02, 0x41, 0x01)), FG_OK);
+	/* a label this parser reads, and ones it skips (kid 2, d -4) */
+	assert_int_equal(cose_status(&v, 1, BYTES(0x03, 0x26)), FG_ERR_INVALID);
+	assert_int_equal(
+	    cose_status(&v, 2, BYTES(0x02, 0x41, 0x01, 0x02, 0x41, 0x02)),
+	    FG_ERR_INVALID);
+	assert_int_equal(
+	    cose_status(&v, 2, BYTES(0x02, 0x41, 0x01, 0x18, 0x02, 0x41, 0x01)),
+	    FG_ERR_INVALID);
+	assert_int_equal(
+	    cose_status(&v, 2, BYTES(0x23, 0x41, 0x00, 0x23, 0x41, 0x00)),
+	    FG_ERR_INVALID);
+	/* a map under a label it skips */
+	assert_int_equal(
+	    cose_status(&v, 1, BYTES(0x05, 0xa2, 0x01, 0x00, 0x01, 0x00)),
+	    FG_ERR_INVALID);
+	/* the verdict names the stored key */
+	v.cose_len =
+	    cose_plus(&v, v.cose, 2, BYTES(0x02, 0x41, 0x01, 0x02, 0x41, 0x02));
+	assert_int_equal(run(&v, NULL), FG_CHK_KEY);
+	vec_free(&v);
+}
+
+static void
+extensions_repeating_a_key_are_malformed(void **state)
+{
+	static const uint8_t once[] = {0xa1, 0x6b, 'c', 'r', 'e', 'd', 'P', 'r',
+	    'o', 't', 'e', 'c', 't', 0x01};
+	static const uint8_t twice[] = {0xa2, 0x6b, 'c', 'r', 'e', 'd', 'P',
+	    'r', 'o', 't', 'e', 'c', 't', 0x01, 0x6b, 'c', 'r', 'e', 'd', 'P',
+	    'r', 'o', 't', 'e', 'c', 't', 0x03};
+	static const uint8_t nested[] = {
+	    0xa1, 0x61, 'x', 0x81, 0xa2, 0x61, 'a', 0x00, 0x61, 'a', 0x00};
+	struct fg_authdata ad;
+	struct vec v;
+
+	(void)state;
+#define WITH_EXT(ext)                                                          \
+	do {                                                                   \
+		make_authdata(&v, RP, FG_AD_UP | FG_AD_ED, 5);                 \
+		memcpy(v.ad + 37, (ext), sizeof(ext));                         \
+		v.ad_len = 37 + sizeof(ext);                                   \
+		sign(&v);                                                      \
+	} while (0)
+	vec_init(&v, FG_COSE_ES256);
+	WITH_EXT(once);
+	assert_int_equal(fg_authdata_parse(v.ad, v.ad_len, &ad), FG_OK);
+	assert_int_equal(run(&v, NULL), 0);
+	WITH_EXT(twice);
+	assert_int_equal(
+	    fg_authdata_parse(v.ad, v.ad_len, &ad), FG_ERR_INVALID);
+	assert_int_equal(run(&v, NULL), FG_CHK_AUTHDATA);
+	WITH_EXT(nested);
+	assert_int_equal(
+	    fg_authdata_parse(v.ad, v.ad_len, &ad), FG_ERR_INVALID);
+	assert_int_equal(run(&v, NULL), FG_CHK_AUTHDATA);
+#undef WITH_EXT
+	vec_free(&v);
+}
+
+/* An attestation: a credential, an attestation key with a packed
+ * attestation certificate (§8.2.1), authenticator data and a cdh. */
+struct att {
+	struct vec v;
+	EVP_PKEY *akey;
+	uint8_t cert[1024];
+	size_t cert_len;
+	uint8_t ad[1024];
+	size_t ad_len;
+	uint8_t cdh[32];
+};
+
+static void
+att_set_key(struct att *a, const uint8_t *cose, size_t len)
+{
+	make_authdata(&a->v, RP, FG_AD_UP | FG_AD_AT, 0);
+	memcpy(a->ad, a->v.ad, 37);
+	memset(a->ad + 37, 0, 16);
+	a->ad[53] = 0;
+	a->ad[54] = 8;
+	memcpy(a->ad + 55, "credid01", 8);
+	assert_true(63 + len <= sizeof(a->ad));
+	memcpy(a->ad + 63, cose, len);
+	a->ad_len = 63 + len;
+}
+
+static void
+att_init(struct att *a)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	X509_EXTENSION *ext;
+	X509V3_CTX ctx;
+	unsigned char *p = a->cert;
+	static const char *const rdn[][2] = {{"C", "SE"},
+	    {"O", "fido2gate tests"}, {"OU", "Authenticator Attestation"},
+	    {"CN", "fido2gate test batch"}};
+	size_t i;
+	int n;
+
+	vec_init(&a->v, FG_COSE_ES256);
+	att_set_key(a, a->v.cose, a->v.cose_len);
+	memset(a->cdh, 7, sizeof(a->cdh));
+	a->akey = EVP_EC_gen("P-256");
+	assert_non_null(a->akey);
+	assert_non_null(x);
+	assert_non_null(name);
+	for (i = 0; i < sizeof(rdn) / sizeof(rdn[0]); i++)
+		assert_int_equal(
+		    X509_NAME_add_entry_by_txt(name, rdn[i][0], MBSTRING_ASC,
+			(const unsigned char *)rdn[i][1], -1, -1, 0),
+		    1);
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, a->akey);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(
+	    NULL, &ctx, NID_basic_constraints, "critical,CA:FALSE");
+	assert_non_null(ext);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, a->akey, EVP_sha256()) > 0);
+	n = i2d_X509(x, NULL);
+	assert_true(n > 0 && (size_t)n <= sizeof(a->cert));
+	a->cert_len = (size_t)i2d_X509(x, &p);
+	X509_NAME_free(name);
+	X509_free(x);
+}
+
+static void
+att_free(struct att *a)
+{
+	EVP_PKEY_free(a->akey);
+	vec_free(&a->v);
+}
+
+static size_t
+es256_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *sig)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t n = 128;
+
+	assert_int_equal(
+	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL),
+	    1);
+	assert_int_equal(EVP_DigestSign(md, sig, &n, msg, len), 1);
+	EVP_MD_CTX_free(md);
+	return n;
+}
+
+/* packed: key signs authData || cdh */
+static size_t
+att_sign(const struct att *a, EVP_PKEY *key, uint8_t *sig)
+{
+	uint8_t msg[sizeof(a->ad) + 32];
+
+	memcpy(msg, a->ad, a->ad_len);
+	memcpy(msg + a->ad_len, a->cdh, 32);
+	return es256_sign(key, msg, a->ad_len + 32, sig);
+}
+
+/* fido-u2f (§8.6): 0x00 || rpIdHash || cdh || credId || 0x04 x y */
+static size_t
+u2f_sign(const struct att *a, uint8_t *sig)
+{
+	uint8_t msg[1 + 32 + 32 + 8 + 65];
+	size_t ptl = 65;
+
+	msg[0] = 0x00;
+	memcpy(msg + 1, a->ad, 32);
+	memcpy(msg + 33, a->cdh, 32);
+	memcpy(msg + 65, "credid01", 8);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(a->v.pkey,
+			     OSSL_PKEY_PARAM_PUB_KEY, msg + 73, 65, &ptl),
+	    1);
+	return es256_sign(a->akey, msg, sizeof(msg), sig);
+}
+
+/* A map of n key, value pairs, in order: libcbor's builder keeps repeats. */
+static size_t
+map_of(uint8_t *out, size_t cap, size_t n, ...)
+{
+	cbor_item_t *map = cbor_new_definite_map(n);
+	va_list ap;
+	size_t i, len;
+
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		cbor_item_t *k = va_arg(ap, cbor_item_t *);
+		cbor_item_t *v = va_arg(ap, cbor_item_t *);
+		assert_true(cbor_map_add(map,
+		    (struct cbor_pair){
+			.key = cbor_move(k), .value = cbor_move(v)}));
+	}
+	va_end(ap);
+	len = cbor_serialize(map, out, cap);
+	assert_true(len > 0);
+	cbor_decref(&map);
+	return len;
+}
+
+#define TEXT(s) cbor_build_string(s)
+#define ES256 cbor_build_negint8(6)
+#define BSTR(p, n) cbor_build_bytestring((p), (n))
+
+/* x5c: [the attestation certificate], then extra when not NULL */
+static cbor_item_t *
+x5c(const struct att *a, cbor_item_t *extra)
+{
+	cbor_item_t *arr = cbor_new_definite_array(extra != NULL ? 2 : 1);
+
+	assert_true(
+	    cbor_array_push(arr, cbor_move(BSTR(a->cert, a->cert_len))));
+	if (extra != NULL)
+		assert_true(cbor_array_push(arr, cbor_move(extra)));
+	return arr;
+}
+
+/* {1: 0, 1: 0} */
+static cbor_item_t *
+repeating_map(void)
+{
+	cbor_item_t *map = cbor_new_definite_map(2);
+	int i;
+
+	for (i = 0; i < 2; i++)
+		assert_true(cbor_map_add(map,
+		    (struct cbor_pair){.key = cbor_move(cbor_build_uint8(1)),
+			.value = cbor_move(cbor_build_uint8(0))}));
+	return map;
+}
+
+static int
+att_verify(const struct att *a, const char *fmt, const uint8_t *st, size_t len,
+    char *why, size_t whylen)
+{
+	struct fg_attest_result res;
+	int r = fg_attest_verify(
+	    fmt, a->ad, a->ad_len, st, len, a->cdh, RP, &res, why, whylen);
+
+	fg_attest_result_clear(&res);
+	return r;
+}
+
+/* refused as malformed, and for the repeat, whatever the format */
+#define REFUSED_FOR_REPEAT(a, fmt, st, n)                                      \
+	do {                                                                   \
+		char why_[256];                                                \
+		assert_int_equal(                                              \
+		    att_verify((a), (fmt), (st), (n), why_, sizeof(why_)),     \
+		    FG_ERR_INVALID);                                           \
+		assert_non_null(strstr(why_, "repeats a key"));                \
+	} while (0)
+
+static void
+attested_key_repeating_a_label_is_malformed(void **state)
+{
+	struct att a;
+	struct fg_authdata ad;
+	uint8_t key[700], st[256], sig[128];
+	size_t n, slen;
+	char why[256];
+
+	(void)state;
+	att_init(&a);
+	/* alg twice: refused by the authData parser, before any COSE parsing */
+	att_set_key(&a, key, cose_plus(&a.v, key, 1, BYTES(0x03, 0x26)));
+	assert_int_equal(
+	    fg_authdata_parse(a.ad, a.ad_len, &ad), FG_ERR_INVALID);
+	/* a kid, once, in a packed self attestation */
+	att_set_key(&a, key, cose_plus(&a.v, key, 1, BYTES(0x02, 0x41, 0x01)));
+	slen = att_sign(&a, a.v.pkey, sig);
+	n = map_of(st, sizeof(st), 2, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen));
+	assert_int_equal(
+	    att_verify(&a, "packed", st, n, why, sizeof(why)), FG_OK);
+	/* then twice */
+	att_set_key(&a, key,
+	    cose_plus(&a.v, key, 2, BYTES(0x02, 0x41, 0x01, 0x02, 0x41, 0x02)));
+	assert_int_equal(
+	    fg_authdata_parse(a.ad, a.ad_len, &ad), FG_ERR_INVALID);
+	slen = att_sign(&a, a.v.pkey, sig);
+	n = map_of(st, sizeof(st), 2, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen));
+	assert_int_equal(
+	    att_verify(&a, "packed", st, n, why, sizeof(why)), FG_ERR_INVALID);
+	att_free(&a);
+}
+
+static void
+packed_x5c_repeating_a_key_is_malformed(void **state)
+{
+	struct att a;
+	uint8_t st[2048], sig[128];
+	size_t n, slen;
+	char why[256];
+
+	(void)state;
+	att_init(&a);
+	slen = att_sign(&a, a.akey, sig);
+	n = map_of(st, sizeof(st), 3, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen), TEXT("x5c"), x5c(&a, NULL));
+	assert_int_equal(
+	    att_verify(&a, "packed", st, n, why, sizeof(why)), FG_OK);
+	assert_string_equal(why, "ok");
+	/* in a map below x5c, past the leaf certificate */
+	n = map_of(st, sizeof(st), 3, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen), TEXT("x5c"), x5c(&a, repeating_map()));
+	REFUSED_FOR_REPEAT(&a, "packed", st, n);
+	/* a member twice */
+	n = map_of(st, sizeof(st), 4, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen), TEXT("x5c"), x5c(&a, NULL), TEXT("sig"),
+	    BSTR(sig, slen));
+	REFUSED_FOR_REPEAT(&a, "packed", st, n);
+	n = map_of(st, sizeof(st), 4, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen), TEXT("x5c"), x5c(&a, NULL), TEXT("x5c"),
+	    x5c(&a, NULL));
+	REFUSED_FOR_REPEAT(&a, "packed", st, n);
+	att_free(&a);
+}
+
+static void
+packed_self_repeating_a_key_is_malformed(void **state)
+{
+	struct att a;
+	uint8_t st[256], sig[128];
+	size_t n, slen;
+	char why[256];
+
+	(void)state;
+	att_init(&a);
+	slen = att_sign(&a, a.v.pkey, sig);
+	n = map_of(st, sizeof(st), 2, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen));
+	assert_int_equal(
+	    att_verify(&a, "packed", st, n, why, sizeof(why)), FG_OK);
+	n = map_of(st, sizeof(st), 3, TEXT("alg"), ES256, TEXT("alg"), ES256,
+	    TEXT("sig"), BSTR(sig, slen));
+	REFUSED_FOR_REPEAT(&a, "packed", st, n);
+	n = map_of(st, sizeof(st), 3, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen), TEXT("sig"), BSTR(sig, slen));
+	REFUSED_FOR_REPEAT(&a, "packed", st, n);
+	att_free(&a);
+}
+
+static void
+fido_u2f_repeating_a_key_is_malformed(void **state)
+{
+	struct att a;
+	uint8_t st[2048], sig[128];
+	size_t n, slen;
+	char why[256];
+
+	(void)state;
+	att_init(&a);
+	slen = u2f_sign(&a, sig);
+	n = map_of(st, sizeof(st), 2, TEXT("sig"), BSTR(sig, slen), TEXT("x5c"),
+	    x5c(&a, NULL));
+	assert_int_equal(
+	    att_verify(&a, "fido-u2f", st, n, why, sizeof(why)), FG_OK);
+	n = map_of(st, sizeof(st), 3, TEXT("sig"), BSTR(sig, slen), TEXT("x5c"),
+	    x5c(&a, NULL), TEXT("sig"), BSTR(sig, slen));
+	REFUSED_FOR_REPEAT(&a, "fido-u2f", st, n);
+	n = map_of(st, sizeof(st), 3, TEXT("sig"), BSTR(sig, slen), TEXT("x5c"),
+	    x5c(&a, NULL), TEXT("x5c"), x5c(&a, NULL));
+	REFUSED_FOR_REPEAT(&a, "fido-u2f", st, n);
+	/* with the "alg" libfido2 adds to a CTAP1 registration's statement */
+	n = map_of(st, sizeof(st), 3, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen), TEXT("x5c"), x5c(&a, NULL));
+	assert_int_equal(
+	    att_verify(&a, "fido-u2f", st, n, why, sizeof(why)), FG_OK);
+	n = map_of(st, sizeof(st), 4, TEXT("alg"), ES256, TEXT("alg"), ES256,
+	    TEXT("sig"), BSTR(sig, slen), TEXT("x5c"), x5c(&a, NULL));
+	REFUSED_FOR_REPEAT(&a, "fido-u2f", st, n);
+	att_free(&a);
+}
+
+static void
+none_and_tpm_repeating_a_key_are_malformed(void **state)
+{
+	struct att a;
+	uint8_t st[256];
+	size_t n;
+	char why[256];
+
+	(void)state;
+	att_init(&a);
+	assert_int_equal(
+	    att_verify(&a, "none", BYTES(0xa0), why, sizeof(why)), FG_OK);
+	n = map_of(st, sizeof(st), 2, TEXT("alg"), ES256, TEXT("alg"), ES256);
+	REFUSED_FOR_REPEAT(&a, "none", st, n);
+	/* malformed before its format is looked at */
+	REFUSED_FOR_REPEAT(&a, "tpm", st, n);
+	att_free(&a);
+}
+
 int
 main(void)
 {
@@ -566,6 +1070,14 @@ main(void)
 		cmocka_unit_test(packed_self_attestation),
 		cmocka_unit_test(user_names),
 		cmocka_unit_test(cbor_counts_bounded_by_input),
+		cmocka_unit_test(cbor_load_refuses_repeated_keys_at_any_depth),
+		cmocka_unit_test(cose_key_repeating_a_label_is_malformed),
+		cmocka_unit_test(extensions_repeating_a_key_are_malformed),
+		cmocka_unit_test(attested_key_repeating_a_label_is_malformed),
+		cmocka_unit_test(packed_x5c_repeating_a_key_is_malformed),
+		cmocka_unit_test(packed_self_repeating_a_key_is_malformed),
+		cmocka_unit_test(fido_u2f_repeating_a_key_is_malformed),
+		cmocka_unit_test(none_and_tpm_repeating_a_key_are_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

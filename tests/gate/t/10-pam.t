@@ -59,7 +59,8 @@ like "$OUT" "Authentication service cannot retrieve authentication info" \
 like "$OUT" "authentication service is unavailable" "the user is told the service is unavailable"
 
 # arguments: an unknown or malformed one is a service error, never ignored
-for arg in bogus timeout=0 timeout=abc "socket=relative" nouserok; do
+for arg in bogus timeout=0 timeout=abc "socket=relative" nouserok debug=1 \
+	"socket=/elsewhere/agent.sock"; do
 	pam_service bad "socket=$SOCK" "$arg"
 	SERVICE=bad pam_auth alice < /dev/null
 	st=$?

@@ -1,0 +1,446 @@
+/*
+ * Unit tests of the credential store, on a real SQLite file in a private
+ * temporary folder: a statement the cache has no room for is finalized
+ * (not recursed on, not leaked), and every change is all or nothing
+ * together with its audit record.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "agent.h"
+
+struct fixture {
+	char dir[512];
+	char path[600];
+	struct fg_store *s;
+};
+
+static const uint8_t handle_a[32] = {0xa1, 0xa1, 0xa1};
+static const uint8_t handle_b[32] = {0xb2, 0xb2, 0xb2};
+/* the store keeps the COSE key as a blob; it never parses it */
+static const uint8_t pubkey[] = {0xa5, 0x01, 0x02, 0x03, 0x26};
+
+static int
+setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct fixture *f;
+	char err[512];
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	/* mkdtemp's 0700: the store refuses a folder others can write */
+	snprintf(f->dir, sizeof(f->dir), "%s/fg-store-unit.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	if (fg_store_open(f->path, &f->s, err, sizeof(err)) != FG_OK) {
+		fprintf(stderr, "store_test: %s\n", err);
+		rmdir(f->dir);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	struct fixture *f = *state;
+	char p[700];
+	size_t i;
+
+	fg_store_close(&f->s);
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A credential whose ID is the user's name, then tag, zero-padded. */
+static void
+cred_for(struct fg_cred *c, uint8_t id[16], const char *user, uint8_t tag,
+    const char *label)
+{
+	memset(id, 0, 16);
+	memcpy(id, user, strlen(user) < 15 ? strlen(user) : 15);
+	id[15] = tag;
+	memset(c, 0, sizeof(*c));
+	c->cred_id = id;
+	c->cred_id_len = 16;
+	c->alg = -7;
+	c->pubkey = (uint8_t *)(uintptr_t)pubkey;
+	c->pubkey_len = sizeof(pubkey);
+	c->fmt = (char *)(uintptr_t) "none";
+	c->label = (char *)(uintptr_t)label;
+}
+
+static struct fg_audit
+audit_for(const char *event, const char *user)
+{
+	struct fg_audit a = {.event = event, .user = user, .result = "ok"};
+
+	a.caller_uid = getuid();
+	a.caller_pid = getpid();
+	return a;
+}
+
+/* The audit records for user (all of them when NULL). */
+static size_t
+audit_rows(struct fg_store *s, const char *user)
+{
+	json_t *rows = NULL, *row;
+	const char *who;
+	size_t i, n = 0;
+
+	assert_int_equal(fg_store_audit_list(s, 1000, &rows), FG_OK);
+	json_array_foreach(rows, i, row)
+	{
+		who = json_string_value(json_object_get(row, "user"));
+		if (user == NULL || (who != NULL && strcmp(who, user) == 0))
+			n++;
+	}
+	json_decref(rows);
+	return n;
+}
+
+static void
+assert_counts(
+    struct fg_store *s, int64_t users, int64_t active, int64_t revoked)
+{
+	int64_t u = -1, a = -1, r = -1;
+
+	assert_int_equal(fg_store_counts(s, &u, &a, &r), FG_OK);
+	assert_int_equal(u, users);
+	assert_int_equal(a, active);
+	assert_int_equal(r, revoked);
+}
+
+/* Every public function of the store, each result checked: whatever the
+ * cache holds, the store must answer the same. */
+static void
+exercise(struct fg_store *s, const char *user)
+{
+	struct fg_audit au = audit_for("enroll", user);
+	struct fg_cred c, got, *list = NULL;
+	struct fg_user u;
+	uint8_t id[16], handle[32];
+	int64_t locked_at = -1, failures = -1;
+	json_t *rows = NULL;
+	size_t n = 0;
+
+	/* user handles are unique too: each user's is their name */
+	memset(handle, 0, sizeof(handle));
+	memcpy(handle, user, strlen(user) < 32 ? strlen(user) : 32);
+	cred_for(&c, id, user, 1, "main");
+	assert_int_equal(fg_store_cred_add(s, user, handle, &c, &au), FG_OK);
+	assert_int_equal(fg_store_user_find(s, user, &u), FG_OK);
+	assert_memory_equal(u.handle, handle, 32);
+	assert_int_equal(fg_store_creds(s, u.id, true, &list, &n), FG_OK);
+	assert_int_equal(n, 1);
+	assert_memory_equal(list[0].cred_id, id, sizeof(id));
+	fg_cred_list_free(&list, n);
+	assert_int_equal(fg_store_creds_page(s, u.id, 0, 10, &list, &n), FG_OK);
+	assert_int_equal(n, 1);
+	fg_cred_list_free(&list, n);
+	assert_int_equal(fg_store_creds_page(s, 0, 0, 100, &list, &n), FG_OK);
+	assert_true(n >= 1);
+	fg_cred_list_free(&list, n);
+
+	assert_int_equal(
+	    fg_store_cred_get(s, u.id, id, sizeof(id), &got), FG_OK);
+	assert_string_equal(got.user, user);
+	assert_string_equal(got.label, "main");
+	au.event = "auth";
+	assert_int_equal(fg_store_cred_used(s, got.id, 5, 0, &au), FG_OK);
+	/* the counter must move forward */
+	assert_int_equal(
+	    fg_store_cred_used(s, got.id, 5, 0, &au), FG_ERR_NOTFOUND);
+	au.event = "suspicious";
+	assert_int_equal(fg_store_cred_mark_suspicious(s, got.id, &au), FG_OK);
+	au.event = "revoke";
+	assert_int_equal(fg_store_cred_revoke(s, got.id, &au), FG_OK);
+	assert_int_equal(fg_store_cred_revoke(s, got.id, &au), FG_ERR_NOTFOUND);
+	fg_cred_clear(&got);
+	assert_int_equal(
+	    fg_store_cred_get(s, u.id, id, sizeof(id), &got), FG_OK);
+	assert_int_equal(got.sign_count, 5);
+	assert_true(got.suspicious);
+	assert_true(got.revoked);
+	fg_cred_clear(&got);
+
+	au.event = "lock";
+	assert_int_equal(fg_store_lock_set(s, user, 3, &au), FG_OK);
+	assert_int_equal(
+	    fg_store_lock_get(s, user, &locked_at, &failures), FG_OK);
+	assert_true(locked_at != 0);
+	assert_int_equal(failures, 3);
+	au.event = "unlock";
+	assert_int_equal(fg_store_lock_clear(s, user, &au), FG_OK);
+	assert_int_equal(fg_store_lock_clear(s, user, &au), FG_ERR_NOTFOUND);
+	assert_int_equal(
+	    fg_store_lock_get(s, user, &locked_at, &failures), FG_OK);
+	assert_int_equal(locked_at, 0);
+
+	au.event = "status";
+	assert_int_equal(fg_store_audit(s, &au), FG_OK);
+	/* enroll, auth, suspicious, revoke, lock, unlock, status */
+	assert_int_equal(audit_rows(s, user), 7);
+	assert_int_equal(fg_store_audit_list(s, 2, &rows), FG_OK);
+	assert_int_equal(json_array_size(rows), 2);
+	json_decref(rows);
+}
+
+/* Under the old release() this recursed until the stack ran out: with no
+ * cache, every statement takes that path, the transaction's too. */
+static void
+statements_outside_the_cache_are_released(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(fg_store_set_stmt_cache(f->s, 0), FG_OK);
+	exercise(f->s, "alice");
+	exercise(f->s, "bob");
+	assert_counts(f->s, 2, 0, 2);
+}
+
+/* Some statements cached, the rest finalized after each use, and the
+ * surplus of a shrunk cache finalized at once. */
+static void
+a_full_cache_releases_the_rest(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(fg_store_set_stmt_cache(f->s, 3), FG_OK);
+	exercise(f->s, "alice");
+	exercise(f->s, "bob");
+	assert_int_equal(fg_store_set_stmt_cache(f->s, 1), FG_OK);
+	exercise(f->s, "carol");
+	assert_counts(f->s, 3, 0, 3);
+}
+
+/* Finalized, not dropped: SQLite's memory stays flat over thousands of
+ * uncached statements (each one kept would cost kilobytes). */
+static void
+released_statements_do_not_leak(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("enroll", "alice");
+	struct fg_cred c, got, *list = NULL;
+	struct fg_user u;
+	uint8_t id[16];
+	int64_t before = 0, users, active, revoked, locked_at, failures;
+	size_t n;
+	int i;
+
+	assert_int_equal(fg_store_set_stmt_cache(f->s, 0), FG_OK);
+	cred_for(&c, id, "alice", 1, "main");
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "alice", handle_a, &c, &au), FG_OK);
+	for (i = 0; i < 1100; i++) {
+		/* the first rounds warm SQLite's page cache */
+		if (i == 100)
+			before = sqlite3_memory_used();
+		assert_int_equal(fg_store_user_find(f->s, "alice", &u), FG_OK);
+		assert_int_equal(
+		    fg_store_creds(f->s, u.id, true, &list, &n), FG_OK);
+		fg_cred_list_free(&list, n);
+		assert_int_equal(
+		    fg_store_cred_get(f->s, u.id, id, sizeof(id), &got), FG_OK);
+		fg_cred_clear(&got);
+		assert_int_equal(
+		    fg_store_counts(f->s, &users, &active, &revoked), FG_OK);
+		assert_int_equal(
+		    fg_store_lock_get(f->s, "alice", &locked_at, &failures),
+		    FG_OK);
+	}
+	assert_true(before > 0);
+	/* 5000 statements kept would be megabytes */
+	assert_true(sqlite3_memory_used() - before < 64 * 1024);
+}
+
+static void
+the_cache_cannot_grow_past_its_size(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_user u;
+
+	assert_int_equal(
+	    fg_store_set_stmt_cache(f->s, SIZE_MAX), FG_ERR_INVALID);
+	assert_int_equal(
+	    fg_store_user_find(f->s, "alice", &u), FG_ERR_NOTFOUND);
+}
+
+/* The user row, the credential row and the audit record are written
+ * together or not at all: bob, new, enrols a key alice already has. */
+static void
+a_duplicate_credential_leaves_no_user_and_no_audit_record(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("enroll", "alice");
+	struct fg_cred c, *list = NULL;
+	struct fg_user u;
+	uint8_t id[16];
+	size_t n, round;
+
+	cred_for(&c, id, "alice", 1, "first");
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "alice", handle_a, &c, &au), FG_OK);
+	/* once with the statements cached, once finalized after each use */
+	for (round = 0; round < 2; round++) {
+		if (round == 1)
+			assert_int_equal(
+			    fg_store_set_stmt_cache(f->s, 0), FG_OK);
+		au.user = "bob";
+		assert_int_equal(
+		    fg_store_cred_add(f->s, "bob", handle_b, &c, &au),
+		    FG_ERR_EXISTS);
+		assert_int_equal(
+		    fg_store_user_find(f->s, "bob", &u), FG_ERR_NOTFOUND);
+		assert_int_equal(audit_rows(f->s, "bob"), 0);
+
+		/* alice again: still one credential, under its first label */
+		au.user = "alice";
+		c.label = (char *)(uintptr_t) "second";
+		assert_int_equal(
+		    fg_store_cred_add(f->s, "alice", handle_a, &c, &au),
+		    FG_ERR_EXISTS);
+		assert_int_equal(fg_store_user_find(f->s, "alice", &u), FG_OK);
+		assert_int_equal(
+		    fg_store_creds(f->s, u.id, false, &list, &n), FG_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(list[0].label, "first");
+		fg_cred_list_free(&list, n);
+
+		assert_counts(f->s, 1, 1, 0);
+		assert_int_equal(audit_rows(f->s, NULL), 1);
+	}
+}
+
+/* The audit record is the last write of a change: when it fails, the user
+ * and credential rows written before it are gone too. */
+static void
+a_change_whose_audit_record_fails_is_undone(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("enroll", "carol");
+	struct fg_cred c, got, *list = NULL;
+	struct fg_user u;
+	uint8_t id[16];
+	size_t n;
+
+	/* the audit table's result column is NOT NULL */
+	au.result = NULL;
+	cred_for(&c, id, "carol", 1, "main");
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "carol", handle_a, &c, &au), FG_ERR_STORE);
+	assert_int_equal(
+	    fg_store_user_find(f->s, "carol", &u), FG_ERR_NOTFOUND);
+	assert_int_equal(
+	    fg_store_creds_page(f->s, 0, 0, 100, &list, &n), FG_OK);
+	assert_int_equal(n, 0);
+	assert_counts(f->s, 0, 0, 0);
+	assert_int_equal(audit_rows(f->s, NULL), 0);
+
+	/* and a revocation that cannot be audited does not happen */
+	au.result = "ok";
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "carol", handle_a, &c, &au), FG_OK);
+	assert_int_equal(fg_store_user_find(f->s, "carol", &u), FG_OK);
+	assert_int_equal(
+	    fg_store_cred_get(f->s, u.id, id, sizeof(id), &got), FG_OK);
+	au.event = "revoke";
+	au.result = NULL;
+	assert_int_equal(fg_store_cred_revoke(f->s, got.id, &au), FG_ERR_STORE);
+	fg_cred_clear(&got);
+	assert_int_equal(
+	    fg_store_cred_get(f->s, u.id, id, sizeof(id), &got), FG_OK);
+	assert_false(got.revoked);
+	fg_cred_clear(&got);
+	assert_counts(f->s, 1, 1, 0);
+	assert_int_equal(audit_rows(f->s, NULL), 1);
+}
+
+/* A change that must find its row and does not is FG_ERR_NOTFOUND, and
+ * leaves no audit record claiming it happened. */
+static void
+a_change_that_finds_no_row_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("revoke", "dave");
+
+	assert_int_equal(fg_store_cred_revoke(f->s, 999, &au), FG_ERR_NOTFOUND);
+	assert_int_equal(
+	    fg_store_cred_mark_suspicious(f->s, 999, &au), FG_ERR_NOTFOUND);
+	assert_int_equal(
+	    fg_store_cred_used(f->s, 999, 1, 0, &au), FG_ERR_NOTFOUND);
+	assert_int_equal(
+	    fg_store_lock_clear(f->s, "dave", &au), FG_ERR_NOTFOUND);
+	assert_int_equal(audit_rows(f->s, NULL), 0);
+}
+
+/* cred_add creates the user only once: a later key keeps the first
+ * handle, which the keys already enrolled were given. */
+static void
+a_second_key_keeps_the_users_handle(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("enroll", "erin");
+	struct fg_cred c, *list = NULL;
+	struct fg_user u;
+	uint8_t id[16];
+	size_t n;
+
+	cred_for(&c, id, "erin", 1, "first");
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "erin", handle_a, &c, &au), FG_OK);
+	cred_for(&c, id, "erin", 2, "second");
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "erin", handle_b, &c, &au), FG_OK);
+	assert_int_equal(fg_store_user_find(f->s, "erin", &u), FG_OK);
+	assert_memory_equal(u.handle, handle_a, 32);
+	assert_int_equal(fg_store_creds(f->s, u.id, true, &list, &n), FG_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].label, "first");
+	assert_string_equal(list[1].label, "second");
+	fg_cred_list_free(&list, n);
+	assert_int_equal(audit_rows(f->s, "erin"), 2);
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(statements_outside_the_cache_are_released),
+	    T(a_full_cache_releases_the_rest),
+	    T(released_statements_do_not_leak),
+	    T(the_cache_cannot_grow_past_its_size),
+	    T(a_duplicate_credential_leaves_no_user_and_no_audit_record),
+	    T(a_change_whose_audit_record_fails_is_undone),
+	    T(a_change_that_finds_no_row_writes_nothing),
+	    T(a_second_key_keeps_the_users_handle),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
