@@ -52,7 +52,8 @@ fuzz-run-%:
 		> $(BUILD)/fuzz/$*.log 2>&1 || \
 		{ echo "fuzz $*: FAILED"; tail -n 40 $(BUILD)/fuzz/$*.log; exit 1; }
 	@grep -E "stat::number_of_executed_units|cov:" $(BUILD)/fuzz/$*.log | tail -n 2 | sed 's/^/  $*: /'
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_AGENT_OBJ) $(FUZZ_SK_OBJ) $(FUZZ_PAM_OBJ)
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_AGENT_OBJ) $(FUZZ_SK_OBJ) $(FUZZ_PAM_OBJ) \
+	$(patsubst %,$(BUILD)/fuzz/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
 
 # The same harnesses without libFuzzer, built by gcc with ASan and UBSan,
 # to replay tests/fuzz/regress/ in `make check`.

@@ -1,7 +1,8 @@
 /*
  * libFuzzer: one agent protocol record, as fido2gated reads it (JSON,
  * duplicates refused, an object), handled by the agent's request handlers
- * as root and as an unprivileged caller, on a real store in /dev/shm.
+ * as root, as an unprivileged caller, as the web front and as the
+ * homeserver, on a real store in /dev/shm, with the homeserver gate on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,14 +52,33 @@ setup(void)
 	}
 	ag.cfg.lockout_after = 0;
 	ag.defer.fd = -1;
+	/* the homeserver gate, so that its handlers are fuzzed too */
+	{
+		struct fg_gate *g = &ag.cfg.gate;
+		struct fg_oidc_client *c = &g->clients[0];
+		snprintf(g->issuer, sizeof(g->issuer), "https://m.test/_fg");
+		snprintf(g->server_name, sizeof(g->server_name), "m.test");
+		snprintf(c->id, sizeof(c->id), "synapse");
+		snprintf(c->name, sizeof(c->name), "Matrix");
+		snprintf(c->scopes, sizeof(c->scopes), "openid profile");
+		snprintf(c->alg, sizeof(c->alg), "ES256");
+		fg_sha256("secret-secret-secret", 20, c->secret_hash);
+		c->redirect[0] = strdup("https://m.test/cb");
+		c->n_redirect = 1;
+		g->n_clients = 1;
+		if (fg_oidc_new(&ag.oidc) != FG_OK || fg_keys_open(&ag) != FG_OK)
+			abort();
+	}
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct fg_peer peers[2] = {
+	const struct fg_peer peers[] = {
 		{ .uid = 0, .admin = true, .name = "root" },
 		{ .uid = 1000, .name = "alice" },
+		{ .uid = 998, .web = true, .name = "fido2gate-web" },
+		{ .uid = 997, .homeserver = true, .name = "matrix-synapse" },
 	};
 	json_error_t jerr;
 	json_t *req, *reply;
@@ -74,12 +94,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(req);
 		return 0;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
 		reply = fg_agent_handle(&ag, &peers[i], req);
 		json_decref(reply);
 	}
 	json_decref(req);
 	/* keep the table small: every challenge expires at once */
 	fg_chal_expire(ag.chal, fg_now_ms() + 3600 * 1000);
+	fg_oidc_sweep(&ag, fg_now_ms() + 3600 * 1000);
 	return 0;
 }

@@ -51,6 +51,30 @@ for i, line in enumerate(open(wire, "rb").read().split(b"\n")):
             put("attest", f"wire-{i}", bytes([f, len(ad) >> 8, len(ad) & 255]) + ad + st)
     if "client_data_json" in req:
         put("clientdata", f"wire-{i}", unb64(req["client_data_json"]))
+# the homeserver gate's requests, as the web front and the module send them
+gate = [
+    {"op": "oidc.discovery"}, {"op": "oidc.jwks"},
+    {"op": "oidc.authorize", "params": {"client_id": "synapse",
+        "redirect_uri": "https://m.test/cb", "response_type": "code",
+        "scope": "openid profile", "state": "s", "nonce": "n",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256", "prompt": "login"}},
+    {"op": "web.begin", "tx": "AAAAAAAAAAAAAAAAAAAAAA", "user": "@alice:m.test"},
+    {"op": "web.finish", "tx": "AAAAAAAAAAAAAAAAAAAAAA", "session": "AAAAAAAAAAAAAAAAAAAAAA",
+        "credential_id": "AAAA", "authenticator_data": "AAAA",
+        "client_data_json": "AAAA", "signature": "AAAA"},
+    {"op": "web.abort", "tx": "AAAAAAAAAAAAAAAAAAAAAA", "session": "AAAAAAAAAAAAAAAAAAAAAA", "reason": "no key"},
+    {"op": "oidc.token", "grant_type": "authorization_code", "code": "AAAA",
+        "redirect_uri": "https://m.test/cb", "client_id": "synapse",
+        "client_secret": "secret-secret-secret",
+        "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"},
+    {"op": "oidc.userinfo", "access_token": "AAAA"},
+    {"op": "login.check", "user_id": "@alice:m.test", "auth_provider_id": "oidc-fido2gate"},
+    {"op": "login.check", "user_id": "@alice:m.test", "auth_provider_id": None},
+]
+for i, req in enumerate(gate):
+    req["v"] = 1
+    put("proto", f"gate-{i}", json.dumps(req).encode())
 for i, k in enumerate(open(keys).read().split()):
     put("cose", f"key-{i}", bytes.fromhex(k))
 configs = [
