@@ -107,9 +107,16 @@ fg_msg_read(int fd, int timeout_ms, size_t max, char **out, size_t *outlen)
 		max = FG_MSG_MAX;
 	if ((buf = malloc(max + 1)) == NULL)
 		return FG_ERR_NOMEM;
+	/* A peer that closed with our record unread leaves ECONNRESET
+	 * pending, reported before the records it sent first (a refusal, say):
+	 * read on past it once, so that no answer is lost. */
 	do
 		n = recv(fd, buf, max + 1, MSG_TRUNC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ECONNRESET)
+		do
+			n = recv(fd, buf, max + 1, MSG_TRUNC | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
 	if (n <= 0 || (size_t)n > max) {
 		explicit_bzero(buf, max + 1);
 		free(buf);

@@ -32,14 +32,17 @@ trap 'rm -rf "$T"' EXIT
 _n=0
 _failed=0
 
+# ok, is, like and unlike return the verdict, so a failure can show more:
+#   like "$got" ... "..." || diag_file "$T/err"
 ok() { # ok COND-EXIT-STATUS DESCRIPTION
 	_n=$((_n + 1))
 	if [ "$1" -eq 0 ]; then
 		echo "ok $_n - $2"
-	else
-		echo "not ok $_n - $2"
-		_failed=$((_failed + 1))
+		return 0
 	fi
+	echo "not ok $_n - $2"
+	_failed=$((_failed + 1))
+	return 1
 }
 
 is() { # is GOT WANT DESCRIPTION
@@ -49,6 +52,7 @@ is() { # is GOT WANT DESCRIPTION
 		ok 1 "$3"
 		echo "#   got: '$1'"
 		echo "#  want: '$2'"
+		return 1
 	fi
 }
 
@@ -59,6 +63,7 @@ like() { # like GOT EXTENDED-REGEX DESCRIPTION
 		ok 1 "$3"
 		printf '%s\n' "$1" | sed 's/^/#   got: /' | head -n 20
 		echo "#  want: /$2/"
+		return 1
 	fi
 }
 
@@ -67,6 +72,7 @@ unlike() { # unlike GOT EXTENDED-REGEX DESCRIPTION
 		ok 1 "$3"
 		printf '%s\n' "$1" | sed 's/^/#   got: /' | head -n 20
 		echo "#  not: /$2/"
+		return 1
 	else
 		ok 0 "$3"
 	fi
@@ -81,6 +87,35 @@ skip() { # skip COUNT REASON
 }
 
 diag() { echo "# $*"; }
+
+# diag_file FILE [LINES]: the last LINES (20) of FILE as diagnostics, so a
+# helper's own error messages show in the test's output
+diag_file() {
+	[ -s "$1" ] || { echo "#   ($1 is empty)"; return 0; }
+	tail -n "${2:-20}" "$1" | sed 's/^/#   /'
+}
+
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds (0) or
+# SECONDS pass (1). Wait for what a test needs to have happened, never a
+# fixed time it is hoped to take.
+wait_for() {
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# share FILE: copy FILE into $T/shared, readable (and, if it was,
+# runnable) by any user, and print the copy's path. For what a test runs
+# as another user: the checkout may sit under a folder only its owner can
+# enter; $T is made 755, and TMPDIR (/tmp) lets everyone through.
+share() {
+	local dst="$T/shared/${1##*/}"
+	mkdir -p "$T/shared" && chmod 755 "$T" "$T/shared" &&
+		cp "$1" "$dst" && chmod a+rX "$dst" && echo "$dst"
+}
 
 done_testing() {
 	echo "1..$_n"

@@ -2,17 +2,35 @@
  * fg-load: CLIENTS concurrent clients, each its own user with its own
  * ES256 credential (enrolled with attestation "none" before the clock
  * starts), running auth.begin and auth.finish with real signatures for
- * SECONDS against one agent,
- * while a prober asks for status every 50 ms. Prints one summary line:
+ * SECONDS against one agent, while a prober asks for status every 50 ms.
+ *
+ *   fg-load SOCKET CLIENTS SECONDS RP_ID
+ *
+ * A closed loop: each client starts its next login when the last one
+ * ends. Prints one summary line, latencies from each login's start:
  *
  *   logins=N errors=E status_max_ms=M status_n=S logins_per_s=R
  *   p50_ms=A p99_ms=B
  *
- * and exits 1 on any error. The test checks the agent's descriptors and
- * memory from outside.
+ *   fg-load --rate RATE SOCKET CLIENTS SECONDS RP_ID
  *
- *   fg-load SOCKET CLIENTS SECONDS RP_ID
+ * An open loop: RATE logins a second are offered for SECONDS, login k
+ * due at start + k / RATE whether or not earlier ones have ended, each
+ * run by whichever of the CLIENTS connections is free. Its latency runs
+ * from when it was due, not from when it could start, so a slow agent is
+ * not measured only on the few logins it let through (no coordinated
+ * omission); "late" counts the logins no connection was free for within
+ * 1 ms of their time, "missed" those none was free for within 10 s (not
+ * run; they make the run fail):
+ *
+ *   mode=open rate=R offered=K logins=N errors=E late=L missed=M
+ *   status_max_ms=S status_n=Q logins_per_s=A p50_ms= p99_ms= p999_ms=
+ *   max_ms=
+ *
+ * Exits 1 on any error. The test checks the agent's descriptors and
+ * memory from outside.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,11 +46,19 @@
 
 #include "fg.h"
 
+#define LATE_US 1000	   /* an open-loop login this late started late */
+#define MISSED_US 10000000 /* and this late, not at all */
+
 static const char *sock, *rp_id;
 static int seconds;
-static atomic_long logins, errors;
+static long rate;	     /* open loop: logins offered a second; 0: closed */
+static long offered;	     /* open loop: logins due in the run */
+static int64_t start_us;     /* when login 0 is due (set before "go") */
+static atomic_long next_due; /* open loop: the next login to run */
+static atomic_long logins, errors, late, missed;
 static atomic_int stop;
-static pthread_barrier_t enrolled; /* the clients and the prober */
+/* the clients and the prober: all enrolled, then the clock has started */
+static pthread_barrier_t enrolled, go;
 
 /* login latencies (begin + finish), microseconds, per client */
 struct lat {
@@ -234,68 +260,128 @@ enrol(int fd, const char *user, const uint8_t *cred, const uint8_t *cose,
 	return 0;
 }
 
+/* One client: a connection, a user and its key. */
+struct client {
+	char user[32];
+	uint8_t cred[32];
+	EVP_PKEY *pk;
+	uint32_t count;
+	int fd;
+};
+
+/* auth.begin, a signature, auth.finish: 0 when the agent allowed it. */
+static int
+login(struct client *c)
+{
+	uint8_t ad[256], sig[80], *chal = NULL;
+	size_t ad_len, sig_len, chal_len;
+	const char *result;
+	json_t *b, *req, *r;
+	char *cdj;
+	int ret = -1;
+
+	if ((b = call(c->fd, json_pack("{s:s,s:s}", "op", FG_OP_AUTH_BEGIN,
+		      "user", c->user))) == NULL ||
+	    fg_json_b64(b, "challenge", &chal, &chal_len) != FG_OK) {
+		json_decref(b);
+		return -1;
+	}
+	cdj = fg_client_data_json("webauthn.get", chal, chal_len,
+	    fg_json_str(b, "origin"));
+	ad_len = authdata(ad, 0x01, ++c->count, NULL, NULL, 0);
+	sig_len = sign(c->pk, ad, ad_len, cdj, sig, sizeof(sig));
+	req = json_pack("{s:s,s:s}", "op", FG_OP_AUTH_FINISH, "session",
+	    fg_json_str(b, "session"));
+	put_b64(req, "credential_id", c->cred, sizeof(c->cred));
+	put_b64(req, "authenticator_data", ad, ad_len);
+	put_b64(req, "client_data_json", (const uint8_t *)cdj, strlen(cdj));
+	put_b64(req, "signature", sig, sig_len);
+	free(cdj);
+	free(chal);
+	json_decref(b);
+	r = call(c->fd, req);
+	result = fg_json_str(r, "result");
+	if (result != NULL && strcmp(result, "allow") == 0)
+		ret = 0;
+	json_decref(r);
+	return ret;
+}
+
+/* Closed loop: the next login starts when the last one ends. */
+static int
+run_closed(struct client *c, struct lat *l)
+{
+	while (!atomic_load(&stop)) {
+		int64_t t0 = now_us();
+
+		if (login(c) != 0)
+			return -1;
+		atomic_fetch_add(&logins, 1);
+		lat_add(l, now_us() - t0);
+	}
+	return 0;
+}
+
+/* Open loop: take the next login due, wait for its time, run it; its
+ * latency counts from its time, however late it could start. */
+static int
+run_open(struct client *c, struct lat *l)
+{
+	long k;
+
+	while ((k = atomic_fetch_add(&next_due, 1)) < offered) {
+		int64_t due = start_us + k * 1000000 / rate, now = now_us();
+
+		if (now < due) {
+			struct timespec ts = { .tv_sec = due / 1000000,
+				.tv_nsec = (long)(due % 1000000) * 1000 };
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+				   &ts, NULL) == EINTR)
+				;
+		} else if (now - due > MISSED_US) {
+			atomic_fetch_add(&missed, 1);
+			continue;
+		} else if (now - due > LATE_US)
+			atomic_fetch_add(&late, 1);
+		if (login(c) != 0)
+			return -1;
+		atomic_fetch_add(&logins, 1);
+		lat_add(l, now_us() - due);
+	}
+	return 0;
+}
+
 static void *
 client(void *arg)
 {
-	char user[32], *cdj;
-	uint8_t cred[32], cose[128], ad[256], sig[80], *chal = NULL;
-	size_t cose_len, ad_len, sig_len, chal_len;
-	EVP_PKEY *pk = EVP_EC_gen("P-256");
-	json_t *b, *req, *r;
-	uint32_t count = 0;
-	int fd = -1;
+	struct client c = { .fd = -1 };
+	uint8_t cose[128];
+	size_t cose_len;
+	long i = (long)(intptr_t)arg;
+	int ok;
 
-	snprintf(user, sizeof(user), "load%ld", (long)(intptr_t)arg);
-	fg_random(cred, sizeof(cred));
-	if (pk == NULL || fg_connect(sock, 5000, &fd) != FG_OK ||
-	    (cose_len = cose_key(pk, cose, sizeof(cose))) == 0 ||
-	    enrol(fd, user, cred, cose, cose_len) != 0) {
-		pthread_barrier_wait(&enrolled);
-		goto fail;
-	}
+	snprintf(c.user, sizeof(c.user), "%s%ld", rate ? "open" : "load", i);
+	fg_random(c.cred, sizeof(c.cred));
+	c.pk = EVP_EC_gen("P-256");
+	ok = c.pk != NULL && fg_connect(sock, 5000, &c.fd) == FG_OK &&
+	    (cose_len = cose_key(c.pk, cose, sizeof(cose))) != 0 &&
+	    enrol(c.fd, c.user, c.cred, cose, cose_len) == 0;
 	pthread_barrier_wait(&enrolled);
-	while (!atomic_load(&stop)) {
-		const char *result;
-		int64_t t0 = now_us();
-		if ((b = call(fd, json_pack("{s:s,s:s}", "op", FG_OP_AUTH_BEGIN,
-			      "user", user))) == NULL ||
-		    fg_json_b64(b, "challenge", &chal, &chal_len) != FG_OK)
-			goto fail;
-		cdj = fg_client_data_json("webauthn.get", chal, chal_len,
-		    fg_json_str(b, "origin"));
-		ad_len = authdata(ad, 0x01, ++count, NULL, NULL, 0);
-		sig_len = sign(pk, ad, ad_len, cdj, sig, sizeof(sig));
-		req = json_pack("{s:s,s:s}", "op", FG_OP_AUTH_FINISH, "session",
-		    fg_json_str(b, "session"));
-		put_b64(req, "credential_id", cred, sizeof(cred));
-		put_b64(req, "authenticator_data", ad, ad_len);
-		put_b64(req, "client_data_json", (const uint8_t *)cdj,
-		    strlen(cdj));
-		put_b64(req, "signature", sig, sig_len);
-		free(cdj);
-		free(chal);
-		chal = NULL;
-		json_decref(b);
-		r = call(fd, req);
-		result = fg_json_str(r, "result");
-		if (result == NULL || strcmp(result, "allow") != 0) {
-			json_decref(r);
-			goto fail;
-		}
-		json_decref(r);
-		atomic_fetch_add(&logins, 1);
-		lat_add(&lats[(intptr_t)arg], now_us() - t0);
-	}
-	close(fd);
-	EVP_PKEY_free(pk);
+	pthread_barrier_wait(&go);
+	if (!ok || (rate ? run_open(&c, &lats[i]) : run_closed(&c, &lats[i])) !=
+		0)
+		atomic_fetch_add(&errors, 1);
+	if (c.fd >= 0)
+		close(c.fd);
+	EVP_PKEY_free(c.pk);
 	return NULL;
-fail:
-	atomic_fetch_add(&errors, 1);
-	free(chal);
-	if (fd >= 0)
-		close(fd);
-	EVP_PKEY_free(pk);
-	return NULL;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: fg-load [--rate LOGINS_PER_S] SOCKET CLIENTS "
+			"SECONDS RP_ID\n");
 }
 
 int
@@ -304,25 +390,40 @@ main(int argc, char **argv)
 	pthread_t *t;
 	long i, n, status_n = 0;
 	int64_t end, worst = 0;
+	double elapsed;
 
+	if (argc == 7 && strcmp(argv[1], "--rate") == 0) {
+		rate = atol(argv[2]);
+		argv += 2;
+		argc -= 2;
+		if (rate < 1 || rate > 1000000) {
+			usage();
+			return 2;
+		}
+	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: fg-load SOCKET CLIENTS SECONDS RP_ID\n");
+		usage();
 		return 2;
 	}
 	sock = argv[1];
 	n = atol(argv[2]);
 	seconds = atoi(argv[3]);
 	rp_id = argv[4];
-	if (n < 1 || n > 1024 || (t = calloc((size_t)n, sizeof(*t))) == NULL ||
+	offered = rate * seconds;
+	if (n < 1 || n > 1024 || seconds < 1 ||
+	    (t = calloc((size_t)n, sizeof(*t))) == NULL ||
 	    (lats = calloc((size_t)n, sizeof(*lats))) == NULL)
 		return 2;
 	pthread_barrier_init(&enrolled, NULL, (unsigned)n + 1);
+	pthread_barrier_init(&go, NULL, (unsigned)n + 1);
 	for (i = 0; i < n; i++)
 		pthread_create(&t[i], NULL, client, (void *)(intptr_t)i);
 	/* every client enrolled: the measured run starts */
 	pthread_barrier_wait(&enrolled);
+	start_us = now_us();
+	pthread_barrier_wait(&go);
 	/* the prober: a fresh connection each time, as an admin would */
-	end = now_us() / 1000 + (int64_t)seconds * 1000;
+	end = start_us / 1000 + (int64_t)seconds * 1000;
 	while (now_us() / 1000 < end) {
 		int64_t t0 = now_us() / 1000, dt;
 		int fd;
@@ -348,14 +449,31 @@ main(int argc, char **argv)
 	atomic_store(&stop, 1);
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
-	printf("logins=%ld errors=%ld status_max_ms=%lld status_n=%ld "
-	       "logins_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n",
-	    atomic_load(&logins), atomic_load(&errors), (long long)worst,
-	    status_n, (double)atomic_load(&logins) / seconds,
-	    percentile(n, 0.50), percentile(n, 0.99));
+	if (rate == 0)
+		printf("logins=%ld errors=%ld status_max_ms=%lld status_n=%ld "
+		       "logins_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n",
+		    atomic_load(&logins), atomic_load(&errors),
+		    (long long)worst, status_n,
+		    (double)atomic_load(&logins) / seconds,
+		    percentile(n, 0.50), percentile(n, 0.99));
+	else {
+		/* over the whole run: the last logins may end past SECONDS */
+		elapsed = (double)(now_us() - start_us) / 1e6;
+		if (elapsed < seconds)
+			elapsed = seconds;
+		printf("mode=open rate=%ld offered=%ld logins=%ld errors=%ld "
+		       "late=%ld missed=%ld status_max_ms=%lld status_n=%ld "
+		       "logins_per_s=%.0f p50_ms=%.3f p99_ms=%.3f "
+		       "p999_ms=%.3f max_ms=%.3f\n",
+		    rate, offered, atomic_load(&logins), atomic_load(&errors),
+		    atomic_load(&late), atomic_load(&missed), (long long)worst,
+		    status_n, (double)atomic_load(&logins) / elapsed,
+		    percentile(n, 0.50), percentile(n, 0.99),
+		    percentile(n, 0.999), percentile(n, 1.0));
+	}
 	for (i = 0; i < n; i++)
 		free(lats[i].us);
 	free(lats);
 	free(t);
-	return atomic_load(&errors) == 0 ? 0 : 1;
+	return atomic_load(&errors) == 0 && atomic_load(&missed) == 0 ? 0 : 1;
 }

@@ -21,6 +21,6 @@ out=$("$RUN" 2>&1)
 ok $? "the conformance runner passes"
 like "$(printf '%s\n' "$out" | tail -n 1)" "conformance: [0-9]+ passed, 0 failed" "0 failures"
 diag "$(printf '%s\n' "$out" | tail -n 2 | head -n 1)"
-out=$("$RUN" -j 2 --timeout 30 --cmd "valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite build/fido2gatectl verify" 2>&1)
+out=$("$RUN" -j 2 --timeout 30 --cmd "valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite $BUILD/fido2gatectl verify" 2>&1)
 ok $? "the corpus passes under valgrind memcheck with no errors or leaks"
 done_testing

@@ -81,12 +81,18 @@ fi
 FAKE="$T/fake.sock"
 pam_service fake "socket=$FAKE" timeout=5
 cred=$(ctl --json list alice | sed -n 's/.*"credential_id": "\([^"]*\)".*/\1/p' | head -n 1)
-fake_run() { # scenario: the PAM result in $LINE
+fake_run() { # scenario: the PAM result in $LINE ("" if the fake never ran)
 	rm -f "$FAKE"
 	/usr/bin/python3 "$TOP/tests/tools/fake_agent.py" "$FAKE" "$1" "$cred" > "$T/fake.out" 2>&1 &
 	fake_pid=$!
-	for _ in $(seq 100); do [ -S "$FAKE" ] && break; sleep 0.05; done
-	SERVICE=fake fault none 0
+	if wait_for 30 test -S "$FAKE"; then
+		SERVICE=fake fault none 0
+	else
+		# a refusal of nobody proves nothing: counted as a failure
+		diag "the fake agent did not start for $1:"
+		diag_file "$T/fake.out"
+		LINE=
+	fi
 	kill "$fake_pid" 2> /dev/null
 	wait "$fake_pid" 2> /dev/null
 }

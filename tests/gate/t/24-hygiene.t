@@ -70,7 +70,12 @@ like "$OUT" "unavailable" "and says the service is unavailable"
 mkdir -m 1777 "$T/open"
 "$BUILD/fido2gated" --socket "$T/open/agent.sock" --db "$T/open-store.db" 2> /dev/null &
 open_pid=$!
-for _ in $(seq 100); do [ -S "$T/open/agent.sock" ] && break; sleep 0.05; done
+open_alive() {
+	printf '%s\n' '{"v":1,"op":"status"}' |
+		"$BUILD/test/fg-client" "$T/open/agent.sock" raw | grep -q '"ok":true'
+}
+wait_for 30 open_alive
+ok $? "an agent answers in the world-writable folder (fg-client raw trusts anything)"
 pam_service openfolder "socket=$T/open/agent.sock" timeout=5
 SERVICE=openfolder pam_auth alice <<< "$PIN"
 ok $((! $?)) "the module refuses an agent socket in a world-writable folder"
