@@ -22,6 +22,7 @@ deps:
 
 include tests/softkey/softkey.mk
 include fg.mk
+include web/web.mk
 include tests/fuzz/fuzz.mk
 include bench/bench.mk
 

@@ -12,7 +12,8 @@ request when it exists, switches the behaviour: "good" (the default),
 "slow" (never answers), "close" (hangs up), "garbage" (answers bytes that
 are not JSON), "nonsense" (answers ok:true without what each op needs,
 and an OAuth refusal with a javascript: redirect), "unknown" (every op is
-unknown_op, as an agent that predates them).
+unknown_op, as an agent that predates them). "MODE OP" applies MODE to
+that op alone.
 """
 import base64
 import json
@@ -156,12 +157,15 @@ def nonsense(req):
     return ok()
 
 
-def mode(path):
+def mode(path, op):
     try:
         with open(path) as f:
-            return f.read().strip() or "good"
+            words = f.read().split()
     except OSError:
         return "good"
+    if not words or (len(words) > 1 and words[1] != op):
+        return "good"
+    return words[0]
 
 
 def serve(conn, log, mode_file):
@@ -177,7 +181,7 @@ def serve(conn, log, mode_file):
             with lock:
                 with open(log, "a") as f:
                     f.write(json.dumps(req) + "\n")
-            m = mode(mode_file)
+            m = mode(mode_file, req.get("op"))
             if m == "slow":
                 time.sleep(120)
                 return

@@ -23,8 +23,8 @@
 static enum fg_params_err
 add(struct fg_params *p, const char *name, const char *value)
 {
-	return fg_params_add(p, name, strlen(name), value,
-	    value != NULL ? strlen(value) : 0);
+	return fg_params_add(
+	    p, name, strlen(name), value, value != NULL ? strlen(value) : 0);
 }
 
 static void
@@ -41,8 +41,8 @@ params_refuse_a_repeated_parameter(void **state)
 	/* the first error sticks */
 	assert_int_equal(add(&p, "nonce", "n"), FG_PARAMS_REPEATED);
 	assert_null(fg_params_json(&p));
-	assert_non_null(strstr(fg_params_strerror(&p, why, sizeof(why)),
-	    "client_id is repeated"));
+	assert_non_null(strstr(
+	    fg_params_strerror(&p, why, sizeof(why)), "client_id is repeated"));
 	fg_params_clear(&p);
 }
 
@@ -73,7 +73,8 @@ params_leave_out_empty_values(void **state)
 	o = fg_params_json(&p);
 	assert_non_null(o);
 	assert_int_equal(json_object_size(o), 1);
-	assert_string_equal(json_string_value(json_object_get(o, "state")), "s");
+	assert_string_equal(
+	    json_string_value(json_object_get(o, "state")), "s");
 	json_decref(o);
 	fg_params_clear(&p);
 }
@@ -91,8 +92,8 @@ params_take_2048_bytes_and_refuse_2049(void **state)
 	fg_params_init(&p);
 	assert_int_equal(add(&p, "state", v), FG_PARAMS_OK);
 	o = fg_params_json(&p);
-	assert_int_equal(json_string_length(json_object_get(o, "state")),
-	    FG_PARAM_MAX);
+	assert_int_equal(
+	    json_string_length(json_object_get(o, "state")), FG_PARAM_MAX);
 	json_decref(o);
 	v[FG_PARAM_MAX] = 'a';
 	v[FG_PARAM_MAX + 1] = '\0';
@@ -113,14 +114,14 @@ params_count_every_piece_of_a_value(void **state)
 	assert_int_equal(add(&p, "state", v), FG_PARAMS_OK);
 	assert_int_equal(fg_params_append(&p, "state", v, 1024), FG_PARAMS_OK);
 	assert_int_equal(strlen(fg_params_get(&p, "state")), 2048);
-	assert_int_equal(fg_params_append(&p, "state", "c", 1),
-	    FG_PARAMS_TOO_LONG);
+	assert_int_equal(
+	    fg_params_append(&p, "state", "c", 1), FG_PARAMS_TOO_LONG);
 	fg_params_clear(&p);
 	/* a piece must belong to the parameter before it */
 	fg_params_init(&p);
 	assert_int_equal(add(&p, "state", "x"), FG_PARAMS_OK);
-	assert_int_equal(fg_params_append(&p, "nonce", "y", 1),
-	    FG_PARAMS_BAD_NAME);
+	assert_int_equal(
+	    fg_params_append(&p, "nonce", "y", 1), FG_PARAMS_BAD_NAME);
 	fg_params_clear(&p);
 }
 
@@ -131,8 +132,8 @@ params_refuse_nul_bad_names_and_non_utf8(void **state)
 
 	(void)state;
 	fg_params_init(&p);
-	assert_int_equal(fg_params_add(&p, "state", 5, "a\0b", 3),
-	    FG_PARAMS_BAD_VALUE);
+	assert_int_equal(
+	    fg_params_add(&p, "state", 5, "a\0b", 3), FG_PARAMS_BAD_VALUE);
 	fg_params_clear(&p);
 	fg_params_init(&p);
 	assert_int_equal(add(&p, "", "x"), FG_PARAMS_BAD_NAME);
@@ -173,35 +174,35 @@ lang_follows_q_values(void **state)
 		const char *header;
 		enum fg_lang want;
 	} cases[] = {
-		{ NULL, FG_LANG_EN },
-		{ "", FG_LANG_EN },
-		{ "fr", FG_LANG_FR },
-		{ "FR-ca", FG_LANG_FR },
-		{ "en", FG_LANG_EN },
-		{ "fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5", FG_LANG_FR },
-		{ "fr;q=0.5, en;q=0.9", FG_LANG_EN },
-		{ "en;q=0.5, fr", FG_LANG_FR },
-		{ "de, fr;q=0.1", FG_LANG_FR },
-		{ "de, it", FG_LANG_EN },
-		{ "fr;q=0", FG_LANG_EN },
-		{ "fr;q=0, en;q=0", FG_LANG_EN },
-		{ "fr;q=0, *", FG_LANG_EN },
-		{ "en;q=0, *;q=0.3", FG_LANG_FR },
-		{ "de, *;q=0.5", FG_LANG_EN },
-		{ "en;q=0.5, fr;q=0.500", FG_LANG_EN }, /* a tie: the first */
-		{ "fr;q=0.500, en;q=0.5", FG_LANG_FR },
-		{ "  fr ;  q=0.7 ,en;q=0.6", FG_LANG_FR },
-		{ "fr;Q=0.8, en;q=0.7", FG_LANG_FR },
-		{ "fr;q=1.001, en;q=0.1", FG_LANG_EN }, /* malformed q: skipped */
-		{ "fr;q=2", FG_LANG_EN },
-		{ "fr;q=0.5;x=y", FG_LANG_EN },
-		{ "fr;q=.5", FG_LANG_EN },
-		{ "français", FG_LANG_EN },
-		{ "frx-CA", FG_LANG_EN },
-		{ "fr-toolongsubtag", FG_LANG_EN },
-		{ ",,,fr,,", FG_LANG_FR },
-		{ "fr-CA;q=0.2, fr;q=0.9, en;q=0.5", FG_LANG_FR },
-		{ "en-GB;q=0.9, fr-FR;q=0.8", FG_LANG_EN },
+	    {NULL, FG_LANG_EN},
+	    {"", FG_LANG_EN},
+	    {"fr", FG_LANG_FR},
+	    {"FR-ca", FG_LANG_FR},
+	    {"en", FG_LANG_EN},
+	    {"fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5", FG_LANG_FR},
+	    {"fr;q=0.5, en;q=0.9", FG_LANG_EN},
+	    {"en;q=0.5, fr", FG_LANG_FR},
+	    {"de, fr;q=0.1", FG_LANG_FR},
+	    {"de, it", FG_LANG_EN},
+	    {"fr;q=0", FG_LANG_EN},
+	    {"fr;q=0, en;q=0", FG_LANG_EN},
+	    {"fr;q=0, *", FG_LANG_EN},
+	    {"en;q=0, *;q=0.3", FG_LANG_FR},
+	    {"de, *;q=0.5", FG_LANG_EN},
+	    {"en;q=0.5, fr;q=0.500", FG_LANG_EN}, /* a tie: the first */
+	    {"fr;q=0.500, en;q=0.5", FG_LANG_FR},
+	    {"  fr ;  q=0.7 ,en;q=0.6", FG_LANG_FR},
+	    {"fr;Q=0.8, en;q=0.7", FG_LANG_FR},
+	    {"fr;q=1.001, en;q=0.1", FG_LANG_EN}, /* malformed q: skipped */
+	    {"fr;q=2", FG_LANG_EN},
+	    {"fr;q=0.5;x=y", FG_LANG_EN},
+	    {"fr;q=.5", FG_LANG_EN},
+	    {"français", FG_LANG_EN},
+	    {"frx-CA", FG_LANG_EN},
+	    {"fr-toolongsubtag", FG_LANG_EN},
+	    {",,,fr,,", FG_LANG_FR},
+	    {"fr-CA;q=0.2, fr;q=0.9, en;q=0.5", FG_LANG_FR},
+	    {"en-GB;q=0.9, fr-FR;q=0.8", FG_LANG_EN},
 	};
 	size_t i;
 
@@ -237,8 +238,8 @@ basic_of(const char *userpass)
 {
 	unsigned char out[512];
 	char *h = malloc(600);
-	int n = EVP_EncodeBlock(out, (const unsigned char *)userpass,
-	    (int)strlen(userpass));
+	int n = EVP_EncodeBlock(
+	    out, (const unsigned char *)userpass, (int)strlen(userpass));
 
 	snprintf(h, 600, "Basic %.*s", n, out);
 	return h;
@@ -258,8 +259,8 @@ basic_decodes_the_form_encoding_inside(void **state)
 	free(secret);
 	free(h);
 	/* the scheme is case-insensitive; spaces after it are one */
-	assert_int_equal(fg_basic_decode("bAsIc   c3luYXBzZTpzM2NyZXQ=", &id,
-			     &secret),
+	assert_int_equal(
+	    fg_basic_decode("bAsIc   c3luYXBzZTpzM2NyZXQ=", &id, &secret),
 	    FG_OK);
 	assert_string_equal(id, "synapse");
 	assert_string_equal(secret, "s3cret");
@@ -271,17 +272,15 @@ static void
 basic_refuses_what_is_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"Basic",
-		"Basic ",
-		"Basic c3luYXBzZTpzM2NyZXQ",	 /* no padding */
-		"Basic c3luYXBzZTpz=M2NyZXQ=",	 /* '=' inside */
-		"Basic c3luYXBzZTpzM2NyZXQ===", /* three '=' */
-		"Basic c3luYXBz!TpzM2NyZXQ=",	 /* not base64 */
-		"Basic c3luYXBzZXM=",		 /* "synapses": no colon */
-		"Basic OnNlY3JldA==",		 /* ":secret": no id */
-		"Basic YSUzOmI=",		 /* "a%3:b": a broken escape */
-		"Basic YSUwMDpi",		 /* "a%00:b": a NUL */
-		"Basic YQBiOmM=",		 /* "a\0b:c" */
+	    "Basic", "Basic ", "Basic c3luYXBzZTpzM2NyZXQ", /* no padding */
+	    "Basic c3luYXBzZTpz=M2NyZXQ=",		    /* '=' inside */
+	    "Basic c3luYXBzZTpzM2NyZXQ===",		    /* three '=' */
+	    "Basic c3luYXBz!TpzM2NyZXQ=",		    /* not base64 */
+	    "Basic c3luYXBzZXM=", /* "synapses": no colon */
+	    "Basic OnNlY3JldA==", /* ":secret": no id */
+	    "Basic YSUzOmI=",	  /* "a%3:b": a broken escape */
+	    "Basic YSUwMDpi",	  /* "a%00:b": a NUL */
+	    "Basic YQBiOmM=",	  /* "a\0b:c" */
 	};
 	char *id, *secret;
 	size_t i;
@@ -293,10 +292,10 @@ basic_refuses_what_is_malformed(void **state)
 		assert_null(id);
 		assert_null(secret);
 	}
-	assert_int_equal(fg_basic_decode("Bearer abc", &id, &secret),
-	    FG_ERR_NOTFOUND);
-	assert_int_equal(fg_basic_decode("Basicc3lu", &id, &secret),
-	    FG_ERR_NOTFOUND);
+	assert_int_equal(
+	    fg_basic_decode("Bearer abc", &id, &secret), FG_ERR_NOTFOUND);
+	assert_int_equal(
+	    fg_basic_decode("Basicc3lu", &id, &secret), FG_ERR_NOTFOUND);
 	assert_int_equal(fg_basic_decode(NULL, &id, &secret), FG_ERR_NOTFOUND);
 }
 
@@ -307,16 +306,15 @@ bearer_takes_a_b64token_only(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(fg_bearer_token("Bearer abc.DEF-_~+/==", &t, &n),
-	    FG_OK);
+	assert_int_equal(
+	    fg_bearer_token("Bearer abc.DEF-_~+/==", &t, &n), FG_OK);
 	assert_int_equal(n, strlen("abc.DEF-_~+/=="));
 	assert_int_equal(fg_bearer_token("bearer  x", &t, &n), FG_OK);
 	assert_int_equal(fg_bearer_token("Bearer ", &t, &n), FG_ERR_INVALID);
 	assert_int_equal(fg_bearer_token("Bearer a b", &t, &n), FG_ERR_INVALID);
 	assert_int_equal(fg_bearer_token("Bearer a=b", &t, &n), FG_ERR_INVALID);
 	assert_int_equal(fg_bearer_token("Bearer =", &t, &n), FG_ERR_INVALID);
-	assert_int_equal(fg_bearer_token("Basic abc", &t, &n),
-	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_bearer_token("Basic abc", &t, &n), FG_ERR_NOTFOUND);
 }
 
 static void
@@ -338,8 +336,8 @@ form_decode_is_strict_about_escapes(void **state)
 
 /* --- login bodies --- */
 
-#define TX "AAAAAAAAAAAAAAAAAAAAAA"	 /* 16 bytes */
-#define SESSION "BBBBBBBBBBBBBBBBBBBBBB" /* 16 bytes */
+#define TX "AAAAAAAAAAAAAAAAAAAAAA"				/* 16 bytes */
+#define SESSION "BBBBBBBBBBBBBBBBBBBBBB"			/* 16 bytes */
 #define AD "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" /* 37 bytes */
 
 static int
@@ -359,21 +357,23 @@ login_bodies_become_exactly_the_agents_request(void **state)
 	json_t *req;
 
 	(void)state;
-	assert_int_equal(login(FG_LOGIN_BEGIN,
-			     "{\"tx\":\"" TX "\",\"user\":\"@alice:example.org\","
-			     "\"password\":\"p\"}",
-			     &req),
+	assert_int_equal(
+	    login(FG_LOGIN_BEGIN,
+		"{\"tx\":\"" TX "\",\"user\":\"@alice:example.org\","
+		"\"password\":\"p\"}",
+		&req),
 	    FG_OK);
 	assert_string_equal(fg_json_str(req, "op"), FG_OP_WEB_BEGIN);
 	assert_string_equal(fg_json_str(req, "user"), "@alice:example.org");
 	assert_int_equal(json_object_size(req), 4);
 	json_decref(req);
-	assert_int_equal(login(FG_LOGIN_FINISH,
-			     "{\"tx\":\"" TX "\",\"session\":\"" SESSION "\","
-			     "\"credential_id\":\"AQ\","
-			     "\"authenticator_data\":\"" AD "\","
-			     "\"client_data_json\":\"e30\",\"signature\":\"MEU\"}",
-			     &req),
+	assert_int_equal(
+	    login(FG_LOGIN_FINISH,
+		"{\"tx\":\"" TX "\",\"session\":\"" SESSION "\","
+		"\"credential_id\":\"AQ\","
+		"\"authenticator_data\":\"" AD "\","
+		"\"client_data_json\":\"e30\",\"signature\":\"MEU\"}",
+		&req),
 	    FG_OK);
 	assert_string_equal(fg_json_str(req, "op"), FG_OP_WEB_FINISH);
 	assert_int_equal(json_object_size(req), 7);
@@ -394,29 +394,34 @@ login_bodies_refuse_anything_else(void **state)
 		enum fg_login_op op;
 		const char *body;
 	} bad[] = {
-		{ FG_LOGIN_BEGIN, "" },
-		{ FG_LOGIN_BEGIN, "[]" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\"}" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\",\"op\":\"x\"}" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\",\"user\":\"b\"}" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"AAAA\",\"user\":\"a\"}" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\\u001b[2J\"}" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\\u0000b\"}" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"\"}" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":7}" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\"} x" },
-		{ FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\",\"password\":\"\"}" },
-		{ FG_LOGIN_FINISH, "{\"tx\":\"" TX "\",\"session\":\"" SESSION "\","
-				   "\"credential_id\":\"AQ\",\"authenticator_data\":"
-				   "\"AAAA\",\"client_data_json\":\"e30\","
-				   "\"signature\":\"MEU\"}" },
-		{ FG_LOGIN_FINISH, "{\"tx\":\"" TX "\",\"session\":\"" SESSION "\","
-				   "\"credential_id\":\"A*\",\"authenticator_data\":"
-				   "\"" AD "\",\"client_data_json\":\"e30\","
-				   "\"signature\":\"MEU\"}" },
-		{ FG_LOGIN_ABORT, "{\"tx\":\"" TX "\",\"session\":\"" SESSION "\"}" },
-		{ FG_LOGIN_ABORT, "{\"tx\":\"" TX "\",\"session\":\"" SESSION "\","
-				  "\"reason\":\"a\\nb\"}" },
+	    {FG_LOGIN_BEGIN, ""},
+	    {FG_LOGIN_BEGIN, "[]"},
+	    {FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\"}"},
+	    {FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\",\"op\":\"x\"}"},
+	    {FG_LOGIN_BEGIN,
+		"{\"tx\":\"" TX "\",\"user\":\"a\",\"user\":\"b\"}"},
+	    {FG_LOGIN_BEGIN, "{\"tx\":\"AAAA\",\"user\":\"a\"}"},
+	    {FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\\u001b[2J\"}"},
+	    {FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\\u0000b\"}"},
+	    {FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"\"}"},
+	    {FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":7}"},
+	    {FG_LOGIN_BEGIN, "{\"tx\":\"" TX "\",\"user\":\"a\"} x"},
+	    {FG_LOGIN_BEGIN,
+		"{\"tx\":\"" TX "\",\"user\":\"a\",\"password\":\"\"}"},
+	    {FG_LOGIN_FINISH,
+		"{\"tx\":\"" TX "\",\"session\":\"" SESSION "\","
+		"\"credential_id\":\"AQ\",\"authenticator_data\":"
+		"\"AAAA\",\"client_data_json\":\"e30\","
+		"\"signature\":\"MEU\"}"},
+	    {FG_LOGIN_FINISH,
+		"{\"tx\":\"" TX "\",\"session\":\"" SESSION "\","
+		"\"credential_id\":\"A*\",\"authenticator_data\":"
+		"\"" AD "\",\"client_data_json\":\"e30\","
+		"\"signature\":\"MEU\"}"},
+	    {FG_LOGIN_ABORT, "{\"tx\":\"" TX "\",\"session\":\"" SESSION "\"}"},
+	    {FG_LOGIN_ABORT,
+		"{\"tx\":\"" TX "\",\"session\":\"" SESSION "\","
+		"\"reason\":\"a\\nb\"}"},
 	};
 	json_t *req;
 	size_t i;
@@ -437,8 +442,9 @@ login_password_has_a_size_limit(void **state)
 	int n;
 
 	(void)state;
-	n = snprintf(body, sizeof(body), "{\"tx\":\"" TX "\",\"user\":\"a\","
-					 "\"password\":\"");
+	n = snprintf(body, sizeof(body),
+	    "{\"tx\":\"" TX "\",\"user\":\"a\","
+	    "\"password\":\"");
 	memset(body + n, 'p', FG_WEB_PASSWORD_MAX + 1);
 	strcpy(body + n + FG_WEB_PASSWORD_MAX + 1, "\"}");
 	assert_int_equal(login(FG_LOGIN_BEGIN, body, &req), FG_ERR_INVALID);
@@ -474,11 +480,11 @@ reply_urls_must_be_sane(void **state)
 	assert_false(fg_url_sane("https://a.test/\xc3\xa9"));
 	assert_false(fg_url_sane("//a.test/"));
 	assert_false(fg_url_sane(NULL));
-	assert_true(fg_url_host("https://u:p@matrix.test:8448/x?y", buf,
-	    sizeof(buf)));
+	assert_true(
+	    fg_url_host("https://u:p@matrix.test:8448/x?y", buf, sizeof(buf)));
 	assert_string_equal(buf, "matrix.test:8448");
-	assert_true(fg_url_origin("https://matrix.test/_fido2gate/", buf,
-	    sizeof(buf)));
+	assert_true(
+	    fg_url_origin("https://matrix.test/_fido2gate/", buf, sizeof(buf)));
 	assert_string_equal(buf, "https://matrix.test");
 	assert_false(fg_url_origin("ftp://x/", buf, sizeof(buf)));
 }
@@ -520,9 +526,8 @@ reply_begin_passes_only_what_the_page_needs(void **state)
 	assert_int_equal(fg_reply_begin(r, &page), FG_OK);
 	assert_null(json_object_get(page, "origin"));
 	assert_null(json_object_get(page, "ok"));
-	assert_int_equal(json_array_size(json_object_get(page,
-			     "allow_credentials")),
-	    2);
+	assert_int_equal(
+	    json_array_size(json_object_get(page, "allow_credentials")), 2);
 	json_decref(page);
 	json_object_set_new(r, "allow_credentials", json_pack("[s]", "A*"));
 	assert_int_equal(fg_reply_begin(r, &page), FG_ERR_PROTO);
@@ -538,11 +543,12 @@ reply_finish_allows_only_with_a_sane_redirect(void **state)
 	bool allow;
 
 	(void)state;
-	r = parse("{\"result\":\"allow\",\"redirect\":\"https://m.test/cb?code=c\"}");
+	r = parse(
+	    "{\"result\":\"allow\",\"redirect\":\"https://m.test/cb?code=c\"}");
 	assert_int_equal(fg_reply_finish(r, &page, &allow), FG_OK);
 	assert_true(allow);
-	assert_string_equal(fg_json_str(page, "redirect"),
-	    "https://m.test/cb?code=c");
+	assert_string_equal(
+	    fg_json_str(page, "redirect"), "https://m.test/cb?code=c");
 	json_decref(page);
 	json_object_set_new(r, "redirect", json_string("javascript:x()"));
 	assert_int_equal(fg_reply_finish(r, &page, &allow), FG_ERR_PROTO);
@@ -565,8 +571,9 @@ reply_token_and_claims_need_their_members(void **state)
 	json_t *r, *out;
 
 	(void)state;
-	r = parse("{\"token\":{\"access_token\":\"a\",\"token_type\":\"Bearer\","
-		  "\"expires_in\":300,\"id_token\":\"h.p.s\",\"scope\":\"openid\"}}");
+	r = parse(
+	    "{\"token\":{\"access_token\":\"a\",\"token_type\":\"Bearer\","
+	    "\"expires_in\":300,\"id_token\":\"h.p.s\",\"scope\":\"openid\"}}");
 	assert_int_equal(fg_reply_token(r, &out), FG_OK);
 	json_decref(out);
 	json_object_del(json_object_get(r, "token"), "id_token");
@@ -595,8 +602,8 @@ reply_unavailable_codes_are_not_decisions(void **state)
 	assert_true(fg_refusal_unavailable("something_new"));
 	assert_false(fg_refusal_unavailable(FG_E_LOCKED));
 	assert_false(fg_refusal_unavailable(FG_E_OAUTH));
-	assert_string_equal(fg_oauth_text("a\"b\\c\nd", buf, sizeof(buf)),
-	    "a b c d");
+	assert_string_equal(
+	    fg_oauth_text("a\"b\\c\nd", buf, sizeof(buf)), "a b c d");
 }
 
 /* --- html --- */
@@ -604,7 +611,7 @@ reply_unavailable_codes_are_not_decisions(void **state)
 static void
 html_escapes_every_special_character(void **state)
 {
-	struct fg_buf b = { 0 };
+	struct fg_buf b = {0};
 	size_t len;
 	char *s;
 
@@ -652,12 +659,12 @@ no_inline_code(const char *html)
 static void
 html_login_page_escapes_the_agents_text(void **state)
 {
-	struct fg_authz a = { .tx = TX,
-		.client = "Evil <script>alert(1)</script> \" onload=x",
-		.first_factor = "password",
-		.uv = "required",
-		.expires_in = 600 };
-	struct fg_login_view v = { FG_LANG_FR, &a, "m.test\"><img src=x>" };
+	struct fg_authz a = {.tx = TX,
+	    .client = "Evil <script>alert(1)</script> \" onload=x",
+	    .first_factor = "password",
+	    .uv = "required",
+	    .expires_in = 600};
+	struct fg_login_view v = {FG_LANG_FR, &a, "m.test\"><img src=x>"};
 	size_t len;
 	char *html = fg_html_login(&v, &len);
 
@@ -704,31 +711,31 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(params_refuse_a_repeated_parameter),
-		cmocka_unit_test(params_count_an_empty_repeat_as_a_repeat),
-		cmocka_unit_test(params_leave_out_empty_values),
-		cmocka_unit_test(params_take_2048_bytes_and_refuse_2049),
-		cmocka_unit_test(params_count_every_piece_of_a_value),
-		cmocka_unit_test(params_refuse_nul_bad_names_and_non_utf8),
-		cmocka_unit_test(params_refuse_more_than_the_maximum),
-		cmocka_unit_test(lang_follows_q_values),
-		cmocka_unit_test(lang_takes_the_first_of_ours_in_ui_locales),
-		cmocka_unit_test(basic_decodes_the_form_encoding_inside),
-		cmocka_unit_test(basic_refuses_what_is_malformed),
-		cmocka_unit_test(bearer_takes_a_b64token_only),
-		cmocka_unit_test(form_decode_is_strict_about_escapes),
-		cmocka_unit_test(login_bodies_become_exactly_the_agents_request),
-		cmocka_unit_test(login_bodies_refuse_anything_else),
-		cmocka_unit_test(login_password_has_a_size_limit),
-		cmocka_unit_test(reply_urls_must_be_sane),
-		cmocka_unit_test(reply_authorize_needs_every_member),
-		cmocka_unit_test(reply_begin_passes_only_what_the_page_needs),
-		cmocka_unit_test(reply_finish_allows_only_with_a_sane_redirect),
-		cmocka_unit_test(reply_token_and_claims_need_their_members),
-		cmocka_unit_test(reply_unavailable_codes_are_not_decisions),
-		cmocka_unit_test(html_escapes_every_special_character),
-		cmocka_unit_test(html_login_page_escapes_the_agents_text),
-		cmocka_unit_test(html_error_pages_speak_the_language),
+	    cmocka_unit_test(params_refuse_a_repeated_parameter),
+	    cmocka_unit_test(params_count_an_empty_repeat_as_a_repeat),
+	    cmocka_unit_test(params_leave_out_empty_values),
+	    cmocka_unit_test(params_take_2048_bytes_and_refuse_2049),
+	    cmocka_unit_test(params_count_every_piece_of_a_value),
+	    cmocka_unit_test(params_refuse_nul_bad_names_and_non_utf8),
+	    cmocka_unit_test(params_refuse_more_than_the_maximum),
+	    cmocka_unit_test(lang_follows_q_values),
+	    cmocka_unit_test(lang_takes_the_first_of_ours_in_ui_locales),
+	    cmocka_unit_test(basic_decodes_the_form_encoding_inside),
+	    cmocka_unit_test(basic_refuses_what_is_malformed),
+	    cmocka_unit_test(bearer_takes_a_b64token_only),
+	    cmocka_unit_test(form_decode_is_strict_about_escapes),
+	    cmocka_unit_test(login_bodies_become_exactly_the_agents_request),
+	    cmocka_unit_test(login_bodies_refuse_anything_else),
+	    cmocka_unit_test(login_password_has_a_size_limit),
+	    cmocka_unit_test(reply_urls_must_be_sane),
+	    cmocka_unit_test(reply_authorize_needs_every_member),
+	    cmocka_unit_test(reply_begin_passes_only_what_the_page_needs),
+	    cmocka_unit_test(reply_finish_allows_only_with_a_sane_redirect),
+	    cmocka_unit_test(reply_token_and_claims_need_their_members),
+	    cmocka_unit_test(reply_unavailable_codes_are_not_decisions),
+	    cmocka_unit_test(html_escapes_every_special_character),
+	    cmocka_unit_test(html_login_page_escapes_the_agents_text),
+	    cmocka_unit_test(html_error_pages_speak_the_language),
 	};
 
 	return cmocka_run_group_tests_name("web", tests, NULL, NULL);

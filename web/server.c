@@ -1,0 +1,1105 @@
+/*
+ * The HTTP front (libmicrohttpd): routes each request of docs/oidc.md's
+ * endpoint table to the agent and renders the answer. It decides nothing:
+ * parameters are collected and checked (params.c), the page's JSON turned
+ * into the agent's request (login.c), the reply checked (reply.c), and
+ * every failure to reach the agent, or a reply that makes no sense, is a
+ * 503 and never a redirect. Every response carries the security headers;
+ * every refused or failed request leaves one line on stderr, with no
+ * secret in it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "web.h"
+
+#define CSP                                                                    \
+	"default-src 'none'; script-src 'self'; style-src 'self'; "            \
+	"connect-src 'self'; img-src 'self'; form-action 'self'; "             \
+	"base-uri 'none'; frame-ancestors 'none'"
+#define TYPE_HTML "text/html; charset=utf-8"
+#define TYPE_JSON "application/json"
+#define RETRY_AFTER "5" /* seconds, with every 503 */
+/* how much of an oversized body is read (and dropped) so that the client
+ * can be told 413; past that the connection is closed */
+#define DISCARD_MAX (64 * 1024)
+
+struct fg_web {
+	struct MHD_Daemon *d;
+	struct fg_web_conf conf;
+};
+
+enum route_id {
+	R_DISCOVERY,
+	R_JWKS,
+	R_AUTHORIZE,
+	R_BEGIN,
+	R_FINISH,
+	R_ABORT,
+	R_TOKEN,
+	R_USERINFO,
+	R_STATIC,
+};
+
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
+
+enum body_kind {
+	B_ANY,	/* no body expected: whatever comes is dropped */
+	B_FORM, /* application/x-www-form-urlencoded */
+	B_JSON, /* application/json */
+};
+
+struct route {
+	const char *path;
+	enum route_id id;
+	unsigned methods;
+	const char *allow; /* the Allow header of a 405 */
+	enum body_kind post_body;
+	bool json; /* errors as JSON, not as a page */
+};
+
+static const struct route routes[] = {
+    {"/.well-known/openid-configuration", R_DISCOVERY, M_GET | M_HEAD,
+	"GET, HEAD", B_ANY, true},
+    {"/jwks", R_JWKS, M_GET | M_HEAD, "GET, HEAD", B_ANY, true},
+    {"/authorize", R_AUTHORIZE, M_GET | M_POST, "GET, POST", B_FORM, false},
+    {"/login/begin", R_BEGIN, M_POST, "POST", B_JSON, true},
+    {"/login/finish", R_FINISH, M_POST, "POST", B_JSON, true},
+    {"/login/abort", R_ABORT, M_POST, "POST", B_JSON, true},
+    {"/token", R_TOKEN, M_POST, "POST", B_FORM, true},
+    {"/userinfo", R_USERINFO, M_GET | M_POST, "GET, POST", B_ANY, true},
+    {"/static/login.js", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false},
+    {"/static/login.css", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false},
+};
+
+/* One request, from its headers to its response. */
+struct req {
+	const struct route *route; /* NULL: answered at the headers */
+	unsigned method;
+	struct fg_buf body;
+	size_t received;
+	bool too_large;
+};
+
+/* A header to add to a response. */
+struct hdr {
+	const char *name;
+	const char *value;
+};
+
+/* --- logging --- */
+
+static void
+client_address(struct MHD_Connection *c, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	snprintf(buf, len, "unix");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+		    (socklen_t)len);
+}
+
+/* "fido2gate-web: ADDR METHOD PATH STATUS: why": the path escaped and cut
+ * short (it is the client's), the query never shown (it may hold a code) */
+static void __attribute__((format(printf, 5, 6)))
+log_req(struct MHD_Connection *c, const char *method, const char *url,
+    unsigned status, const char *fmt, ...)
+{
+	char addr[INET6_ADDRSTRLEN], path[96], m[16], why[512];
+	va_list ap;
+
+	client_address(c, addr, sizeof(addr));
+	fg_text_escape(url != NULL ? url : "", path, sizeof(path));
+	fg_text_escape(method != NULL ? method : "", m, sizeof(m));
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "fido2gate-web: %s %s %s %u: %s\n", addr, m, path,
+	    status, why);
+}
+
+/* the agent's refusal for a log line: code and message, escaped */
+static const char *
+refusal_text(const struct fg_refusal *why, char *buf, size_t len)
+{
+	char msg[sizeof(why->message) + 64];
+
+	fg_text_escape(why->message, msg, sizeof(msg));
+	snprintf(buf, len, "%s%s%s", why->code[0] != '\0' ? why->code : "?",
+	    msg[0] != '\0' ? ": " : "", msg);
+	return buf;
+}
+
+/* --- responses --- */
+
+/* MHD frees the bodies we hand it through this: wiped first, since a
+ * token response holds the tokens */
+static void
+wipe_body(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static bool
+add_headers(struct MHD_Response *resp, const char *type,
+    const struct hdr *extra, size_t n_extra)
+{
+	static const struct hdr common[] = {
+	    {"Content-Security-Policy", CSP},
+	    {"X-Frame-Options", "DENY"},
+	    {"X-Content-Type-Options", "nosniff"},
+	    {"Referrer-Policy", "no-referrer"},
+	    {"Cache-Control", "no-store"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (MHD_add_response_header(
+			resp, common[i].name, common[i].value) != MHD_YES)
+			return false;
+	if (type != NULL &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) !=
+		MHD_YES)
+		return false;
+	for (i = 0; i < n_extra; i++)
+		if (MHD_add_response_header(
+			resp, extra[i].name, extra[i].value) != MHD_YES)
+			return false;
+	return true;
+}
+
+/* body: malloc'd (consumed, wiped when sent), or NULL for none */
+static enum MHD_Result
+respond(struct MHD_Connection *c, unsigned status, const char *type, char *body,
+    size_t len, const struct hdr *extra, size_t n_extra)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (body == NULL) {
+		len = 0;
+		type = NULL;
+	}
+	resp = body != NULL
+	    ? MHD_create_response_from_buffer_with_free_callback(
+		  len, body, wipe_body)
+	    : MHD_create_response_from_buffer(
+		  0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		wipe_body(body);
+		return MHD_NO;
+	}
+	if (!add_headers(resp, type, extra, n_extra)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+respond_json(struct MHD_Connection *c, unsigned status, json_t *obj,
+    const struct hdr *extra, size_t n_extra)
+{
+	char *s = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+	json_decref(obj);
+	if (s == NULL)
+		return MHD_NO;
+	return respond(c, status, TYPE_JSON, s, strlen(s), extra, n_extra);
+}
+
+static enum fg_lang
+request_lang(struct MHD_Connection *c)
+{
+	return fg_lang_accept(MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
+}
+
+static enum MHD_Result
+respond_page(struct MHD_Connection *c, unsigned status, enum fg_lang lang,
+    enum fg_page page, const char *detail, const struct hdr *extra,
+    size_t n_extra)
+{
+	size_t len = 0;
+	char *html = fg_html_error(lang, page, detail, &len);
+
+	if (html == NULL)
+		return MHD_NO;
+	return respond(c, status, TYPE_HTML, html, len, extra, n_extra);
+}
+
+/* The agent cannot serve: a page or JSON, by the endpoint; never a
+ * redirect. */
+static enum MHD_Result
+unavailable(struct MHD_Connection *c, const struct route *r, enum fg_lang lang)
+{
+	static const struct hdr retry[] = {{"Retry-After", RETRY_AFTER}};
+
+	if (r != NULL && r->json)
+		return respond_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    json_pack("{s:s,s:s}", "error",
+			r->id == R_BEGIN || r->id == R_FINISH ||
+				r->id == R_ABORT
+			    ? "unavailable"
+			    : "temporarily_unavailable",
+			"error_description",
+			"the sign-in service is unavailable"),
+		    retry, 1);
+	return respond_page(c, MHD_HTTP_SERVICE_UNAVAILABLE, lang,
+	    FG_PAGE_UNAVAILABLE, NULL, retry, 1);
+}
+
+/* --- request helpers --- */
+
+static bool
+media_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+struct count {
+	const char *name;
+	unsigned n;
+};
+
+static enum MHD_Result
+count_header(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct count *ct = cls;
+
+	(void)kind;
+	(void)value;
+	if (key != NULL && strcasecmp(key, ct->name) == 0)
+		ct->n++;
+	return MHD_YES;
+}
+
+static unsigned
+header_count(struct MHD_Connection *c, const char *name)
+{
+	struct count ct = {name, 0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &ct);
+	return ct.n;
+}
+
+/* the one value of a header that must not repeat; *many when it did */
+static const char *
+single_header(struct MHD_Connection *c, const char *name, bool *many)
+{
+	*many = header_count(c, name) > 1;
+	return *many ? NULL
+		     : MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result
+query_param(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	return fg_params_add(cls, key, key_size, value, value_size) ==
+		FG_PARAMS_OK
+	    ? MHD_YES
+	    : MHD_NO;
+}
+
+static enum MHD_Result
+form_param(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *type, const char *encoding,
+    const char *data, uint64_t off, size_t size)
+{
+	struct fg_params *p = cls;
+	enum fg_params_err r;
+
+	(void)kind;
+	(void)type;
+	(void)encoding;
+	if (key == NULL || filename != NULL)
+		r = fg_params_add(p, "", 0, NULL, 0); /* a bad name: refused */
+	else if (off == 0)
+		r = fg_params_add(p, key, strlen(key), data, size);
+	else
+		r = fg_params_append(p, key, data, size);
+	return r == FG_PARAMS_OK ? MHD_YES : MHD_NO;
+}
+
+static bool
+has_query(struct MHD_Connection *c)
+{
+	return MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) >
+	    0;
+}
+
+/* The form body's parameters (libmicrohttpd's parser), into p. false
+ * when the body is not a well-formed form; p->err says more when set. */
+static bool
+form_params(struct MHD_Connection *c, const struct req *rq, struct fg_params *p)
+{
+	struct MHD_PostProcessor *pp;
+	bool ok;
+
+	if (rq->body.len == 0)
+		return true;
+	if ((pp = MHD_create_post_processor(c, 1024, form_param, p)) == NULL)
+		return false;
+	ok = MHD_post_process(pp, rq->body.p, rq->body.len) == MHD_YES;
+	ok = MHD_destroy_post_processor(pp) == MHD_YES && ok;
+	return ok && p->err == FG_PARAMS_OK;
+}
+
+/* --- the endpoints --- */
+
+static enum MHD_Result
+do_document(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const char *method, const char *url)
+{
+	bool discovery = rq->route->id == R_DISCOVERY;
+	const char *key = discovery ? "document" : "jwks";
+	struct fg_refusal why;
+	json_t *reply = NULL, *doc = NULL;
+	char err[256], text[512];
+	int r;
+
+	r = fg_web_call(&w->conf.agent,
+	    json_pack("{s:s}", "op",
+		discovery ? FG_OP_OIDC_DISCOVERY : FG_OP_OIDC_JWKS),
+	    &reply, &why, err, sizeof(err));
+	if (r == FG_OK && fg_reply_document(reply, key, &doc) != FG_OK)
+		snprintf(
+		    err, sizeof(err), "the agent's reply has no \"%s\"", key);
+	json_decref(reply);
+	if (doc == NULL) {
+		log_req(c, method, url, 503, "%s",
+		    r == FG_ERR_DENIED ? refusal_text(&why, text, sizeof(text))
+				       : err);
+		return unavailable(c, rq->route, FG_LANG_EN);
+	}
+	return respond_json(c, MHD_HTTP_OK, doc, NULL, 0);
+}
+
+static enum MHD_Result
+do_authorize(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const char *method, const char *url)
+{
+	enum fg_lang lang = request_lang(c);
+	struct fg_params p;
+	struct fg_refusal why;
+	struct fg_authz authz;
+	json_t *params, *reply = NULL;
+	const char *oauth, *redirect;
+	char err[256], text[512], host[256];
+	enum MHD_Result ret;
+	int r;
+
+	fg_params_init(&p);
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, query_param, &p);
+	if (p.err == FG_PARAMS_OK && rq->method == M_POST &&
+	    !form_params(c, rq, &p) && p.err == FG_PARAMS_OK) {
+		log_req(c, method, url, 400, "the form body is malformed");
+		ret = respond_page(c, MHD_HTTP_BAD_REQUEST, lang,
+		    FG_PAGE_BAD_REQUEST, "the form body is malformed", NULL, 0);
+		goto out;
+	}
+	/* the client's choice (ui_locales) over the browser's */
+	(void)fg_lang_ui_locales(fg_params_get(&p, "ui_locales"), &lang);
+	if ((params = fg_params_json(&p)) == NULL) {
+		fg_params_strerror(&p, text, sizeof(text));
+		log_req(c, method, url, 400, "%s", text);
+		ret = respond_page(c, MHD_HTTP_BAD_REQUEST, lang,
+		    FG_PAGE_BAD_REQUEST, text, NULL, 0);
+		goto out;
+	}
+	r = fg_web_call(&w->conf.agent,
+	    json_pack(
+		"{s:s,s:o}", "op", FG_OP_OIDC_AUTHORIZE, "params", params),
+	    &reply, &why, err, sizeof(err));
+	if (r == FG_ERR_DENIED && strcmp(why.code, FG_E_OAUTH) == 0) {
+		oauth = fg_reply_oauth_error(reply);
+		redirect = fg_json_str(reply, "redirect");
+		if (redirect == NULL && oauth != NULL) {
+			/* no redirect: an unknown client or redirect URI,
+			 * which must never be sent the browser */
+			log_req(c, method, url, 400, "%s (no redirect)",
+			    refusal_text(&why, text, sizeof(text)));
+			ret = respond_page(c, MHD_HTTP_BAD_REQUEST, lang,
+			    FG_PAGE_BAD_REQUEST, why.message, NULL, 0);
+			goto out;
+		}
+		if (oauth != NULL && fg_url_sane(redirect)) {
+			struct hdr loc = {MHD_HTTP_HEADER_LOCATION, redirect};
+			log_req(c, method, url,
+			    rq->method == M_POST ? 303 : 302,
+			    "%s (redirected to the client)",
+			    refusal_text(&why, text, sizeof(text)));
+			ret = respond(c,
+			    rq->method == M_POST ? MHD_HTTP_SEE_OTHER
+						 : MHD_HTTP_FOUND,
+			    NULL, NULL, 0, &loc, 1);
+			goto out;
+		}
+		snprintf(err, sizeof(err),
+		    "the agent's oauth refusal has no "
+		    "usable oauth_error or redirect");
+	} else if (r == FG_ERR_DENIED &&
+	    strcmp(why.code, FG_E_BAD_REQUEST) == 0) {
+		log_req(c, method, url, 400, "%s",
+		    refusal_text(&why, text, sizeof(text)));
+		ret = respond_page(c, MHD_HTTP_BAD_REQUEST, lang,
+		    FG_PAGE_BAD_REQUEST, why.message, NULL, 0);
+		goto out;
+	} else if (r == FG_ERR_DENIED) {
+		refusal_text(&why, err, sizeof(err));
+	} else if (r == FG_OK && fg_reply_authorize(reply, &authz) == FG_OK) {
+		struct fg_login_view v = {lang, &authz, NULL};
+		size_t len = 0;
+		char *html;
+
+		if (fg_url_host(
+			fg_params_get(&p, "redirect_uri"), host, sizeof(host)))
+			v.return_host = host;
+		if ((html = fg_html_login(&v, &len)) == NULL)
+			ret = MHD_NO;
+		else
+			ret = respond(
+			    c, MHD_HTTP_OK, TYPE_HTML, html, len, NULL, 0);
+		goto out;
+	} else if (r == FG_OK) {
+		snprintf(err, sizeof(err),
+		    "the agent's oidc.authorize reply "
+		    "is malformed");
+	}
+	log_req(c, method, url, 503, "%s", err);
+	ret = unavailable(c, rq->route, lang);
+out:
+	json_decref(reply);
+	fg_params_clear(&p);
+	return ret;
+}
+
+/* web.begin, web.finish, web.abort: the page's requests */
+static enum MHD_Result
+do_login(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const char *method, const char *url)
+{
+	enum fg_login_op op = rq->route->id == R_BEGIN ? FG_LOGIN_BEGIN
+	    : rq->route->id == R_FINISH		       ? FG_LOGIN_FINISH
+						       : FG_LOGIN_ABORT;
+	const char *opname = op == FG_LOGIN_BEGIN ? FG_OP_WEB_BEGIN
+	    : op == FG_LOGIN_FINISH		  ? FG_OP_WEB_FINISH
+						  : FG_OP_WEB_ABORT;
+	struct fg_refusal why;
+	json_t *req = NULL, *reply = NULL, *page = NULL;
+	const char *bad = NULL;
+	char err[256], text[512], after[16];
+	struct hdr retry = {"Retry-After", after};
+	unsigned status = MHD_HTTP_OK;
+	bool allow = false;
+	int r;
+
+	if (fg_login_request(op, rq->body.p != NULL ? rq->body.p : "",
+		rq->body.len, &req, &bad) != FG_OK) {
+		log_req(c, method, url, 400, "%s", bad);
+		return respond_json(c, MHD_HTTP_BAD_REQUEST,
+		    json_pack("{s:s}", "error", "bad_request"), NULL, 0);
+	}
+	r = fg_web_call(&w->conf.agent, req, &reply, &why, err, sizeof(err));
+	if (r == FG_ERR_DENIED && !fg_refusal_unavailable(why.code)) {
+		const char *code = "denied";
+
+		status = MHD_HTTP_FORBIDDEN;
+		if (strcmp(why.code, FG_E_LOCKED) == 0) {
+			code = "locked";
+		} else if (strcmp(why.code, FG_E_RATE_LIMITED) == 0) {
+			code = "rate_limited";
+			status = MHD_HTTP_TOO_MANY_REQUESTS;
+		} else if (strcmp(why.code, FG_E_NO_SESSION) == 0) {
+			code = "expired";
+		} else if (strcmp(why.code, FG_E_BAD_REQUEST) == 0 ||
+		    strcmp(why.code, FG_E_OAUTH) == 0) {
+			/* the body is checked here: what the agent still
+			 * refuses in web.begin is the user name */
+			code =
+			    op == FG_LOGIN_BEGIN ? "bad_user" : "bad_request";
+			status = MHD_HTTP_BAD_REQUEST;
+		}
+		log_req(c, method, url, status, "%s",
+		    refusal_text(&why, text, sizeof(text)));
+		page = why.retry_after > 0
+		    ? json_pack("{s:s,s:i}", "error", code, "retry_after",
+			  (int)why.retry_after)
+		    : json_pack("{s:s}", "error", code);
+		snprintf(after, sizeof(after), "%u", why.retry_after);
+		json_decref(reply);
+		return respond_json(
+		    c, status, page, &retry, why.retry_after > 0 ? 1 : 0);
+	}
+	if (r == FG_OK) {
+		if (op == FG_LOGIN_BEGIN)
+			r = fg_reply_begin(reply, &page);
+		else if (op == FG_LOGIN_FINISH)
+			r = fg_reply_finish(reply, &page, &allow);
+		else
+			r = (page = json_pack("{s:b}", "ok", 1)) != NULL
+			    ? FG_OK
+			    : FG_ERR_NOMEM;
+		if (r != FG_OK)
+			snprintf(err, sizeof(err),
+			    "the agent's %s reply is "
+			    "malformed",
+			    opname);
+	} else if (r == FG_ERR_DENIED) {
+		refusal_text(&why, err, sizeof(err));
+	}
+	json_decref(reply);
+	if (r != FG_OK) {
+		log_req(c, method, url, 503, "%s", err);
+		return unavailable(c, rq->route, FG_LANG_EN);
+	}
+	if (op == FG_LOGIN_FINISH && !allow) {
+		const char *code = fg_json_str(page, "error");
+		json_int_t n =
+		    json_integer_value(json_object_get(page, "retry_after"));
+
+		status = strcmp(code, "unavailable") == 0
+		    ? MHD_HTTP_SERVICE_UNAVAILABLE
+		    : strcmp(code, "rate_limited") == 0
+		    ? MHD_HTTP_TOO_MANY_REQUESTS
+		    : MHD_HTTP_FORBIDDEN;
+		log_req(c, method, url, status, "deny: %s", code);
+		snprintf(after, sizeof(after), "%d", (int)n);
+		return respond_json(c, status, page, &retry, n > 0 ? 1 : 0);
+	}
+	return respond_json(c, MHD_HTTP_OK, page, NULL, 0);
+}
+
+static enum MHD_Result
+oauth_error(struct MHD_Connection *c, const char *method, const char *url,
+    const char *error, const char *description, const char *log_detail)
+{
+	static const struct hdr basic[] = {
+	    {MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"fido2gate\""},
+	    {"Pragma", "no-cache"},
+	};
+	bool client = strcmp(error, "invalid_client") == 0;
+	unsigned status = client ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_BAD_REQUEST;
+	char desc[256];
+
+	log_req(c, method, url, status, "%s: %s", error, log_detail);
+	return respond_json(c, status,
+	    json_pack("{s:s,s:s}", "error", error, "error_description",
+		fg_oauth_text(description, desc, sizeof(desc))),
+	    client ? basic : basic + 1, client ? 2 : 1);
+}
+
+static enum MHD_Result
+do_token(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const char *method, const char *url)
+{
+	static const char *const fields[] = {
+	    "grant_type", "code", "redirect_uri", "code_verifier", NULL};
+	static const struct hdr no_cache[] = {{"Pragma", "no-cache"}};
+	struct fg_params p;
+	struct fg_refusal why;
+	json_t *req = NULL, *reply = NULL, *token = NULL;
+	const char *auth, *form_id, *form_secret, *oauth;
+	char *id = NULL, *secret = NULL, err[256], text[512];
+	enum MHD_Result ret;
+	bool many;
+	size_t i;
+	int r;
+
+	fg_params_init(&p);
+	if (has_query(c)) {
+		ret = oauth_error(c, method, url, "invalid_request",
+		    "parameters belong in the body, not the URL",
+		    "parameters in the URL");
+		goto out;
+	}
+	if (!form_params(c, rq, &p)) {
+		if (p.err != FG_PARAMS_OK)
+			fg_params_strerror(&p, text, sizeof(text));
+		else
+			snprintf(text, sizeof(text),
+			    "the form body is "
+			    "malformed");
+		ret =
+		    oauth_error(c, method, url, "invalid_request", text, text);
+		goto out;
+	}
+	auth = single_header(c, MHD_HTTP_HEADER_AUTHORIZATION, &many);
+	form_id = fg_params_get(&p, "client_id");
+	form_secret = fg_params_get(&p, "client_secret");
+	if (many) {
+		ret = oauth_error(c, method, url, "invalid_request",
+		    "more than one Authorization header",
+		    "Authorization repeated");
+		goto out;
+	}
+	if (auth != NULL) {
+		if ((r = fg_basic_decode(auth, &id, &secret)) != FG_OK) {
+			ret = oauth_error(c, method, url, "invalid_client",
+			    "client authentication failed",
+			    r == FG_ERR_NOTFOUND
+				? "an Authorization scheme other than Basic"
+				: "a malformed Basic Authorization header");
+			goto out;
+		}
+		if (form_secret != NULL) {
+			ret = oauth_error(c, method, url, "invalid_request",
+			    "use one client authentication method, not two",
+			    "client_secret_basic and client_secret_post at "
+			    "once");
+			goto out;
+		}
+		if (form_id != NULL && strcmp(form_id, id) != 0) {
+			ret = oauth_error(c, method, url, "invalid_request",
+			    "client_id differs from the authenticated client",
+			    "client_id differs from Basic's");
+			goto out;
+		}
+	} else if (form_id == NULL) {
+		ret = oauth_error(c, method, url, "invalid_client",
+		    "client authentication failed", "no client_id");
+		goto out;
+	}
+	req = json_pack("{s:s,s:s}", "op", FG_OP_OIDC_TOKEN, "client_id",
+	    id != NULL ? id : form_id);
+	for (i = 0; req != NULL && fields[i] != NULL; i++)
+		if (fg_params_get(&p, fields[i]) != NULL &&
+		    json_object_set_new(req, fields[i],
+			json_string(fg_params_get(&p, fields[i]))) != 0) {
+			json_decref(req);
+			req = NULL;
+		}
+	if (req != NULL && (secret != NULL || form_secret != NULL) &&
+	    json_object_set_new(req, "client_secret",
+		json_string(secret != NULL ? secret : form_secret)) != 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	r = fg_web_call(&w->conf.agent, req, &reply, &why, err, sizeof(err));
+	if (r == FG_ERR_DENIED && strcmp(why.code, FG_E_OAUTH) == 0 &&
+	    (oauth = fg_reply_oauth_error(reply)) != NULL) {
+		ret = oauth_error(c, method, url, oauth, why.message,
+		    refusal_text(&why, text, sizeof(text)));
+		goto out;
+	}
+	if (r == FG_ERR_DENIED && strcmp(why.code, FG_E_BAD_REQUEST) == 0) {
+		ret = oauth_error(c, method, url, "invalid_request",
+		    why.message, refusal_text(&why, text, sizeof(text)));
+		goto out;
+	}
+	if (r == FG_OK && fg_reply_token(reply, &token) == FG_OK) {
+		ret = respond_json(c, MHD_HTTP_OK, token, no_cache, 1);
+		goto out;
+	}
+	if (r == FG_OK)
+		snprintf(err, sizeof(err),
+		    "the agent's oidc.token reply is "
+		    "malformed");
+	else if (r == FG_ERR_DENIED)
+		refusal_text(&why, err, sizeof(err));
+	log_req(c, method, url, 503, "%s", err);
+	ret = unavailable(c, rq->route, FG_LANG_EN);
+out:
+	json_decref(reply);
+	free(id);
+	if (secret != NULL)
+		fg_wipe_free(secret, strlen(secret) + 1);
+	fg_params_clear(&p);
+	return ret;
+}
+
+static enum MHD_Result
+do_userinfo(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const char *method, const char *url)
+{
+	static const struct hdr none[] = {
+	    {MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"fido2gate\""},
+	};
+	static const struct hdr malformed[] = {
+	    {MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		"Bearer realm=\"fido2gate\", error=\"invalid_request\""},
+	};
+	static const struct hdr invalid[] = {
+	    {MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		"Bearer realm=\"fido2gate\", error=\"invalid_token\""},
+	};
+	static const struct hdr no_cache[] = {{"Pragma", "no-cache"}};
+	struct fg_refusal why;
+	json_t *reply = NULL, *claims = NULL;
+	const char *auth, *token;
+	char err[256], text[512], *tok;
+	size_t len;
+	bool many;
+	int r;
+
+	auth = single_header(c, MHD_HTTP_HEADER_AUTHORIZATION, &many);
+	if (auth == NULL && !many) {
+		log_req(c, method, url, 401, "no access token");
+		return respond_json(c, MHD_HTTP_UNAUTHORIZED,
+		    json_pack("{s:s}", "error", "invalid_token"), none, 1);
+	}
+	if (many || fg_bearer_token(auth, &token, &len) != FG_OK) {
+		log_req(
+		    c, method, url, 400, "a malformed Authorization header");
+		return respond_json(c, MHD_HTTP_BAD_REQUEST,
+		    json_pack("{s:s}", "error", "invalid_request"), malformed,
+		    1);
+	}
+	if ((tok = strndup(token, len)) == NULL)
+		return MHD_NO;
+	r = fg_web_call(&w->conf.agent,
+	    json_pack(
+		"{s:s,s:s}", "op", FG_OP_OIDC_USERINFO, "access_token", tok),
+	    &reply, &why, err, sizeof(err));
+	fg_wipe_free(tok, len + 1);
+	if (r == FG_ERR_DENIED && !fg_refusal_unavailable(why.code)) {
+		json_decref(reply);
+		log_req(c, method, url, 401, "%s",
+		    refusal_text(&why, text, sizeof(text)));
+		return respond_json(c, MHD_HTTP_UNAUTHORIZED,
+		    json_pack("{s:s}", "error", "invalid_token"), invalid, 1);
+	}
+	if (r == FG_OK && fg_reply_claims(reply, &claims) == FG_OK) {
+		json_decref(reply);
+		return respond_json(c, MHD_HTTP_OK, claims, no_cache, 1);
+	}
+	if (r == FG_OK)
+		snprintf(err, sizeof(err),
+		    "the agent's oidc.userinfo reply "
+		    "is malformed");
+	else if (r == FG_ERR_DENIED)
+		refusal_text(&why, err, sizeof(err));
+	json_decref(reply);
+	log_req(c, method, url, 503, "%s", err);
+	return unavailable(c, rq->route, FG_LANG_EN);
+}
+
+static enum MHD_Result
+do_static(struct MHD_Connection *c, const char *url)
+{
+	const struct fg_static *f = fg_static_find(url);
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (f == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer((size_t)(f->end - f->data),
+	    (void *)f->data, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	if (!add_headers(resp, f->type, NULL, 0)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* --- the request's life --- */
+
+static bool
+origin_allowed(const struct fg_web *w, struct MHD_Connection *c)
+{
+	const char *origin, *host;
+	bool many;
+	size_t n;
+
+	origin = single_header(c, MHD_HTTP_HEADER_ORIGIN, &many);
+	if (many)
+		return false;
+	if (origin == NULL)
+		return true;
+	if (w->conf.origin != NULL)
+		return strcmp(origin, w->conf.origin) == 0;
+	/* no origin configured: the page's own host, as the browser saw it */
+	host = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (host == NULL)
+		return false;
+	if (strncmp(origin, "https://", 8) == 0)
+		n = 8;
+	else if (strncmp(origin, "http://", 7) == 0)
+		n = 7;
+	else
+		return false;
+	return strcmp(origin + n, host) == 0;
+}
+
+/* The headers are in: route, method, content type, declared length, and
+ * origin are checked before a byte of the body is read. */
+static enum MHD_Result
+on_headers(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
+    const char *url, const char *method)
+{
+	const char *type, *clen;
+	unsigned long long n;
+	char *end;
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(url, routes[i].path) == 0)
+			break;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		rq->method = M_GET;
+	else if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		rq->method = M_HEAD;
+	else if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+		rq->method = M_POST;
+	if (i == sizeof(routes) / sizeof(routes[0])) {
+		log_req(c, method, url, 404, "no such endpoint");
+		return respond_page(c, MHD_HTTP_NOT_FOUND, request_lang(c),
+		    FG_PAGE_NOT_FOUND, NULL, NULL, 0);
+	}
+	if ((rq->method & routes[i].methods) == 0) {
+		struct hdr allow = {MHD_HTTP_HEADER_ALLOW, routes[i].allow};
+		log_req(c, method, url, 405, "method not allowed");
+		if (routes[i].json)
+			return respond_json(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+			    json_pack("{s:s}", "error", "invalid_request"),
+			    &allow, 1);
+		return respond_page(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    request_lang(c), FG_PAGE_METHOD, NULL, &allow, 1);
+	}
+	clen = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen != NULL) {
+		errno = 0;
+		n = strtoull(clen, &end, 10);
+		if (errno != 0 || *end != '\0' || n > w->conf.max_body) {
+			log_req(c, method, url, 413,
+			    "a body of %s bytes, over "
+			    "%zu",
+			    errno == 0 && *end == '\0' ? clen : "too many",
+			    w->conf.max_body);
+			if (routes[i].json)
+				return respond_json(c,
+				    MHD_HTTP_CONTENT_TOO_LARGE,
+				    json_pack(
+					"{s:s}", "error", "invalid_request"),
+				    NULL, 0);
+			return respond_page(c, MHD_HTTP_CONTENT_TOO_LARGE,
+			    request_lang(c), FG_PAGE_TOO_LARGE, NULL, NULL, 0);
+		}
+	}
+	type = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (rq->method == M_POST &&
+	    ((routes[i].post_body == B_FORM &&
+		 !media_type_is(type, "application/x-www-form-urlencoded")) ||
+		(routes[i].post_body == B_JSON &&
+		    !media_type_is(type, "application/json")))) {
+		log_req(c, method, url, 415, "Content-Type is not %s",
+		    routes[i].post_body == B_FORM
+			? "application/x-www-form-urlencoded"
+			: "application/json");
+		if (routes[i].json)
+			return respond_json(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			    json_pack("{s:s}", "error",
+				routes[i].id == R_TOKEN ? "invalid_request"
+							: "bad_request"),
+			    NULL, 0);
+		return respond_page(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+		    request_lang(c), FG_PAGE_MEDIA_TYPE, NULL, NULL, 0);
+	}
+	if (routes[i].post_body == B_JSON && !origin_allowed(w, c)) {
+		log_req(c, method, url, 403, "Origin is not %s, or repeated",
+		    w->conf.origin != NULL ? w->conf.origin : "the Host's");
+		return respond_json(c, MHD_HTTP_FORBIDDEN,
+		    json_pack("{s:s}", "error", "forbidden"), NULL, 0);
+	}
+	rq->route = &routes[i];
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_body_done(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
+    const char *url, const char *method)
+{
+	if (rq->too_large) {
+		log_req(c, method, url, 413, "a body over %zu bytes",
+		    w->conf.max_body);
+		if (rq->route->json)
+			return respond_json(c, MHD_HTTP_CONTENT_TOO_LARGE,
+			    json_pack("{s:s}", "error", "invalid_request"),
+			    NULL, 0);
+		return respond_page(c, MHD_HTTP_CONTENT_TOO_LARGE,
+		    request_lang(c), FG_PAGE_TOO_LARGE, NULL, NULL, 0);
+	}
+	if (rq->body.failed)
+		return MHD_NO;
+	switch (rq->route->id) {
+	case R_DISCOVERY:
+	case R_JWKS:
+		return do_document(w, c, rq, method, url);
+	case R_AUTHORIZE:
+		return do_authorize(w, c, rq, method, url);
+	case R_BEGIN:
+	case R_FINISH:
+	case R_ABORT:
+		return do_login(w, c, rq, method, url);
+	case R_TOKEN:
+		return do_token(w, c, rq, method, url);
+	case R_USERINFO:
+		return do_userinfo(w, c, rq, method, url);
+	case R_STATIC:
+	default:
+		return do_static(c, url);
+	}
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **req_cls)
+{
+	struct fg_web *w = cls;
+	struct req *rq = *req_cls;
+
+	(void)version;
+	if (rq == NULL) {
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
+			return MHD_NO;
+		*req_cls = rq;
+		return on_headers(w, c, rq, url, method);
+	}
+	if (rq->route == NULL)
+		return MHD_NO; /* answered at the headers */
+	if (*upload_size > 0) {
+		rq->received += *upload_size;
+		if (rq->received > w->conf.max_body)
+			rq->too_large = true;
+		if (rq->received > w->conf.max_body + DISCARD_MAX) {
+			log_req(c, method, url, 413,
+			    "a body over %zu bytes: "
+			    "connection closed",
+			    w->conf.max_body + DISCARD_MAX);
+			return MHD_NO;
+		}
+		if (!rq->too_large && rq->route->post_body != B_ANY)
+			fg_buf_add(&rq->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return on_body_done(w, c, rq, url, method);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *rq = *req_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	fg_buf_free(&rq->body);
+	free(rq);
+	*req_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512], esc[600];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	fprintf(stderr, "fido2gate-web: libmicrohttpd: %s\n",
+	    fg_text_escape(line, esc, sizeof(esc)));
+}
+
+int
+fg_web_start(const struct fg_web_conf *conf, struct fg_web **out, char *err,
+    size_t errlen)
+{
+	struct MHD_OptionItem pool[] = {
+	    {MHD_OPTION_END, 0, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	struct fg_web *w;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return FG_ERR_NOMEM;
+	}
+	w->conf = *conf;
+	/* one thread is no pool: libmicrohttpd wants the option left out */
+	pool[0].option =
+	    conf->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
+	pool[0].value = (intptr_t)conf->threads;
+	w->d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_log, w, MHD_OPTION_LISTEN_SOCKET, conf->listen_fd,
+	    MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_LIMIT,
+	    conf->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    conf->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->memory_limit,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+	if (w->d == NULL) {
+		snprintf(err, errlen,
+		    "libmicrohttpd could not start (see its "
+		    "message above)");
+		free(w);
+		return FG_ERR_INTERNAL;
+	}
+	*out = w;
+	return FG_OK;
+}
+
+void
+fg_web_stop(struct fg_web **w)
+{
+	if (w == NULL || *w == NULL)
+		return;
+	MHD_stop_daemon((*w)->d);
+	free(*w);
+	*w = NULL;
+}

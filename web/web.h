@@ -1,0 +1,235 @@
+/*
+ * fido2gate-web's internals: the pure parsers and renderers (parameters,
+ * Accept-Language, Basic credentials, HTML, the page's JSON bodies, the
+ * agent's replies), the agent call, and the HTTP server around them. The
+ * parsers touch no socket and no global state, so the unit tests and the
+ * fuzz harnesses call them as the server does. docs/oidc.md is the spec.
+ */
+#ifndef FG_WEB_H
+#define FG_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "fg.h"
+
+/* buf.c: a growing text buffer for pages and bodies. An append that
+ * cannot grow marks the buffer failed; fg_buf_take then returns NULL. */
+struct fg_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+void fg_buf_add(struct fg_buf *b, const char *s, size_t n);
+void fg_buf_str(struct fg_buf *b, const char *s);
+/* s with & < > " ' escaped, and controls other than tab and newline
+ * dropped: safe as HTML text and inside a quoted attribute */
+void fg_buf_html(struct fg_buf *b, const char *s);
+/* the text, NUL-terminated (free with fg_wipe_free(p, *len)) */
+char *fg_buf_take(struct fg_buf *b, size_t *len);
+void fg_buf_free(struct fg_buf *b); /* wipes */
+
+/* params.c: the parameters of one request (query or form), as libmicrohttpd
+ * parsed them, collected and checked: a parameter at most once, a name of
+ * [A-Za-z0-9_.-] of at most FG_WEB_NAME_MAX bytes, a value of at most
+ * FG_PARAM_MAX bytes with no NUL and valid UTF-8, FG_WEB_PARAMS_MAX in all.
+ * An empty value counts as given (a repeat is a repeat) but is left out of
+ * the result, as RFC 6749 §3.1 asks. The first error sticks. */
+#define FG_WEB_PARAMS_MAX 32
+#define FG_WEB_NAME_MAX 64
+
+enum fg_params_err {
+	FG_PARAMS_OK = 0,
+	FG_PARAMS_REPEATED,
+	FG_PARAMS_TOO_LONG,
+	FG_PARAMS_TOO_MANY,
+	FG_PARAMS_BAD_NAME,
+	FG_PARAMS_BAD_VALUE,
+	FG_PARAMS_NOMEM,
+};
+
+struct fg_param {
+	char name[FG_WEB_NAME_MAX + 1];
+	char *value; /* NUL-terminated; len bytes */
+	size_t len;
+};
+
+struct fg_params {
+	struct fg_param p[FG_WEB_PARAMS_MAX];
+	size_t n;
+	enum fg_params_err err;
+	char err_name[FG_WEB_NAME_MAX + 1]; /* the parameter at fault */
+};
+
+void fg_params_init(struct fg_params *p);
+/* a new parameter; value may be NULL (a name without '=') */
+enum fg_params_err fg_params_add(struct fg_params *p, const char *name,
+    size_t name_len, const char *value, size_t value_len);
+/* more of the last parameter's value (a form value that came in pieces) */
+enum fg_params_err fg_params_append(
+    struct fg_params *p, const char *name, const char *value, size_t value_len);
+/* the value, or NULL when absent or empty */
+const char *fg_params_get(const struct fg_params *p, const char *name);
+/* every non-empty parameter as an object of strings; NULL (and p->err set)
+ * when a value is not UTF-8 or memory ran out */
+json_t *fg_params_json(struct fg_params *p);
+/* a sentence for the log and the error page; names only, never values */
+const char *fg_params_strerror(
+    const struct fg_params *p, char *buf, size_t len);
+void fg_params_clear(struct fg_params *p); /* wipes the values */
+
+/* lang.c: the page's language. */
+enum fg_lang {
+	FG_LANG_EN = 0,
+	FG_LANG_FR = 1,
+};
+
+/* The best of ours by an Accept-Language header (RFC 9110 §12.5.4, with
+ * q-values); English when none is acceptable or the header is absent. */
+enum fg_lang fg_lang_accept(const char *header);
+/* OpenID Connect's ui_locales (space-separated, in order of preference):
+ * true and *out set when one of ours is there. */
+bool fg_lang_ui_locales(const char *ui_locales, enum fg_lang *out);
+const char *fg_lang_code(enum fg_lang lang); /* "en", "fr" */
+
+/* basic.c: client_secret_basic (RFC 6749 §2.3.1): an Authorization
+ * header "Basic base64(urlencode(id) ':' urlencode(secret))". FG_OK with
+ * both decoded (malloc'd, secret to be freed with fg_wipe_free);
+ * FG_ERR_NOTFOUND when the header's scheme is not Basic; FG_ERR_INVALID
+ * when it is, but malformed. */
+#define FG_WEB_BASIC_MAX 4096 /* the header's credentials, in bytes */
+int fg_basic_decode(const char *header, char **id, char **secret);
+/* RFC 6750 §2.1: "Bearer TOKEN" with TOKEN a b64token. FG_OK with *token
+ * pointing into header; FG_ERR_NOTFOUND (another scheme); FG_ERR_INVALID. */
+int fg_bearer_token(const char *header, const char **token, size_t *len);
+/* application/x-www-form-urlencoded decoding of s in place ('+' is a
+ * space, %XX a byte); FG_ERR_INVALID for a '%' without two hex digits or
+ * a decoded NUL. */
+int fg_form_decode(char *s, size_t *len);
+
+/* login.c: the page's JSON bodies (/login/begin, /finish, /abort) turned
+ * into the agent's request. Only the members each op takes, each checked
+ * for type and size: the agent never sees what the page did not mean. */
+enum fg_login_op {
+	FG_LOGIN_BEGIN,
+	FG_LOGIN_FINISH,
+	FG_LOGIN_ABORT,
+};
+#define FG_WEB_PASSWORD_MAX 1024
+#define FG_WEB_USER_MAX 255 /* a Matrix user ID */
+#define FG_WEB_B64_MAX 8192 /* authenticator data, client data, decoded */
+#define FG_WEB_SIG_MAX 1024
+
+/* FG_OK with *req ({"op": ..., members}); FG_ERR_INVALID with *why, a
+ * sentence without the body's content. */
+int fg_login_request(enum fg_login_op op, const char *body, size_t len,
+    json_t **req, const char **why);
+
+/* reply.c: the agent's replies, checked before anything reaches a browser
+ * or a client. A reply that fails the check is nonsense: the front answers
+ * 503, as for an agent that is down. */
+struct fg_authz {
+	char tx[64];
+	char client[256];
+	char first_factor[16]; /* "none" | "password" */
+	char uv[16];
+	long expires_in;
+};
+
+/* A URL fit for a Location header and location.assign: http(s), printable
+ * ASCII, no space, at most FG_WEB_URL_MAX bytes. */
+#define FG_WEB_URL_MAX 8192
+bool fg_url_sane(const char *url);
+/* the host[:port] of an http(s) URL, into buf; false if none */
+bool fg_url_host(const char *url, char *buf, size_t len);
+/* the origin (scheme://host[:port]) of an http(s) URL, into buf */
+bool fg_url_origin(const char *url, char *buf, size_t len);
+
+int fg_reply_document(const json_t *reply, const char *key, json_t **out);
+int fg_reply_authorize(const json_t *reply, struct fg_authz *out);
+/* web.begin's answer as the page needs it: session, challenge, rp_id,
+ * allow_credentials, uv, timeout, and nothing else */
+int fg_reply_begin(const json_t *reply, json_t **page);
+/* web.finish: allow with a sane redirect (*page {"redirect"}), or deny
+ * (*page {"error": why}, *allow false) */
+int fg_reply_finish(const json_t *reply, json_t **page, bool *allow);
+int fg_reply_token(const json_t *reply, json_t **token);
+int fg_reply_claims(const json_t *reply, json_t **claims);
+/* an OAuth refusal's code (RFC 6749 §4.1.2.1, §5.2): lowercase letters
+ * and '_', at most 63 bytes; NULL when the reply carries none */
+const char *fg_reply_oauth_error(const json_t *reply);
+/* RFC 6749's error_description alphabet (%x20-21 / %x23-5B / %x5D-7E):
+ * s with any other byte replaced by a space, truncated to fit buf */
+const char *fg_oauth_text(const char *s, char *buf, size_t len);
+/* a refusal code that means the agent cannot serve (not a decision
+ * about this request): the front answers 503 */
+bool fg_refusal_unavailable(const char *code);
+
+/* html.c: pages, each in the user's language. */
+struct fg_login_view {
+	enum fg_lang lang;
+	const struct fg_authz *authz;
+	const char *return_host; /* the redirect URI's host, or NULL */
+};
+
+enum fg_page {
+	FG_PAGE_BAD_REQUEST, /* 400: an authorization request we refuse */
+	FG_PAGE_NOT_FOUND,   /* 404 */
+	FG_PAGE_METHOD,	     /* 405 */
+	FG_PAGE_TOO_LARGE,   /* 413 */
+	FG_PAGE_MEDIA_TYPE,  /* 415 */
+	FG_PAGE_UNAVAILABLE, /* 503: the agent is down or failing */
+};
+
+/* malloc'd HTML, NUL-terminated, *len bytes; NULL when out of memory */
+char *fg_html_login(const struct fg_login_view *v, size_t *len);
+/* detail: a sentence for the user (escaped here), or NULL */
+char *fg_html_error(
+    enum fg_lang lang, enum fg_page page, const char *detail, size_t *len);
+
+/* agent.c: one request to the agent, every wait bounded. */
+struct fg_web_agent {
+	const char *socket;
+	int timeout_ms; /* the connection and the call together */
+};
+
+/* FG_OK: *reply is the agent's answer, ok:true. FG_ERR_DENIED: the agent
+ * refused; *reply is its refusal and *why says why. Anything else: the
+ * agent cannot be reached or broke the protocol (err says how); the front
+ * answers 503. req is consumed. */
+int fg_web_call(const struct fg_web_agent *a, json_t *req, json_t **reply,
+    struct fg_refusal *why, char *err, size_t errlen);
+
+/* static.c: the page's script and style, built into the binary. */
+struct fg_static {
+	const char *path; /* "/static/login.js" */
+	const char *type; /* its Content-Type */
+	const unsigned char *data;
+	const unsigned char *end; /* its length is end - data */
+};
+const struct fg_static *fg_static_find(const char *path);
+
+/* server.c: the HTTP front. */
+struct fg_web_conf {
+	struct fg_web_agent agent;
+	int listen_fd;	    /* bound and listening */
+	const char *origin; /* the browser origin; NULL: the Host's */
+	unsigned threads;   /* libmicrohttpd's pool */
+	unsigned max_connections;
+	unsigned max_per_ip;
+	unsigned timeout_s;  /* a connection's idle time */
+	size_t memory_limit; /* per connection: headers, buffers */
+	size_t max_body;     /* bytes; more is 413 */
+};
+
+struct fg_web;
+/* starts serving on conf->listen_fd (which it then owns) */
+int fg_web_start(const struct fg_web_conf *conf, struct fg_web **out, char *err,
+    size_t errlen);
+void fg_web_stop(struct fg_web **w);
+
+#endif
