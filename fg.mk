@@ -67,7 +67,7 @@ FG_SAN_AGENT_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,\
 	$(filter-out agent/main.c,$(AGENT_SRC)))
 
 # Test tools: one source each, linked with libfg.
-FG_TOOLS := fg-client fg-load
+FG_TOOLS := fg-client fg-load fg-webkey
 FG_TARGETS += $(patsubst %,$(BUILD)/test/%,$(FG_TOOLS))
 
 $(BUILD)/test/fg-%: tests/tools/fg_%.c $(FG_LIB)

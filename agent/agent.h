@@ -364,6 +364,7 @@ void fg_audit(struct fg_agent *ag, const struct fg_peer *peer,
     const char *result, const char *reason, const char *detail);
 void fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid,
     const char *user);
+uid_t fg_charged_uid(const struct fg_peer *peer);
 json_t *fg_take_session(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req, enum fg_purpose purpose, struct fg_chal **out,
     bool *charged);

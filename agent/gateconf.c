@@ -110,9 +110,19 @@ read_secret(const char *path, uint8_t hash[32], char *err, size_t errlen)
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
-	if (n < SECRET_MIN || n > SECRET_MAX || memchr(buf, '\0', (size_t)n)) {
+	/*
+	 * Only characters that form-encoding leaves alone: RFC 6749 §2.3.1
+	 * form-encodes the secret inside HTTP Basic, and clients differ on
+	 * whether they do (Synapse's authlib does not), so a '+' or a '%'
+	 * would be read one way by some and another way by others.
+	 */
+	buf[n] = '\0';
+	if (n < SECRET_MIN || n > SECRET_MAX ||
+	    strspn(buf, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789-._~") != (size_t)n) {
 		snprintf(err, errlen,
-		    "secret_file %s: a secret is %d to %d bytes, no NUL",
+		    "secret_file %s: a secret is %d to %d letters, digits, "
+		    "'-', '.', '_' or '~' (make one with: openssl rand -hex 32)",
 		    path, SECRET_MIN, SECRET_MAX);
 		goto out;
 	}

@@ -718,7 +718,7 @@ web_begin_resume(struct fg_agent *ag, const struct fg_peer *peer,
 	if (result != FG_ERR_DENIED)
 		return fg_reply_error(FG_E_INTERNAL,
 		    "the password cannot be checked now; try again");
-	fg_failure(ag, peer->uid, peer->pid, user);
+	fg_failure(ag, fg_charged_uid(peer), peer->pid, user);
 	r = fg_reply_error(FG_E_REFUSED, "wrong user name or password");
 	json_object_set_new(r, "why", json_string("wrong_password"));
 	return r;
@@ -784,13 +784,13 @@ take_web_session(struct fg_agent *ag, const struct fg_peer *peer,
 		fg_audit(ag, peer, event, NULL, NULL, "deny",
 		    fg_json_str(reply, "message"), NULL);
 		if (!charged)
-			fg_failure(ag, peer->uid, peer->pid, NULL);
+			fg_failure(ag, fg_charged_uid(peer), peer->pid, NULL);
 		return reply;
 	}
 	if (CRYPTO_memcmp((*c)->tx, id, FG_TX_LEN) != 0) {
 		fg_audit(ag, peer, event, (*c)->user, NULL, "deny",
 		    "the session belongs to another login", NULL);
-		fg_failure(ag, peer->uid, peer->pid, (*c)->user);
+		fg_failure(ag, fg_charged_uid(peer), peer->pid, (*c)->user);
 		fg_chal_free(c);
 		return fg_reply_error(FG_E_NO_SESSION,
 		    "the session belongs to another login");
@@ -898,7 +898,7 @@ fg_op_web_abort(struct fg_agent *ag, const struct fg_peer *peer,
 		return reply;
 	fg_audit(ag, peer, FG_OP_WEB_ABORT, c->user, NULL, "deny",
 	    why[0] != '\0' ? why : "abandoned in the browser", NULL);
-	fg_failure(ag, peer->uid, peer->pid, c->user);
+	fg_failure(ag, fg_charged_uid(peer), peer->pid, c->user);
 	fg_chal_free(&c);
 	return fg_reply_ok();
 }

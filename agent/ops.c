@@ -220,14 +220,33 @@ fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 		    user);
 }
 
+/*
+ * The uid a failure is charged to, besides the user: root (the PAM stack
+ * of every service) and the services that relay for everyone (the web
+ * front, the homeserver) are not charged, or one person's mistakes would
+ * lock out every login through them; the user still is.
+ */
+uid_t
+fg_charged_uid(const struct fg_peer *peer)
+{
+	return peer->web || peer->homeserver ? 0 : peer->uid;
+}
+
 void
 fg_agent_expired(const struct fg_chal *c, void *agent)
 {
 	struct fg_agent *ag = agent;
+	struct fg_peer caller = { .uid = c->caller };
 
 	fg_limits_session(ag->limits, &ag->cfg, c->user, -1);
-	if (c->purpose == FG_PURPOSE_AUTH)
-		fg_failure(ag, c->caller, 0, c->user);
+	if (c->purpose == FG_PURPOSE_ENROL)
+		return;
+	/* a login left unanswered: the key was not there, or not touched */
+	fg_audit(ag, &caller,
+	    c->purpose == FG_PURPOSE_WEB ? FG_OP_WEB_FINISH : FG_OP_AUTH_FINISH,
+	    c->user, NULL, "deny", "challenge expired unanswered", NULL);
+	fg_failure(ag, c->purpose == FG_PURPOSE_WEB ? 0 : c->caller, 0,
+	    c->user);
 }
 
 /*
@@ -282,7 +301,7 @@ fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 		    "too many failed attempts: locked until an administrator "
 		    "runs fido2gatectl unlock");
 	}
-	wait = fg_limits_wait(ag->limits, &ag->cfg, user, peer->uid,
+	wait = fg_limits_wait(ag->limits, &ag->cfg, user, fg_charged_uid(peer),
 	    fg_now_ms());
 	if (wait == 0)
 		return NULL;
@@ -401,7 +420,7 @@ deny(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
 	json_t *r;
 
 	fg_audit(ag, peer, event, user, cred, "deny", reason, NULL);
-	fg_failure(ag, peer->uid, peer->pid, user);
+	fg_failure(ag, fg_charged_uid(peer), peer->pid, user);
 	r = fg_reply_ok();
 	json_object_set_new(r, "result", json_string(FG_RESULT_DENY));
 	json_object_set_new(r, "reason", json_string(reason));
@@ -568,7 +587,7 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 			goto out;
 		}
 	}
-	fg_limits_success(ag->limits, c->user, peer->uid);
+	fg_limits_success(ag->limits, c->user, fg_charged_uid(peer));
 	res->allowed = true;
 	res->uv = (v.flags & FG_AD_UV) != 0;
 	memcpy(res->handle, u.handle, sizeof(res->handle));
@@ -606,7 +625,7 @@ op_auth_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		    fg_json_str(req, "credential_id"), "deny",
 		    fg_json_str(reply, "message"), NULL);
 		if (!charged)
-			fg_failure(ag, peer->uid, peer->pid, NULL);
+			fg_failure(ag, fg_charged_uid(peer), peer->pid, NULL);
 		return reply;
 	}
 	/* a native client signs for pam://<rp_id>, and only for it */
@@ -632,7 +651,7 @@ op_auth_abort(struct fg_agent *ag, const struct fg_peer *peer,
 		return reply;
 	fg_audit(ag, peer, FG_OP_AUTH_ABORT, c->user, NULL, "deny",
 	    why[0] != '\0' ? why : "aborted by the client", NULL);
-	fg_failure(ag, peer->uid, peer->pid, c->user);
+	fg_failure(ag, fg_charged_uid(peer), peer->pid, c->user);
 	fg_chal_free(&c);
 	return fg_reply_ok();
 }

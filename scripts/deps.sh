@@ -10,7 +10,15 @@ libjansson-dev libsqlite3-dev libmicrohttpd-dev libinih-dev libjose-dev
 fido2-tools libpam-u2f pamu2fcfg pamtester libpam-wrapper libcmocka-dev
 valgrind openssl sqlite3 python3 util-linux
 clang libclang-rt-14-dev
+curl
+chromium apache2 libapache2-mod-auth-openidc python3-authlib python3-requests jq
 "
+# the web front's page script runs under Node.js in the tests (any
+# Node.js will do; Debian's unless one is installed)
+command -v node > /dev/null || PACKAGES="$PACKAGES nodejs"
+# the browser and relying-party tests (tests/e2e/) also need npm; only
+# with Debian's Node.js: npm comes with any other
+command -v node > /dev/null || PACKAGES="$PACKAGES npm"
 
 # `deps.sh bench`: what the benchmarks need besides (gnuplot; Node.js and
 # npm unless some Node.js is already installed)
@@ -25,15 +33,29 @@ for p in $PACKAGES; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[ "$status" = "install ok installed" ] || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing Debian packages:$missing" >&2
-	echo "deps: run 'make' once as root, or: apt-get install$missing" >&2
-	exit 1
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing Debian packages:$missing" >&2
+		echo "deps: run 'make' once as root, or: apt-get install$missing" >&2
+		exit 1
+	fi
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-echo "deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+# tests/e2e's npm packages (playwright-core, openid-client), exactly as its
+# package-lock.json pins them, when they are missing or older than the
+# lock file. Without them the browser tests skip, saying so.
+e2e="$(dirname "$0")/../tests/e2e"
+if [ -f "$e2e/package-lock.json" ] && command -v npm > /dev/null &&
+	{ [ ! -f "$e2e/node_modules/.package-lock.json" ] ||
+		[ "$e2e/package-lock.json" -nt \
+			"$e2e/node_modules/.package-lock.json" ]; }; then
+	echo "deps: npm ci in tests/e2e"
+	(cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+		echo "deps: npm ci failed in tests/e2e: the browser tests will skip" >&2
+fi

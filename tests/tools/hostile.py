@@ -2,7 +2,8 @@
 """What a hostile local user does to the agent's socket, for tests.
 
   hostile.py SOCKET flood SECONDS     connect and close as fast as it can
-                                      for SECONDS: "connects N"
+                                      for SECONDS: "flooding", then
+                                      "connects N"
   hostile.py SOCKET hold N SECONDS    open N connections (no request) and
                                       hold them: prints "held K" once they
                                       are open (K may be less than N when
@@ -44,6 +45,7 @@ def connect(path, block=True):
 
 
 def flood(path, seconds):
+    print("flooding", flush=True)
     end = time.monotonic() + seconds
     n = 0
     while time.monotonic() < end:

@@ -812,6 +812,41 @@ the_homeserver_allows_only_fresh_key_logins(void **state)
 	EVP_PKEY_free(k.pk);
 }
 
+/* One front serves every browser: one person's failures must not back
+ * off the front itself, and with it everyone else's logins. */
+static void
+the_front_is_not_backed_off_for_its_users_failures(void **state)
+{
+	struct fixture *f = *state;
+	const char *users[] = { "bob", "carol", "dave", "erin", "frank" };
+	struct key k;
+	json_t *a, *b, *r;
+	size_t i;
+
+	enrol(f, "alice", &k);
+	for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		a = authorize(f, NULL);
+		b = call(f, &web,
+		    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+			fg_json_str(a, "tx"), "user", users[i]));
+		assert_true(json_is_true(json_object_get(b, "ok")));
+		r = call(f, &web,
+		    json_pack("{s:s,s:s,s:s,s:s}", "op", FG_OP_WEB_ABORT, "tx",
+			fg_json_str(a, "tx"), "session", fg_json_str(b, "session"),
+			"reason", "no key"));
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		json_decref(r);
+		json_decref(b);
+		json_decref(a);
+	}
+	{
+		char *ok = web_login(f, &k, FG_AD_UP | FG_AD_UV, WEB_ORIGIN);
+		assert_non_null(ok);
+		free(ok);
+	}
+	EVP_PKEY_free(k.pk);
+}
+
 int
 main(void)
 {
@@ -838,6 +873,9 @@ main(void)
 		authorize_refuses_what_it_must, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		the_homeserver_allows_only_fresh_key_logins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		the_front_is_not_backed_off_for_its_users_failures, setup,
+		teardown),
 	};
 
 	return cmocka_run_group_tests_name("agent", tests, NULL, NULL);

@@ -12,11 +12,8 @@ if [ "$(id -u)" != 0 ] || ! command -v setpriv > /dev/null; then
 	exit 0
 fi
 # the other user runs a copy in $T: the checkout may sit where it cannot go
-chmod 755 "$T"
-cp "$TOP/tests/tools/hostile.py" "$T/hostile.py"
-chmod 644 "$T/hostile.py"
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
-HOSTILE="/usr/bin/python3 $T/hostile.py $SOCK"
+HOSTILE="/usr/bin/python3 $(share "$TOP/tests/tools/hostile.py") $SOCK"
 # slower under the sanitizers, which is not what is measured here
 BOUND_MS=1000
 [ -n "${FG_SANITIZE:-}" ] && BOUND_MS=3000
@@ -24,15 +21,12 @@ BOUND_MS=1000
 ms() { date +%s%3N; }
 # wait_connections N: until the agent holds N connections besides the one
 # asking (it sees a hang-up only when it next polls)
+connections() {
+	ctl --json status | sed -n 's/.*"connections": \([0-9]*\).*/\1/p'
+}
 wait_connections() {
-	local n
-	for _ in $(seq 200); do
-		n=$(ctl --json status | sed -n 's/.*"connections": \([0-9]*\).*/\1/p')
-		[ "$n" = $(($1 + 1)) ] && return 0
-		sleep 0.05
-	done
-	diag "the agent still holds $n connections"
-	return 1
+	wait_for 30 eval "[ \"\$(connections)\" = $(($1 + 1)) ]" ||
+		{ diag "the agent still holds $(connections) connections"; return 1; }
 }
 
 agent_start
@@ -42,7 +36,7 @@ ok $? "enrol alice"
 # --- a flood of connections by one unprivileged user ---
 as_nobody $HOSTILE flood 10 > "$T/flood.out" 2> "$T/flood.err" &
 flooder=$!
-sleep 1
+wait_for 30 grep -q flooding "$T/flood.out"
 worst=0
 answered=0
 for _ in $(seq 8); do
@@ -55,7 +49,7 @@ done
 pam_auth alice < /dev/null
 login=$?
 wait "$flooder"
-like "$(cat "$T/flood.out")" "connects [0-9]+" "the flooder ran ($(cat "$T/flood.out" "$T/flood.err"))"
+like "$(cat "$T/flood.out")" "connects [0-9]+" "the flooder ran ($(tail -n 1 "$T/flood.out") $(cat "$T/flood.err"))"
 is "$answered" 8 "status answered every time during the flood"
 ok $((! (worst < BOUND_MS))) "each within ${BOUND_MS} ms (worst $worst ms; it took 8 s before)"
 ok $login "a root PAM login with the key succeeds during the flood"
@@ -74,10 +68,7 @@ agent_stop
 agent_start
 as_nobody $HOSTILE hold 12 20 > "$T/hold.out" 2>&1 &
 holder=$!
-for _ in $(seq 100); do
-	grep -q held "$T/hold.out" && break
-	sleep 0.1
-done
+wait_for 30 grep -q held "$T/hold.out"
 is "$(cat "$T/hold.out")" "held 7" "a user holds every slot but root's reserved one (max 8, 1 reserved)"
 pam_auth alice < /dev/null
 ok $? "root's PAM login still gets through on the reserved slot"
@@ -89,8 +80,8 @@ wait_connections 0
 
 # a connection that holds a session without progress is closed once its
 # challenge has expired (challenge_timeout 2 s, plus 5 s to hear why)
-got=$(as_nobody $HOSTILE stall 25 2>&1)
-like "$got" "<closed> after ([7-9]|1[0-2]) s" "a stalled session's connection is closed after its challenge expires"
+got=$(as_nobody $HOSTILE stall 60 2>&1)
+like "$got" "<closed> after ([7-9]|[1-5][0-9]) s" "a stalled session's connection is closed after its challenge expires ($got)"
 
 # --- status: others' activity is for admins ---
 mine=$(as_nobody "$BUILD/fido2gatectl" --socket "$SOCK" --json status 2>&1)
@@ -117,10 +108,7 @@ ok $((! (after - before >= 16))) "at least 16 were over the budget and dropped u
 kill -STOP "$AGENT_PID"
 $HOSTILE fill 60 > "$T/fill.out" 2>&1 &
 filler=$!
-for _ in $(seq 100); do
-	grep -q filled "$T/fill.out" && break
-	sleep 0.1
-done
+wait_for 30 grep -q filled "$T/fill.out"
 like "$(cat "$T/fill.out")" "filled [0-9]+" "the agent's listen queue is full"
 t0=$(ms)
 OUT=$(env LD_PRELOAD="$PRE$PAM_WRAPPER_SO:$SOFTKEY_SO" PAM_WRAPPER=1 \

@@ -22,11 +22,7 @@ pending() {
 	ctl --json status | sed -n 's/.*"pending_challenges": \([0-9]*\).*/\1/p'
 }
 wait_pending() { # wait_pending N
-	for _ in $(seq 200); do
-		[ "$(pending)" = "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_for 30 eval "[ \"\$(pending)\" = $1 ]"
 }
 
 # --- through PAM: the login waits at the PIN prompt while alice is locked

@@ -25,7 +25,7 @@ printf '#!/bin/sh\nfor i in $(seq 300); do [ -e %s ] && exit 0; sleep 0.1; done\
 chmod 755 "$T/slow.sh"
 printf 'auth requisite pam_exec.so %s\nauth required %s passdb=%s\naccount required pam_permit.so\n' \
 	"$T/slow.sh" "$MATRIX" "$T/passdb" > "$T/agent-pam.d/fido2gate-slow"
-head -c 24 /dev/urandom | base64 > "$T/secret"
+openssl rand -hex 32 > "$T/secret"
 chmod 600 "$T/secret"
 
 gate_conf() { # gate_conf SERVICE
