@@ -309,3 +309,28 @@ ctl_unlock(struct ctl *c, int argc, char **argv)
 	json_decref(reply);
 	return CTL_EXIT_OK;
 }
+
+/* New id_token signing keys; the old stay in the JWKS until every token
+ * they signed has expired, so no client sees a valid token refused. */
+int
+ctl_rotate_keys(struct ctl *c, int argc, char **argv)
+{
+	json_t *reply;
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: fido2gatectl rotate-keys\n");
+		return CTL_EXIT_USAGE;
+	}
+	if ((rc = ctl_call(c, json_pack("{s:s}", "op", FG_OP_OIDC_ROTATE),
+		 &reply)) != CTL_EXIT_OK)
+		return rc;
+	if (c->json)
+		print_json(reply);
+	else
+		printf("new signing keys made; the old ones stay published "
+		       "until their tokens expire\n");
+	json_decref(reply);
+	return CTL_EXIT_OK;
+}

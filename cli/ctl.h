@@ -36,6 +36,7 @@ int ctl_enroll(struct ctl *c, int argc, char **argv);
 int ctl_list(struct ctl *c, int argc, char **argv);
 int ctl_revoke(struct ctl *c, int argc, char **argv);
 int ctl_unlock(struct ctl *c, int argc, char **argv);
+int ctl_rotate_keys(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_audit(struct ctl *c, int argc, char **argv);
 

@@ -17,6 +17,7 @@ static const struct {
 	{ "list", ctl_list },
 	{ "revoke", ctl_revoke },
 	{ "unlock", ctl_unlock },
+	{ "rotate-keys", ctl_rotate_keys },
 	{ "status", ctl_status },
 	{ "audit", ctl_audit },
 	{ "verify", ctl_verify },
@@ -34,6 +35,8 @@ usage(FILE *f)
 	    "                               when the key has one)\n"
 	    "  list [USER]                  list credentials (all users: admin only)\n"
 	    "  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
+	    "  rotate-keys                  new id_token signing keys for the\n"
+	    "                               homeserver gate (admin only)\n"
 	    "  unlock USER                  clear USER's lockout and backoff after\n"
 	    "                               failed attempts (admin only)\n"
 	    "  status                       the agent's state\n"

@@ -847,6 +847,65 @@ the_front_is_not_backed_off_for_its_users_failures(void **state)
 	EVP_PKEY_free(k.pk);
 }
 
+/* A rotation: new tokens carry the new key's kid, and the old key stays
+ * in the JWKS (a token it signed still verifies) until it expires. */
+static void
+a_rotation_keeps_the_old_key_published(void **state)
+{
+	struct fixture *f = *state;
+	struct key k;
+	json_t *jwks, *r, *claims;
+	char *redirect, code[128], *old;
+	const char *idt;
+	size_t before;
+
+	enrol(f, "alice", &k);
+	jwks = call(f, &web, json_pack("{s:s}", "op", FG_OP_OIDC_JWKS));
+	before = json_array_size(
+	    json_object_get(json_object_get(jwks, "jwks"), "keys"));
+	assert_int_equal(before, 2); /* RS256 and ES256 */
+	json_decref(jwks);
+	/* a token signed before the rotation */
+	redirect = web_login(f, &k, FG_AD_UP | FG_AD_UV, WEB_ORIGIN);
+	url_param(redirect, "code", code, sizeof(code));
+	free(redirect);
+	r = token(f, code, SECRET, REDIRECT, VERIFIER);
+	idt = fg_json_str(json_object_get(r, "token"), "id_token");
+	assert_non_null(idt);
+	old = strdup(idt);
+	json_decref(r);
+	r = call(f, &alice, json_pack("{s:s}", "op", FG_OP_OIDC_ROTATE));
+	assert_string_equal(error_of(r), FG_E_DENIED); /* admins only */
+	json_decref(r);
+	r = call(f, &root, json_pack("{s:s}", "op", FG_OP_OIDC_ROTATE));
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	jwks = call(f, &web, json_pack("{s:s}", "op", FG_OP_OIDC_JWKS));
+	assert_int_equal(json_array_size(json_object_get(
+			     json_object_get(jwks, "jwks"), "keys")),
+	    4);
+	json_decref(jwks);
+	/* it still verifies: its key is still published */
+	claims = id_token_claims(f, old);
+	assert_non_null(claims);
+	json_decref(claims);
+	/* and one signed after it, with the new key */
+	redirect = web_login(f, &k, FG_AD_UP | FG_AD_UV, WEB_ORIGIN);
+	url_param(redirect, "code", code, sizeof(code));
+	free(redirect);
+	r = token(f, code, SECRET, REDIRECT, VERIFIER);
+	claims = id_token_claims(f,
+	    fg_json_str(json_object_get(r, "token"), "id_token"));
+	assert_non_null(claims);
+	assert_true(strncmp(old, fg_json_str(json_object_get(r, "token"),
+				     "id_token"),
+			(size_t)(strchr(old, '.') - old)) != 0); /* another kid */
+	json_decref(claims);
+	json_decref(r);
+	free(old);
+	EVP_PKEY_free(k.pk);
+}
+
 int
 main(void)
 {
@@ -876,6 +935,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		the_front_is_not_backed_off_for_its_users_failures, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_rotation_keeps_the_old_key_published, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
