@@ -62,7 +62,21 @@ export async function newSession(browser, { locale = "en-US" } = {}) {
   await page.route(
     (u) => /\/login\/(begin|finish|abort)$/.test(u.pathname),
     async (route) => {
-      const r = await route.fetch();
+      // The front closes an idle keep-alive connection after 5 s: a
+      // request that meets the close is sent again, once, on a new one.
+      // Any other failure is the page's own (a refused fetch), never a
+      // crash of the driver.
+      let r;
+      try {
+        r = await route.fetch();
+      } catch {
+        try {
+          r = await route.fetch();
+        } catch (e) {
+          session.replies.push({ path: new URL(route.request().url()).pathname, status: 0, body: null, error: String(e) });
+          return route.abort("connectionreset").catch(() => {});
+        }
+      }
       const text = await r.text();
       const entry = { path: new URL(route.request().url()).pathname, status: r.status(), body: null };
       session.replies.push(entry);
