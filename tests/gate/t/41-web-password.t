@@ -49,7 +49,7 @@ lockout_after = 10
 CONF
 }
 gate_conf fido2gate-web
-AGENT_WRAPPER="env LD_PRELOAD=$PAM_WRAPPER_SO PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$T/agent-pam.d"
+AGENT_WRAPPER="env LD_PRELOAD=$PRE$PAM_WRAPPER_SO PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$T/agent-pam.d"
 agent_start
 enrol alice > /dev/null 2>&1
 ok $? "enrol alice"
