@@ -29,6 +29,34 @@ struct fg_oidc_client {
 	char alg[8];	      /* the id_token's: RS256 or ES256 */
 };
 
+/* [upstream.NAME]: the organisation's identity provider, the first factor
+ * when [web] first_factor = oidc:NAME. The web front is its relying
+ * party (it holds the secret and checks the id_token); the agent keeps
+ * the flow's state and decides who the user is. */
+#define FG_UPSTREAMS_MAX 4
+#define FG_ACR_MAX 8
+
+struct fg_upstream {
+	char name[64];
+	char issuer[FG_ORIGIN_MAX + 1];
+	char discovery[FG_ORIGIN_MAX + 1]; /* default issuer + well-known */
+	char client_id[256];
+	char *secret;	      /* for the front's token request; not logged */
+	bool secret_post;     /* client_secret_post, else _basic */
+	char scopes[256];
+	char params[1024];    /* extra authorization parameters, k=v&k=v */
+	char claim[64];	      /* the claim that names the user */
+	bool email_localpart; /* the part of an email before '@' */
+	char algs[64];	      /* accepted id_token algorithms */
+	char *acr[FG_ACR_MAX]; /* accepted acr values; none: any */
+	size_t n_acr;
+	unsigned skew;	      /* seconds of clock skew on iat/exp */
+	unsigned timeout;     /* seconds per request to the provider */
+	char ca_file[256];    /* "" : the system's */
+};
+
+enum fg_first_factor { FG_FF_NONE, FG_FF_PAM, FG_FF_OIDC };
+
 struct fg_gate {
 	char issuer[FG_ORIGIN_MAX + 1];
 	unsigned code_ttl;  /* seconds */
@@ -36,7 +64,10 @@ struct fg_gate {
 	char acr[64];
 	bool have_web_uid;
 	uid_t web_uid;
-	char first_factor[72]; /* "" (none) or the PAM service */
+	enum fg_first_factor ff;
+	char first_factor[72]; /* the PAM service, or the upstream's name */
+	struct fg_upstream upstreams[FG_UPSTREAMS_MAX];
+	size_t n_upstreams;
 	bool have_hs_uid;
 	uid_t hs_uid;
 	char server_name[254];
@@ -59,6 +90,8 @@ int fg_gate_check(struct fg_gate *g, char *err, size_t errlen);
 void fg_gate_clear(struct fg_gate *g);
 const struct fg_oidc_client *fg_gate_client(const struct fg_gate *g,
     const char *id);
+/* The upstream of first_factor = oidc:NAME; NULL for another factor. */
+const struct fg_upstream *fg_gate_upstream(const struct fg_gate *g);
 
 /* config.c */
 struct fg_config {
@@ -396,6 +429,12 @@ json_t *fg_op_web_finish(struct fg_agent *, const struct fg_peer *,
 json_t *fg_op_web_abort(struct fg_agent *, const struct fg_peer *,
     const json_t *);
 json_t *fg_op_oidc_token(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_upstream_config(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_upstream_session(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_web_upstream(struct fg_agent *, const struct fg_peer *,
     const json_t *);
 json_t *fg_op_oidc_userinfo(struct fg_agent *, const struct fg_peer *,
     const json_t *);

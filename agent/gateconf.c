@@ -207,6 +207,175 @@ client_setting(struct fg_gate *g, const char *section, const char *name,
 	return -1;
 }
 
+static struct fg_upstream *
+upstream_for(struct fg_gate *g, const char *section, char *err, size_t errlen)
+{
+	const char *name = section + strlen("upstream.");
+	size_t i, n = strlen(name);
+	struct fg_upstream *u;
+
+	for (i = 0; i < g->n_upstreams; i++)
+		if (strcmp(g->upstreams[i].name, name) == 0)
+			return &g->upstreams[i];
+	if (n == 0 || n >= sizeof(g->upstreams[0].name) ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != n) {
+		snprintf(err, errlen, "[%s]: an upstream's name is 1 to 63 "
+				      "lower-case letters, digits, '-', '_', '.'",
+		    section);
+		return NULL;
+	}
+	if (g->n_upstreams == FG_UPSTREAMS_MAX) {
+		snprintf(err, errlen, "at most %d upstreams", FG_UPSTREAMS_MAX);
+		return NULL;
+	}
+	u = &g->upstreams[g->n_upstreams++];
+	memcpy(u->name, name, n + 1);
+	snprintf(u->scopes, sizeof(u->scopes), "openid email");
+	snprintf(u->claim, sizeof(u->claim), "preferred_username");
+	snprintf(u->algs, sizeof(u->algs), "RS256 ES256");
+	u->skew = 60;
+	u->timeout = 10;
+	return u;
+}
+
+/* The secret as it is, for the front's token request: kept in memory,
+ * never logged. Same file rules as a client's. */
+static bool
+read_plain_secret(const char *path, char **out, char *err, size_t errlen)
+{
+	char buf[SECRET_MAX + 2];
+	struct stat sb;
+	ssize_t n;
+	int fd;
+	bool ok = false;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(err, errlen, "client_secret_file %s: %s", path,
+		    strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    (sb.st_mode & 077) != 0 ||
+	    (sb.st_uid != geteuid() && sb.st_uid != 0)) {
+		snprintf(err, errlen,
+		    "client_secret_file %s: must be a regular file of the "
+		    "agent's user or root, mode 0600 or stricter",
+		    path);
+		goto out;
+	}
+	if ((n = read(fd, buf, sizeof(buf) - 1)) < 0)
+		goto out;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	if (n < 1 || n > SECRET_MAX || !fg_text_printable(buf, (size_t)n)) {
+		snprintf(err, errlen, "client_secret_file %s: 1 to %d "
+				      "printable bytes", path, SECRET_MAX);
+		goto out;
+	}
+	ok = (*out = strdup(buf)) != NULL;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	close(fd);
+	return ok;
+}
+
+static int
+upstream_setting(struct fg_gate *g, const char *section, const char *name,
+    const char *v, char *err, size_t errlen)
+{
+	struct fg_upstream *u = upstream_for(g, section, err, errlen);
+
+	if (u == NULL)
+		return 0;
+	if (strcmp(name, "issuer") == 0) {
+		if (!url_valid(v, false))
+			return 0;
+		snprintf(u->issuer, sizeof(u->issuer), "%s", v);
+		return 1;
+	}
+	if (strcmp(name, "discovery_url") == 0) {
+		if (!url_valid(v, true))
+			return 0;
+		snprintf(u->discovery, sizeof(u->discovery), "%s", v);
+		return 1;
+	}
+	if (strcmp(name, "client_id") == 0)
+		return set_text(u->client_id, sizeof(u->client_id), v);
+	if (strcmp(name, "client_secret_file") == 0)
+		return u->secret == NULL &&
+		    read_plain_secret(v, &u->secret, err, errlen);
+	if (strcmp(name, "token_auth") == 0) {
+		if (strcmp(v, "client_secret_basic") != 0 &&
+		    strcmp(v, "client_secret_post") != 0)
+			return 0;
+		u->secret_post = strcmp(v, "client_secret_post") == 0;
+		return 1;
+	}
+	if (strcmp(name, "scopes") == 0)
+		return set_text(u->scopes, sizeof(u->scopes), v);
+	if (strcmp(name, "params") == 0)
+		return set_text(u->params, sizeof(u->params), v) &&
+		    strchr(v, ' ') == NULL;
+	if (strcmp(name, "user_claim") == 0)
+		return set_text(u->claim, sizeof(u->claim), v);
+	if (strcmp(name, "user_template") == 0) {
+		if (strcmp(v, "email_localpart") != 0 && strcmp(v, "as_is") != 0)
+			return 0;
+		u->email_localpart = strcmp(v, "email_localpart") == 0;
+		return 1;
+	}
+	if (strcmp(name, "algs") == 0) {
+		char copy[64], *tok, *save = NULL;
+		if (!set_text(u->algs, sizeof(u->algs), v))
+			return 0;
+		snprintf(copy, sizeof(copy), "%s", v);
+		/* asymmetric algorithms only: never none, never HMAC */
+		for (tok = strtok_r(copy, " ", &save); tok != NULL;
+		     tok = strtok_r(NULL, " ", &save))
+			if (strcmp(tok, "RS256") != 0 && strcmp(tok, "ES256") != 0 &&
+			    strcmp(tok, "PS256") != 0 && strcmp(tok, "ES384") != 0 &&
+			    strcmp(tok, "RS384") != 0 && strcmp(tok, "EdDSA") != 0)
+				return 0;
+		return 1;
+	}
+	if (strcmp(name, "acr") == 0) {
+		char copy[512], *tok, *save = NULL;
+		if (strlen(v) >= sizeof(copy) || !fg_text_printable(v, strlen(v)))
+			return 0;
+		snprintf(copy, sizeof(copy), "%s", v);
+		for (tok = strtok_r(copy, " ", &save); tok != NULL;
+		     tok = strtok_r(NULL, " ", &save)) {
+			if (u->n_acr == FG_ACR_MAX ||
+			    (u->acr[u->n_acr] = strdup(tok)) == NULL)
+				return 0;
+			u->n_acr++;
+		}
+		return 1;
+	}
+	if (strcmp(name, "skew") == 0)
+		return parse_seconds(v, 0, 600, &u->skew);
+	if (strcmp(name, "timeout") == 0)
+		return parse_seconds(v, 1, 60, &u->timeout);
+	if (strcmp(name, "ca_file") == 0)
+		return set_text(u->ca_file, sizeof(u->ca_file), v) && v[0] == '/';
+	snprintf(err, errlen, "unknown setting [%s] %s", section, name);
+	return 0;
+}
+
+const struct fg_upstream *
+fg_gate_upstream(const struct fg_gate *g)
+{
+	size_t i;
+
+	if (g->ff != FG_FF_OIDC)
+		return NULL;
+	for (i = 0; i < g->n_upstreams; i++)
+		if (strcmp(g->upstreams[i].name, g->first_factor) == 0)
+			return &g->upstreams[i];
+	return NULL;
+}
+
 void
 fg_gate_defaults(struct fg_gate *g)
 {
@@ -244,16 +413,21 @@ fg_gate_setting(struct fg_gate *g, const char *section, const char *name,
 		return 1;
 	}
 	if (IS("web", "first_factor")) {
+		size_t skip = strncmp(v, "pam:", 4) == 0 ? 4 :
+		    strncmp(v, "oidc:", 5) == 0	     ? 5 :
+							0;
 		if (strcmp(v, "none") == 0) {
+			g->ff = FG_FF_NONE;
 			g->first_factor[0] = '\0';
 			return 1;
 		}
-		if (strncmp(v, "pam:", 4) != 0 || strlen(v + 4) == 0 ||
-		    strlen(v + 4) >= sizeof(g->first_factor) ||
-		    strspn(v + 4, "abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
-			strlen(v + 4))
+		if (skip == 0 || strlen(v + skip) == 0 ||
+		    strlen(v + skip) >= sizeof(g->first_factor) ||
+		    strspn(v + skip, "abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+			strlen(v + skip))
 			return 0;
-		memcpy(g->first_factor, v + 4, strlen(v + 4) + 1);
+		g->ff = skip == 4 ? FG_FF_PAM : FG_FF_OIDC;
+		memcpy(g->first_factor, v + skip, strlen(v + skip) + 1);
 		return 1;
 	}
 	if (IS("homeserver", "user")) {
@@ -291,6 +465,8 @@ fg_gate_setting(struct fg_gate *g, const char *section, const char *name,
 		return 1;
 	}
 #undef IS
+	if (strncmp(section, "upstream.", 9) == 0)
+		return upstream_setting(g, section, name, v, err, errlen);
 	if (strncmp(section, "client.", 7) == 0) {
 		int r = client_setting(g, section, name, v, err, errlen);
 		if (r == 0 && strncmp(err, "no error", 8) == 0)
@@ -335,6 +511,25 @@ fg_gate_check(struct fg_gate *g, char *err, size_t errlen)
 		    "the homeserver's user IDs");
 		return FG_ERR_INVALID;
 	}
+	if (g->ff == FG_FF_OIDC && fg_gate_upstream(g) == NULL) {
+		snprintf(err, errlen, "[web] first_factor = oidc:%s needs an "
+				      "[upstream.%s] section", g->first_factor,
+		    g->first_factor);
+		return FG_ERR_INVALID;
+	}
+	for (i = 0; i < g->n_upstreams; i++) {
+		struct fg_upstream *u = &g->upstreams[i];
+		if (u->issuer[0] == '\0' || u->client_id[0] == '\0' ||
+		    u->secret == NULL) {
+			snprintf(err, errlen, "[upstream.%s] needs issuer, "
+					      "client_id and client_secret_file",
+			    u->name);
+			return FG_ERR_INVALID;
+		}
+		if (u->discovery[0] == '\0')
+			snprintf(u->discovery, sizeof(u->discovery),
+			    "%s/.well-known/openid-configuration", u->issuer);
+	}
 	for (i = 0; i < g->n_clients; i++) {
 		struct fg_oidc_client *c = &g->clients[i];
 		bool has_secret = CRYPTO_memcmp(c->secret_hash, zero, 32) != 0;
@@ -374,6 +569,13 @@ fg_gate_clear(struct fg_gate *g)
 	for (i = 0; i < g->n_clients; i++)
 		for (k = 0; k < g->clients[i].n_redirect; k++)
 			free(g->clients[i].redirect[k]);
+	for (i = 0; i < g->n_upstreams; i++) {
+		if (g->upstreams[i].secret != NULL)
+			fg_wipe_free(g->upstreams[i].secret,
+			    strlen(g->upstreams[i].secret));
+		for (k = 0; k < g->upstreams[i].n_acr; k++)
+			free(g->upstreams[i].acr[k]);
+	}
 	OPENSSL_cleanse(g, sizeof(*g));
 }
 

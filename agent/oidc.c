@@ -34,6 +34,11 @@
 struct tx {
 	const struct fg_oidc_client *client;
 	char *redirect_uri, *state, *nonce, *challenge, *scope;
+	/* with the organisation's provider first (oidc:NAME) */
+	char *up_nonce, *up_verifier; /* ours, for the provider */
+	bool up_done;		      /* the provider named the user */
+	char up_user[FG_USER_NAME_MAX + 1];
+	json_t *up_amr;		      /* the provider's amr, if any */
 };
 
 /* An authorization code, and what it was minted for. */
@@ -42,6 +47,7 @@ struct code {
 	char *redirect_uri, *nonce, *challenge, *scope, *user;
 	uint8_t handle[32];
 	bool uv;
+	json_t *amr_first; /* the first factor's amr values, or NULL */
 	int64_t auth_time; /* wall clock, seconds */
 	bool used;
 	char sid[32];
@@ -71,6 +77,7 @@ struct table {
 
 struct fg_oidc {
 	struct table tx, codes, tokens;
+	struct table states; /* the provider's state -> its transaction */
 };
 
 static void
@@ -85,6 +92,10 @@ tx_free(void *p)
 	free(t->nonce);
 	free(t->challenge);
 	free(t->scope);
+	free(t->up_nonce);
+	if (t->up_verifier != NULL)
+		fg_wipe_free(t->up_verifier, strlen(t->up_verifier));
+	json_decref(t->up_amr);
 	free(t);
 }
 
@@ -100,6 +111,7 @@ code_free(void *p)
 	free(c->challenge);
 	free(c->scope);
 	free(c->user);
+	json_decref(c->amr_first);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }
@@ -204,6 +216,7 @@ fg_oidc_new(struct fg_oidc **out)
 	(*out)->tx.free_value = tx_free;
 	(*out)->codes.free_value = code_free;
 	(*out)->tokens.free_value = token_free;
+	(*out)->states.free_value = free;
 	return FG_OK;
 }
 
@@ -215,6 +228,7 @@ fg_oidc_free(struct fg_oidc **o)
 	table_sweep(&(*o)->tx, INT64_MAX);
 	table_sweep(&(*o)->codes, INT64_MAX);
 	table_sweep(&(*o)->tokens, INT64_MAX);
+	table_sweep(&(*o)->states, INT64_MAX);
 	free(*o);
 	*o = NULL;
 }
@@ -227,6 +241,7 @@ fg_oidc_sweep(struct fg_agent *ag, int64_t now)
 	table_sweep(&ag->oidc->tx, now);
 	table_sweep(&ag->oidc->codes, now);
 	table_sweep(&ag->oidc->tokens, now);
+	table_sweep(&ag->oidc->states, now);
 }
 
 /* --- helpers --- */
@@ -507,6 +522,45 @@ web_caller(const struct fg_peer *peer)
 	return peer->web || peer->uid == 0;
 }
 
+/*
+ * With the organisation's provider first: the state, nonce and PKCE
+ * verifier of our own authorization request to it, made here and kept in
+ * the transaction; what the front needs to send the browser there. The
+ * state (256 bits, 43 characters: ProConnect wants 32 or more) also finds
+ * the transaction when the browser comes back.
+ */
+static json_t *
+upstream_start(struct fg_agent *ag, struct tx *t, const uint8_t id[FG_TX_LEN])
+{
+	const struct fg_upstream *u = fg_gate_upstream(&ag->cfg.gate);
+	uint8_t raw[32], h[32];
+	char *state = NULL, *challenge = NULL;
+	uint8_t *txid = NULL;
+	json_t *up = NULL;
+
+	if (u == NULL || (state = random_b64(sizeof(raw), raw)) == NULL ||
+	    (t->up_nonce = random_b64(32, NULL)) == NULL ||
+	    (t->up_verifier = random_b64(32, NULL)) == NULL ||
+	    (txid = malloc(FG_TX_LEN)) == NULL)
+		goto out;
+	fg_sha256(t->up_verifier, strlen(t->up_verifier), h);
+	if ((challenge = fg_b64url_encode(h, sizeof(h))) == NULL)
+		goto out;
+	memcpy(txid, id, FG_TX_LEN);
+	if (table_put(&ag->oidc->states, raw, sizeof(raw),
+		(int64_t)TX_TTL_S * 1000, txid) != FG_OK)
+		goto out;
+	txid = NULL;
+	up = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "name", u->name, "state",
+	    state, "nonce", t->up_nonce, "code_challenge", challenge, "scope",
+	    u->scopes, "params", u->params);
+out:
+	free(txid);
+	free(state);
+	free(challenge);
+	return up;
+}
+
 json_t *
 fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
@@ -518,7 +572,7 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 	uint8_t id[FG_TX_LEN];
 	struct tx *t = NULL;
 	char *err_url = NULL, *tx_s = NULL;
-	json_t *reply = NULL;
+	json_t *reply = NULL, *up = NULL;
 	size_t i;
 	int r;
 
@@ -609,6 +663,11 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	t->client = client;
+	if (ag->cfg.gate.ff == FG_FF_OIDC &&
+	    (up = upstream_start(ag, t, id)) == NULL) {
+		reply = fg_reply_error(FG_E_INTERNAL, "out of memory");
+		goto out;
+	}
 	if ((r = table_put(&ag->oidc->tx, id, sizeof(id),
 		 (int64_t)TX_TTL_S * 1000, t)) != FG_OK) {
 		reply = fg_reply_error(r == FG_ERR_LIMIT ? FG_E_LIMIT :
@@ -621,15 +680,20 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "tx", json_string(tx_s));
 	json_object_set_new(reply, "client", json_string(client->name));
 	json_object_set_new(reply, "first_factor",
-	    json_string(ag->cfg.gate.first_factor[0] != '\0' ? "password" :
-							       "none"));
+	    json_string(ag->cfg.gate.ff == FG_FF_PAM ? "password" :
+		    ag->cfg.gate.ff == FG_FF_OIDC    ? "provider" :
+						       "none"));
 	json_object_set_new(reply, "uv",
-	    json_string(ag->cfg.gate.first_factor[0] == '\0' ?
+	    json_string(ag->cfg.gate.ff == FG_FF_NONE ?
 		    FG_UV_NAME_REQUIRED :
 		    fg_uv_policy_name(ag->cfg.uv)));
+	if (up != NULL)
+		json_object_set_new(reply, "upstream", up);
+	up = NULL;
 	json_object_set_new(reply, "expires_in", json_integer(TX_TTL_S));
 out:
 	tx_free(t);
+	json_decref(up);
 	free(err_url);
 	free(tx_s);
 	return reply;
@@ -689,7 +753,7 @@ web_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 	/* without a first factor the key must verify the user (PIN) */
 	reply = fg_login_begin(ag, peer, FG_OP_WEB_BEGIN, user,
 	    ((struct tx *)e->value)->client->id, FG_PURPOSE_WEB,
-	    ag->cfg.gate.first_factor[0] == '\0', &c);
+	    ag->cfg.gate.ff == FG_FF_NONE, &c);
 	if (c != NULL)
 		memcpy(c->tx, id, sizeof(id));
 	return reply;
@@ -741,10 +805,19 @@ fg_op_web_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	if (tx_of(ag, req, id) == NULL)
 		return fg_reply_error(FG_E_NO_SESSION,
 		    "this login has expired: start again from the homeserver");
+	/* the provider named the user: nobody types another name */
+	if (ag->cfg.gate.ff == FG_FF_OIDC) {
+		struct tx *t = tx_of(ag, req, id)->value;
+		if (!t->up_done)
+			return fg_reply_error(FG_E_DENIED,
+			    "sign in with the organisation's provider first");
+		snprintf(user, sizeof(user), "%s", t->up_user);
+		return web_challenge(ag, peer, req, user);
+	}
 	if (!web_user(&ag->cfg.gate, fg_json_str(req, "user"), user,
 		sizeof(user)))
 		return fg_bad_request("not a user name of this homeserver");
-	if (ag->cfg.gate.first_factor[0] == '\0')
+	if (ag->cfg.gate.ff == FG_FF_NONE)
 		return web_challenge(ag, peer, req, user);
 	/* the password first, through PAM, in a child: the loop goes on */
 	if (!json_is_string(pj) || json_string_length(pj) == 0 ||
@@ -844,6 +917,7 @@ fg_op_web_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	code->client = t->client;
+	code->amr_first = json_incref(t->up_amr);
 	memcpy(code->handle, res.handle, sizeof(code->handle));
 	code->uv = res.uv;
 	code->auth_time = (int64_t)time(NULL);
@@ -901,6 +975,197 @@ fg_op_web_abort(struct fg_agent *ag, const struct fg_peer *peer,
 	fg_failure(ag, fg_charged_uid(peer), peer->pid, c->user);
 	fg_chal_free(&c);
 	return fg_reply_ok();
+}
+
+/* --- the organisation's provider, first --- */
+
+json_t *
+fg_op_upstream_config(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req)
+{
+	const struct fg_upstream *u;
+	json_t *reply, *o;
+
+	(void)req;
+	if (!web_caller(peer))
+		return fg_denied();
+	if (!gate_on(ag) || (u = fg_gate_upstream(&ag->cfg.gate)) == NULL)
+		return fg_reply_error(FG_E_DENIED,
+		    "no provider is configured as the first factor");
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:s}",
+	    "name", u->name, "issuer", u->issuer, "discovery_url",
+	    u->discovery, "client_id", u->client_id, "client_secret",
+	    u->secret, "token_auth",
+	    u->secret_post ? "client_secret_post" : "client_secret_basic",
+	    "scopes", u->scopes, "algs", u->algs, "skew", (int)u->skew,
+	    "timeout", (int)u->timeout, "ca_file", u->ca_file);
+	if (o == NULL)
+		return fg_reply_error(FG_E_INTERNAL, "out of memory");
+	reply = fg_reply_ok();
+	json_object_set_new(reply, "upstream", o);
+	return reply;
+}
+
+/* The transaction a provider's state belongs to; with take, the state is
+ * spent: it opens one login, once. */
+static struct entry *
+tx_of_state(struct fg_agent *ag, const char *state, bool take)
+{
+	uint8_t raw[32];
+	struct entry *se;
+	uint8_t id[FG_TX_LEN];
+
+	if (!decode_id(state, raw, sizeof(raw)) ||
+	    (se = table_get(&ag->oidc->states, raw, sizeof(raw))) == NULL)
+		return NULL;
+	memcpy(id, se->value, FG_TX_LEN);
+	if (take)
+		table_del(&ag->oidc->states, se);
+	return table_get(&ag->oidc->tx, id, FG_TX_LEN);
+}
+
+/* What the front needs to redeem the provider's code and check its
+ * id_token: our nonce and PKCE verifier. The state stays unspent. */
+json_t *
+fg_op_upstream_session(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req)
+{
+	struct entry *e;
+	struct tx *t;
+	json_t *reply;
+
+	if (!web_caller(peer))
+		return fg_denied();
+	if (!gate_on(ag) || fg_gate_upstream(&ag->cfg.gate) == NULL)
+		return fg_reply_error(FG_E_DENIED, "no provider configured");
+	if ((e = tx_of_state(ag, fg_json_str(req, "state"), false)) == NULL)
+		return fg_reply_error(FG_E_NO_SESSION,
+		    "unknown, used or expired state");
+	t = e->value;
+	reply = fg_reply_ok();
+	json_object_set_new(reply, "nonce", json_string(t->up_nonce));
+	json_object_set_new(reply, "code_verifier",
+	    json_string(t->up_verifier));
+	return reply;
+}
+
+/*
+ * The user name the provider's claims give: the configured claim, as it
+ * is or (email_localpart) the part of an email before '@'. A name that is
+ * not a Matrix localpart is refused, never changed; ASCII capitals are
+ * lowered, as e-mail addresses ignore case.
+ */
+static const char *
+upstream_user(const struct fg_upstream *u, const json_t *claims, char *out,
+    size_t len)
+{
+	const char *v = fg_json_str(claims, u->claim), *at;
+	size_t n, i;
+
+	if (v == NULL)
+		return "the provider's id_token lacks the claim that names the "
+		       "user";
+	n = strlen(v);
+	if (u->email_localpart) {
+		if ((at = strchr(v, '@')) == NULL || strchr(at + 1, '@') != NULL)
+			return "the claim is not an email address";
+		n = (size_t)(at - v);
+	}
+	if (n == 0 || n >= len)
+		return "the user name the provider gives is empty or too long";
+	for (i = 0; i < n; i++)
+		out[i] = v[i] >= 'A' && v[i] <= 'Z' ? (char)(v[i] - 'A' + 'a') :
+						      v[i];
+	out[n] = '\0';
+	if (strspn(out, "abcdefghijklmnopqrstuvwxyz0123456789._=-/") != n ||
+	    !fg_user_name_valid(out))
+		return "the user name the provider gives holds characters a "
+		       "Matrix user name cannot";
+	return NULL;
+}
+
+/*
+ * The front redeemed the provider's code and checked its id_token
+ * (signature against the provider's keys, algorithm, iss, aud, azp, exp,
+ * iat, our nonce): it hands over the claims, or why it refused them. The
+ * state is spent either way; the agent checks the acr and names the user,
+ * whom the key must then prove.
+ */
+json_t *
+fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req)
+{
+	const struct fg_upstream *u;
+	const json_t *claims = json_object_get(req, "claims");
+	const char *error = fg_json_str(req, "error"), *why, *acr;
+	char user[FG_USER_NAME_MAX + 1];
+	struct entry *e;
+	struct tx *t;
+	json_t *reply, *amr;
+	size_t i;
+
+	if (!web_caller(peer))
+		return fg_denied();
+	if (!gate_on(ag) || (u = fg_gate_upstream(&ag->cfg.gate)) == NULL)
+		return fg_reply_error(FG_E_DENIED, "no provider configured");
+	if ((e = tx_of_state(ag, fg_json_str(req, "state"), true)) == NULL) {
+		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, NULL, NULL, "deny",
+		    "the provider's answer carries an unknown, used or "
+		    "expired state",
+		    u->name);
+		return fg_reply_error(FG_E_NO_SESSION,
+		    "this sign-in is unknown, used or expired: start again");
+	}
+	t = e->value;
+	if (error != NULL || !json_is_object(claims)) {
+		char why_s[FG_TEXT_MAX + 1];
+		snprintf(why_s, sizeof(why_s), "%s",
+		    error != NULL && fg_text_printable(error, strlen(error)) ?
+			error :
+			"no claims");
+		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, NULL, NULL, "deny",
+		    why_s, u->name);
+		table_del(&ag->oidc->tx, e);
+		return fg_reply_error(FG_E_REFUSED,
+		    "the organisation's sign-in could not be verified");
+	}
+	acr = fg_json_str(claims, "acr");
+	for (i = 0; i < u->n_acr; i++)
+		if (acr != NULL && strcmp(acr, u->acr[i]) == 0)
+			break;
+	if (u->n_acr > 0 && i == u->n_acr) {
+		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, NULL, NULL, "deny",
+		    "the provider's acr is not one of those accepted", u->name);
+		table_del(&ag->oidc->tx, e);
+		return fg_reply_error(FG_E_REFUSED,
+		    "the organisation's sign-in is not strong enough for this "
+		    "service");
+	}
+	if ((why = upstream_user(u, claims, user, sizeof(user))) != NULL) {
+		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, NULL, NULL, "deny", why,
+		    u->name);
+		table_del(&ag->oidc->tx, e);
+		reply = fg_reply_error(FG_E_REFUSED, why);
+		return reply;
+	}
+	snprintf(t->up_user, sizeof(t->up_user), "%s", user);
+	t->up_done = true;
+	amr = json_object_get(claims, "amr");
+	if (json_is_array(amr) && json_array_size(amr) <= 8)
+		t->up_amr = json_incref(amr);
+	fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, user, NULL, "ok",
+	    "the organisation's provider named the user; the key follows",
+	    u->name);
+	reply = fg_reply_ok();
+	json_object_set_new(reply, "user", json_string(user));
+	json_object_set_new(reply, "client", json_string(t->client->name));
+	{
+		char *tx_s = fg_b64url_encode(e->key, FG_TX_LEN);
+		json_object_set_new(reply, "tx",
+		    tx_s != NULL ? json_string(tx_s) : json_null());
+		free(tx_s);
+	}
+	return reply;
 }
 
 /* --- the client's side --- */
@@ -1007,6 +1272,19 @@ claims_of(const struct fg_agent *ag, const struct code *code,
 	if (claims != NULL && code->uv)
 		json_array_append_new(json_object_get(claims, "amr"),
 		    json_string("pin"));
+	/* the first factor's, as its provider said them (RFC 8176) */
+	if (claims != NULL && json_is_array(code->amr_first)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(code->amr_first, i, v)
+		{
+			if (json_is_string(v) && json_string_length(v) <= 32 &&
+			    fg_text_printable(json_string_value(v),
+				json_string_length(v)))
+				json_array_append(json_object_get(claims, "amr"),
+				    v);
+		}
+	}
 	if (claims != NULL && code->nonce != NULL)
 		json_object_set_new(claims, "nonce", json_string(code->nonce));
 	if (claims != NULL && ag->cfg.gate.acr[0] != '\0')

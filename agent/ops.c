@@ -1102,6 +1102,9 @@ static const struct op ops[] = {
 	{ FG_OP_OIDC_USERINFO, fg_op_oidc_userinfo },
 	{ FG_OP_OIDC_ROTATE, fg_op_oidc_rotate },
 	{ FG_OP_LOGIN_CHECK, fg_op_login_check },
+	{ FG_OP_UPSTREAM_CONFIG, fg_op_upstream_config },
+	{ FG_OP_UPSTREAM_SESSION, fg_op_upstream_session },
+	{ FG_OP_WEB_UPSTREAM, fg_op_web_upstream },
 };
 
 json_t *

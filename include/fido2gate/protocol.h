@@ -47,6 +47,10 @@
 #define FG_OP_OIDC_USERINFO "oidc.userinfo"   /* web: access token -> claims */
 #define FG_OP_OIDC_ROTATE "oidc.rotate"	      /* admin: new signing keys */
 #define FG_OP_LOGIN_CHECK "login.check"	      /* homeserver: allow a login? */
+/* with the organisation's identity provider as the first factor */
+#define FG_OP_UPSTREAM_CONFIG "upstream.config"   /* web: the provider's */
+#define FG_OP_UPSTREAM_SESSION "upstream.session" /* web: nonce, verifier */
+#define FG_OP_WEB_UPSTREAM "web.upstream"	  /* web: who it says */
 
 /* Refusal codes ("error"). */
 #define FG_E_VERSION "version"		/* "v" missing or not ours */

@@ -906,6 +906,148 @@ a_rotation_keeps_the_old_key_published(void **state)
 	EVP_PKEY_free(k.pk);
 }
 
+/* --- the organisation's provider as the first factor --- */
+
+static void
+upstream_on(struct fixture *f, bool email_localpart)
+{
+	struct fg_gate *g = &f->ag.cfg.gate;
+	struct fg_upstream *u = &g->upstreams[0];
+
+	snprintf(u->name, sizeof(u->name), "proconnect");
+	snprintf(u->issuer, sizeof(u->issuer), "https://idp.test");
+	snprintf(u->client_id, sizeof(u->client_id), "fido2gate");
+	u->secret = strdup("upstream-secret");
+	snprintf(u->scopes, sizeof(u->scopes), "openid email");
+	snprintf(u->claim, sizeof(u->claim),
+	    email_localpart ? "email" : "preferred_username");
+	u->email_localpart = email_localpart;
+	u->acr[0] = strdup("eidas1");
+	u->n_acr = 1;
+	g->n_upstreams = 1;
+	g->ff = FG_FF_OIDC;
+	snprintf(g->first_factor, sizeof(g->first_factor), "proconnect");
+}
+
+/* authorize, then what the front would hand over after the provider */
+static json_t *
+upstream_login(struct fixture *f, json_t **a, json_t *claims)
+{
+	const char *state;
+	json_t *s;
+
+	*a = authorize(f, NULL);
+	state = fg_json_str(json_object_get(*a, "upstream"), "state");
+	assert_non_null(state);
+	assert_true(strlen(state) >= 32); /* ProConnect wants 32 or more */
+	s = call(f, &web,
+	    json_pack("{s:s,s:s}", "op", FG_OP_UPSTREAM_SESSION, "state",
+		state));
+	assert_true(strlen(fg_json_str(s, "nonce")) >= 32);
+	assert_non_null(fg_json_str(s, "code_verifier"));
+	json_decref(s);
+	return call(f, &web,
+	    json_pack("{s:s,s:s,s:o}", "op", FG_OP_WEB_UPSTREAM, "state",
+		state, "claims", claims));
+}
+
+static void
+the_provider_names_the_user_and_the_key_proves_it(void **state)
+{
+	struct fixture *f = *state;
+	struct key k;
+	json_t *a, *r, *b, *req, *t, *claims, *amr;
+	char code[128];
+
+	upstream_on(f, true);
+	enrol(f, "jean.dupont", &k);
+	r = upstream_login(f, &a,
+	    json_pack("{s:s,s:s,s:[s]}", "email", "Jean.Dupont@interieur.test",
+		"acr", "eidas1", "amr", "pwd"));
+	assert_string_equal(fg_json_str(r, "user"), "jean.dupont");
+	json_decref(r);
+	/* the user typed is ignored: the provider's is used */
+	b = call(f, &web,
+	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+		fg_json_str(a, "tx"), "user", "alice"));
+	assert_true(json_is_true(json_object_get(b, "ok")));
+	req = assertion(FG_OP_WEB_FINISH, b, &k, WEB_ORIGIN, FG_AD_UP, true);
+	json_object_set_new(req, "tx", json_string(fg_json_str(a, "tx")));
+	r = call(f, &web, req);
+	assert_non_null(fg_json_str(r, "redirect"));
+	url_param(fg_json_str(r, "redirect"), "code", code, sizeof(code));
+	json_decref(r);
+	t = token(f, code, SECRET, REDIRECT, VERIFIER);
+	claims = id_token_claims(f,
+	    fg_json_str(json_object_get(t, "token"), "id_token"));
+	assert_string_equal(fg_json_str(claims, "preferred_username"),
+	    "jean.dupont");
+	amr = json_object_get(claims, "amr");
+	assert_string_equal(json_string_value(json_array_get(amr, 0)), "hwk");
+	assert_string_equal(json_string_value(json_array_get(amr, 1)), "pwd");
+	json_decref(claims);
+	json_decref(t);
+	json_decref(b);
+	json_decref(a);
+	EVP_PKEY_free(k.pk);
+}
+
+static void
+the_providers_answer_is_refused_when_it_must_be(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a, *r, *b;
+	const char *st;
+
+	upstream_on(f, true);
+	/* an acr outside the accepted list */
+	r = upstream_login(f, &a,
+	    json_pack("{s:s,s:s}", "email", "jean@x.test", "acr", "eidas0"));
+	assert_string_equal(error_of(r), FG_E_REFUSED);
+	json_decref(r);
+	json_decref(a);
+	/* a name a Matrix localpart cannot hold: refused, not changed */
+	r = upstream_login(f, &a,
+	    json_pack("{s:s,s:s}", "email", "jean+tag@x.test", "acr",
+		"eidas1"));
+	assert_string_equal(error_of(r), FG_E_REFUSED);
+	json_decref(r);
+	json_decref(a);
+	/* the claim missing */
+	r = upstream_login(f, &a, json_pack("{s:s}", "acr", "eidas1"));
+	assert_string_equal(error_of(r), FG_E_REFUSED);
+	json_decref(r);
+	json_decref(a);
+	/* a replayed state */
+	r = upstream_login(f, &a,
+	    json_pack("{s:s,s:s}", "email", "jean@x.test", "acr", "eidas1"));
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	st = fg_json_str(json_object_get(a, "upstream"), "state");
+	r = call(f, &web,
+	    json_pack("{s:s,s:s,s:{s:s,s:s}}", "op", FG_OP_WEB_UPSTREAM,
+		"state", st, "claims", "email", "mallory@x.test", "acr",
+		"eidas1"));
+	assert_string_equal(error_of(r), FG_E_NO_SESSION);
+	json_decref(r);
+	json_decref(a);
+	/* no key step before the provider */
+	a = authorize(f, NULL);
+	b = call(f, &web,
+	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+		fg_json_str(a, "tx"), "user", "jean"));
+	assert_string_equal(error_of(b), FG_E_DENIED);
+	json_decref(b);
+	/* the front's refusal of a bad id_token is audited, and ends it */
+	st = fg_json_str(json_object_get(a, "upstream"), "state");
+	r = call(f, &web,
+	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_UPSTREAM, "state", st,
+		"error", "id_token signature does not verify"));
+	assert_string_equal(error_of(r), FG_E_REFUSED);
+	json_decref(r);
+	json_decref(a);
+}
+
 int
 main(void)
 {
@@ -937,6 +1079,12 @@ main(void)
 		teardown),
 	    cmocka_unit_test_setup_teardown(
 		a_rotation_keeps_the_old_key_published, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		the_provider_names_the_user_and_the_key_proves_it, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		the_providers_answer_is_refused_when_it_must_be, setup,
+		teardown),
 	};
 
 	return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
