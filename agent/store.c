@@ -1281,7 +1281,9 @@ fg_store_approval_add(struct fg_store *s, const char *user, const char *sid,
 	bind_text(st, 2, sid);
 	bind_text(st, 3, client);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-	ret = change(s, &st, 1, true, a, true);
+	/* not fsynced: an approval a power loss takes away only makes the
+	 * login it was for fail (closed); consuming and revoking one are */
+	ret = change(s, &st, 1, true, a, false);
 out:
 	release(s, st);
 	return ret;

@@ -2,9 +2,9 @@
 # bench-quick` for one under two minutes. Not tests: nothing in `make check`
 # times anything.
 
-$(BUILD)/bench/verify-bench: bench/verify_bench.c $(FG_LIB) lib/fg.h
+$(BUILD)/bench/verify-bench: bench/verify_bench.c $(FG_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(FG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FG_LIB) $(FG_LIBS)
+	$(CC) $(FG_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FG_LIB) $(FG_LIBS)
 
 .PHONY: bench bench-quick bench-deps
 bench-deps:

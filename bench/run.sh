@@ -2,14 +2,18 @@
 # bench/run.sh [quick]: every benchmark in one run on this machine, each
 # peer measured in the same run. Writes bench/results/latest.json,
 # latest.md and latest.png (the ratios against their targets).
+# FG_BUILD: another build tree (as for the tests); BENCH_OUT: write the
+# results there instead (a trial run that must not replace latest.*).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD="$TOP/build"
-OUT="$TOP/bench/results"
+BUILD=${FG_BUILD:-$TOP/build}
+OUT=${BENCH_OUT:-$TOP/bench/results}
 QUICK=${1:-}
-SECS=5 PAM_RUNS=21 BIG=1000000 MID=100000 LOADS=10
+# OPEN_RATE logins/s offered for OPEN_SECS: the agent's latency at a fixed
+# load, measured open loop (see tests/tools/fg_load.c)
+SECS=5 PAM_RUNS=21 BIG=1000000 MID=100000 LOADS=10 OPEN_RATE=1000 OPEN_SECS=30
 if [ "$QUICK" = quick ]; then
-	SECS=2 PAM_RUNS=9 BIG=200000 MID=50000 LOADS=4
+	SECS=2 PAM_RUNS=9 BIG=200000 MID=50000 LOADS=4 OPEN_SECS=8
 fi
 T=$(mktemp -d)
 AGENT=
@@ -35,7 +39,10 @@ start_agent() {
 	cat "$dir/log" >&2
 	exit 1
 }
-kv() { sed -n "s/.*$1=\\([0-9.]*\\).*/\\1/p" <<< "$2"; }
+# kv KEY LINE: KEY's value in fg-load's "k=v k=v" line (whole keys only:
+# max_ms is not status_max_ms)
+kv() { tr ' ' '\n' <<< "$2" | sed -n "s/^$1=\\([0-9.]*\\)$/\\1/p"; }
+rss_kib() { sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$AGENT/status"; }
 
 echo "== 1. verifier vs OpenSSL (one core)"
 v=$(taskset -c 0 "$BUILD/bench/verify-bench" "$SECS" "$T")
@@ -55,12 +62,36 @@ R[verify_vs_simplewebauthn]=$(python3 -c "print(round(${R[verify_es256_per_s]} /
 
 echo "== 3. the agent under load (begin + finish over the socket)"
 start_agent "$T/a" <<< ""
+# a short warm-up fills the caches; the agent's memory growth counts from
+# there, over every run below
+"$BUILD/test/fg-load" "$T/a/s" 64 2 fido2gate.test > /dev/null
+rss0=$(rss_kib)
 for c in 1 8 64; do
 	o=$("$BUILD/test/fg-load" "$T/a/s" "$c" "$LOADS" fido2gate.test)
 	echo "c$c: $o"
 	R[agent_auth_per_s_c$c]=$(kv logins_per_s "$o")
-	[ "$c" = 64 ] && R[agent_p99_ms_c64]=$(kv p99_ms "$o")
+	if [ "$c" = 64 ]; then
+		R[agent_p99_ms_c64]=$(kv p99_ms "$o")
+		# the worst of the status probes (one every 50 ms) under that load
+		R[agent_status_max_ms_c64]=$(kv status_max_ms "$o")
+	fi
 done
+
+echo "== 3b. the agent at a fixed offered load: $OPEN_RATE logins/s for $OPEN_SECS s, open loop"
+# logins start on schedule whatever the agent's pace, each timed from when
+# it was due; 64 connections carry them
+o=$("$BUILD/test/fg-load" --rate "$OPEN_RATE" "$T/a/s" 64 "$OPEN_SECS" fido2gate.test) ||
+	echo "bench: the open-loop run had errors or missed logins (see below)" >&2
+echo "open: $o"
+R[agent_open_rate]=$OPEN_RATE
+R[agent_open_seconds]=$OPEN_SECS
+for k in logins_per_s p50_ms p99_ms p999_ms max_ms late missed errors; do
+	R[agent_open_$k]=$(kv "$k" "$o")
+	[ -n "${R[agent_open_$k]}" ] || { echo "bench: no $k in: $o" >&2; exit 1; }
+done
+rss1=$(rss_kib)
+R[agent_rss_growth_kib_load]=$((rss1 - rss0))
+echo "agent RSS $rss0 kB after the warm-up, $rss1 kB after the load runs"
 stop_agent
 
 echo "== 4. one PAM login: pam_fido2gate vs pam_u2f, the same soft key"
@@ -143,9 +174,9 @@ python3 - "$T/m/s" << 'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
-req = json.dumps({"v": 1, "op": "auth.begin", "user": "alice"}).encode()
+# one user each: a user may have only max_pending_per_user under way
 for i in range(100000):
-    s.send(req)
+    s.send(json.dumps({"v": 1, "op": "auth.begin", "user": f"user{i}"}).encode())
     r = json.loads(s.recv(70000))
     if not r.get("ok"):
         sys.exit(f"auth.begin {i}: {r}")
@@ -155,6 +186,20 @@ rss=$(sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$AGENT/status")
 R[agent_rss_mib_100k_pending]=$(python3 -c "print(round($rss / 1024, 1))")
 echo "pending $pending, RSS ${R[agent_rss_mib_100k_pending]} MiB"
 stop_agent
+
+# WEB_SECS for fido2gate and for the peer at each of 1, 8 and 64 clients,
+# in WEB_ROUNDS turns each after WEB_WARMUP s: about 3 minutes in all
+# (1 quick)
+WEB_SECS=20 WEB_ROUNDS=2 WEB_WARMUP=2
+if [ "$QUICK" = quick ]; then
+	WEB_SECS=4 WEB_WARMUP=1
+fi
+echo "== 7. the web login ceremony, authorize to a checked id_token: fido2gate vs oidc-provider + @simplewebauthn/server"
+w=$("$TOP/bench/web_login.sh" "$BUILD" "$T/w" "$WEB_SECS" "$WEB_WARMUP" "$WEB_ROUNDS")
+for k in $(python3 -c "import json,sys; print(' '.join(json.loads(sys.argv[1])))" "$w"); do
+	R[$k]=$(json "$w" "$k")
+done
+echo "fido2gate ${R[web_fg_logins_per_s]} logins/s, the peer ${R[web_peer_logins_per_s]}: ratio ${R[web_login_ratio]}; front RSS ${R[web_front_rss_mib_c64]} MiB at 64 clients"
 
 # results
 {
