@@ -1,14 +1,33 @@
 #!/bin/bash
-# make demo: fido2gate's workstation gate, end to end. It starts fido2gated
-# on a fresh SQLite store, has an admin enrol a (software) security key for
-# alice, and shows through a real PAM stack that her password alone is not
-# enough: the login is refused without her key and accepted with it.
+# make demo: fido2gate's two gates, end to end.
+#
+# Part one, the workstation: it starts fido2gated on a fresh SQLite store,
+# has an admin enrol a (software) security key for alice, and shows through
+# a real PAM stack that her password alone is not enough: the login is
+# refused without her key and accepted with it.
+#
+# Part two, the Matrix homeserver (demo/matrix.sh): a second agent is the
+# OpenID Connect provider of a real Synapse (SYNAPSE_PYTHON, or the shared
+# build ../shared/synapse/build), or, without one, of Debian's authlib as
+# an independent relying party; headless Chromium logs in with a virtual
+# authenticator: a password login refused, single sign-on without alice's
+# key refused, and with it accepted.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/build"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/fido2gate-demo.XXXXXX")
 agent=
-trap '[ -n "$agent" ] && kill "$agent" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+cleanup() {
+	set +u # whatever state an error left, clean up all of it
+	# part two's agent, front, browser and homeserver (demo/matrix.sh)
+	declare -F matrix_cleanup > /dev/null && matrix_cleanup
+	[ -n "$agent" ] && kill "$agent" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 sock="$dir/agent.sock"
 pam_wrapper=$(ls /usr/lib/*/libpam_wrapper.so | head -n 1)
@@ -74,3 +93,6 @@ verdict $? "the key demands a touch"
 say "Every decision is in the agent's audit log"
 ctl audit | indent
 echo
+
+# shellcheck source=demo/matrix.sh
+. "$top/demo/matrix.sh"
