@@ -1159,6 +1159,10 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "user", json_string(user));
 	json_object_set_new(reply, "client", json_string(t->client->name));
+	json_object_set_new(reply, "uv",
+	    json_string(fg_uv_policy_name(ag->cfg.uv)));
+	json_object_set_new(reply, "expires_in",
+	    json_integer((e->expires - fg_now_ms()) / 1000));
 	{
 		char *tx_s = fg_b64url_encode(e->key, FG_TX_LEN);
 		json_object_set_new(reply, "tx",

@@ -7,6 +7,7 @@ PACKAGES="
 gcc make pkg-config libc6-dev perl
 libfido2-dev libcbor-dev libssl-dev libpam0g-dev
 libjansson-dev libsqlite3-dev libmicrohttpd-dev libinih-dev libjose-dev
+libcurl4-openssl-dev
 fido2-tools libpam-u2f pamu2fcfg pamtester libpam-wrapper libcmocka-dev
 valgrind openssl sqlite3 python3 util-linux
 clang libclang-rt-14-dev
@@ -47,7 +48,7 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# tests/e2e's npm packages (playwright-core, openid-client), exactly as its
+# tests/e2e's npm packages (playwright-core, openid-client, oidc-provider), exactly as its
 # package-lock.json pins them, when they are missing or older than the
 # lock file. Without them the browser tests skip, saying so.
 e2e="$(dirname "$0")/../tests/e2e"

@@ -56,6 +56,27 @@ fg_buf_str(struct fg_buf *b, const char *s)
 }
 
 void
+fg_buf_urlenc(struct fg_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[3];
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			fg_buf_add(b, s, 1);
+			continue;
+		}
+		esc[0] = '%';
+		esc[1] = hex[c >> 4];
+		esc[2] = hex[c & 15];
+		fg_buf_add(b, esc, 3);
+	}
+}
+
+void
 fg_buf_html(struct fg_buf *b, const char *s)
 {
 	const char *run = s;

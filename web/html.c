@@ -22,10 +22,12 @@ struct words {
 	const char *submit;
 	const char *noscript;
 	const char *detail;
+	const char *provider_user; /* before the user the provider named */
+	const char *provider_key_hint;
 	struct {
 		const char *title;
 		const char *text;
-	} page[FG_PAGE_UNAVAILABLE + 1];
+	} page[FG_PAGE_COUNT];
 };
 
 static const struct words en = {
@@ -42,6 +44,9 @@ static const struct words en = {
     .noscript = "This page needs JavaScript to talk to your security key. "
 		"Turn JavaScript on, then reload the page.",
     .detail = "Detail: ",
+    .provider_user = "Your organisation has signed you in as ",
+    .provider_key_hint = "To finish, your browser will ask you to touch "
+			 "your security key.",
     .page =
 	{
 	    [FG_PAGE_BAD_REQUEST] = {"This sign-in request cannot be used",
@@ -60,6 +65,30 @@ static const struct words en = {
 	    [FG_PAGE_UNAVAILABLE] = {"The sign-in service is unavailable",
 		"Signing in is not possible right now. Try again in a few "
 		"minutes; if it lasts, tell your administrator."},
+	    [FG_PAGE_UP_DOWN] = {"Your organisation's sign-in service is "
+				 "not answering",
+		"fido2gate could not reach your organisation's sign-in "
+		"service, or it answered too slowly or with something "
+		"unusable. Try again in a few minutes; if it lasts, tell "
+		"your administrator."},
+	    [FG_PAGE_UP_INVALID] = {"Your organisation's sign-in could not "
+				    "be verified",
+		"The answer of your organisation's sign-in service failed "
+		"fido2gate's checks, so this sign-in is refused. Go back to "
+		"the application and start again; if it happens again, tell "
+		"your administrator."},
+	    [FG_PAGE_UP_REFUSED] = {"Your organisation's sign-in did not "
+				    "finish",
+		"Your organisation's sign-in service ended the sign-in "
+		"without signing you in (it was cancelled or refused). Go "
+		"back to the application and start again."},
+	    [FG_PAGE_UP_DENIED] = {"This account cannot sign in here",
+		"Your organisation signed you in, but this service does not "
+		"accept that sign-in for this account. Tell your "
+		"administrator."},
+	    [FG_PAGE_UP_EXPIRED] = {"This sign-in has expired or was "
+				    "already used",
+		"Go back to the application and start again."},
 	},
 };
 
@@ -78,6 +107,9 @@ static const struct words fr = {
 		"votre clé de sécurité. Activez JavaScript, puis rechargez "
 		"la page.",
     .detail = "Détail : ",
+    .provider_user = "Votre organisation vous a connecté en tant que ",
+    .provider_key_hint = "Pour terminer, votre navigateur vous demandera "
+			 "de toucher votre clé de sécurité.",
     .page =
 	{
 	    [FG_PAGE_BAD_REQUEST] = {"Cette demande de connexion est "
@@ -99,6 +131,30 @@ static const struct words fr = {
 		"La connexion est impossible pour le moment. Réessayez dans "
 		"quelques minutes ; si cela dure, prévenez votre "
 		"administrateur."},
+	    [FG_PAGE_UP_DOWN] = {"Le service de connexion de votre "
+				 "organisation ne répond pas",
+		"fido2gate n’a pas pu joindre le service de connexion de "
+		"votre organisation, ou sa réponse était trop lente ou "
+		"inutilisable. Réessayez dans quelques minutes ; si cela "
+		"dure, prévenez votre administrateur."},
+	    [FG_PAGE_UP_INVALID] = {"La connexion de votre organisation n’a "
+				    "pas pu être vérifiée",
+		"La réponse du service de connexion de votre organisation "
+		"n’a pas passé les contrôles de fido2gate : cette connexion "
+		"est refusée. Revenez à l’application et recommencez ; si "
+		"cela se reproduit, prévenez votre administrateur."},
+	    [FG_PAGE_UP_REFUSED] = {"La connexion de votre organisation n’a "
+				    "pas abouti",
+		"Le service de connexion de votre organisation a mis fin à "
+		"la connexion sans vous connecter (elle a été annulée ou "
+		"refusée). Revenez à l’application et recommencez."},
+	    [FG_PAGE_UP_DENIED] = {"Ce compte ne peut pas se connecter ici",
+		"Votre organisation vous a connecté, mais ce service "
+		"n’accepte pas cette connexion pour ce compte. Prévenez "
+		"votre administrateur."},
+	    [FG_PAGE_UP_EXPIRED] = {"Cette connexion a expiré ou a déjà "
+				    "servi",
+		"Revenez à l’application et recommencez."},
 	},
 };
 
@@ -109,7 +165,7 @@ words(enum fg_lang lang)
 }
 
 static void
-head(struct fg_buf *b, enum fg_lang lang, const char *title)
+head(struct fg_buf *b, enum fg_lang lang, const char *title, const char *root)
 {
 	fg_buf_str(b, "<!DOCTYPE html>\n<html lang=\"");
 	fg_buf_str(b, fg_lang_code(lang));
@@ -118,30 +174,49 @@ head(struct fg_buf *b, enum fg_lang lang, const char *title)
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\">\n<title>");
 	fg_buf_html(b, title);
-	fg_buf_str(b,
-	    "</title>\n"
-	    "<link rel=\"stylesheet\" href=\"static/login.css\">\n");
+	fg_buf_str(b, "</title>\n<link rel=\"stylesheet\" href=\"");
+	fg_buf_html(b, root);
+	fg_buf_str(b, "static/login.css\">\n");
 }
 
 char *
 fg_html_login(const struct fg_login_view *v, size_t *len)
 {
+	return fg_html_login_named(v, NULL, "", len);
+}
+
+char *
+fg_html_login_named(const struct fg_login_view *v, const char *user,
+    const char *root, size_t *len)
+{
 	const struct words *w = words(v->lang);
 	const struct fg_authz *a = v->authz;
+	bool provider = strcmp(a->first_factor, "provider") == 0;
 	struct fg_buf b = {0};
 	json_t *data;
 	char *json;
 
-	data = json_pack("{s:s,s:s,s:s,s:s,s:I}", "tx", a->tx, "first_factor",
-	    a->first_factor, "uv", a->uv, "lang", fg_lang_code(v->lang),
-	    "expires_in", (json_int_t)a->expires_in);
+	/* the provider names the user; without a name there is no page */
+	if (provider && (user == NULL || user[0] == '\0'))
+		return NULL;
+	data = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "tx", a->tx,
+	    "first_factor", a->first_factor, "uv", a->uv, "lang",
+	    fg_lang_code(v->lang), "expires_in", (json_int_t)a->expires_in,
+	    "root", root);
+	if (data != NULL && provider &&
+	    json_object_set_new(data, "user", json_string(user)) != 0) {
+		json_decref(data);
+		data = NULL;
+	}
 	json = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
 	json_decref(data);
 	if (json == NULL)
 		return NULL;
-	head(&b, v->lang, w->login_title);
+	head(&b, v->lang, w->login_title, root);
+	fg_buf_str(&b, "<script src=\"");
+	fg_buf_html(&b, root);
 	fg_buf_str(&b,
-	    "<script src=\"static/login.js\" defer></script>\n"
+	    "static/login.js\" defer></script>\n"
 	    "</head>\n<body>\n<main id=\"login\" data-page=\"");
 	fg_buf_html(&b, json);
 	free(json);
@@ -158,8 +233,20 @@ fg_html_login(const struct fg_login_view *v, size_t *len)
 		fg_buf_html(&b, v->return_host);
 		fg_buf_str(&b, "</strong>.");
 	}
+	fg_buf_str(&b, "</p>\n");
+	if (provider) {
+		/* the user the provider named: shown, never asked for */
+		fg_buf_str(&b, "<p class=\"who\" id=\"named\">");
+		fg_buf_html(&b, w->provider_user);
+		fg_buf_str(&b, "<strong>");
+		fg_buf_html(&b, user);
+		fg_buf_str(&b, "</strong>.</p>\n"
+			       "<form id=\"form\" method=\"post\">\n"
+			       "<p class=\"hint\">");
+		fg_buf_html(&b, w->provider_key_hint);
+		goto button;
+	}
 	fg_buf_str(&b,
-	    "</p>\n"
 	    /* no name on the fields: without login.js the form
 	     * sends nothing (and its button stays disabled) */
 	    "<form id=\"form\" method=\"post\">\n"
@@ -184,6 +271,7 @@ fg_html_login(const struct fg_login_view *v, size_t *len)
 	}
 	fg_buf_str(&b, "<p class=\"hint\">");
 	fg_buf_html(&b, w->key_hint);
+button:
 	fg_buf_str(&b, "</p>\n<button id=\"go\" type=\"submit\" disabled>");
 	fg_buf_html(&b, w->submit);
 	fg_buf_str(&b,
@@ -202,12 +290,19 @@ char *
 fg_html_error(
     enum fg_lang lang, enum fg_page page, const char *detail, size_t *len)
 {
+	return fg_html_error_at(lang, page, detail, "", len);
+}
+
+char *
+fg_html_error_at(enum fg_lang lang, enum fg_page page, const char *detail,
+    const char *root, size_t *len)
+{
 	const struct words *w = words(lang);
 	struct fg_buf b = {0};
 
-	if ((unsigned)page > FG_PAGE_UNAVAILABLE)
+	if ((unsigned)page >= FG_PAGE_COUNT)
 		page = FG_PAGE_UNAVAILABLE;
-	head(&b, lang, w->page[page].title);
+	head(&b, lang, w->page[page].title, root);
 	fg_buf_str(&b, "</head>\n<body>\n<main class=\"failure\">\n<h1>");
 	fg_buf_html(&b, w->page[page].title);
 	fg_buf_str(&b, "</h1>\n<p>");

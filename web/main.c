@@ -19,6 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "web.h"
 
 #define DEFAULT_THREADS 4
@@ -388,11 +390,18 @@ main(int argc, char **argv)
 	conf.origin = origin != NULL ? origin
 	    : base_url != NULL	     ? base_origin
 				     : NULL;
+	conf.base_url = base_url;
 
 	/* before any thread and any JSON: jansson's hash seed, and its
 	 * memory wiped on release */
 	json_object_seed(0);
 	json_set_alloc_funcs(malloc, wipe_free);
+	/* libcurl's global state (the organisation's provider), before
+	 * any thread */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "fido2gate-web: libcurl cannot start\n");
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
@@ -420,6 +429,7 @@ main(int argc, char **argv)
 		;
 	fprintf(stderr, "fido2gate-web: signal %d: stopping\n", sig);
 	fg_web_stop(&w); /* closes the listening socket too */
+	curl_global_cleanup();
 	if (strncmp(listen_spec, "unix:", 5) == 0)
 		unlink(listen_spec + 5);
 	return 0;

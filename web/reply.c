@@ -169,7 +169,8 @@ fg_reply_document(const json_t *reply, const char *key, json_t **out)
 int
 fg_reply_authorize(const json_t *reply, struct fg_authz *out)
 {
-	static const char *const factors[] = {"none", "password", NULL};
+	static const char *const factors[] = {
+	    "none", "password", "provider", NULL};
 	const char *client =
 	    str_member(reply, "client", sizeof(out->client) - 1);
 	json_int_t exp;
@@ -189,6 +190,85 @@ fg_reply_authorize(const json_t *reply, struct fg_authz *out)
 		return FG_ERR_PROTO;
 	}
 	out->expires_in = (long)exp;
+	return FG_OK;
+}
+
+/* exactly FG_UP_RANDOM_LEN characters of base64url */
+static bool
+random_member(const json_t *o, const char *key, char *buf)
+{
+	const char *s = str_member(o, key, FG_UP_RANDOM_LEN);
+
+	return s != NULL && strlen(s) == FG_UP_RANDOM_LEN &&
+	    b64_member(o, key, 32, 32) != NULL &&
+	    copy(buf, FG_UP_RANDOM_LEN + 1, s);
+}
+
+int
+fg_reply_upstream_start(const json_t *reply, struct fg_up_start *out)
+{
+	const json_t *up = json_object_get(reply, "upstream");
+	const char *name = str_member(up, "name", FG_UP_NAME_MAX);
+	const char *scope = str_member(up, "scope", FG_UP_SCOPE_MAX);
+	const json_t *params = json_object_get(up, "params");
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (name == NULL ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+		strlen(name) ||
+	    !copy(out->name, sizeof(out->name), name) ||
+	    !random_member(up, "state", out->state) ||
+	    !random_member(up, "nonce", out->nonce) ||
+	    !random_member(up, "code_challenge", out->challenge) ||
+	    scope == NULL || !copy(out->scope, sizeof(out->scope), scope) ||
+	    !json_is_string(params) ||
+	    json_string_length(params) > FG_UP_PARAMS_MAX ||
+	    strlen(json_string_value(params)) != json_string_length(params) ||
+	    !copy(out->params, sizeof(out->params), json_string_value(params)))
+		goto bad;
+	/* a scope is words of printable ASCII (RFC 6749 §3.3) */
+	for (i = 0; out->scope[i] != '\0'; i++)
+		if (out->scope[i] < 0x20 || out->scope[i] > 0x7e ||
+		    strchr("\"\\", out->scope[i]) != NULL)
+			goto bad;
+	for (i = 0; out->params[i] != '\0'; i++)
+		if (out->params[i] <= 0x20 || out->params[i] > 0x7e)
+			goto bad;
+	return FG_OK;
+bad:
+	memset(out, 0, sizeof(*out));
+	return FG_ERR_PROTO;
+}
+
+int
+fg_reply_upstream(const json_t *reply, struct fg_authz *authz, char *user,
+    size_t user_len)
+{
+	const char *client = str_member(reply, "client", sizeof(authz->client) - 1);
+	const char *u = str_member(reply, "user", FG_USER_NAME_MAX);
+	const char *uv = fg_json_str(reply, "uv");
+	json_int_t exp = 0;
+
+	memset(authz, 0, sizeof(*authz));
+	/* a Matrix localpart, as the agent made it */
+	if (!copy(authz->tx, sizeof(authz->tx),
+		b64_member(reply, "tx", FG_TX_LEN, FG_TX_LEN)) ||
+	    client == NULL || !fg_text_printable(client, strlen(client)) ||
+	    !copy(authz->client, sizeof(authz->client), client) || u == NULL ||
+	    strspn(u, "abcdefghijklmnopqrstuvwxyz0123456789._=-/") !=
+		strlen(u) ||
+	    !copy(user, user_len, u)) {
+		memset(authz, 0, sizeof(*authz));
+		return FG_ERR_PROTO;
+	}
+	snprintf(authz->first_factor, sizeof(authz->first_factor), "provider");
+	/* what the page needs but the agent may leave out: the policy, and
+	 * the transaction's time left (else a short, safe guess) */
+	snprintf(authz->uv, sizeof(authz->uv), "%s",
+	    one_of(uv, uv_names) ? uv : FG_UV_NAME_PREFERRED);
+	authz->expires_in =
+	    int_member(reply, "expires_in", 1, 86400, &exp) ? (long)exp : 300;
 	return FG_OK;
 }
 

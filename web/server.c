@@ -37,6 +37,7 @@
 struct fg_web {
 	struct MHD_Daemon *d;
 	struct fg_web_conf conf;
+	struct fg_up *up; /* the organisation's provider's relying party */
 };
 
 enum route_id {
@@ -48,6 +49,7 @@ enum route_id {
 	R_ABORT,
 	R_TOKEN,
 	R_USERINFO,
+	R_UPSTREAM,
 	R_STATIC,
 };
 
@@ -78,6 +80,7 @@ static const struct route routes[] = {
     {"/login/abort", R_ABORT, M_POST, "POST", B_JSON, true},
     {"/token", R_TOKEN, M_POST, "POST", B_FORM, true},
     {"/userinfo", R_USERINFO, M_GET | M_POST, "GET, POST", B_ANY, true},
+    {"/upstream/callback", R_UPSTREAM, M_GET, "GET", B_ANY, false},
     {"/static/login.js", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false},
     {"/static/login.css", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false},
 };
@@ -413,6 +416,103 @@ do_document(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 	return respond_json(c, MHD_HTTP_OK, doc, NULL, 0);
 }
 
+/* A page below the front's root (/upstream/callback): its links lead
+ * back up. */
+static enum MHD_Result
+respond_page_below(struct MHD_Connection *c, unsigned status,
+    enum fg_lang lang, enum fg_page page, const char *detail)
+{
+	size_t len = 0;
+	char *html = fg_html_error_at(lang, page, detail, "../", &len);
+
+	if (html == NULL)
+		return MHD_NO;
+	return respond(c, status, TYPE_HTML, html, len, NULL, 0);
+}
+
+/* unavailable() for a page below the root */
+static enum MHD_Result
+unavailable_below(struct MHD_Connection *c, enum fg_lang lang)
+{
+	static const struct hdr retry[] = {{"Retry-After", RETRY_AFTER}};
+	size_t len = 0;
+	char *html = fg_html_error_at(
+	    lang, FG_PAGE_UNAVAILABLE, NULL, "../", &len);
+
+	if (html == NULL)
+		return MHD_NO;
+	return respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, TYPE_HTML, html, len,
+	    retry, 1);
+}
+
+/* web.upstream with why: the agent audits it and ends the login */
+static void
+upstream_end(struct fg_web *w, struct MHD_Connection *c, const char *method,
+    const char *url, const char *state, const char *why)
+{
+	struct fg_refusal refusal;
+	json_t *reply = NULL;
+	char err[256], text[512];
+	int r;
+
+	r = fg_web_call(&w->conf.agent,
+	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_UPSTREAM, "state", state,
+		"error", why),
+	    &reply, &refusal, err, sizeof(err));
+	if (r != FG_ERR_DENIED || fg_refusal_unavailable(refusal.code))
+		log_req(c, method, url, 0, "the agent was not told why: %s",
+		    r == FG_OK ? "it accepted a refusal" : r == FG_ERR_DENIED
+			? refusal_text(&refusal, text, sizeof(text))
+			: err);
+	json_decref(reply);
+}
+
+/* oidc.authorize chose the organisation's provider: the browser goes
+ * there at once, with our state, nonce and PKCE challenge */
+static enum MHD_Result
+to_provider(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const json_t *reply, enum fg_lang lang, const char *method,
+    const char *url)
+{
+	struct fg_up_start st;
+	enum fg_up_fail fail = FG_UP_AGENT;
+	enum MHD_Result ret;
+	char err[512], *loc = NULL;
+
+	if (fg_reply_upstream_start(reply, &st) != FG_OK) {
+		log_req(c, method, url, 503,
+		    "the agent's oidc.authorize reply has no usable upstream");
+		return unavailable(c, rq->route, lang);
+	}
+	if (w->up == NULL)
+		snprintf(err, sizeof(err), "out of memory");
+	else
+		loc = fg_up_start_url(w->up, &st, &fail, err, sizeof(err));
+	if (loc == NULL) {
+		log_req(c, method, url, fail == FG_UP_UNREACHABLE ||
+			    fail == FG_UP_INVALID ? 502 : 503,
+		    "%s", err);
+		if (fail != FG_UP_AGENT)
+			upstream_end(w, c, method, url, st.state, err);
+		explicit_bzero(&st, sizeof(st));
+		if (fail == FG_UP_UNREACHABLE || fail == FG_UP_INVALID)
+			return respond_page(c, MHD_HTTP_BAD_GATEWAY, lang,
+			    fail == FG_UP_UNREACHABLE ? FG_PAGE_UP_DOWN
+						      : FG_PAGE_UP_INVALID,
+			    fail == FG_UP_INVALID ? err : NULL, NULL, 0);
+		return unavailable(c, rq->route, lang);
+	}
+	{
+		struct hdr h = {MHD_HTTP_HEADER_LOCATION, loc};
+		ret = respond(c,
+		    rq->method == M_POST ? MHD_HTTP_SEE_OTHER : MHD_HTTP_FOUND,
+		    NULL, NULL, 0, &h, 1);
+	}
+	fg_wipe_free(loc, strlen(loc) + 1);
+	explicit_bzero(&st, sizeof(st));
+	return ret;
+}
+
 static enum MHD_Result
 do_authorize(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
     const char *method, const char *url)
@@ -485,6 +585,10 @@ do_authorize(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 		goto out;
 	} else if (r == FG_ERR_DENIED) {
 		refusal_text(&why, err, sizeof(err));
+	} else if (r == FG_OK && fg_reply_authorize(reply, &authz) == FG_OK &&
+	    strcmp(authz.first_factor, "provider") == 0) {
+		ret = to_provider(w, c, rq, reply, lang, method, url);
+		goto out;
 	} else if (r == FG_OK && fg_reply_authorize(reply, &authz) == FG_OK) {
 		struct fg_login_view v = {lang, &authz, NULL};
 		size_t len = 0;
@@ -834,6 +938,179 @@ do_static(struct MHD_Connection *c, const char *url)
 	return ret;
 }
 
+/* a short code from the provider's answer, for the audit: letters,
+ * digits, '_', '-', '.' only, cut short */
+static const char *
+short_code(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len && i < 40; i++)
+		buf[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				"0123456789_-.",
+			     s[i]) != NULL
+		    ? s[i]
+		    : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+static bool
+random_param(const char *s)
+{
+	uint8_t *d = NULL;
+	size_t n = 0;
+	bool ok;
+
+	if (s == NULL || strlen(s) != FG_UP_RANDOM_LEN)
+		return false;
+	ok = fg_b64url_decode(s, &d, &n) == FG_OK && n == 32;
+	free(d);
+	return ok;
+}
+
+/*
+ * GET /upstream/callback: the provider sends the browser back with a code
+ * (or an error) and our state. The agent gives the state's nonce and PKCE
+ * verifier; the code is redeemed and the id_token checked here; the agent
+ * then hears the claims, or why they were refused, and decides. On
+ * success the login page asks for the key of the user the provider named.
+ */
+static enum MHD_Result
+do_upstream(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const char *method, const char *url)
+{
+	enum fg_lang lang = request_lang(c);
+	struct fg_params p;
+	struct fg_refusal why;
+	struct fg_authz authz;
+	enum fg_up_fail fail;
+	json_t *reply = NULL, *claims = NULL;
+	const char *state, *code, *error, *iss, *nonce, *verifier;
+	char err[512], text[512], issuer[FG_ORIGIN_MAX + 1], reason[160];
+	char user[FG_USER_NAME_MAX + 1], ecode[48];
+	enum MHD_Result ret;
+	int r;
+
+	(void)rq; /* a GET: no body */
+	fg_params_init(&p);
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, query_param, &p);
+	state = fg_params_get(&p, "state");
+	if (p.err != FG_PARAMS_OK || !random_param(state)) {
+		/* without our state nobody can be told: a page, logged */
+		log_req(c, method, url, 400, "%s",
+		    p.err != FG_PARAMS_OK
+			? fg_params_strerror(&p, text, sizeof(text))
+			: "no state of ours in the provider's answer");
+		ret = respond_page_below(c, MHD_HTTP_BAD_REQUEST, lang,
+		    FG_PAGE_UP_EXPIRED, NULL);
+		goto out;
+	}
+	if (w->up == NULL) {
+		log_req(c, method, url, 503, "out of memory at start");
+		ret = unavailable_below(c, lang);
+		goto out;
+	}
+	r = fg_web_call(&w->conf.agent,
+	    json_pack("{s:s,s:s}", "op", FG_OP_UPSTREAM_SESSION, "state", state),
+	    &reply, &why, err, sizeof(err));
+	if (r == FG_ERR_DENIED && strcmp(why.code, FG_E_NO_SESSION) == 0) {
+		/* a replay, or a login that expired: the agent audits it */
+		log_req(c, method, url, 400, "%s",
+		    refusal_text(&why, text, sizeof(text)));
+		upstream_end(w, c, method, url, state,
+		    "the provider's answer carries an unknown state");
+		ret = respond_page_below(c, MHD_HTTP_BAD_REQUEST, lang,
+		    FG_PAGE_UP_EXPIRED, NULL);
+		goto out;
+	}
+	nonce = fg_json_str(reply, "nonce");
+	verifier = fg_json_str(reply, "code_verifier");
+	if (r != FG_OK || !random_param(nonce) || !random_param(verifier)) {
+		log_req(c, method, url, 503, "%s",
+		    r == FG_ERR_DENIED ? refusal_text(&why, text, sizeof(text))
+		    : r == FG_OK ? "the agent's upstream.session reply is "
+				   "malformed"
+				 : err);
+		ret = unavailable_below(c, lang);
+		goto out;
+	}
+	code = fg_params_get(&p, "code");
+	error = fg_params_get(&p, "error");
+	iss = fg_params_get(&p, "iss");
+	fail = FG_UP_INVALID;
+	if (error != NULL) {
+		snprintf(reason, sizeof(reason), "the provider answered error=%s",
+		    short_code(error, ecode, sizeof(ecode)));
+		fail = FG_UP_OK; /* its own refusal, not a failure */
+	} else if (iss != NULL && (!fg_up_issuer(w->up, issuer, sizeof(issuer)) ||
+				      strcmp(iss, issuer) != 0)) {
+		/* RFC 9207: an answer from another provider (mix-up) */
+		snprintf(reason, sizeof(reason),
+		    "the provider's answer names another issuer (iss)");
+	} else if (code == NULL) {
+		snprintf(reason, sizeof(reason),
+		    "the provider's answer has no code");
+	} else {
+		fail = fg_up_redeem(w->up, code, verifier, nonce, &claims,
+		    reason, sizeof(reason));
+	}
+	if (claims == NULL) {
+		enum fg_page page = error != NULL ? FG_PAGE_UP_REFUSED
+		    : fail == FG_UP_UNREACHABLE	  ? FG_PAGE_UP_DOWN
+		    : fail == FG_UP_INVALID	  ? FG_PAGE_UP_INVALID
+						  : FG_PAGE_UNAVAILABLE;
+		unsigned status = page == FG_PAGE_UP_REFUSED ? 403
+		    : page == FG_PAGE_UNAVAILABLE	     ? 503
+							     : 502;
+		log_req(c, method, url, status, "%s", reason);
+		upstream_end(w, c, method, url, state, reason);
+		ret = page == FG_PAGE_UNAVAILABLE
+		    ? unavailable_below(c, lang)
+		    : respond_page_below(c, status, lang, page,
+			  page == FG_PAGE_UP_INVALID ? reason : NULL);
+		goto out;
+	}
+	/* the provider's word, checked: the agent names the user */
+	json_decref(reply);
+	reply = NULL;
+	r = fg_web_call(&w->conf.agent,
+	    json_pack("{s:s,s:s,s:O}", "op", FG_OP_WEB_UPSTREAM, "state", state,
+		"claims", claims),
+	    &reply, &why, err, sizeof(err));
+	if (r == FG_ERR_DENIED && !fg_refusal_unavailable(why.code)) {
+		bool gone = strcmp(why.code, FG_E_NO_SESSION) == 0;
+		log_req(c, method, url, gone ? 400 : 403, "%s",
+		    refusal_text(&why, text, sizeof(text)));
+		ret = respond_page_below(c,
+		    gone ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_FORBIDDEN, lang,
+		    gone ? FG_PAGE_UP_EXPIRED : FG_PAGE_UP_DENIED,
+		    gone ? NULL : why.message);
+		goto out;
+	}
+	if (r == FG_OK &&
+	    fg_reply_upstream(reply, &authz, user, sizeof(user)) == FG_OK) {
+		struct fg_login_view v = {lang, &authz, NULL};
+		size_t len = 0;
+		char *html = fg_html_login_named(&v, user, "../", &len);
+
+		ret = html == NULL ? MHD_NO
+				   : respond(c, MHD_HTTP_OK, TYPE_HTML, html, len,
+					 NULL, 0);
+		goto out;
+	}
+	log_req(c, method, url, 503, "%s",
+	    r == FG_OK		  ? "the agent's web.upstream reply is malformed"
+	    : r == FG_ERR_DENIED ? refusal_text(&why, text, sizeof(text))
+				 : err);
+	ret = unavailable_below(c, lang);
+out:
+	json_decref(claims);
+	json_decref(reply);
+	fg_params_clear(&p);
+	return ret;
+}
+
 /* --- the request's life --- */
 
 static bool
@@ -980,6 +1257,8 @@ on_body_done(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
 		return do_token(w, c, rq, method, url);
 	case R_USERINFO:
 		return do_userinfo(w, c, rq, method, url);
+	case R_UPSTREAM:
+		return do_upstream(w, c, rq, method, url);
 	case R_STATIC:
 	default:
 		return do_static(c, url);
@@ -1069,6 +1348,13 @@ fg_web_start(const struct fg_web_conf *conf, struct fg_web **out, char *err,
 		return FG_ERR_NOMEM;
 	}
 	w->conf = *conf;
+	/* the relying party of the organisation's provider, if the agent
+	 * has one: it loads in the background */
+	if ((w->up = fg_up_new(&w->conf.agent, conf->base_url)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(w);
+		return FG_ERR_NOMEM;
+	}
 	/* one thread is no pool: libmicrohttpd wants the option left out */
 	pool[0].option =
 	    conf->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
@@ -1087,6 +1373,7 @@ fg_web_start(const struct fg_web_conf *conf, struct fg_web **out, char *err,
 		snprintf(err, errlen,
 		    "libmicrohttpd could not start (see its "
 		    "message above)");
+		fg_up_free(&w->up);
 		free(w);
 		return FG_ERR_INTERNAL;
 	}
@@ -1100,6 +1387,7 @@ fg_web_stop(struct fg_web **w)
 	if (w == NULL || *w == NULL)
 		return;
 	MHD_stop_daemon((*w)->d);
+	fg_up_free(&(*w)->up);
 	free(*w);
 	*w = NULL;
 }

@@ -26,6 +26,9 @@ struct fg_buf {
 
 void fg_buf_add(struct fg_buf *b, const char *s, size_t n);
 void fg_buf_str(struct fg_buf *b, const char *s);
+/* s percent-encoded: RFC 3986's unreserved characters as they are, every
+ * other byte %XX (fit for a query and for a form body) */
+void fg_buf_urlenc(struct fg_buf *b, const char *s);
 /* s with & < > " ' escaped, and controls other than tab and newline
  * dropped: safe as HTML text and inside a quoted attribute */
 void fg_buf_html(struct fg_buf *b, const char *s);
@@ -135,9 +138,25 @@ int fg_login_request(enum fg_login_op op, const char *body, size_t len,
 struct fg_authz {
 	char tx[64];
 	char client[256];
-	char first_factor[16]; /* "none" | "password" */
+	char first_factor[16]; /* "none" | "password" | "provider" */
 	char uv[16];
 	long expires_in;
+};
+
+/* oidc.authorize's "upstream" with first_factor "provider": what our own
+ * authorization request to the organisation's provider carries. */
+#define FG_UP_NAME_MAX 63
+#define FG_UP_RANDOM_LEN 43 /* state, nonce, PKCE challenge: 32 bytes */
+#define FG_UP_SCOPE_MAX 255
+#define FG_UP_PARAMS_MAX 1023
+
+struct fg_up_start {
+	char name[FG_UP_NAME_MAX + 1];
+	char state[FG_UP_RANDOM_LEN + 1];
+	char nonce[FG_UP_RANDOM_LEN + 1];
+	char challenge[FG_UP_RANDOM_LEN + 1];
+	char scope[FG_UP_SCOPE_MAX + 1];
+	char params[FG_UP_PARAMS_MAX + 1]; /* k=v&k=v, URL-encoded; may be "" */
 };
 
 /* A URL fit for a Location header and location.assign: http(s), printable
@@ -151,6 +170,12 @@ bool fg_url_origin(const char *url, char *buf, size_t len);
 
 int fg_reply_document(const json_t *reply, const char *key, json_t **out);
 int fg_reply_authorize(const json_t *reply, struct fg_authz *out);
+/* the "upstream" of an authorize reply whose first_factor is "provider" */
+int fg_reply_upstream_start(const json_t *reply, struct fg_up_start *out);
+/* web.upstream's answer: the transaction, the user the provider named
+ * (a Matrix localpart) and the client's name, into *authz and user */
+int fg_reply_upstream(const json_t *reply, struct fg_authz *authz,
+    char *user, size_t user_len);
 /* web.begin's answer as the page needs it: session, challenge, rp_id,
  * allow_credentials, uv, timeout, and nothing else */
 int fg_reply_begin(const json_t *reply, json_t **page);
@@ -183,13 +208,96 @@ enum fg_page {
 	FG_PAGE_TOO_LARGE,   /* 413 */
 	FG_PAGE_MEDIA_TYPE,  /* 415 */
 	FG_PAGE_UNAVAILABLE, /* 503: the agent is down or failing */
+	/* the organisation's provider first */
+	FG_PAGE_UP_DOWN,     /* 502: it cannot be reached, or is too slow */
+	FG_PAGE_UP_INVALID,  /* 502: its answer fails our checks */
+	FG_PAGE_UP_REFUSED,  /* 403: it ended the sign-in (an error) */
+	FG_PAGE_UP_DENIED,   /* 403: the agent refuses who it named */
+	FG_PAGE_UP_EXPIRED,  /* 400: an unknown, used or expired state */
+	FG_PAGE_COUNT
 };
 
 /* malloc'd HTML, NUL-terminated, *len bytes; NULL when out of memory */
 char *fg_html_login(const struct fg_login_view *v, size_t *len);
+/* The same after the organisation's provider (first_factor "provider"):
+ * user, the one it named, is shown and not asked for; root leads from the
+ * page's URL back to the front's root ("../" at /upstream/callback). NULL
+ * without a user. */
+char *fg_html_login_named(const struct fg_login_view *v, const char *user,
+    const char *root, size_t *len);
 /* detail: a sentence for the user (escaped here), or NULL */
 char *fg_html_error(
     enum fg_lang lang, enum fg_page page, const char *detail, size_t *len);
+/* the same for a page served below the front's root (root: "../") */
+char *fg_html_error_at(enum fg_lang lang, enum fg_page page,
+    const char *detail, const char *root, size_t *len);
+
+/*
+ * idtoken.c: the organisation's provider's answers, checked without a
+ * socket (the fuzz harness calls them as upstream.c does): its discovery
+ * document, our authorization request to it, its token response and the
+ * id_token in it. Each refusal comes with *why, a short sentence of
+ * printable ASCII (the agent audits it), never the token's content.
+ */
+#define FG_UP_BODY_MAX (1024 * 1024) /* bytes of any answer of the provider's */
+#define FG_UP_JWT_MAX 16384	     /* bytes of an id_token */
+
+/* The endpoints a discovery document names (https, sane), malloc'd. */
+struct fg_up_endpoints {
+	char *authorization;
+	char *token;
+	char *jwks;
+	char *userinfo; /* NULL when the document names none */
+};
+/* FG_OK when doc's issuer is exactly issuer and its three endpoints (and
+ * its userinfo endpoint, if any) are https URLs; FG_ERR_INVALID (why)
+ * otherwise. */
+int fg_up_discovery(const json_t *doc, const char *issuer,
+    struct fg_up_endpoints *out, const char **why);
+void fg_up_endpoints_clear(struct fg_up_endpoints *e);
+
+/* The URL to send the browser to: the authorization endpoint with
+ * response_type=code, client_id, redirect_uri, scope, state, nonce,
+ * code_challenge (S256) and the extra params, which may not set any of
+ * those. NULL (why) when params are malformed or memory ran out. */
+char *fg_up_authorize_url(const char *endpoint, const char *client_id,
+    const char *redirect_uri, const struct fg_up_start *s, const char **why);
+
+/* The token endpoint's answer (status, body): FG_OK with *id_token and,
+ * when it gave a well-formed one, *access_token (malloc'd, to be freed
+ * with fg_wipe_free), or FG_ERR_INVALID (why). */
+int fg_up_token_reply(long status, const char *body, size_t len,
+    char **id_token, char **access_token, const char **why);
+
+/* What the id_token must say. algs: the accepted algorithms, space
+ * separated; "none" and HMAC algorithms are refused whatever it says. */
+struct fg_idtoken_want {
+	const char *issuer;
+	const char *client_id;
+	const char *nonce;
+	const char *algs;
+	int64_t now; /* seconds since the epoch */
+	unsigned skew;
+};
+
+/* OpenID Connect Core §3.1.3.7 on a compact JWS: the header's alg one of
+ * want->algs (checked before any key is picked), the signature by the
+ * JWKS key its kid names (of the kty and curve its alg needs; RSA of 2048
+ * bits or more), then iss, aud, azp, exp, iat, nbf, nonce and sub.
+ * FG_OK with *claims (the payload); FG_ERR_NOTFOUND when no key of the
+ * JWKS fits (the caller may fetch the JWKS again, once); FG_ERR_INVALID
+ * (why) otherwise. */
+int fg_idtoken_check(const char *jwt, const json_t *jwks,
+    const struct fg_idtoken_want *want, json_t **claims, const char **why);
+
+/* The userinfo endpoint's answer (Core §5.3.2): JSON, or (type
+ * application/jwt) a JWS checked as an id_token's signature is, whose iss
+ * and aud, when present, must be the provider's and ours; in both, the
+ * sub must be sub, the id_token's. FG_OK with *claims; FG_ERR_NOTFOUND
+ * (no key fits) or FG_ERR_INVALID (why) otherwise. */
+int fg_up_userinfo(long status, const char *type, const char *body,
+    size_t len, const json_t *jwks, const struct fg_idtoken_want *want,
+    const char *sub, json_t **claims, const char **why);
 
 /* agent.c: one request to the agent, every wait bounded. */
 struct fg_web_agent {
@@ -218,6 +326,7 @@ struct fg_web_conf {
 	struct fg_web_agent agent;
 	int listen_fd;	    /* bound and listening */
 	const char *origin; /* the browser origin; NULL: the Host's */
+	const char *base_url; /* the issuer as browsers see it, or NULL */
 	unsigned threads;   /* libmicrohttpd's pool */
 	unsigned max_connections;
 	unsigned max_per_ip;
@@ -225,6 +334,49 @@ struct fg_web_conf {
 	size_t memory_limit; /* per connection: headers, buffers */
 	size_t max_body;     /* bytes; more is 413 */
 };
+
+/*
+ * upstream.c: the relying party of the organisation's provider (first
+ * factor oidc:NAME). Its settings come from the agent (upstream.config),
+ * its discovery document and JWKS from the provider, over HTTPS only
+ * (libcurl: verification always on, the configured CA or the system's,
+ * the configured timeout, FG_UP_BODY_MAX bytes at most, no redirect, no
+ * proxy from the environment), and only from the URLs the configured
+ * discovery document names. Shared by the server's threads.
+ */
+struct fg_up;
+
+/* How a step with the provider failed, for the page. */
+enum fg_up_fail {
+	FG_UP_OK = 0,
+	FG_UP_UNREACHABLE, /* down, slow, TLS, not JSON, too large */
+	FG_UP_INVALID,	   /* answered, but fails a check */
+	FG_UP_AGENT,	   /* the agent cannot say how (503) */
+	FG_UP_NOMEM,
+};
+
+/* Our redirect_uri is <base_url>/upstream/callback; base_url NULL: the
+ * agent's issuer. Starts loading in the background. */
+struct fg_up *fg_up_new(const struct fg_web_agent *agent,
+    const char *base_url);
+void fg_up_free(struct fg_up **up);
+/* The agent's settings, then the provider's discovery and JWKS, cached
+ * until the agent's settings change. FG_ERR_NOTFOUND: no provider is
+ * configured. */
+int fg_up_load(struct fg_up *up, char *err, size_t errlen);
+/* The URL that starts a login at the provider (fg_up_load first, asking
+ * the agent again); *fail and err say why when NULL. */
+char *fg_up_start_url(struct fg_up *up, const struct fg_up_start *s,
+    enum fg_up_fail *fail, char *err, size_t errlen);
+/* The provider's issuer, for the callback's iss (loaded when this front
+ * has none yet); false when it cannot be known. */
+bool fg_up_issuer(struct fg_up *up, char *buf, size_t len);
+/* Redeems code with our verifier and checks the id_token against our
+ * nonce: FG_UP_OK with *claims, or the failure and why (short, printable,
+ * for the agent's audit). */
+enum fg_up_fail fg_up_redeem(struct fg_up *up, const char *code,
+    const char *verifier, const char *nonce, json_t **claims, char *why,
+    size_t whylen);
 
 struct fg_web;
 /* starts serving on conf->listen_fd (which it then owns) */

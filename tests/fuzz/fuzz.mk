@@ -7,7 +7,7 @@
 FUZZ_CC := clang
 FUZZ_SECONDS ?= 60
 FUZZ_NAMES := proto authdata cose clientdata attest config pam_args softkey \
-	web_params web_lang web_basic web_json
+	web_params web_lang web_basic web_json web_idtoken
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
 	-fsanitize=fuzzer-no-link -D_GNU_SOURCE -Iinclude -Ilib -Iagent \

@@ -1,9 +1,11 @@
 /*
  * fido2gate's login page: the Matrix user name (and the password when the
  * page asks for one), then the security key through WebAuthn, then back to
- * the application. The page's data is JSON in main#login's data-page
- * attribute; nothing here is inline in the page, and nothing the server,
- * the browser or the user sent is ever written as HTML (textContent only).
+ * the application. After the organisation's provider (first_factor
+ * "provider") the user is the one it named: shown, never typed. The
+ * page's data is JSON in main#login's data-page attribute; nothing here
+ * is inline in the page, and nothing the server, the browser or the user
+ * sent is ever written as HTML (textContent only).
  * docs/oidc.md describes the requests.
  */
 "use strict";
@@ -72,6 +74,9 @@
 		return;
 	}
 	var M = MESSAGES[page.lang] || MESSAGES.en;
+	/* the front's root, relative to this page (it may sit below it) */
+	var base = typeof page.root === "string" && /^(\.\.\/)*$/.test(page.root) ? page.root : "";
+	var named = page.first_factor === "provider" ? String(page.user || "") : null;
 	var form = document.getElementById("form");
 	var user = document.getElementById("user");
 	var password = document.getElementById("password");
@@ -107,8 +112,8 @@
 		say("");
 		errorLine.textContent = text;
 		setBusy(false);
-		(field || (password && code === "denied" ? password : user)).focus();
-		if (code === "bad_user")
+		(field || (password && code === "denied" ? password : user) || go).focus();
+		if (code === "bad_user" && user)
 			user.select();
 	}
 
@@ -136,7 +141,7 @@
 	async function post(path, body) {
 		var r;
 		try {
-			r = await fetch(path, {
+			r = await fetch(base + path, {
 				method: "POST",
 				headers: { "Content-Type": "application/json" },
 				body: JSON.stringify(body),
@@ -165,7 +170,7 @@
 	}
 
 	async function login() {
-		var name = user.value.trim();
+		var name = named !== null ? named : user.value.trim();
 		if (name === "")
 			return fail("need_user", null, user);
 		if (password && password.value === "")
@@ -245,6 +250,9 @@
 			expired = true;
 		}, page.expires_in * 1000);
 	}
+	/* the provider's code and state stay out of the history */
+	if (named !== null && window.history && history.replaceState)
+		history.replaceState(null, "", location.pathname);
 	setBusy(false);
-	user.focus();
+	(user || go).focus();
 })();
