@@ -33,7 +33,7 @@ all: deps
 build-all: $(SOFTKEY_TARGETS) $(FG_TARGETS)
 
 # every test: the suite, the suite again under ASan+UBSan, and each fuzzer
-# for FUZZ_SECONDS (60). `make check-fast` is the plain suite alone.
+# for FUZZ_SECONDS (30). `make check-fast` is the plain suite alone.
 check: all
 	@$(MAKE) --no-print-directory check-run
 	@$(MAKE) --no-print-directory check-sanitize
@@ -61,6 +61,11 @@ check-sanitize: all
 .PHONY: load
 load: all
 	LOAD_SECONDS=120 prove -v tests/gate/t/27-load.t
+
+# kill -9 under load, at length: 200 times instead of make check's 40
+.PHONY: crash
+crash: all
+	KILLS=200 prove -v tests/gate/t/22-crash.t
 
 demo: all
 	@demo/demo.sh

@@ -5,7 +5,7 @@
 # build/fuzz/crashes/.
 
 FUZZ_CC := clang
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 30
 FUZZ_NAMES := proto authdata cose clientdata attest config pam_args softkey \
 	web_params web_lang web_basic web_json web_idtoken
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
