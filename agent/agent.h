@@ -124,6 +124,9 @@ struct fg_config {
 
 int fg_config_load(const char *path, struct fg_config *cfg, char *err,
     size_t errlen);
+/* A decimal in [min, max], nothing before or after it. */
+bool fg_config_uint(const char *v, unsigned long min, unsigned long max,
+    unsigned long *out);
 void fg_config_clear(struct fg_config *cfg);
 
 /* store.c: SQLite, WAL, the only place with SQL in it. */

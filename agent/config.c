@@ -44,8 +44,8 @@ default_rp_id(char *out, size_t len)
 		freeaddrinfo(ai);
 }
 
-static bool
-parse_uint(const char *v, unsigned long min, unsigned long max,
+bool
+fg_config_uint(const char *v, unsigned long min, unsigned long max,
     unsigned long *out)
 {
 	char *end;
@@ -135,68 +135,68 @@ handler(void *user, const char *section, const char *name, const char *v)
 		else
 			goto bad;
 	} else if (IS("limits", "challenge_timeout")) {
-		if (!parse_uint(v, 1, 600, &n))
+		if (!fg_config_uint(v, 1, 600, &n))
 			goto bad;
 		c->challenge_timeout = (unsigned)n;
 	} else if (IS("limits", "max_pending")) {
-		if (!parse_uint(v, 1, 10000000, &n))
+		if (!fg_config_uint(v, 1, 10000000, &n))
 			goto bad;
 		c->max_pending = n;
 	} else if (IS("limits", "max_connections")) {
-		if (!parse_uint(v, 2, 65536, &n))
+		if (!fg_config_uint(v, 2, 65536, &n))
 			goto bad;
 		c->max_connections = n;
 	} else if (IS("limits", "max_connections_per_uid")) {
-		if (!parse_uint(v, 1, 65536, &n))
+		if (!fg_config_uint(v, 1, 65536, &n))
 			goto bad;
 		c->max_connections_per_uid = n;
 	} else if (IS("limits", "root_reserved_connections")) {
-		if (!parse_uint(v, 1, 65535, &n))
+		if (!fg_config_uint(v, 1, 65535, &n))
 			goto bad;
 		c->root_reserved = n;
 	} else if (IS("limits", "max_pending_per_user")) {
-		if (!parse_uint(v, 1, 1000, &n))
+		if (!fg_config_uint(v, 1, 1000, &n))
 			goto bad;
 		c->max_pending_per_user = n;
 	} else if (IS("limits", "max_credentials_per_user")) {
 		/* 40 IDs of the longest kind still fit one 64 KiB reply */
-		if (!parse_uint(v, 1, 40, &n))
+		if (!fg_config_uint(v, 1, 40, &n))
 			goto bad;
 		c->max_credentials = n;
 	} else if (IS("limits", "max_message")) {
-		if (!parse_uint(v, 1024, FG_MSG_MAX, &n))
+		if (!fg_config_uint(v, 1024, FG_MSG_MAX, &n))
 			goto bad;
 		c->max_message = n;
 	} else if (IS("limits", "idle_timeout")) {
-		if (!parse_uint(v, 1, 3600, &n))
+		if (!fg_config_uint(v, 1, 3600, &n))
 			goto bad;
 		c->idle_timeout = (unsigned)n;
 	} else if (IS("rate_limit", "caller_rate")) {
-		if (!parse_uint(v, 1, 100000, &n))
+		if (!fg_config_uint(v, 1, 100000, &n))
 			goto bad;
 		c->caller_rate = (unsigned)n;
 	} else if (IS("rate_limit", "caller_burst")) {
-		if (!parse_uint(v, 1, 100000, &n))
+		if (!fg_config_uint(v, 1, 100000, &n))
 			goto bad;
 		c->caller_burst = (unsigned)n;
 	} else if (IS("rate_limit", "backoff_after")) {
-		if (!parse_uint(v, 1, 1000, &n))
+		if (!fg_config_uint(v, 1, 1000, &n))
 			goto bad;
 		c->backoff_after = (unsigned)n;
 	} else if (IS("rate_limit", "backoff_base")) {
-		if (!parse_uint(v, 1, 3600, &n))
+		if (!fg_config_uint(v, 1, 3600, &n))
 			goto bad;
 		c->backoff_base = (unsigned)n;
 	} else if (IS("rate_limit", "backoff_max")) {
-		if (!parse_uint(v, 1, 86400, &n))
+		if (!fg_config_uint(v, 1, 86400, &n))
 			goto bad;
 		c->backoff_max = (unsigned)n;
 	} else if (IS("rate_limit", "lockout_after")) {
-		if (!parse_uint(v, 0, 1000, &n))
+		if (!fg_config_uint(v, 0, 1000, &n))
 			goto bad;
 		c->lockout_after = (unsigned)n;
 	} else if (IS("rate_limit", "failure_window")) {
-		if (!parse_uint(v, 60, 30 * 86400, &n))
+		if (!fg_config_uint(v, 60, 30 * 86400, &n))
 			goto bad;
 		c->failure_window = (unsigned)n;
 	} else if (IS("access", "admin_group")) {

@@ -26,14 +26,9 @@ static bool
 parse_seconds(const char *v, unsigned long min, unsigned long max,
     unsigned *out)
 {
-	char *end;
 	unsigned long n;
 
-	if (*v < '0' || *v > '9')
-		return false;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno != 0 || *end != '\0' || n < min || n > max)
+	if (!fg_config_uint(v, min, max, &n))
 		return false;
 	*out = (unsigned)n;
 	return true;
@@ -76,61 +71,76 @@ url_valid(const char *v, bool allow_query)
 }
 
 /*
- * The client's secret, read from a file only the agent can read (0600 or
- * stricter, owned by the agent's user or root, not a symlink), kept in
- * memory only as its SHA-256: secrets are random, so a fast hash suffices.
+ * A secret from a file only the agent can read: a regular file (not a
+ * symlink) of the agent's user or root, mode 0600 or stricter. Its text,
+ * without the final newline, in buf (NUL-terminated); key names the
+ * setting in messages.
  */
 static bool
-read_secret(const char *path, uint8_t hash[32], char *err, size_t errlen)
+secret_file(const char *path, const char *key, char buf[SECRET_MAX + 2],
+    size_t *len, char *err, size_t errlen)
 {
-	char buf[SECRET_MAX + 2];
 	struct stat sb;
 	ssize_t n;
 	int fd;
 	bool ok = false;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		snprintf(err, errlen, "secret_file %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
 		return false;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
 	    (sb.st_mode & 077) != 0 ||
 	    (sb.st_uid != geteuid() && sb.st_uid != 0)) {
 		snprintf(err, errlen,
-		    "secret_file %s: must be a regular file of the agent's "
-		    "user or root, mode 0600 or stricter",
-		    path);
+		    "%s %s: must be a regular file of the agent's user or "
+		    "root, mode 0600 or stricter",
+		    key, path);
 		goto out;
 	}
-	if ((n = read(fd, buf, sizeof(buf) - 1)) < 0) {
-		snprintf(err, errlen, "secret_file %s: %s", path,
-		    strerror(errno));
+	if ((n = read(fd, buf, SECRET_MAX + 1)) < 0) {
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
 		goto out;
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
-	/*
-	 * Only characters that form-encoding leaves alone: RFC 6749 §2.3.1
-	 * form-encodes the secret inside HTTP Basic, and clients differ on
-	 * whether they do (Synapse's authlib does not), so a '+' or a '%'
-	 * would be read one way by some and another way by others.
-	 */
 	buf[n] = '\0';
+	*len = (size_t)n;
+	ok = true;
+out:
+	close(fd);
+	return ok;
+}
+
+/*
+ * A client's secret, kept in memory only as its SHA-256: secrets are
+ * random, so a fast hash suffices. Only characters that form-encoding
+ * leaves alone: RFC 6749 §2.3.1 form-encodes the secret inside HTTP Basic,
+ * and clients differ on whether they do (Synapse's authlib does not), so a
+ * '+' or a '%' would be read one way by some and another way by others.
+ */
+static bool
+read_secret(const char *path, uint8_t hash[32], char *err, size_t errlen)
+{
+	char buf[SECRET_MAX + 2];
+	size_t n = 0;
+	bool ok = false;
+
+	if (!secret_file(path, "secret_file", buf, &n, err, errlen))
+		goto out;
 	if (n < SECRET_MIN || n > SECRET_MAX ||
 	    strspn(buf, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			"0123456789-._~") != (size_t)n) {
+			"0123456789-._~") != n) {
 		snprintf(err, errlen,
 		    "secret_file %s: a secret is %d to %d letters, digits, "
 		    "'-', '.', '_' or '~' (make one with: openssl rand -hex 32)",
 		    path, SECRET_MIN, SECRET_MAX);
 		goto out;
 	}
-	fg_sha256(buf, (size_t)n, hash);
+	fg_sha256(buf, n, hash);
 	ok = true;
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
 	return ok;
 }
 
@@ -238,37 +248,18 @@ upstream_for(struct fg_gate *g, const char *section, char *err, size_t errlen)
 	return u;
 }
 
-/* The secret as it is, for the front's token request: kept in memory,
- * never logged. Same file rules as a client's. */
+/* An upstream's secret as it is, for the front's token request: kept in
+ * memory, never logged; whatever the provider issued, if printable. */
 static bool
 read_plain_secret(const char *path, char **out, char *err, size_t errlen)
 {
 	char buf[SECRET_MAX + 2];
-	struct stat sb;
-	ssize_t n;
-	int fd;
+	size_t n = 0;
 	bool ok = false;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		snprintf(err, errlen, "client_secret_file %s: %s", path,
-		    strerror(errno));
-		return false;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    (sb.st_mode & 077) != 0 ||
-	    (sb.st_uid != geteuid() && sb.st_uid != 0)) {
-		snprintf(err, errlen,
-		    "client_secret_file %s: must be a regular file of the "
-		    "agent's user or root, mode 0600 or stricter",
-		    path);
+	if (!secret_file(path, "client_secret_file", buf, &n, err, errlen))
 		goto out;
-	}
-	if ((n = read(fd, buf, sizeof(buf) - 1)) < 0)
-		goto out;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	if (n < 1 || n > SECRET_MAX || !fg_text_printable(buf, (size_t)n)) {
+	if (n < 1 || n > SECRET_MAX || !fg_text_printable(buf, n)) {
 		snprintf(err, errlen, "client_secret_file %s: 1 to %d "
 				      "printable bytes", path, SECRET_MAX);
 		goto out;
@@ -276,7 +267,6 @@ read_plain_secret(const char *path, char **out, char *err, size_t errlen)
 	ok = (*out = strdup(buf)) != NULL;
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
 	return ok;
 }
 

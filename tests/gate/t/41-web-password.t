@@ -49,6 +49,13 @@ lockout_after = 10
 CONF
 }
 gate_conf fido2gate-web
+# a client secret that form-encoding would change is refused at start
+cp "$T/secret" "$T/good.secret"
+printf 'fg+e2e/abcdefghijklmnop=\n' > "$T/secret"
+"$BUILD/fido2gated" --check-config --config "$CONF" 2> "$T/err"
+ok $((! $?)) "a client secret holding '+', '/' or '=' is refused"
+like "$(cat "$T/err")" "openssl rand -hex 32" "with how to make one"
+mv "$T/good.secret" "$T/secret"
 AGENT_WRAPPER="env LD_PRELOAD=$PRE$PAM_WRAPPER_SO PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$T/agent-pam.d"
 agent_start
 enrol alice > /dev/null 2>&1
