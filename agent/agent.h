@@ -72,6 +72,7 @@ struct fg_gate {
 	uid_t hs_uid;
 	char server_name[254];
 	char provider[64];
+	char hs_client[64]; /* the client whose approvals count; "": any */
 	unsigned window; /* seconds an approval waits for its login */
 	void *exempt[FG_EXEMPT_MAX]; /* regex_t */
 	char *exempt_src[FG_EXEMPT_MAX];
@@ -107,6 +108,7 @@ struct fg_config {
 	size_t max_connections_per_uid; /* not for root */
 	size_t root_reserved;		/* connections only root may take */
 	size_t max_pending_per_user;	/* challenges, whoever asked */
+	size_t max_pending_web;		/* the browser's, in a pool apart */
 	size_t max_message;		/* bytes per request */
 	size_t max_credentials;		/* active per user */
 	unsigned idle_timeout;		/* seconds without a request */
@@ -222,7 +224,8 @@ int fg_store_approval_revoke(struct fg_store *s, const char *sid,
     const struct fg_audit *a);
 /* FG_OK with the approval's sid, or FG_ERR_NOTFOUND: nothing to consume. */
 int fg_store_approval_consume(struct fg_store *s, const char *user,
-    unsigned window, char *sid, size_t sidlen, const struct fg_audit *a);
+    const char *client, unsigned window, char *sid, size_t sidlen,
+    const struct fg_audit *a);
 /* Lockouts outlive the agent. locked_at 0: not locked. */
 int fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
     int64_t *failures);
@@ -259,8 +262,10 @@ struct fg_chal_table;
  * found it or a client presented it late; c is freed after the call. */
 typedef void (*fg_chal_expired_fn)(const struct fg_chal *c, void *arg);
 
-int fg_chal_table_new(size_t cap, fg_chal_expired_fn on_expire, void *arg,
-    struct fg_chal_table **out);
+/* cap for native and enrolment challenges, web_cap for the browser's: two
+ * pools, so that a flood through the web front leaves PAM logins alone. */
+int fg_chal_table_new(size_t cap, size_t web_cap, fg_chal_expired_fn on_expire,
+    void *arg, struct fg_chal_table **out);
 void fg_chal_table_free(struct fg_chal_table **t);
 /* FG_ERR_LIMIT when cap challenges are pending. Sets session, challenge
  * and expires; the table owns the result. */
@@ -378,6 +383,8 @@ struct fg_login {
 json_t *fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
     const char *event, const char *user, const char *service,
     enum fg_purpose purpose, bool uv_floor, struct fg_chal **out);
+/* A challenge given up without a failure (its login asked for another). */
+void fg_login_drop(struct fg_agent *ag, const uint8_t session[FG_SESSION_LEN]);
 json_t *fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
     const char *event, struct fg_chal *c, const json_t *req,
     const char *const *origins, size_t n_origins, struct fg_login *res);
@@ -387,7 +394,8 @@ json_t *fg_reply_ok(void);
 json_t *fg_reply_deferred(void);
 /* Locked or backing off: the refusal, audited as event; NULL to go on. */
 json_t *fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
-    const char *event, const char *user, const char *service);
+    const char *event, const char *user, const char *service,
+    enum fg_purpose purpose);
 json_t *fg_denied(void);
 json_t *fg_store_failed(void);
 json_t *fg_bad_request(const char *what);
@@ -401,6 +409,11 @@ void fg_audit(struct fg_agent *ag, const struct fg_peer *peer,
 void fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid,
     const char *user);
 uid_t fg_charged_uid(const struct fg_peer *peer);
+/* A failed attempt of a challenge of purpose: fg_failure, except for a
+ * browser login without a first factor, which backs off the browser path
+ * only and never locks (anyone can begin one for any name). */
+void fg_failure_of(struct fg_agent *ag, uid_t caller, pid_t pid,
+    enum fg_purpose purpose, const char *user);
 json_t *fg_take_session(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req, enum fg_purpose purpose, struct fg_chal **out,
     bool *charged);

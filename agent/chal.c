@@ -16,14 +16,16 @@ struct fg_chal_table {
 	struct fg_chal **buckets;
 	size_t nbuckets; /* a power of two */
 	size_t count;
-	size_t cap;
+	size_t cap;	  /* native (PAM) and enrolment challenges */
+	size_t web_count;
+	size_t web_cap;	  /* the browser's, in a pool of their own */
 	fg_chal_expired_fn on_expire; /* every expiry, swept or presented */
 	void *arg;
 };
 
 int
-fg_chal_table_new(size_t cap, fg_chal_expired_fn on_expire, void *arg,
-    struct fg_chal_table **out)
+fg_chal_table_new(size_t cap, size_t web_cap, fg_chal_expired_fn on_expire,
+    void *arg, struct fg_chal_table **out)
 {
 	struct fg_chal_table *t;
 	size_t n = 1024;
@@ -38,6 +40,7 @@ fg_chal_table_new(size_t cap, fg_chal_expired_fn on_expire, void *arg,
 	}
 	t->nbuckets = n;
 	t->cap = cap;
+	t->web_cap = web_cap;
 	t->on_expire = on_expire;
 	t->arg = arg;
 	*out = t;
@@ -85,6 +88,13 @@ bucket(const struct fg_chal_table *t, const uint8_t *session)
 	return (size_t)(h & (t->nbuckets - 1));
 }
 
+/* The pool a challenge counts in: the browser's never crowd out PAM's. */
+static size_t *
+pool(struct fg_chal_table *t, enum fg_purpose purpose)
+{
+	return purpose == FG_PURPOSE_WEB ? &t->web_count : &t->count;
+}
+
 int
 fg_chal_issue(struct fg_chal_table *t, enum fg_purpose purpose,
     const char *user, uid_t caller, unsigned ttl_s, struct fg_chal **out)
@@ -93,7 +103,8 @@ fg_chal_issue(struct fg_chal_table *t, enum fg_purpose purpose,
 	size_t b;
 
 	*out = NULL;
-	if (t->count >= t->cap)
+	if (*pool(t, purpose) >=
+	    (purpose == FG_PURPOSE_WEB ? t->web_cap : t->cap))
 		return FG_ERR_LIMIT;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->user = strdup(user)) == NULL) {
@@ -111,7 +122,7 @@ fg_chal_issue(struct fg_chal_table *t, enum fg_purpose purpose,
 	b = bucket(t, c->session);
 	c->next = t->buckets[b];
 	t->buckets[b] = c;
-	t->count++;
+	(*pool(t, purpose))++;
 	*out = c;
 	return FG_OK;
 }
@@ -131,7 +142,7 @@ expire(struct fg_chal_table *t, struct fg_chal **pp)
 	struct fg_chal *c = *pp;
 
 	*pp = c->next;
-	t->count--;
+	(*pool(t, c->purpose))--;
 	if (t->on_expire != NULL)
 		t->on_expire(c, t->arg);
 	fg_chal_free(&c);
@@ -177,7 +188,7 @@ fg_chal_take(struct fg_chal_table *t, struct fg_chal *c)
 		return;
 	*pp = c->next;
 	c->next = NULL;
-	t->count--;
+	(*pool(t, c->purpose))--;
 }
 
 size_t
@@ -202,5 +213,5 @@ fg_chal_expire(struct fg_chal_table *t, int64_t now)
 size_t
 fg_chal_pending(const struct fg_chal_table *t)
 {
-	return t->count;
+	return t->count + t->web_count;
 }

@@ -154,6 +154,10 @@ handler(void *user, const char *section, const char *name, const char *v)
 		if (!fg_config_uint(v, 1, 65535, &n))
 			goto bad;
 		c->root_reserved = n;
+	} else if (IS("limits", "max_pending_web")) {
+		if (!fg_config_uint(v, 1, 10000000, &n))
+			goto bad;
+		c->max_pending_web = n;
 	} else if (IS("limits", "max_pending_per_user")) {
 		if (!fg_config_uint(v, 1, 1000, &n))
 			goto bad;
@@ -265,6 +269,7 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	cfg->max_connections_per_uid = 16;
 	cfg->root_reserved = 0; /* max_connections / 8, unless set */
 	cfg->max_pending_per_user = 8;
+	cfg->max_pending_web = 16384;
 	cfg->max_message = FG_MSG_MAX;
 	cfg->max_credentials = 16;
 	cfg->idle_timeout = 120;

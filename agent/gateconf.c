@@ -433,6 +433,8 @@ fg_gate_setting(struct fg_gate *g, const char *section, const char *name,
 		return set_text(g->server_name, sizeof(g->server_name), v);
 	if (IS("homeserver", "provider"))
 		return set_text(g->provider, sizeof(g->provider), v);
+	if (IS("homeserver", "client"))
+		return set_text(g->hs_client, sizeof(g->hs_client), v);
 	if (IS("homeserver", "window"))
 		return parse_seconds(v, 10, 3600, &g->window);
 	if (IS("homeserver", "exempt")) {
@@ -519,6 +521,11 @@ fg_gate_check(struct fg_gate *g, char *err, size_t errlen)
 		if (u->discovery[0] == '\0')
 			snprintf(u->discovery, sizeof(u->discovery),
 			    "%s/.well-known/openid-configuration", u->issuer);
+	}
+	if (g->hs_client[0] != '\0' && fg_gate_client(g, g->hs_client) == NULL) {
+		snprintf(err, errlen, "[homeserver] client = %s: no [client.%s]",
+		    g->hs_client, g->hs_client);
+		return FG_ERR_INVALID;
 	}
 	for (i = 0; i < g->n_clients; i++) {
 		struct fg_oidc_client *c = &g->clients[i];

@@ -649,7 +649,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "fido2gated: store: %s\n", err);
 		goto out;
 	}
-	if (fg_chal_table_new(ag.cfg.max_pending, fg_agent_expired, &ag,
+	if (fg_chal_table_new(ag.cfg.max_pending, ag.cfg.max_pending_web,
+		fg_agent_expired, &ag,
 		&ag.chal) != FG_OK ||
 	    fg_limits_new(&ag.limits) != FG_OK ||
 	    fg_keycache_new(&ag.keys) != FG_OK) {

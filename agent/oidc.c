@@ -37,6 +37,9 @@ struct tx {
 	/* with the organisation's provider first (oidc:NAME) */
 	char *up_nonce, *up_verifier; /* ours, for the provider */
 	bool up_done;		      /* the provider named the user */
+	/* the one challenge open for it: a new begin replaces it */
+	uint8_t session[FG_SESSION_LEN];
+	bool has_session;
 	char up_user[FG_USER_NAME_MAX + 1];
 	json_t *up_amr;		      /* the provider's amr, if any */
 };
@@ -78,7 +81,12 @@ struct table {
 struct fg_oidc {
 	struct table tx, codes, tokens;
 	struct table states; /* the provider's state -> its transaction */
+	/* refusals of requests anyone can send, audited at a bounded rate */
+	int64_t quiet_until;
+	unsigned quiet_n, quiet_suppressed;
 };
+
+#define QUIET_PER_SECOND 10
 
 static void
 tx_free(void *p)
@@ -245,6 +253,39 @@ fg_oidc_sweep(struct fg_agent *ag, int64_t now)
 }
 
 /* --- helpers --- */
+
+/*
+ * The refusal of a request that anyone on the network can send (no
+ * client secret, no key): audited, but at most QUIET_PER_SECOND a second,
+ * so that a flood cannot fill the append-only log (and then the disk);
+ * the next record says how many were left out.
+ */
+static void
+audit_unauthenticated(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, const char *reason, const char *detail)
+{
+	struct fg_oidc *o = ag->oidc;
+	int64_t now = fg_now_ms();
+	char why[FG_TEXT_MAX + 64];
+
+	if (now >= o->quiet_until) {
+		o->quiet_until = now + 1000;
+		o->quiet_n = 0;
+	}
+	if (o->quiet_n >= QUIET_PER_SECOND) {
+		o->quiet_suppressed++;
+		return;
+	}
+	o->quiet_n++;
+	if (o->quiet_suppressed > 0)
+		snprintf(why, sizeof(why), "%s (and %u more like it, not "
+					   "recorded one by one)",
+		    reason, o->quiet_suppressed);
+	else
+		snprintf(why, sizeof(why), "%s", reason);
+	o->quiet_suppressed = 0;
+	fg_audit(ag, peer, event, NULL, NULL, "deny", why, detail);
+}
 
 static bool
 gate_on(const struct fg_agent *ag)
@@ -590,6 +631,14 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 			return oauth_error("invalid_request",
 			    "a parameter is not short printable text", NULL);
 	}
+	/* the state and nonce come back to the client: short enough to
+	 * carry, and to keep a flood of transactions small */
+	if ((param(params, "state") != NULL &&
+		strlen(param(params, "state")) > 512) ||
+	    (param(params, "nonce") != NULL &&
+		strlen(param(params, "nonce")) > 512))
+		return oauth_error("invalid_request",
+		    "state and nonce are 512 bytes at most", NULL);
 	client = fg_gate_client(&ag->cfg.gate, param(params, "client_id"));
 	redirect = param(params, "redirect_uri");
 	if (client == NULL)
@@ -598,7 +647,7 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 		if (strcmp(client->redirect[i], redirect) == 0)
 			break;
 	if (redirect == NULL || i == client->n_redirect) {
-		fg_audit(ag, peer, FG_OP_OIDC_AUTHORIZE, NULL, NULL, "deny",
+		audit_unauthenticated(ag, peer, FG_OP_OIDC_AUTHORIZE,
 		    "redirect_uri not registered for the client", client->id);
 		return oauth_error("invalid_request",
 		    "redirect_uri is not one registered for this client",
@@ -745,17 +794,27 @@ web_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 	uint8_t id[FG_TX_LEN];
 	struct fg_chal *c = NULL;
 	struct entry *e;
+	struct tx *t;
 	json_t *reply;
 
 	if ((e = tx_of(ag, req, id)) == NULL)
 		return fg_reply_error(FG_E_NO_SESSION,
 		    "this login has expired: start again from the homeserver");
+	t = e->value;
+	/* one challenge per login at a time: the page's retry replaces the
+	 * last one (no failure), and no login can hold many */
+	if (t->has_session) {
+		fg_login_drop(ag, t->session);
+		t->has_session = false;
+	}
 	/* without a first factor the key must verify the user (PIN) */
 	reply = fg_login_begin(ag, peer, FG_OP_WEB_BEGIN, user,
-	    ((struct tx *)e->value)->client->id, FG_PURPOSE_WEB,
-	    ag->cfg.gate.ff == FG_FF_NONE, &c);
-	if (c != NULL)
+	    t->client->id, FG_PURPOSE_WEB, ag->cfg.gate.ff == FG_FF_NONE, &c);
+	if (c != NULL) {
 		memcpy(c->tx, id, sizeof(id));
+		memcpy(t->session, c->session, sizeof(t->session));
+		t->has_session = true;
+	}
 	return reply;
 }
 
@@ -825,7 +884,7 @@ fg_op_web_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	    strlen(json_string_value(pj)) != json_string_length(pj))
 		return fg_bad_request("the password is missing");
 	if ((reply = fg_attempt_refused(ag, peer, FG_OP_WEB_BEGIN, user,
-		 ag->cfg.gate.first_factor)) != NULL)
+		 ag->cfg.gate.first_factor, FG_PURPOSE_WEB)) != NULL)
 		return reply;
 	if (ag->deferred >= FG_DEFER_MAX)
 		return fg_reply_error(FG_E_LIMIT,
@@ -863,7 +922,8 @@ take_web_session(struct fg_agent *ag, const struct fg_peer *peer,
 	if (CRYPTO_memcmp((*c)->tx, id, FG_TX_LEN) != 0) {
 		fg_audit(ag, peer, event, (*c)->user, NULL, "deny",
 		    "the session belongs to another login", NULL);
-		fg_failure(ag, fg_charged_uid(peer), peer->pid, (*c)->user);
+		fg_failure_of(ag, fg_charged_uid(peer), peer->pid, FG_PURPOSE_WEB,
+		    (*c)->user);
 		fg_chal_free(c);
 		return fg_reply_error(FG_E_NO_SESSION,
 		    "the session belongs to another login");
@@ -972,7 +1032,8 @@ fg_op_web_abort(struct fg_agent *ag, const struct fg_peer *peer,
 		return reply;
 	fg_audit(ag, peer, FG_OP_WEB_ABORT, c->user, NULL, "deny",
 	    why[0] != '\0' ? why : "abandoned in the browser", NULL);
-	fg_failure(ag, fg_charged_uid(peer), peer->pid, c->user);
+	fg_failure_of(ag, fg_charged_uid(peer), peer->pid, FG_PURPOSE_WEB,
+	    c->user);
 	fg_chal_free(&c);
 	return fg_reply_ok();
 }
@@ -1109,7 +1170,7 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 	if (!gate_on(ag) || (u = fg_gate_upstream(&ag->cfg.gate)) == NULL)
 		return fg_reply_error(FG_E_DENIED, "no provider configured");
 	if ((e = tx_of_state(ag, fg_json_str(req, "state"), true)) == NULL) {
-		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, NULL, NULL, "deny",
+		audit_unauthenticated(ag, peer, FG_OP_WEB_UPSTREAM,
 		    "the provider's answer carries an unknown, used or "
 		    "expired state",
 		    u->name);
@@ -1491,7 +1552,8 @@ fg_op_login_check(struct fg_agent *ag, const struct fg_peer *peer,
 		.result = FG_RESULT_ALLOW,
 		.reason = "a fresh key approval consumed",
 		.detail = provider };
-	r = fg_store_approval_consume(ag->store, user, g->window, sid,
+	r = fg_store_approval_consume(ag->store, user,
+	    g->hs_client[0] != '\0' ? g->hs_client : NULL, g->window, sid,
 	    sizeof(sid), &a);
 	if (r == FG_ERR_NOTFOUND)
 		return verdict(ag, peer, user, FG_RESULT_DENY,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -221,6 +222,38 @@ fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 }
 
 /*
+ * The name a user's browser challenges and failures are counted under.
+ * Without a first factor anyone on the network can begin a browser login
+ * for any name: those failures back off the browser path only, and never
+ * lock the user out of every path (PAM included). With a password or the
+ * organisation's provider passed first, they count as the user's own.
+ * Browser challenges always hold slots of their own, apart from PAM's.
+ */
+static const char *
+tally(const struct fg_agent *ag, enum fg_purpose purpose, const char *user,
+    bool slots, char *buf, size_t len)
+{
+	if (user == NULL || purpose != FG_PURPOSE_WEB ||
+	    (!slots && ag->cfg.gate.ff != FG_FF_NONE))
+		return user;
+	snprintf(buf, len, "web\n%s", user);
+	return buf;
+}
+
+void
+fg_failure_of(struct fg_agent *ag, uid_t caller, pid_t pid,
+    enum fg_purpose purpose, const char *user)
+{
+	char buf[FG_USER_NAME_MAX + 8];
+	const char *key = tally(ag, purpose, user, false, buf, sizeof(buf));
+
+	if (key == user)
+		fg_failure(ag, caller, pid, user);
+	else
+		fg_limits_fail(ag->limits, &ag->cfg, key, caller, fg_now_ms());
+}
+
+/*
  * The uid a failure is charged to, besides the user: root (the PAM stack
  * of every service) and the services that relay for everyone (the web
  * front, the homeserver) are not charged, or one person's mistakes would
@@ -238,15 +271,18 @@ fg_agent_expired(const struct fg_chal *c, void *agent)
 	struct fg_agent *ag = agent;
 	struct fg_peer caller = { .uid = c->caller };
 
-	fg_limits_session(ag->limits, &ag->cfg, c->user, -1);
+	char buf[FG_USER_NAME_MAX + 8];
+
+	fg_limits_session(ag->limits, &ag->cfg,
+	    tally(ag, c->purpose, c->user, true, buf, sizeof(buf)), -1);
 	if (c->purpose == FG_PURPOSE_ENROL)
 		return;
 	/* a login left unanswered: the key was not there, or not touched */
 	fg_audit(ag, &caller,
 	    c->purpose == FG_PURPOSE_WEB ? FG_OP_WEB_FINISH : FG_OP_AUTH_FINISH,
 	    c->user, NULL, "deny", "challenge expired unanswered", NULL);
-	fg_failure(ag, c->purpose == FG_PURPOSE_WEB ? 0 : c->caller, 0,
-	    c->user);
+	fg_failure_of(ag, c->purpose == FG_PURPOSE_WEB ? 0 : c->caller, 0,
+	    c->purpose, c->user);
 }
 
 /*
@@ -259,10 +295,12 @@ static json_t *
 issue(struct fg_agent *ag, const struct fg_peer *peer, enum fg_purpose purpose,
     const char *user, struct fg_chal **out)
 {
+	char buf[FG_USER_NAME_MAX + 8];
+	const char *slots = tally(ag, purpose, user, true, buf, sizeof(buf));
 	int r;
 
 	*out = NULL;
-	if ((r = fg_limits_session(ag->limits, &ag->cfg, user, 1)) != FG_OK)
+	if ((r = fg_limits_session(ag->limits, &ag->cfg, slots, 1)) != FG_OK)
 		return fg_reply_error(r == FG_ERR_LIMIT ? FG_E_LIMIT :
 							  FG_E_INTERNAL,
 		    r == FG_ERR_LIMIT ? "too many logins under way for this "
@@ -270,7 +308,7 @@ issue(struct fg_agent *ag, const struct fg_peer *peer, enum fg_purpose purpose,
 					"out of memory");
 	if ((r = fg_chal_issue(ag->chal, purpose, user, peer->uid,
 		 ag->cfg.challenge_timeout, out)) != FG_OK) {
-		fg_limits_session(ag->limits, &ag->cfg, user, -1);
+		fg_limits_session(ag->limits, &ag->cfg, slots, -1);
 		return fg_reply_error(r == FG_ERR_LIMIT ? FG_E_LIMIT :
 							  FG_E_INTERNAL,
 		    r == FG_ERR_LIMIT ? "too many pending challenges" :
@@ -279,14 +317,31 @@ issue(struct fg_agent *ag, const struct fg_peer *peer, enum fg_purpose purpose,
 	return NULL;
 }
 
+void
+fg_login_drop(struct fg_agent *ag, const uint8_t session[FG_SESSION_LEN])
+{
+	char buf[FG_USER_NAME_MAX + 8];
+	struct fg_chal *c = NULL;
+
+	if (fg_chal_find(ag->chal, session, FG_SESSION_LEN, fg_now_ms(), &c) !=
+	    FG_OK)
+		return;
+	fg_chal_take(ag->chal, c);
+	fg_limits_session(ag->limits, &ag->cfg,
+	    tally(ag, c->purpose, c->user, true, buf, sizeof(buf)), -1);
+	fg_chal_free(&c);
+}
+
 /* Locked, or backing off: the refusal to send, or NULL to go on. */
 json_t *
 fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
-    const char *event, const char *user, const char *service)
+    const char *event, const char *user, const char *service,
+    enum fg_purpose purpose)
 {
-	int64_t locked_at, failures, wait;
+	int64_t locked_at, failures, wait, web;
+	char msg[128], buf[FG_USER_NAME_MAX + 8];
+	const char *key = tally(ag, purpose, user, false, buf, sizeof(buf));
 	json_t *reply;
-	char msg[128];
 
 	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) !=
 	    FG_OK) {
@@ -303,6 +358,10 @@ fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	wait = fg_limits_wait(ag->limits, &ag->cfg, user, fg_charged_uid(peer),
 	    fg_now_ms());
+	if (key != user &&
+	    (web = fg_limits_wait(ag->limits, &ag->cfg, key, 0, fg_now_ms())) >
+		wait)
+		wait = web;
 	if (wait == 0)
 		return NULL;
 	fg_audit(ag, peer, event, user, NULL, "deny", "backing off",
@@ -337,7 +396,8 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	int r;
 
 	*out = NULL;
-	if ((reply = fg_attempt_refused(ag, peer, event, user, service)) != NULL)
+	if ((reply = fg_attempt_refused(ag, peer, event, user, service,
+		 purpose)) != NULL)
 		return reply;
 	r = fg_store_user_find(ag->store, user, &u);
 	if (r == FG_OK)
@@ -415,12 +475,13 @@ op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
  * category a page can explain to a person (why). */
 static json_t *
 deny(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
-    const char *user, const char *cred, const char *reason, const char *why)
+    const struct fg_chal *c, const char *cred, const char *reason,
+    const char *why)
 {
 	json_t *r;
 
-	fg_audit(ag, peer, event, user, cred, "deny", reason, NULL);
-	fg_failure(ag, fg_charged_uid(peer), peer->pid, user);
+	fg_audit(ag, peer, event, c->user, cred, "deny", reason, NULL);
+	fg_failure_of(ag, fg_charged_uid(peer), peer->pid, c->purpose, c->user);
 	r = fg_reply_ok();
 	json_object_set_new(r, "result", json_string(FG_RESULT_DENY));
 	json_object_set_new(r, "reason", json_string(reason));
@@ -442,6 +503,7 @@ fg_take_session(struct fg_agent *ag, const struct fg_peer *peer,
 	uint8_t *session = NULL;
 	size_t len = 0;
 	struct fg_chal *c = NULL;
+	char buf[FG_USER_NAME_MAX + 8];
 	int r;
 
 	*out = NULL;
@@ -463,9 +525,43 @@ fg_take_session(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_reply_error(FG_E_NO_SESSION,
 		    "the session belongs to another caller or purpose");
 	fg_chal_take(ag->chal, c);
-	fg_limits_session(ag->limits, &ag->cfg, c->user, -1);
+	fg_limits_session(ag->limits, &ag->cfg,
+	    tally(ag, c->purpose, c->user, true, buf, sizeof(buf)), -1);
 	*out = c;
 	return NULL;
+}
+
+/*
+ * A verification whose verdict nobody reads, against a key made once: the
+ * cost of a real one, so that refusing an unknown credential (a decoy's,
+ * or another user's) takes as long as refusing a bad signature.
+ */
+static void
+decoy_verify(const uint8_t *ad, size_t ad_len, const uint8_t *cdj,
+    size_t cdj_len, const uint8_t *sig, size_t sig_len)
+{
+	static struct fg_pubkey *key;
+	static bool tried;
+	struct fg_assertion a = { .authdata = ad, .authdata_len = ad_len,
+		.client_data_json = cdj, .client_data_json_len = cdj_len,
+		.sig = sig, .sig_len = sig_len };
+	struct fg_expect e = { .rp_id = "decoy.invalid", .type = "webauthn.get",
+		.user_presence = true };
+	struct fg_verdict v;
+	uint8_t chal[FG_CHALLENGE_LEN] = { 0 };
+
+	if (!tried) {
+		EVP_PKEY *pk = EVP_EC_gen("P-256");
+		tried = true;
+		if (pk != NULL)
+			(void)fg_pubkey_from_evp(pk, FG_COSE_ES256, &key);
+		EVP_PKEY_free(pk);
+	}
+	if (key == NULL)
+		return;
+	e.challenge = chal;
+	e.challenge_len = sizeof(chal);
+	(void)fg_verify_assertion(key, FG_OK, &a, &e, &v);
 }
 
 /*
@@ -499,7 +595,7 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	    fg_json_b64(req, "client_data_json", &cdj, &cdj_len) != FG_OK ||
 	    fg_json_b64(req, "signature", &sig, &sig_len) != FG_OK ||
 	    cid_len == 0 || cid_len > FG_CRED_ID_MAX) {
-		reply = deny(ag, peer, event, c->user, NULL,
+		reply = deny(ag, peer, event, c, NULL,
 		    "malformed assertion", "wrong_key");
 		goto out;
 	}
@@ -507,7 +603,7 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	/* a lockout refuses every open session, not only new ones */
 	if ((r = fg_store_lock_get(ag->store, c->user, &locked_at,
 		 &failures)) != FG_OK || locked_at != 0) {
-		reply = deny(ag, peer, event, c->user, cid_s,
+		reply = deny(ag, peer, event, c, cid_s,
 		    r != FG_OK ? "store unreadable" : "locked out",
 		    r != FG_OK ? "unavailable" : "locked");
 		goto out;
@@ -515,17 +611,20 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	if ((r = fg_store_user_find(ag->store, c->user, &u)) == FG_OK)
 		r = fg_store_cred_get(ag->store, u.id, cid, cid_len, &cred);
 	if (r == FG_ERR_NOTFOUND) {
-		reply = deny(ag, peer, event, c->user, cid_s,
+		/* as long as a real check: the time of a refusal must not
+		 * tell an enrolled user from a decoy's */
+		decoy_verify(ad, ad_len, cdj, cdj_len, sig, sig_len);
+		reply = deny(ag, peer, event, c, cid_s,
 		    "credential not enrolled for this user", "wrong_key");
 		goto out;
 	}
 	if (r != FG_OK) {
-		reply = deny(ag, peer, event, c->user, cid_s,
+		reply = deny(ag, peer, event, c, cid_s,
 		    "store unreadable", "unavailable");
 		goto out;
 	}
 	if (cred.revoked || cred.suspicious) {
-		reply = deny(ag, peer, event, c->user, cid_s,
+		reply = deny(ag, peer, event, c, cid_s,
 		    cred.revoked ? "credential revoked" :
 				   "credential suspended after a counter "
 				   "regression",
@@ -550,7 +649,7 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	e.have_stored_count = true;
 	e.stored_count = cred.sign_count;
 	if (fg_verify_assertion(key, ks, &a, &e, &v) != FG_OK) {
-		reply = deny(ag, peer, event, c->user, cid_s, "out of memory",
+		reply = deny(ag, peer, event, c, cid_s, "out of memory",
 		    "unavailable");
 		goto out;
 	}
@@ -567,7 +666,7 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		char checks[256];
 		snprintf(reason, sizeof(reason), "verification failed: %s",
 		    fg_checks_string(v.failed, checks, sizeof(checks)));
-		reply = deny(ag, peer, event, c->user, cid_s, reason,
+		reply = deny(ag, peer, event, c, cid_s, reason,
 		    v.failed == FG_CHK_UV ? "no_user_verification" :
 		    v.failed == FG_CHK_UP ? "no_touch" :
 					    "wrong_key");
@@ -579,7 +678,7 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		/* the counter must be saved before we say yes */
 		if ((r = fg_store_cred_used(ag->store, cred.id, v.sign_count,
 			 v.flags, &au)) != FG_OK) {
-			reply = deny(ag, peer, event, c->user, cid_s,
+			reply = deny(ag, peer, event, c, cid_s,
 			    r == FG_ERR_NOTFOUND ?
 				"credential changed during verification" :
 				"cannot save the sign counter",

@@ -1319,7 +1319,8 @@ out:
  */
 int
 fg_store_approval_consume(struct fg_store *s, const char *user,
-    unsigned window, char *sid, size_t sidlen, const struct fg_audit *a)
+    const char *client, unsigned window, char *sid, size_t sidlen,
+    const struct fg_audit *a)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t now = (int64_t)time(NULL);
@@ -1328,6 +1329,7 @@ fg_store_approval_consume(struct fg_store *s, const char *user,
 	if ((r = prepare(s,
 		 "UPDATE approvals SET consumed = ?1 WHERE id = ("
 		 " SELECT id FROM approvals WHERE user = ?2"
+		 " AND (?4 IS NULL OR client = ?4)"
 		 " AND consumed IS NULL AND revoked IS NULL"
 		 " AND created > ?1 - ?3 ORDER BY created DESC, id DESC"
 		 " LIMIT 1) RETURNING sid",
@@ -1338,6 +1340,7 @@ fg_store_approval_consume(struct fg_store *s, const char *user,
 	sqlite3_bind_int64(st, 1, now);
 	bind_text(st, 2, user);
 	sqlite3_bind_int64(st, 3, window);
+	bind_text(st, 4, client);
 	if ((r = exec(s, "BEGIN IMMEDIATE")) != FG_OK) {
 		ret = r;
 		goto out;

@@ -80,7 +80,7 @@ setup(void **state)
 	assert_int_equal(
 	    fg_store_open(path, &f->ag.store, err, sizeof(err)), FG_OK);
 	assert_int_equal(
-	    fg_chal_table_new(64, fg_agent_expired, &f->ag, &f->ag.chal),
+	    fg_chal_table_new(64, 64, fg_agent_expired, &f->ag, &f->ag.chal),
 	    FG_OK);
 	assert_int_equal(fg_limits_new(&f->ag.limits), FG_OK);
 	assert_int_equal(fg_keycache_new(&f->ag.keys), FG_OK);
@@ -1048,6 +1048,113 @@ the_providers_answer_is_refused_when_it_must_be(void **state)
 	json_decref(a);
 }
 
+/* --- what anyone on the network can do through the front --- */
+
+/* Without a first factor anyone can begin a browser login for any name:
+ * those failures back off the browser path, and never lock the user out
+ * of PAM, nor take PAM's slots. */
+static void
+web_failures_without_a_first_factor_never_lock_pam(void **state)
+{
+	struct fixture *f = *state;
+	struct key k;
+	json_t *a, *b, *r;
+	size_t i;
+
+	enrol(f, "alice", &k);
+	f->ag.cfg.backoff_after = 3;
+	f->ag.cfg.lockout_after = 3;
+	for (i = 0; i < 12; i++) {
+		a = authorize(f, NULL);
+		b = call(f, &web,
+		    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+			fg_json_str(a, "tx"), "user", "alice"));
+		if (json_is_true(json_object_get(b, "ok"))) {
+			r = call(f, &web,
+			    json_pack("{s:s,s:s,s:s,s:s}", "op",
+				FG_OP_WEB_ABORT, "tx", fg_json_str(a, "tx"),
+				"session", fg_json_str(b, "session"), "reason",
+				"no key"));
+			json_decref(r);
+		} else
+			assert_string_equal(error_of(b), FG_E_RATE_LIMITED);
+		json_decref(b);
+		json_decref(a);
+	}
+	/* the browser path backs off... */
+	a = authorize(f, NULL);
+	b = call(f, &web,
+	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+		fg_json_str(a, "tx"), "user", "alice"));
+	assert_string_equal(error_of(b), FG_E_RATE_LIMITED);
+	json_decref(b);
+	json_decref(a);
+	/* ...while alice's PAM login is neither locked nor slowed */
+	b = begin(f, &alice, "alice");
+	assert_true(json_is_true(json_object_get(b, "ok")));
+	assert_true(allowed(finish(f, &alice, b, &k, true)));
+	json_decref(b);
+	EVP_PKEY_free(k.pk);
+}
+
+static void
+web_challenges_cannot_take_pams_slots_or_pool(void **state)
+{
+	struct fixture *f = *state;
+	struct key k;
+	json_t *a[16], *b;
+	size_t i;
+
+	enrol(f, "alice", &k);
+	f->ag.cfg.max_pending_per_user = 4;
+	/* many transactions each holding a browser challenge for alice */
+	for (i = 0; i < 6; i++) {
+		a[i] = authorize(f, NULL);
+		b = call(f, &web,
+		    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+			fg_json_str(a[i], "tx"), "user", "alice"));
+		json_decref(b);
+	}
+	/* PAM's slots for alice are hers still */
+	b = begin(f, &alice, "alice");
+	assert_true(json_is_true(json_object_get(b, "ok")));
+	assert_true(allowed(finish(f, &alice, b, &k, true)));
+	json_decref(b);
+	/* one transaction holds one challenge: a new begin replaces it */
+	for (i = 0; i < 10; i++) {
+		b = call(f, &web,
+		    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+			fg_json_str(a[0], "tx"), "user", "bob"));
+		json_decref(b);
+	}
+	assert_true(fg_chal_pending(f->ag.chal) <= 6);
+	for (i = 0; i < 6; i++)
+		json_decref(a[i]);
+	EVP_PKEY_free(k.pk);
+}
+
+static void
+only_the_homeservers_clients_approvals_count(void **state)
+{
+	struct fixture *f = *state;
+	struct key k;
+	char *redirect, code[128];
+
+	enrol(f, "alice", &k);
+	snprintf(f->ag.cfg.gate.hs_client, sizeof(f->ag.cfg.gate.hs_client),
+	    "another-client");
+	redirect = web_login(f, &k, FG_AD_UP | FG_AD_UV, WEB_ORIGIN);
+	url_param(redirect, "code", code, sizeof(code));
+	json_decref(token(f, code, SECRET, REDIRECT, VERIFIER));
+	/* the approval is synapse's, not the homeserver's client's */
+	assert_false(allowed(login_check(f, "@alice:" RP, "oidc-fido2gate")));
+	snprintf(f->ag.cfg.gate.hs_client, sizeof(f->ag.cfg.gate.hs_client),
+	    CLIENT);
+	assert_true(allowed(login_check(f, "@alice:" RP, "oidc-fido2gate")));
+	free(redirect);
+	EVP_PKEY_free(k.pk);
+}
+
 int
 main(void)
 {
@@ -1085,6 +1192,13 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		the_providers_answer_is_refused_when_it_must_be, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(
+		web_failures_without_a_first_factor_never_lock_pam, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		web_challenges_cannot_take_pams_slots_or_pool, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		only_the_homeservers_clients_approvals_count, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
