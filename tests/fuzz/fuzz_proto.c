@@ -44,7 +44,7 @@ setup(void)
 	snprintf(path, sizeof(path), "%s/store.db", dir);
 	if (fg_config_load(NULL, &ag.cfg, err, sizeof(err)) != FG_OK ||
 	    fg_store_open(path, &ag.store, err, sizeof(err)) != FG_OK ||
-	    fg_chal_table_new(1024, fg_agent_expired, &ag, &ag.chal) != FG_OK ||
+	    fg_chal_table_new(1024, 1024, fg_agent_expired, &ag, &ag.chal) != FG_OK ||
 	    fg_limits_new(&ag.limits) != FG_OK ||
 	    fg_keycache_new(&ag.keys) != FG_OK) {
 		fprintf(stderr, "fuzz_proto: %s\n", err);
