@@ -65,6 +65,10 @@ static const struct words en = {
 	    [FG_PAGE_UNAVAILABLE] = {"The sign-in service is unavailable",
 		"Signing in is not possible right now. Try again in a few "
 		"minutes; if it lasts, tell your administrator."},
+	    [FG_PAGE_TOO_MANY] = {"Too many requests",
+		"Too many sign-in requests have come from your network in a "
+		"short time. Wait a minute, then go back to the application "
+		"and start again."},
 	    [FG_PAGE_UP_DOWN] = {"Your organisation's sign-in service is "
 				 "not answering",
 		"fido2gate could not reach your organisation's sign-in "
@@ -131,6 +135,10 @@ static const struct words fr = {
 		"La connexion est impossible pour le moment. Réessayez dans "
 		"quelques minutes ; si cela dure, prévenez votre "
 		"administrateur."},
+	    [FG_PAGE_TOO_MANY] = {"Trop de requêtes",
+		"Trop de demandes de connexion sont venues de votre réseau "
+		"en peu de temps. Attendez une minute, puis revenez à "
+		"l’application et recommencez."},
 	    [FG_PAGE_UP_DOWN] = {"Le service de connexion de votre "
 				 "organisation ne répond pas",
 		"fido2gate n’a pas pu joindre le service de connexion de "

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -30,7 +31,32 @@
 #define DEFAULT_MEMORY_LIMIT 32768
 #define DEFAULT_MAX_BODY 16384
 #define DEFAULT_AGENT_TIMEOUT_MS 5000
+#define DEFAULT_REQUEST_TIMEOUT_S 10
+#define DEFAULT_BUDGET_TABLE 16384
+/* Request budgets per client address (an IPv6 /64), in requests a
+ * minute and a burst. A person's sign-in is an /authorize, a
+ * /login/begin or two, a /login/finish: 5 a second, and 40 at once (a
+ * dozen people clicking at nine), lets a busy office behind one NAT sign
+ * in, and keeps one address from filling the agent's tables. /token and
+ * /userinfo come from the homeserver, one address for every user's
+ * sign-in: 10 a second, 100 at once, is a homeserver's busy minute.
+ * Discovery and keys are fetched by relying parties at start and on a
+ * key rotation. */
+#define DEFAULT_LOGIN_PER_MIN (5 * 60)
+#define DEFAULT_LOGIN_BURST 40
+#define DEFAULT_TOKEN_PER_MIN (10 * 60)
+#define DEFAULT_TOKEN_BURST 100
+#define DEFAULT_DOCUMENT_PER_MIN (20 * 60)
+#define DEFAULT_DOCUMENT_BURST 100
 #define LISTEN_BACKLOG 128
+
+/* --listen-mode and --listen-group, for a Unix socket */
+struct unix_perm {
+	bool mode_set, group_set;
+	mode_t mode;
+	gid_t gid;
+	const char *group;
+};
 
 static void
 usage(FILE *f)
@@ -53,19 +79,38 @@ usage(FILE *f)
 	    "  --origin URL              the only Origin the login page's\n"
 	    "                            requests may carry (default: that of\n"
 	    "                            --base-url, else the request's Host)\n"
+	    "  --listen-mode MODE        a Unix socket's mode, octal (0660:\n"
+	    "                            the owner and the group only)\n"
+	    "  --listen-group GROUP      a Unix socket's group (the proxy's)\n"
+	    "  --trusted-proxy ADDR[/N]  a reverse proxy whose "
+	    "X-Forwarded-For\n"
+	    "                            names the client (repeatable, or a\n"
+	    "                            comma list); a Unix socket's peer\n"
+	    "                            always is one\n"
 	    "  --threads N               libmicrohttpd's thread pool (%d)\n"
 	    "  --max-connections N       HTTP connections at most (%d)\n"
-	    "  --max-connections-per-ip N  from one address (%d)\n"
+	    "  --max-connections-per-ip N  from one address, not a trusted\n"
+	    "                            proxy (%d)\n"
 	    "  --timeout SECONDS         a connection's idle time (%d)\n"
+	    "  --request-timeout SECONDS a request's headers and body, in all\n"
+	    "                            (%d)\n"
 	    "  --memory-limit BYTES      per connection: headers and buffers "
 	    "(%d)\n"
 	    "  --max-body BYTES          a request body; more is 413 (%d)\n"
 	    "  --agent-timeout MS        the agent's connection and answer "
 	    "(%d)\n"
+	    "  --login-budget RATE,BURST   per client address: /authorize,\n"
+	    "                            /login/*, /upstream/callback (5,40)\n"
+	    "  --token-budget RATE,BURST   /token, /userinfo (10,100)\n"
+	    "  --document-budget RATE,BURST  discovery, keys (20,100)\n"
+	    "                            RATE a second (N or N/s) or a minute\n"
+	    "                            (N/m); \"off\": no budget; over it, "
+	    "429\n"
+	    "  --budget-table N          client addresses remembered (%d)\n"
 	    "  --help, --version\n",
 	    DEFAULT_THREADS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PER_IP,
-	    DEFAULT_TIMEOUT_S, DEFAULT_MEMORY_LIMIT, DEFAULT_MAX_BODY,
-	    DEFAULT_AGENT_TIMEOUT_MS);
+	    DEFAULT_TIMEOUT_S, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_MEMORY_LIMIT,
+	    DEFAULT_MAX_BODY, DEFAULT_AGENT_TIMEOUT_MS, DEFAULT_BUDGET_TABLE);
 }
 
 /* jansson's memory goes back wiped: it held passwords, codes, tokens */
@@ -95,11 +140,49 @@ parse_uint(
 	return true;
 }
 
+/* --listen-group: a name or a number */
+static bool
+parse_group(const char *s, gid_t *gid)
+{
+	struct group *gr;
+	unsigned long v;
+
+	if ((gr = getgrnam(s)) != NULL) {
+		*gid = gr->gr_gid;
+		return true;
+	}
+	if (!parse_uint(s, 0, UINT32_MAX - 1, &v))
+		return false;
+	*gid = (gid_t)v;
+	return true;
+}
+
+static bool
+parse_mode(const char *s, mode_t *mode)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '7')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno != 0 || *end != '\0' || v > 0777)
+		return false;
+	*mode = (mode_t)v;
+	return true;
+}
+
+/* The socket is bound with its final mode (under a umask that gives it),
+ * given its group, then listens: nobody can connect before it has both. */
 static int
-listen_unix(const char *path, bool *usage, char *err, size_t errlen)
+listen_unix(const char *path, const struct unix_perm *perm, bool *usage,
+    char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct group *gr;
 	struct stat sb;
+	mode_t old = 0;
 	int fd;
 
 	if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path)) {
@@ -119,23 +202,52 @@ listen_unix(const char *path, bool *usage, char *err, size_t errlen)
 		unlink(path); /* a socket a previous run left */
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fd, LISTEN_BACKLOG) != 0) {
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path,
 		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
-	fprintf(stderr, "fido2gate-web: listening on unix:%s\n", path);
+	if (perm->mode_set)
+		old = umask((mode_t)(~perm->mode & 0777));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		if (perm->mode_set)
+			umask(old);
+		close(fd);
+		return -1;
+	}
+	if (perm->mode_set)
+		umask(old);
+	if (perm->group_set && chown(path, (uid_t)-1, perm->gid) != 0) {
+		snprintf(err, errlen,
+		    "cannot give %s to the group %s: %s (the front's user "
+		    "must be a member of it)",
+		    path, perm->group, strerror(errno));
+		goto fail;
+	}
+	if ((perm->mode_set && chmod(path, perm->mode) != 0) ||
+	    listen(fd, LISTEN_BACKLOG) != 0 || lstat(path, &sb) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	gr = getgrgid(sb.st_gid);
+	fprintf(stderr,
+	    "fido2gate-web: listening on unix:%s (mode %04o, group %s)\n", path,
+	    (unsigned)(sb.st_mode & 07777), gr != NULL ? gr->gr_name : "?");
 	return fd;
+fail:
+	close(fd);
+	unlink(path);
+	return -1;
 }
 
 /* ADDR:PORT, [ADDR6]:PORT or unix:PATH: a listening socket, or -1 (and
  * *usage when spec itself is malformed) */
 static int
-listen_on(const char *spec, bool *usage, char *err, size_t errlen)
+listen_on(const char *spec, const struct unix_perm *perm, bool *usage,
+    char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -148,7 +260,7 @@ listen_on(const char *spec, bool *usage, char *err, size_t errlen)
 
 	*usage = false;
 	if (strncmp(spec, "unix:", 5) == 0)
-		return listen_unix(spec + 5, usage, err, errlen);
+		return listen_unix(spec + 5, perm, usage, err, errlen);
 	memset(&ss, 0, sizeof(ss));
 	if ((colon = strrchr(spec, ':')) == NULL ||
 	    !parse_uint(colon + 1, 0, 65535, &port))
@@ -223,6 +335,16 @@ bad:
 	return -1;
 }
 
+static bool
+trusts_loopback(const struct fg_web_conf *conf)
+{
+	struct fg_ip v4 = {AF_INET, {127, 0, 0, 1}}, v6 = {AF_INET6, {0}};
+
+	v6.a[15] = 1;
+	return fg_proxies_has(&conf->proxies, &v4) ||
+	    fg_proxies_has(&conf->proxies, &v6);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -238,6 +360,14 @@ main(int argc, char **argv)
 		O_MEMORY,
 		O_MAX_BODY,
 		O_AGENT_TIMEOUT,
+		O_LISTEN_MODE,
+		O_LISTEN_GROUP,
+		O_TRUSTED_PROXY,
+		O_REQUEST_TIMEOUT,
+		O_LOGIN_BUDGET,
+		O_TOKEN_BUDGET,
+		O_DOCUMENT_BUDGET,
+		O_BUDGET_TABLE,
 		O_HELP,
 		O_VERSION,
 	};
@@ -253,6 +383,14 @@ main(int argc, char **argv)
 	    {"memory-limit", required_argument, NULL, O_MEMORY},
 	    {"max-body", required_argument, NULL, O_MAX_BODY},
 	    {"agent-timeout", required_argument, NULL, O_AGENT_TIMEOUT},
+	    {"listen-mode", required_argument, NULL, O_LISTEN_MODE},
+	    {"listen-group", required_argument, NULL, O_LISTEN_GROUP},
+	    {"trusted-proxy", required_argument, NULL, O_TRUSTED_PROXY},
+	    {"request-timeout", required_argument, NULL, O_REQUEST_TIMEOUT},
+	    {"login-budget", required_argument, NULL, O_LOGIN_BUDGET},
+	    {"token-budget", required_argument, NULL, O_TOKEN_BUDGET},
+	    {"document-budget", required_argument, NULL, O_DOCUMENT_BUDGET},
+	    {"budget-table", required_argument, NULL, O_BUDGET_TABLE},
 	    {"help", no_argument, NULL, O_HELP},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {NULL, 0, NULL, 0},
@@ -264,10 +402,24 @@ main(int argc, char **argv)
 	    .max_connections = DEFAULT_MAX_CONNECTIONS,
 	    .max_per_ip = DEFAULT_MAX_PER_IP,
 	    .timeout_s = DEFAULT_TIMEOUT_S,
+	    .request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S,
 	    .memory_limit = DEFAULT_MEMORY_LIMIT,
 	    .max_body = DEFAULT_MAX_BODY,
+	    .budget =
+		{
+		    [FG_BUDGET_LOGIN] = {DEFAULT_LOGIN_PER_MIN,
+			DEFAULT_LOGIN_BURST},
+		    [FG_BUDGET_TOKEN] = {DEFAULT_TOKEN_PER_MIN,
+			DEFAULT_TOKEN_BURST},
+		    [FG_BUDGET_DOCUMENT] = {DEFAULT_DOCUMENT_PER_MIN,
+			DEFAULT_DOCUMENT_BURST},
+		},
+	    .budget_table = DEFAULT_BUDGET_TABLE,
 	};
+	struct unix_perm perm = {.mode_set = false};
+	enum fg_budget_class cls;
 	const char *listen_spec = NULL, *base_url = NULL, *origin = NULL;
+	const char *why;
 	char base_origin[FG_ORIGIN_MAX + 1], check[FG_ORIGIN_MAX + 1];
 	char err[512];
 	struct fg_web *w = NULL;
@@ -325,6 +477,61 @@ main(int argc, char **argv)
 				goto bad_number;
 			conf.agent.timeout_ms = (int)v;
 			break;
+		case O_LISTEN_MODE:
+			if (!parse_mode(optarg, &perm.mode)) {
+				fprintf(stderr,
+				    "fido2gate-web: --listen-mode %s: an "
+				    "octal mode, e.g. 0660\n",
+				    optarg);
+				return 2;
+			}
+			perm.mode_set = true;
+			break;
+		case O_LISTEN_GROUP:
+			if (!parse_group(optarg, &perm.gid)) {
+				fprintf(stderr,
+				    "fido2gate-web: --listen-group %s: no "
+				    "such group\n",
+				    optarg);
+				return 2;
+			}
+			perm.group = optarg;
+			perm.group_set = true;
+			break;
+		case O_TRUSTED_PROXY:
+			if (fg_proxies_add(&conf.proxies, optarg, &why) !=
+			    FG_OK) {
+				fprintf(stderr,
+				    "fido2gate-web: --trusted-proxy %s: %s\n",
+				    optarg, why);
+				return 2;
+			}
+			break;
+		case O_REQUEST_TIMEOUT:
+			if (!parse_uint(optarg, 1, 600, &v))
+				goto bad_number;
+			conf.request_timeout_s = (unsigned)v;
+			break;
+		case O_LOGIN_BUDGET:
+		case O_TOKEN_BUDGET:
+		case O_DOCUMENT_BUDGET:
+			cls = c == O_LOGIN_BUDGET ? FG_BUDGET_LOGIN
+			    : c == O_TOKEN_BUDGET ? FG_BUDGET_TOKEN
+						  : FG_BUDGET_DOCUMENT;
+			if (fg_rate_parse(optarg, &conf.budget[cls]) != FG_OK) {
+				fprintf(stderr,
+				    "fido2gate-web: %s: expected RATE,BURST "
+				    "(RATE a second, or N/m a minute, up to "
+				    "%d/s; BURST up to %d) or off\n",
+				    optarg, FG_RATE_MAX, FG_BURST_MAX);
+				return 2;
+			}
+			break;
+		case O_BUDGET_TABLE:
+			if (!parse_uint(optarg, 16, FG_BUDGET_TABLE_MAX, &v))
+				goto bad_number;
+			conf.budget_table = (size_t)v;
+			break;
 		case O_HELP:
 			usage(stdout);
 			return 0;
@@ -354,6 +561,13 @@ main(int argc, char **argv)
 		    "fido2gate-web: --agent: an absolute path "
 		    "shorter than %d bytes\n",
 		    FG_SOCKET_PATH_MAX);
+		return 2;
+	}
+	if ((perm.mode_set || perm.group_set) &&
+	    strncmp(listen_spec, "unix:", 5) != 0) {
+		fprintf(stderr,
+		    "fido2gate-web: --listen-mode and --listen-group are "
+		    "for --listen unix:PATH\n");
 		return 2;
 	}
 	if (conf.max_connections < conf.threads ||
@@ -411,10 +625,18 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
 	if ((conf.listen_fd = listen_on(
-		 listen_spec, &usage_error, err, sizeof(err))) < 0) {
+		 listen_spec, &perm, &usage_error, err, sizeof(err))) < 0) {
 		fprintf(stderr, "fido2gate-web: %s\n", err);
 		return usage_error ? 2 : 1;
 	}
+	if (strncmp(listen_spec, "unix:", 5) != 0 && trusts_loopback(&conf))
+		fprintf(stderr,
+		    "fido2gate-web: note: --trusted-proxy trusts loopback: "
+		    "every local user can connect to %s and name any client "
+		    "in X-Forwarded-For; on a shared host listen on a Unix "
+		    "socket that only the proxy can reach (--listen "
+		    "unix:PATH --listen-mode 0660)\n",
+		    listen_spec);
 	if (fg_web_start(&conf, &w, err, sizeof(err)) != FG_OK) {
 		fprintf(stderr, "fido2gate-web: %s\n", err);
 		close(conf.listen_fd);

@@ -38,6 +38,8 @@ struct fg_web {
 	struct MHD_Daemon *d;
 	struct fg_web_conf conf;
 	struct fg_up *up; /* the organisation's provider's relying party */
+	struct fg_budget *budget; /* the request budgets, per address */
+	struct fg_conns *conns;	  /* connections per address, deadlines */
 };
 
 enum route_id {
@@ -68,21 +70,36 @@ struct route {
 	const char *allow; /* the Allow header of a 405 */
 	enum body_kind post_body;
 	bool json; /* errors as JSON, not as a page */
+	/* whose budget it draws on: each request of these makes work or
+	 * state in the agent */
+	enum fg_budget_class budget;
 };
 
 static const struct route routes[] = {
     {"/.well-known/openid-configuration", R_DISCOVERY, M_GET | M_HEAD,
-	"GET, HEAD", B_ANY, true},
-    {"/jwks", R_JWKS, M_GET | M_HEAD, "GET, HEAD", B_ANY, true},
-    {"/authorize", R_AUTHORIZE, M_GET | M_POST, "GET, POST", B_FORM, false},
-    {"/login/begin", R_BEGIN, M_POST, "POST", B_JSON, true},
-    {"/login/finish", R_FINISH, M_POST, "POST", B_JSON, true},
-    {"/login/abort", R_ABORT, M_POST, "POST", B_JSON, true},
-    {"/token", R_TOKEN, M_POST, "POST", B_FORM, true},
-    {"/userinfo", R_USERINFO, M_GET | M_POST, "GET, POST", B_ANY, true},
-    {"/upstream/callback", R_UPSTREAM, M_GET, "GET", B_ANY, false},
-    {"/static/login.js", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false},
-    {"/static/login.css", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false},
+	"GET, HEAD", B_ANY, true, FG_BUDGET_DOCUMENT},
+    {"/jwks", R_JWKS, M_GET | M_HEAD, "GET, HEAD", B_ANY, true,
+	FG_BUDGET_DOCUMENT},
+    {"/authorize", R_AUTHORIZE, M_GET | M_POST, "GET, POST", B_FORM, false,
+	FG_BUDGET_LOGIN},
+    {"/login/begin", R_BEGIN, M_POST, "POST", B_JSON, true, FG_BUDGET_LOGIN},
+    {"/login/finish", R_FINISH, M_POST, "POST", B_JSON, true, FG_BUDGET_LOGIN},
+    {"/login/abort", R_ABORT, M_POST, "POST", B_JSON, true, FG_BUDGET_LOGIN},
+    {"/token", R_TOKEN, M_POST, "POST", B_FORM, true, FG_BUDGET_TOKEN},
+    {"/userinfo", R_USERINFO, M_GET | M_POST, "GET, POST", B_ANY, true,
+	FG_BUDGET_TOKEN},
+    {"/upstream/callback", R_UPSTREAM, M_GET, "GET", B_ANY, false,
+	FG_BUDGET_LOGIN},
+    {"/static/login.js", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false,
+	FG_BUDGET_NONE},
+    {"/static/login.css", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false,
+	FG_BUDGET_NONE},
+};
+
+static const char *const budget_names[FG_BUDGET_CLASSES] = {
+    [FG_BUDGET_LOGIN] = "login",
+    [FG_BUDGET_TOKEN] = "token",
+    [FG_BUDGET_DOCUMENT] = "document",
 };
 
 /* One request, from its headers to its response. */
@@ -92,6 +109,14 @@ struct req {
 	struct fg_buf body;
 	size_t received;
 	bool too_large;
+	struct fg_ip client; /* the peer, or the client behind a proxy */
+};
+
+/* X-Forwarded-For headers, the last XFF_HEADERS_MAX of them */
+#define XFF_HEADERS_MAX 16
+struct xff {
+	const char *v[XFF_HEADERS_MAX];
+	size_t n;
 };
 
 /* A header to add to a response. */
@@ -100,25 +125,80 @@ struct hdr {
 	const char *value;
 };
 
+/* --- connections and clients --- */
+
+static void
+peer_of(struct MHD_Connection *c, struct fg_ip *peer)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	fg_ip_from_sockaddr(ci != NULL ? ci->client_addr : NULL, peer);
+}
+
+/* what conns.c keeps of the connection; NULL when it refused it */
+static struct fg_conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static enum MHD_Result
+collect_xff(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct xff *x = cls;
+
+	(void)kind;
+	if (key == NULL || value == NULL ||
+	    strcasecmp(key, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	if (x->n == XFF_HEADERS_MAX) { /* the rightmost count */
+		memmove(x->v, x->v + 1, (XFF_HEADERS_MAX - 1) * sizeof(*x->v));
+		x->n--;
+	}
+	x->v[x->n++] = value;
+	return MHD_YES;
+}
+
+/* The request's client: the TCP peer, unless the peer is a trusted proxy
+ * (or this is a Unix socket), then the rightmost X-Forwarded-For entry
+ * that is not a trusted proxy. The proxy's own writing is on the right;
+ * what the client sent is on the left, and never taken. */
+static void
+client_of(
+    const struct fg_web *w, struct MHD_Connection *c, struct fg_ip *client)
+{
+	struct fg_conn *conn = conn_of(c);
+	struct xff x = {.n = 0};
+
+	if (conn != NULL)
+		*client = conn->peer;
+	else
+		peer_of(c, client);
+	if (!fg_proxies_has(&w->conf.proxies, client))
+		return;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_xff, &x);
+	(void)fg_xff_client(&w->conf.proxies, x.v, x.n, client);
+}
+
 /* --- logging --- */
 
 static void
 client_address(struct MHD_Connection *c, char *buf, size_t len)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	struct fg_conn *conn = conn_of(c);
+	struct fg_ip peer;
 
-	snprintf(buf, len, "unix");
-	if (sa == NULL)
+	if (conn != NULL) {
+		snprintf(buf, len, "%s", conn->client);
 		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-		    buf, (socklen_t)len);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
-		    (socklen_t)len);
+	}
+	peer_of(c, &peer);
+	fg_ip_str(&peer, buf, len);
 }
 
 /* "fido2gate-web: ADDR METHOD PATH STATUS: why": the path escaped and cut
@@ -127,7 +207,7 @@ static void __attribute__((format(printf, 5, 6)))
 log_req(struct MHD_Connection *c, const char *method, const char *url,
     unsigned status, const char *fmt, ...)
 {
-	char addr[INET6_ADDRSTRLEN], path[96], m[16], why[512];
+	char addr[FG_IP_STR_MAX + 16], path[96], m[16], why[512];
 	va_list ap;
 
 	client_address(c, addr, sizeof(addr));
@@ -430,6 +510,31 @@ respond_page_below(struct MHD_Connection *c, unsigned status,
 	return respond(c, status, TYPE_HTML, html, len, NULL, 0);
 }
 
+/* 429, over the client's budget: nothing went to the agent */
+static enum MHD_Result
+too_many(struct MHD_Connection *c, const struct route *r, unsigned retry_after)
+{
+	struct hdr h = {"Retry-After", NULL};
+	char after[16], *html;
+	size_t len = 0;
+
+	snprintf(after, sizeof(after), "%u", retry_after);
+	h.value = after;
+	if (r->json)
+		return respond_json(c, MHD_HTTP_TOO_MANY_REQUESTS,
+		    json_pack("{s:s,s:s,s:i}", "error", "too_many_requests",
+			"error_description",
+			"too many requests from this address: retry later",
+			"retry_after", (int)retry_after),
+		    &h, 1);
+	html = fg_html_error_at(request_lang(c), FG_PAGE_TOO_MANY, NULL,
+	    r->id == R_UPSTREAM ? "../" : "", &len);
+	if (html == NULL)
+		return MHD_NO;
+	return respond(
+	    c, MHD_HTTP_TOO_MANY_REQUESTS, TYPE_HTML, html, len, &h, 1);
+}
+
 /* unavailable() for a page below the root */
 static enum MHD_Result
 unavailable_below(struct MHD_Connection *c, enum fg_lang lang)
@@ -525,7 +630,7 @@ do_authorize(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 	const char *oauth, *redirect;
 	char err[256], text[512], host[256];
 	enum MHD_Result ret;
-	int r;
+	int r, i;
 
 	fg_params_init(&p);
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, query_param, &p);
@@ -538,6 +643,22 @@ do_authorize(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 	}
 	/* the client's choice (ui_locales) over the browser's */
 	(void)fg_lang_ui_locales(fg_params_get(&p, "ui_locales"), &lang);
+	/* the client's own values, which the agent keeps for the login
+	 * and sends back: bounded here, and never redirected with */
+	for (i = 0; p.err == FG_PARAMS_OK && i < 2; i++) {
+		const char *name = i == 0 ? "state" : "nonce";
+		const char *v = fg_params_get(&p, name);
+
+		if (v != NULL && strlen(v) > FG_WEB_STATE_MAX) {
+			snprintf(text, sizeof(text),
+			    "%s is longer than %d bytes", name,
+			    FG_WEB_STATE_MAX);
+			log_req(c, method, url, 400, "%s (no redirect)", text);
+			ret = respond_page(c, MHD_HTTP_BAD_REQUEST, lang,
+			    FG_PAGE_BAD_REQUEST, text, NULL, 0);
+			goto out;
+		}
+	}
 	if ((params = fg_params_json(&p)) == NULL) {
 		fg_params_strerror(&p, text, sizeof(text));
 		log_req(c, method, url, 400, "%s", text);
@@ -1141,16 +1262,68 @@ origin_allowed(const struct fg_web *w, struct MHD_Connection *c)
 	return strcmp(origin + n, host) == 0;
 }
 
+/* One request of r's class from the request's client: false (and
+ * *retry_after) when over the budget. Logged once, then once in a while
+ * with how many were refused: a flood of refusals is not a flood of
+ * lines. */
+static bool
+within_budget(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const struct route *r, const char *url, const char *method,
+    unsigned *retry_after)
+{
+	const struct fg_rate *rate;
+	struct fg_budget_verdict v;
+	struct fg_addr_key key;
+	size_t held;
+	uint64_t evicted, early;
+	bool ok;
+
+	if (r->budget == FG_BUDGET_NONE || w->budget == NULL)
+		return true;
+	fg_ip_key(&rq->client, &key);
+	ok = fg_budget_take(
+	    w->budget, &key, r->budget, (uint64_t)fg_now_ms(), &v);
+	if (v.table_full) {
+		fg_budget_stats(w->budget, &held, &evicted, &early);
+		fprintf(stderr,
+		    "fido2gate-web: the budget table is full (%zu "
+		    "addresses): %llu were forgotten before their budgets "
+		    "refilled; --budget-table may be too small\n",
+		    held, (unsigned long long)early);
+	}
+	if (ok)
+		return true;
+	rate = &w->conf.budget[r->budget];
+	if (v.report > 0)
+		log_req(c, method, url, 429,
+		    "over the %s budget of %u/%s, burst %u, of this "
+		    "address%s: %lu refused since the last line",
+		    budget_names[r->budget],
+		    rate->per_min % 60 == 0 ? rate->per_min / 60
+					    : rate->per_min,
+		    rate->per_min % 60 == 0 ? "s" : "min", rate->burst,
+		    rq->client.family == AF_INET6 ? "'s /64" : "", v.report);
+	*retry_after = v.retry_after;
+	return false;
+}
+
 /* The headers are in: route, method, content type, declared length, and
- * origin are checked before a byte of the body is read. */
+ * origin are checked before a byte of the body is read, then the
+ * client's budget. */
 static enum MHD_Result
 on_headers(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
     const char *url, const char *method)
 {
 	const char *type, *clen;
 	unsigned long long n;
+	unsigned retry_after = 1;
+	struct fg_conn *conn;
 	char *end;
 	size_t i;
+
+	client_of(w, c, &rq->client);
+	if ((conn = conn_of(c)) != NULL)
+		fg_ip_str(&rq->client, conn->client, sizeof(conn->client));
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(url, routes[i].path) == 0)
@@ -1223,6 +1396,8 @@ on_headers(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
 		return respond_json(c, MHD_HTTP_FORBIDDEN,
 		    json_pack("{s:s}", "error", "forbidden"), NULL, 0);
 	}
+	if (!within_budget(w, c, rq, &routes[i], url, method, &retry_after))
+		return too_many(c, &routes[i], retry_after);
 	rq->route = &routes[i];
 	return MHD_YES;
 }
@@ -1275,10 +1450,18 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	if (rq == NULL) {
+		enum MHD_Result ret;
+
+		/* a connection over its address's limit, being shut */
+		if (conn_of(c) == NULL)
+			return MHD_NO;
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
 		*req_cls = rq;
-		return on_headers(w, c, rq, url, method);
+		ret = on_headers(w, c, rq, url, method);
+		if (rq->route == NULL)
+			fg_conns_received(w->conns, conn_of(c));
+		return ret;
 	}
 	if (rq->route == NULL)
 		return MHD_NO; /* answered at the headers */
@@ -1298,6 +1481,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	fg_conns_received(w->conns, conn_of(c));
 	return on_body_done(w, c, rq, url, method);
 }
 
@@ -1305,16 +1489,61 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct fg_web *w = cls;
 	struct req *rq = *req_cls;
 
-	(void)cls;
-	(void)c;
-	(void)toe;
+	/* the next request on this connection has its own deadline */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		fg_conns_idle(w->conns, conn_of(c));
 	if (rq == NULL)
 		return;
 	fg_buf_free(&rq->body);
 	free(rq);
 	*req_cls = NULL;
+}
+
+/* At accept: an address over its connection limit is refused before
+ * libmicrohttpd makes anything of the connection. */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct fg_web *w = cls;
+	struct fg_ip peer;
+
+	fg_ip_from_sockaddr(
+	    addrlen >= (socklen_t)sizeof(sa_family_t) ? addr : NULL, &peer);
+	return fg_conns_admit(
+		   w->conns, &peer, fg_proxies_has(&w->conf.proxies, &peer))
+	    ? MHD_YES
+	    : MHD_NO;
+}
+
+/* A connection's start and end. One that the limit refuses after all
+ * (threads accepting at once) is shut down here; libmicrohttpd then
+ * reads the end of the stream and closes it. */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct fg_web *w = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct fg_ip peer;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		fg_conns_close(w->conns, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	peer_of(c, &peer);
+	*socket_context = fg_conns_open(w->conns, &peer,
+	    fg_proxies_has(&w->conf.proxies, &peer), ci->connect_fd);
+	if (*socket_context == NULL)
+		shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
 static void
@@ -1355,24 +1584,40 @@ fg_web_start(const struct fg_web_conf *conf, struct fg_web **out, char *err,
 		free(w);
 		return FG_ERR_NOMEM;
 	}
+	/* the table is allocated whole, now: no flood can grow it */
+	w->budget = fg_budget_new(conf->budget_table, conf->budget);
+	w->conns = fg_conns_new(
+	    conf->max_connections, conf->max_per_ip, conf->request_timeout_s);
+	if (w->budget == NULL || w->conns == NULL) {
+		snprintf(err, errlen, "out of memory");
+		fg_budget_free(&w->budget);
+		fg_conns_free(&w->conns);
+		fg_up_free(&w->up);
+		free(w);
+		return FG_ERR_NOMEM;
+	}
 	/* one thread is no pool: libmicrohttpd wants the option left out */
 	pool[0].option =
 	    conf->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
 	pool[0].value = (intptr_t)conf->threads;
+	/* the per-address connection limit is conns.c's, not
+	 * libmicrohttpd's, which could not spare a trusted proxy */
 	w->d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER,
+	    0, on_accept, w, on_request, w, MHD_OPTION_EXTERNAL_LOGGER,
 	    on_mhd_log, w, MHD_OPTION_LISTEN_SOCKET, conf->listen_fd,
 	    MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_LIMIT,
-	    conf->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    conf->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->memory_limit,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+	    conf->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    conf->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    conf->memory_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
 	if (w->d == NULL) {
 		snprintf(err, errlen,
 		    "libmicrohttpd could not start (see its "
 		    "message above)");
+		fg_budget_free(&w->budget);
+		fg_conns_free(&w->conns);
 		fg_up_free(&w->up);
 		free(w);
 		return FG_ERR_INTERNAL;
@@ -1386,7 +1631,9 @@ fg_web_stop(struct fg_web **w)
 {
 	if (w == NULL || *w == NULL)
 		return;
-	MHD_stop_daemon((*w)->d);
+	MHD_stop_daemon((*w)->d); /* every connection closed */
+	fg_conns_free(&(*w)->conns);
+	fg_budget_free(&(*w)->budget);
 	fg_up_free(&(*w)->up);
 	free(*w);
 	*w = NULL;

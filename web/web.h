@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -43,6 +44,8 @@ void fg_buf_free(struct fg_buf *b); /* wipes */
  * An empty value counts as given (a repeat is a repeat) but is left out of
  * the result, as RFC 6749 §3.1 asks. The first error sticks. */
 #define FG_WEB_PARAMS_MAX 32
+/* state and nonce: the client's, echoed back; longer is refused (400) */
+#define FG_WEB_STATE_MAX 512
 #define FG_WEB_NAME_MAX 64
 
 enum fg_params_err {
@@ -208,6 +211,7 @@ enum fg_page {
 	FG_PAGE_TOO_LARGE,   /* 413 */
 	FG_PAGE_MEDIA_TYPE,  /* 415 */
 	FG_PAGE_UNAVAILABLE, /* 503: the agent is down or failing */
+	FG_PAGE_TOO_MANY,    /* 429: over this address's request budget */
 	/* the organisation's provider first */
 	FG_PAGE_UP_DOWN,     /* 502: it cannot be reached, or is too slow */
 	FG_PAGE_UP_INVALID,  /* 502: its answer fails our checks */
@@ -312,6 +316,124 @@ struct fg_web_agent {
 int fg_web_call(const struct fg_web_agent *a, json_t *req, json_t **reply,
     struct fg_refusal *why, char *err, size_t errlen);
 
+/* addr.c: client addresses, for the request budgets and the connection
+ * limit. */
+struct sockaddr;
+
+struct fg_ip {
+	int family;    /* AF_INET, AF_INET6, or AF_UNIX (no address) */
+	uint8_t a[16]; /* AF_INET: the first 4 bytes */
+};
+#define FG_IP_STR_MAX 46 /* INET6_ADDRSTRLEN */
+
+/* What the budgets and the connection limit count by: an IPv4 address,
+ * an IPv6 address's /64 (one subscriber's), or the Unix socket. */
+struct fg_addr_key {
+	uint8_t b[17];
+};
+
+/* --trusted-proxy: addresses or networks (ADDR/PREFIX) */
+#define FG_WEB_PROXIES_MAX 16
+struct fg_net {
+	struct fg_ip ip;
+	unsigned prefix;
+};
+struct fg_proxies {
+	struct fg_net net[FG_WEB_PROXIES_MAX];
+	size_t n;
+};
+
+/* a socket's peer; anything but IPv4 and IPv6 is the Unix socket's */
+bool fg_ip_from_sockaddr(const struct sockaddr *sa, struct fg_ip *out);
+/* an X-Forwarded-For entry: IPv4, IPv6, [IPv6], either with :PORT,
+ * spaces around; an IPv4-mapped IPv6 address is the IPv4 one */
+bool fg_ip_parse(const char *s, size_t len, struct fg_ip *out);
+const char *fg_ip_str(const struct fg_ip *ip, char *buf, size_t len);
+void fg_ip_key(const struct fg_ip *ip, struct fg_addr_key *key);
+/* SipHash-2-4 of the key under a table's secret */
+uint64_t fg_addr_hash(const struct fg_addr_key *key, const uint8_t secret[16]);
+/* ADDR[/PREFIX][,ADDR[/PREFIX]...] added to p; FG_ERR_INVALID (why) */
+int fg_proxies_add(struct fg_proxies *p, const char *spec, const char **why);
+/* ip is one of the trusted proxies; a Unix socket's peer always is */
+bool fg_proxies_has(const struct fg_proxies *p, const struct fg_ip *ip);
+/* The client behind a trusted proxy, from the X-Forwarded-For headers'
+ * values in the order they came: walking from the right, the first entry
+ * that is not a trusted proxy (the leftmost ones are the client's own
+ * writing). Every entry a trusted proxy: the leftmost of them. false when
+ * there is no entry, or the walk meets one that is not an address
+ * (nothing a trusted proxy wrote): the caller keeps the peer. */
+bool fg_xff_client(const struct fg_proxies *p, const char *const *values,
+    size_t n, struct fg_ip *out);
+
+/* budget.c: a token bucket per client address and class of endpoint, in
+ * a table of fixed size (the least recently used address makes room). */
+enum fg_budget_class {
+	FG_BUDGET_LOGIN,    /* the browser's: /authorize, /login/, callback */
+	FG_BUDGET_TOKEN,    /* the relying party's: /token, /userinfo */
+	FG_BUDGET_DOCUMENT, /* discovery and keys */
+	FG_BUDGET_CLASSES,
+	FG_BUDGET_NONE = FG_BUDGET_CLASSES, /* static files */
+};
+#define FG_RATE_MAX 100000 /* requests a second */
+#define FG_BURST_MAX 100000
+#define FG_BUDGET_TABLE_MAX (1u << 22) /* addresses */
+
+struct fg_rate {
+	unsigned per_min; /* sustained, requests a minute; 0: no budget */
+	unsigned burst;	  /* at once, after a rest */
+};
+/* "RATE,BURST" (RATE a second, or RATE/s, RATE/m a minute) or "off" */
+int fg_rate_parse(const char *s, struct fg_rate *out);
+
+struct fg_budget_verdict {
+	unsigned retry_after; /* refused: seconds until one fits */
+	unsigned long report; /* refused: refusals to log now, 0: none */
+	bool table_full;      /* log that the table was too small */
+};
+struct fg_budget;
+struct fg_budget *fg_budget_new(
+    size_t addresses, const struct fg_rate rate[FG_BUDGET_CLASSES]);
+void fg_budget_free(struct fg_budget **bu);
+/* one request of class cls from key at now (monotonic ms): true when
+ * within the budget; false, *v saying more, when not */
+bool fg_budget_take(struct fg_budget *bu, const struct fg_addr_key *key,
+    enum fg_budget_class cls, uint64_t now, struct fg_budget_verdict *v);
+/* addresses held; evicted in all, and evicted before their buckets had
+ * filled up again (the table is too small for the flood) */
+void fg_budget_stats(struct fg_budget *bu, size_t *held, uint64_t *evicted,
+    uint64_t *evicted_early);
+
+/* conns.c: the per-address connection limit (a trusted proxy has none)
+ * and the deadline for a request's headers and body. */
+struct fg_conn {
+	struct fg_ip peer;
+	bool trusted;			 /* the peer is a trusted proxy */
+	char client[FG_IP_STR_MAX + 16]; /* this request's, for the logs */
+	/* conns.c's own */
+	int fd;
+	struct fg_addr_key key;
+	bool counted, waiting, expired;
+	uint64_t since;
+	struct fg_conn *prev, *next;
+};
+struct fg_conns;
+/* deadline_s 0: none */
+struct fg_conns *fg_conns_new(
+    unsigned max_connections, unsigned per_addr, unsigned deadline_s);
+void fg_conns_free(struct fg_conns **cs);
+/* at accept: false when the peer (untrusted) holds its share already */
+bool fg_conns_admit(
+    struct fg_conns *cs, const struct fg_ip *peer, bool trusted);
+/* a connection started: NULL when over the limit or out of memory (the
+ * caller shuts it down) */
+struct fg_conn *fg_conns_open(
+    struct fg_conns *cs, const struct fg_ip *peer, bool trusted, int fd);
+void fg_conns_close(struct fg_conns *cs, struct fg_conn *c);
+/* the request is in: off the deadline */
+void fg_conns_received(struct fg_conns *cs, struct fg_conn *c);
+/* the response is sent: the deadline starts again for the next one */
+void fg_conns_idle(struct fg_conns *cs, struct fg_conn *c);
+
 /* static.c: the page's script and style, built into the binary. */
 struct fg_static {
 	const char *path; /* "/static/login.js" */
@@ -333,6 +455,13 @@ struct fg_web_conf {
 	unsigned timeout_s;  /* a connection's idle time */
 	size_t memory_limit; /* per connection: headers, buffers */
 	size_t max_body;     /* bytes; more is 413 */
+	/* a request's headers and body, in all */
+	unsigned request_timeout_s;
+	/* --trusted-proxy */
+	struct fg_proxies proxies;
+	/* per client address, and how many addresses are remembered */
+	struct fg_rate budget[FG_BUDGET_CLASSES];
+	size_t budget_table;
 };
 
 /*

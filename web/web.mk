@@ -7,8 +7,8 @@
 
 WEB_SRC := $(wildcard web/*.c)
 WEB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(WEB_SRC))
-# the parsers and renderers: no socket, no libmicrohttpd daemon
-WEB_PURE := buf params lang basic login reply html idtoken
+# the parsers and renderers (and the address tables): no libmicrohttpd daemon
+WEB_PURE := buf params lang basic login reply html idtoken addr budget conns
 WEB_SAN_OBJ := $(patsubst %,$(BUILD)/san/web/%.o,$(WEB_PURE))
 WEB_FUZZ_OBJ := $(patsubst %,$(BUILD)/fuzz/web/%.o,$(WEB_PURE))
 WEB_FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(FG_LIB_SRC))

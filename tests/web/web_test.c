@@ -1,9 +1,12 @@
 /*
  * Unit tests of the web front's pure parts (cmocka, under ASan and UBSan):
  * parameter collection, Accept-Language, Basic and Bearer credentials,
- * the page's JSON bodies, the checks of the agent's replies, and the HTML
- * escaping of every page. Each test is named after what it proves.
+ * the page's JSON bodies, the checks of the agent's replies, the HTML
+ * escaping of every page, and the client addresses, request budgets and
+ * connection table. Each test is named after what it proves.
  */
+#include <arpa/inet.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -707,6 +712,411 @@ html_error_pages_speak_the_language(void **state)
 	fg_wipe_free(html, len);
 }
 
+/* --- client addresses --- */
+
+static bool
+ip_is(const char *entry, int family, const char *want)
+{
+	struct fg_ip ip;
+	char buf[FG_IP_STR_MAX];
+
+	if (!fg_ip_parse(entry, strlen(entry), &ip))
+		return false;
+	return ip.family == family &&
+	    strcmp(fg_ip_str(&ip, buf, sizeof(buf)), want) == 0;
+}
+
+static void
+addr_parse_takes_what_proxies_write_and_nothing_else(void **state)
+{
+	static const char *const refused[] = {"", " ", "unknown", "_hidden",
+	    "1.2.3", "1.2.3.4:", "1.2.3.4:123456", "1.2.3.4:8a", "[1.2.3.4]",
+	    "[::1", "[::1]x", "[::1]:", "::1::2", "2001:db8::1 x", "1.2.3.4.5",
+	    "256.1.1.1", "0000:0000:0000:0000:0000:0000:0000:0000:0000:0001",
+	    NULL};
+	struct fg_ip ip;
+	size_t i;
+
+	(void)state;
+	assert_true(ip_is("192.0.2.1", AF_INET, "192.0.2.1"));
+	assert_true(ip_is(" \t192.0.2.1 ", AF_INET, "192.0.2.1"));
+	assert_true(ip_is("192.0.2.1:443", AF_INET, "192.0.2.1"));
+	assert_true(ip_is("2001:db8::1", AF_INET6, "2001:db8::1"));
+	assert_true(ip_is("[2001:db8::1]", AF_INET6, "2001:db8::1"));
+	assert_true(ip_is("[2001:db8::1]:8443", AF_INET6, "2001:db8::1"));
+	/* an IPv4-mapped address is the IPv4 one: one budget, not two */
+	assert_true(ip_is("::ffff:192.0.2.1", AF_INET, "192.0.2.1"));
+	for (i = 0; refused[i] != NULL; i++)
+		assert_false(fg_ip_parse(refused[i], strlen(refused[i]), &ip));
+	/* a NUL inside is not an address */
+	assert_false(fg_ip_parse("1.2.3.4\0", 8, &ip));
+}
+
+static void
+addr_keys_group_ipv6_by_64(void **state)
+{
+	struct fg_ip a, b;
+	struct fg_addr_key ka, kb;
+
+	(void)state;
+	assert_true(fg_ip_parse("2001:db8:1:2::1", 15, &a));
+	assert_true(fg_ip_parse("2001:db8:1:2:ffff:1:2:3", 23, &b));
+	fg_ip_key(&a, &ka);
+	fg_ip_key(&b, &kb);
+	assert_memory_equal(ka.b, kb.b, sizeof(ka.b));
+	assert_true(fg_ip_parse("2001:db8:1:3::1", 15, &b));
+	fg_ip_key(&b, &kb);
+	assert_memory_not_equal(ka.b, kb.b, sizeof(ka.b));
+	/* IPv4 addresses each count alone */
+	assert_true(fg_ip_parse("192.0.2.1", 9, &a));
+	assert_true(fg_ip_parse("192.0.2.2", 9, &b));
+	fg_ip_key(&a, &ka);
+	fg_ip_key(&b, &kb);
+	assert_memory_not_equal(ka.b, kb.b, sizeof(ka.b));
+	/* and the Unix socket is one key of its own */
+	fg_ip_from_sockaddr(NULL, &a);
+	assert_int_equal(a.family, AF_UNIX);
+	fg_ip_key(&a, &ka);
+	assert_true(fg_ip_parse("::", 2, &b));
+	fg_ip_key(&b, &kb);
+	assert_memory_not_equal(ka.b, kb.b, sizeof(ka.b));
+}
+
+static void
+addr_trusted_proxies_are_addresses_or_networks(void **state)
+{
+	static const char *const refused[] = {"", ",", "1.2.3.4,", ",1.2.3.4",
+	    "0.0.0.0/0", "10.0.0.0/7", "::/0", "1.2.3.4:80", "[::1]",
+	    "10.0.0.0/33", "::1/129", "10.0.0.0/x", "10.0.0.0/", "localhost",
+	    "1.2.3.4 ", NULL};
+	struct fg_proxies p;
+	struct fg_ip ip;
+	const char *why = NULL;
+	size_t i;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(
+	    fg_proxies_add(&p, "10.1.2.3/8,2001:db8::/32", &why), FG_OK);
+	assert_int_equal(fg_proxies_add(&p, "127.0.0.1", &why), FG_OK);
+	assert_int_equal(p.n, 3);
+	assert_true(fg_ip_parse("10.200.0.1", 10, &ip));
+	assert_true(fg_proxies_has(&p, &ip));
+	assert_true(fg_ip_parse("11.0.0.1", 8, &ip));
+	assert_false(fg_proxies_has(&p, &ip));
+	assert_true(fg_ip_parse("2001:db8:ffff::1", 16, &ip));
+	assert_true(fg_proxies_has(&p, &ip));
+	assert_true(fg_ip_parse("2001:db9::1", 11, &ip));
+	assert_false(fg_proxies_has(&p, &ip));
+	assert_true(fg_ip_parse("127.0.0.2", 9, &ip));
+	assert_false(fg_proxies_has(&p, &ip));
+	/* a Unix socket's peer is always the proxy */
+	fg_ip_from_sockaddr(NULL, &ip);
+	assert_true(fg_proxies_has(&p, &ip));
+	for (i = 0; refused[i] != NULL; i++) {
+		memset(&p, 0, sizeof(p));
+		why = NULL;
+		assert_int_equal(
+		    fg_proxies_add(&p, refused[i], &why), FG_ERR_INVALID);
+		assert_non_null(why);
+	}
+}
+
+/* the client fg_xff_client finds behind proxies, or "peer" */
+static const char *
+xff_client(const char *proxies, const char *const *values, size_t n)
+{
+	static char buf[FG_IP_STR_MAX];
+	struct fg_proxies p;
+	struct fg_ip ip;
+	const char *why;
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(fg_proxies_add(&p, proxies, &why), FG_OK);
+	if (!fg_xff_client(&p, values, n, &ip))
+		return "peer";
+	return fg_ip_str(&ip, buf, sizeof(buf));
+}
+
+static void
+xff_takes_the_rightmost_entry_not_a_trusted_proxy(void **state)
+{
+	const char *one[1], *two[2];
+
+	(void)state;
+	/* what nginx sends: the client's own header, then its peer */
+	one[0] = "203.0.113.9, 198.51.100.7";
+	assert_string_equal(xff_client("127.0.0.1", one, 1), "198.51.100.7");
+	/* a forged leftmost entry buys nothing */
+	one[0] = "10.9.9.9,198.51.100.7";
+	assert_string_equal(xff_client("127.0.0.1", one, 1), "198.51.100.7");
+	/* behind two trusted proxies, the entry before them */
+	one[0] = "1.1.1.1, 198.51.100.7, 10.0.0.5";
+	assert_string_equal(
+	    xff_client("127.0.0.1,10.0.0.0/8", one, 1), "198.51.100.7");
+	/* the client naming a trusted proxy as itself is skipped too, but
+	 * what the proxy appended is still the client */
+	one[0] = "127.0.0.1, 198.51.100.7";
+	assert_string_equal(xff_client("127.0.0.1", one, 1), "198.51.100.7");
+	/* several headers are one list, in order */
+	two[0] = "198.51.100.1";
+	two[1] = "198.51.100.2";
+	assert_string_equal(xff_client("127.0.0.1", two, 2), "198.51.100.2");
+	two[1] = "127.0.0.1";
+	assert_string_equal(xff_client("127.0.0.1", two, 2), "198.51.100.1");
+	/* garbage on the left is never reached */
+	one[0] = "garbage, , [2001:db8::7]:1234";
+	assert_string_equal(xff_client("127.0.0.1", one, 1), "2001:db8::7");
+	/* garbage where the proxy writes: no client, the peer counts */
+	one[0] = "198.51.100.7, unknown";
+	assert_string_equal(xff_client("127.0.0.1", one, 1), "peer");
+	one[0] = "";
+	assert_string_equal(xff_client("127.0.0.1", one, 1), "peer");
+	assert_string_equal(xff_client("127.0.0.1", one, 0), "peer");
+	/* every entry a trusted proxy: the leftmost, where it began */
+	one[0] = "10.0.0.1, 10.0.0.2";
+	assert_string_equal(xff_client("10.0.0.0/8", one, 1), "10.0.0.1");
+}
+
+/* --- request budgets --- */
+
+static const struct fg_rate test_rates[FG_BUDGET_CLASSES] = {
+    [FG_BUDGET_LOGIN] = {5 * 60, 20},
+    [FG_BUDGET_TOKEN] = {10 * 60, 100},
+    [FG_BUDGET_DOCUMENT] = {0, 0},
+};
+
+static struct fg_addr_key
+key_of(const char *addr)
+{
+	struct fg_addr_key k;
+	struct fg_ip ip;
+
+	assert_true(fg_ip_parse(addr, strlen(addr), &ip));
+	fg_ip_key(&ip, &k);
+	return k;
+}
+
+static void
+budget_rate_is_parsed_per_second_or_minute(void **state)
+{
+	static const char *const refused[] = {"", "5", "5,", ",20", "0,20",
+	    "5,0", "5/h,20", "5,20x", "-5,20", "100001,20", "5,100001", "on",
+	    NULL};
+	struct fg_rate r;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(fg_rate_parse("5,20", &r), FG_OK);
+	assert_int_equal(r.per_min, 300);
+	assert_int_equal(r.burst, 20);
+	assert_int_equal(fg_rate_parse("5/s,20", &r), FG_OK);
+	assert_int_equal(r.per_min, 300);
+	assert_int_equal(fg_rate_parse("30/m,10", &r), FG_OK);
+	assert_int_equal(r.per_min, 30);
+	assert_int_equal(fg_rate_parse("off", &r), FG_OK);
+	assert_int_equal(r.per_min, 0);
+	for (i = 0; refused[i] != NULL; i++)
+		assert_int_equal(fg_rate_parse(refused[i], &r), FG_ERR_INVALID);
+}
+
+static void
+budget_refuses_past_the_burst_and_refills_at_the_rate(void **state)
+{
+	struct fg_budget *bu = fg_budget_new(64, test_rates);
+	struct fg_addr_key a = key_of("192.0.2.1"), b = key_of("192.0.2.2");
+	struct fg_budget_verdict v;
+	uint64_t t = 1000;
+	int i;
+
+	(void)state;
+	assert_non_null(bu);
+	for (i = 0; i < 20; i++)
+		assert_true(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t, &v));
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t, &v));
+	assert_int_equal(v.retry_after, 1);
+	/* another address, and another class of the same address, are
+	 * untouched */
+	assert_true(fg_budget_take(bu, &b, FG_BUDGET_LOGIN, t, &v));
+	for (i = 0; i < 100; i++)
+		assert_true(fg_budget_take(bu, &a, FG_BUDGET_TOKEN, t, &v));
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_TOKEN, t, &v));
+	/* a class without a budget is never refused */
+	for (i = 0; i < 1000; i++)
+		assert_true(fg_budget_take(bu, &a, FG_BUDGET_DOCUMENT, t, &v));
+	/* 5 a second: one more every 200 ms, and not before */
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t + 199, &v));
+	assert_true(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t + 200, &v));
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t + 200, &v));
+	/* a rest refills the burst, no more */
+	for (i = 0; i < 20; i++)
+		assert_true(
+		    fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t + 3600000, &v));
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t + 3600000, &v));
+	fg_budget_free(&bu);
+	assert_null(bu);
+}
+
+static void
+budget_says_when_to_retry_and_logs_once_in_a_while(void **state)
+{
+	const struct fg_rate slow[FG_BUDGET_CLASSES] = {
+	    [FG_BUDGET_LOGIN] = {2, 1}}; /* 2 a minute */
+	struct fg_budget *bu = fg_budget_new(16, slow);
+	struct fg_addr_key a = key_of("192.0.2.1");
+	struct fg_budget_verdict v;
+	uint64_t t = 5000;
+	int i;
+
+	(void)state;
+	assert_true(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t, &v));
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t, &v));
+	assert_int_equal(v.retry_after, 30);
+	assert_int_equal(v.report, 1); /* the first refusal is told */
+	for (i = 0; i < 50; i++) {
+		assert_false(
+		    fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t + 10, &v));
+		assert_int_equal(v.report, 0); /* then quiet */
+	}
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t + 10000, &v));
+	assert_int_equal(v.report, 51); /* and how many since */
+	assert_int_equal(v.retry_after, 20);
+	fg_budget_free(&bu);
+}
+
+static void
+budget_table_stays_bounded_and_forgets_the_least_recently_used(void **state)
+{
+	const struct fg_rate slow[FG_BUDGET_CLASSES] = {
+	    [FG_BUDGET_LOGIN] = {1, 3}}; /* one a minute */
+	struct fg_budget *bu = fg_budget_new(16, slow);
+	struct fg_addr_key a = key_of("192.0.2.1"), k;
+	struct fg_budget_verdict v;
+	char addr[32];
+	size_t held;
+	uint64_t evicted, early, t = 1000;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		assert_true(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t, &v));
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t, &v));
+	/* 15 other addresses fill the table: a is still remembered */
+	for (i = 0; i < 15; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d", i);
+		k = key_of(addr);
+		assert_true(fg_budget_take(bu, &k, FG_BUDGET_LOGIN, t, &v));
+		assert_false(v.table_full);
+	}
+	assert_false(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t, &v));
+	fg_budget_stats(bu, &held, &evicted, &early);
+	assert_int_equal(held, 16);
+	assert_int_equal(evicted, 0);
+	/* 16 more: a, touched last before them, is the oldest of all
+	 * when its turn comes, and is forgotten (and said so) */
+	for (i = 0; i < 16; i++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%d", i);
+		k = key_of(addr);
+		assert_true(fg_budget_take(bu, &k, FG_BUDGET_LOGIN, t, &v));
+	}
+	fg_budget_stats(bu, &held, &evicted, &early);
+	assert_int_equal(held, 16);
+	assert_int_equal(evicted, 16);
+	assert_int_equal(early, 16);
+	assert_true(fg_budget_take(bu, &a, FG_BUDGET_LOGIN, t, &v));
+	/* thousands more: the table never grows */
+	for (i = 0; i < 5000; i++) {
+		snprintf(addr, sizeof(addr), "2001:db8:%x::1", i);
+		k = key_of(addr);
+		(void)fg_budget_take(
+		    bu, &k, FG_BUDGET_LOGIN, t + (uint64_t)i, &v);
+	}
+	fg_budget_stats(bu, &held, &evicted, &early);
+	assert_int_equal(held, 16);
+	fg_budget_free(&bu);
+}
+
+/* --- connections --- */
+
+static void
+conns_limit_each_address_but_not_a_trusted_proxy(void **state)
+{
+	struct fg_conns *cs = fg_conns_new(64, 2, 0);
+	struct fg_conn *c[8];
+	struct fg_ip a, b, v6a, v6b;
+	int i;
+
+	(void)state;
+	assert_non_null(cs);
+	assert_true(fg_ip_parse("192.0.2.1", 9, &a));
+	assert_true(fg_ip_parse("192.0.2.2", 9, &b));
+	assert_true(fg_ip_parse("2001:db8::1", 11, &v6a));
+	assert_true(fg_ip_parse("2001:db8::2", 11, &v6b));
+	assert_true(fg_conns_admit(cs, &a, false));
+	assert_non_null(c[0] = fg_conns_open(cs, &a, false, -1));
+	assert_non_null(c[1] = fg_conns_open(cs, &a, false, -1));
+	assert_false(fg_conns_admit(cs, &a, false));
+	assert_null(fg_conns_open(cs, &a, false, -1));
+	assert_non_null(c[2] = fg_conns_open(cs, &b, false, -1));
+	/* one /64, one share */
+	assert_non_null(c[3] = fg_conns_open(cs, &v6a, false, -1));
+	assert_non_null(c[4] = fg_conns_open(cs, &v6b, false, -1));
+	assert_null(fg_conns_open(cs, &v6a, false, -1));
+	/* a trusted proxy's connections are not counted */
+	for (i = 0; i < 3; i++)
+		assert_true(fg_conns_admit(cs, &a, true));
+	assert_non_null(c[5] = fg_conns_open(cs, &a, true, -1));
+	/* a connection closed makes room */
+	fg_conns_close(cs, c[0]);
+	assert_true(fg_conns_admit(cs, &a, false));
+	assert_non_null(c[0] = fg_conns_open(cs, &a, false, -1));
+	for (i = 0; i < 6; i++)
+		fg_conns_close(cs, c[i]);
+	fg_conns_free(&cs);
+	assert_null(cs);
+}
+
+/* the far end of a socket pair reads the end of the stream within
+ * wait_ms: the near end was shut down */
+static bool
+shut_within(int fd, int wait_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char byte;
+
+	return poll(&p, 1, wait_ms) == 1 && read(fd, &byte, 1) == 0;
+}
+
+static void
+conns_shut_a_request_that_takes_too_long(void **state)
+{
+	struct fg_conns *cs = fg_conns_new(64, 8, 1);
+	struct fg_conn *slow, *quick;
+	struct fg_ip a;
+	int sv1[2], sv2[2];
+
+	(void)state;
+	assert_true(fg_ip_parse("192.0.2.1", 9, &a));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv1), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2), 0);
+	slow = fg_conns_open(cs, &a, false, sv1[0]);
+	quick = fg_conns_open(cs, &a, false, sv2[0]);
+	/* quick's request is in: off the clock, while slow's is not */
+	fg_conns_received(cs, quick);
+	assert_true(shut_within(sv1[1], 10000));
+	assert_false(shut_within(sv2[1], 1500));
+	/* its next request has a deadline of its own */
+	fg_conns_idle(cs, quick);
+	assert_true(shut_within(sv2[1], 10000));
+	fg_conns_close(cs, slow);
+	fg_conns_close(cs, quick);
+	fg_conns_free(&cs);
+	close(sv1[0]);
+	close(sv1[1]);
+	close(sv2[0]);
+	close(sv2[1]);
+}
+
 int
 main(void)
 {
@@ -736,6 +1146,20 @@ main(void)
 	    cmocka_unit_test(html_escapes_every_special_character),
 	    cmocka_unit_test(html_login_page_escapes_the_agents_text),
 	    cmocka_unit_test(html_error_pages_speak_the_language),
+	    cmocka_unit_test(
+		addr_parse_takes_what_proxies_write_and_nothing_else),
+	    cmocka_unit_test(addr_keys_group_ipv6_by_64),
+	    cmocka_unit_test(addr_trusted_proxies_are_addresses_or_networks),
+	    cmocka_unit_test(xff_takes_the_rightmost_entry_not_a_trusted_proxy),
+	    cmocka_unit_test(budget_rate_is_parsed_per_second_or_minute),
+	    cmocka_unit_test(
+		budget_refuses_past_the_burst_and_refills_at_the_rate),
+	    cmocka_unit_test(
+		budget_says_when_to_retry_and_logs_once_in_a_while),
+	    cmocka_unit_test(
+		budget_table_stays_bounded_and_forgets_the_least_recently_used),
+	    cmocka_unit_test(conns_limit_each_address_but_not_a_trusted_proxy),
+	    cmocka_unit_test(conns_shut_a_request_that_takes_too_long),
 	};
 
 	return cmocka_run_group_tests_name("web", tests, NULL, NULL);

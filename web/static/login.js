@@ -29,6 +29,8 @@
 			locked: "This account is locked after too many failed attempts. Ask your administrator to unlock it.",
 			rate_limited: "Too many failed attempts. Wait {n} seconds, then try again.",
 			rate_limited_later: "Too many failed attempts. Wait a moment, then try again.",
+			too_many_requests: "Too many sign-in requests from your network. Wait {n} seconds, then try again.",
+			too_many_requests_later: "Too many sign-in requests from your network. Wait a minute, then try again.",
 			expired: "This sign-in request has expired. Go back to the application and start again.",
 			denied: "Sign-in refused. Check your user name and password, then try again.",
 			unavailable: "The sign-in service is unavailable. Try again in a few minutes; if it lasts, tell your administrator.",
@@ -55,6 +57,8 @@
 			locked: "Ce compte est bloqué après trop de tentatives échouées. Demandez à votre administrateur de le débloquer.",
 			rate_limited: "Trop de tentatives échouées. Attendez {n} secondes, puis réessayez.",
 			rate_limited_later: "Trop de tentatives échouées. Attendez un moment, puis réessayez.",
+			too_many_requests: "Trop de demandes de connexion depuis votre réseau. Attendez {n} secondes, puis réessayez.",
+			too_many_requests_later: "Trop de demandes de connexion depuis votre réseau. Attendez une minute, puis réessayez.",
 			expired: "Cette demande de connexion a expiré. Revenez à l’application et recommencez.",
 			denied: "Connexion refusée. Vérifiez votre nom d’utilisateur et votre mot de passe, puis réessayez.",
 			unavailable: "Le service de connexion est indisponible. Réessayez dans quelques minutes ; si cela dure, prévenez votre administrateur.",
@@ -100,9 +104,9 @@
 	 * them); anything else reads as a refusal */
 	function fail(code, detail, field) {
 		var text = M[code] || M.denied;
-		if (code === "rate_limited") {
+		if (code === "rate_limited" || code === "too_many_requests") {
 			var n = detail && Number(detail.retry_after);
-			text = n > 0 ? M.rate_limited.replace("{n}", String(n)) : M.rate_limited_later;
+			text = n > 0 ? M[code].replace("{n}", String(n)) : M[code + "_later"];
 		}
 		if (code === "browser")
 			text = M.browser.replace("{name}", (detail && detail.name) || "Error");

@@ -241,7 +241,7 @@ is "$CODE" 413 "token: a chunked body over 16 KiB: 413"
 
 # --- slow clients and many connections from one address ---
 front limits "$SOCK" --max-connections-per-ip 8 --max-connections 64 \
-	--threads 2 --timeout 10 || exit 1
+	--threads 2 --timeout 10 --request-timeout 600 || exit 1
 port=${URL##*:}
 $PY "$WEB/slow_clients.py" 127.0.0.1 127.0.0.1 "$port" 40 "$T/slow" &
 SLOW=$!
