@@ -12,6 +12,9 @@ fido2-tools libpam-u2f pamu2fcfg pamtester libpam-wrapper libcmocka-dev
 valgrind openssl sqlite3 python3 util-linux
 clang libclang-rt-14-dev
 curl
+scdoc gettext locales libsystemd-dev systemd udev umockdev bash-completion
+man-db groff-base
+dpkg-dev debhelper fakeroot lintian mmdebstrap
 chromium apache2 libapache2-mod-auth-openidc python3-authlib python3-requests jq
 "
 # the web front's page script runs under Node.js in the tests (any
