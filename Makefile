@@ -4,6 +4,8 @@
 
 BUILD := build
 CC ?= cc
+# the agent reads $(SYSCONFDIR)/fido2gate/fido2gate.conf when given no --config
+SYSCONFDIR ?= /etc
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wformat=2 \
 	-Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith -Wvla
@@ -25,12 +27,15 @@ include fg.mk
 include web/web.mk
 include tests/fuzz/fuzz.mk
 include bench/bench.mk
+include po/po.mk
+include man/man.mk
+include install.mk
 
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
 .PHONY: build-all
-build-all: $(SOFTKEY_TARGETS) $(FG_TARGETS)
+build-all: $(SOFTKEY_TARGETS) $(FG_TARGETS) mo man
 
 # every test: the suite, the suite again under ASan+UBSan, and each fuzzer
 # for FUZZ_SECONDS (30). `make check-fast` is the plain suite alone.
@@ -77,7 +82,9 @@ clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
 
 # the headers each object read, recorded by -MMD when it was compiled
--include $(shell find $(BUILD) -name '*.d' 2> /dev/null)
+# (not under $(BUILD)/deb/, `make deb`'s copy of the tree, whose folders
+# include tmpfiles.d and sysusers.d)
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -name '*.d' -type f -print 2> /dev/null)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -5,11 +5,18 @@
 # for the unit tests and the fuzz-regression replays.
 
 DEPFLAGS := -MMD -MP
-FG_CFLAGS := $(ALL_CFLAGS) -D_GNU_SOURCE -Ilib
+FG_PATHS := -DFG_CONFIG_DEFAULT='"$(SYSCONFDIR)/fido2gate/fido2gate.conf"'
+# where the translations are read (po/po.mk builds them; lib/intl.h)
+PREFIX ?= /usr
+LOCALEDIR ?= $(PREFIX)/share/locale
+FG_PATHS += -DFG_LOCALEDIR='"$(LOCALEDIR)"'
+FG_CFLAGS := $(ALL_CFLAGS) -D_GNU_SOURCE -Ilib $(FG_PATHS)
 FG_SAN_CFLAGS := -std=gnu11 $(SAN_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude \
-	-Ilib
+	-Ilib $(FG_PATHS)
 FG_LIBS := -ljansson -lcbor -lcrypto
-AGENT_LIBS := -lsqlite3 -linih -ljose -lpam
+# libsystemd: socket activation and the journal (agent/main.c, journal.c)
+AGENT_LIBS := -lsqlite3 -linih -ljose -lpam \
+	$(shell pkg-config --libs libsystemd)
 
 FG_LIB_SRC := $(wildcard lib/*.c)
 AGENT_SRC := $(wildcard agent/*.c)

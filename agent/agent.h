@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "fg.h"
@@ -81,11 +82,14 @@ struct fg_gate {
 	size_t n_clients;
 };
 
-struct fg_config;
-/* 1: taken, 0: a bad value (err says why), -1: not a gate setting. */
-int fg_gate_setting(struct fg_gate *g, const char *section, const char *name,
-    const char *value, char *err, size_t errlen);
-void fg_gate_defaults(struct fg_gate *g);
+struct fg_conf_ctx;
+/* The object of a [client.NAME] or [upstream.NAME] section, made with the
+ * table's defaults when the section first appears; NULL (ctx's err says
+ * why) for a bad NAME or one too many. */
+struct fg_oidc_client *fg_gate_client_for(struct fg_gate *g,
+    const char *section, struct fg_conf_ctx *x);
+struct fg_upstream *fg_gate_upstream_for(struct fg_gate *g,
+    const char *section, struct fg_conf_ctx *x);
 /* After parsing: what is missing or inconsistent. */
 int fg_gate_check(struct fg_gate *g, char *err, size_t errlen);
 void fg_gate_clear(struct fg_gate *g);
@@ -124,12 +128,100 @@ struct fg_config {
 	struct fg_gate gate;
 };
 
+/* Where the agent reads its settings when given no --config (and when
+ * that file exists): $(SYSCONFDIR)/fido2gate/fido2gate.conf. */
+#ifndef FG_CONFIG_DEFAULT
+#define FG_CONFIG_DEFAULT "/etc/fido2gate/fido2gate.conf"
+#endif
+
+/* path NULL: the defaults alone. */
 int fg_config_load(const char *path, struct fg_config *cfg, char *err,
     size_t errlen);
 /* A decimal in [min, max], nothing before or after it. */
 bool fg_config_uint(const char *v, unsigned long min, unsigned long max,
     unsigned long *out);
 void fg_config_clear(struct fg_config *cfg);
+
+/*
+ * settings.c: every setting of the config file in one table, which the
+ * parser (config.c), --check-config and the manual fido2gate.conf(5) all
+ * read. A setting's value is parsed by its type's function, into the
+ * object its section names: the struct fg_config for a plain section,
+ * a struct fg_oidc_client for [client.NAME], a struct fg_upstream for
+ * [upstream.NAME].
+ */
+struct fg_setting;
+
+/* A parse under way: what a type's parse function may need. */
+struct fg_conf_ctx {
+	struct fg_config *cfg;
+	const char *section; /* as written: "client.synapse" */
+	char *err;	     /* "": the caller says "bad value" */
+	size_t errlen;
+};
+
+struct fg_setting_type {
+	const char *name; /* in the manual: "number", "seconds", "URL"... */
+	/* false on a bad value, err set when there is more to say */
+	bool (*parse)(const struct fg_setting *s, void *obj, const char *v,
+	    struct fg_conf_ctx *x);
+	/* the effective value as "key = value" lines */
+	void (*show)(const struct fg_setting *s, const void *obj, FILE *f);
+};
+
+enum fg_setting_scope { FG_SCOPE_MAIN, FG_SCOPE_CLIENT, FG_SCOPE_UPSTREAM };
+
+struct fg_setting {
+	const char *section; /* "limits"; "client.*": one per NAME */
+	const char *key;
+	const struct fg_setting_type *type;
+	unsigned long min, max; /* numbers */
+	const char *values;	/* the choices, '|' between; a flag's false first */
+	const char *def;	/* the default, as written in the file; NULL: none */
+	const char *def_doc;	/* a default worked out at start, in words */
+	const char *doc;	/* for the manual and the shipped file */
+	size_t offset, size;	/* of its field in the section's object */
+	size_t given;		/* 1 + offset of a bool set when given; 0: none */
+	const char *alias_of;	/* another name for that key */
+	bool repeat;		/* each line adds a value */
+};
+
+extern const struct fg_setting fg_settings[];
+extern const size_t fg_settings_count;
+/* The sections in the order of the table, each once, with a line for the
+ * manual; the last one's name is NULL. */
+struct fg_setting_section {
+	const char *name;
+	const char *doc;
+};
+extern const struct fg_setting_section fg_setting_sections[];
+
+/* Generic types (settings.c) and the special ones (config.c, gateconf.c). */
+extern const struct fg_setting_type fg_type_number, fg_type_seconds,
+    fg_type_text, fg_type_choice, fg_type_flag, fg_type_rp_id,
+    fg_type_origins, fg_type_uv, fg_type_url, fg_type_issuer, fg_type_user,
+    fg_type_first_factor, fg_type_regex, fg_type_client_secret,
+    fg_type_redirect, fg_type_plain_secret, fg_type_params, fg_type_algs,
+    fg_type_words, fg_type_path;
+
+enum fg_setting_scope fg_setting_scope(const char *section);
+/* The setting of key in section (section may be "client.synapse");
+ * NULL when there is none. *known_section: whether any has section. */
+const struct fg_setting *fg_setting_find(const char *section,
+    const char *key, bool *known_section);
+/* Sets the settings of scope that have a default in obj; FG_OK or
+ * FG_ERR_INVALID (a default the table cannot parse, a bug). */
+int fg_settings_defaults(enum fg_setting_scope scope, void *obj,
+    struct fg_conf_ctx *x);
+/* Parses one line's value into its object: 1, or 0 with x->err set. */
+int fg_setting_apply(struct fg_conf_ctx *x, const char *section,
+    const char *key, const char *value);
+/* Every effective value, as an INI file. */
+void fg_settings_show(const struct fg_config *cfg, FILE *f);
+/* For the types: printable text, not empty, that fits len (with its NUL);
+ * and a text field's "key = value" line. */
+bool fg_conf_text(char *dst, size_t len, const char *v);
+void fg_conf_text_show(const struct fg_setting *s, const void *obj, FILE *f);
 
 /* store.c: SQLite, WAL, the only place with SQL in it. */
 struct fg_store;
@@ -169,6 +261,12 @@ struct fg_audit {
 	const char *reason;
 	const char *detail; /* service, rhost, tty... */
 };
+
+/* journal.c: each audit record also goes to the journal as one entry
+ * (syslog where there is none), once fg_journal_open() was called. The
+ * store calls it when the record is committed. */
+void fg_journal_open(void);
+void fg_journal_audit(const struct fg_audit *a);
 
 int fg_store_open(const char *path, struct fg_store **out, char *err,
     size_t errlen);

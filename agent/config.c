@@ -17,14 +17,6 @@
 
 #include "agent.h"
 
-struct parse {
-	struct fg_config *cfg;
-	char **extra; /* configured origins */
-	size_t n_extra;
-	char *err;
-	size_t errlen;
-};
-
 /* The host's fully qualified name, as the resolver knows it. */
 static void
 default_rp_id(char *out, size_t len)
@@ -63,164 +55,113 @@ fg_config_uint(const char *v, unsigned long min, unsigned long max,
 
 /* An RP ID is a domain name: lower-case labels, digits, '-' and '.'. */
 static bool
-rp_id_valid(const char *v)
+rp_id_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
 {
+	struct fg_config *c = obj;
 	size_t i, n = strlen(v);
 
-	if (n == 0 || n > 253 || v[0] == '.' || v[0] == '-')
+	(void)s;
+	(void)x;
+	if (n == 0 || n >= sizeof(c->rp_id) || v[0] == '.' || v[0] == '-')
 		return false;
 	for (i = 0; i < n; i++)
 		if (!((v[i] >= 'a' && v[i] <= 'z') ||
 			(v[i] >= '0' && v[i] <= '9') || v[i] == '-' ||
 			v[i] == '.'))
 			return false;
+	memcpy(c->rp_id, v, n + 1);
 	return true;
 }
 
-static int
-add_origins(struct parse *p, const char *v)
-{
-	char *copy, *tok, *save = NULL;
+const struct fg_setting_type fg_type_rp_id = { "domain name", rp_id_parse,
+	fg_conf_text_show };
 
+/* Origins after the slot kept for pam://<rp_id>, filled once parsed. */
+static bool
+origins_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	struct fg_config *c = obj;
+	char *copy, *tok, *save = NULL;
+	bool ok = false;
+
+	(void)s;
+	(void)x;
 	if ((copy = strdup(v)) == NULL)
-		return 0;
+		return false;
 	for (tok = strtok_r(copy, " \t,", &save); tok != NULL;
 	     tok = strtok_r(NULL, " \t,", &save)) {
-		char **n = realloc(p->extra, (p->n_extra + 1) * sizeof(*n));
-		if (n == NULL || strlen(tok) > 512 ||
-		    strstr(tok, "://") == NULL) {
-			if (n != NULL)
-				p->extra = n;
-			free(copy);
-			return 0;
+		size_t first = c->n_origins == 0 ? 1 : 0;
+		char **n = realloc(c->origins,
+		    (c->n_origins + first + 1) * sizeof(*n));
+		if (n == NULL)
+			goto out;
+		c->origins = n;
+		if (first) {
+			c->origins[0] = NULL;
+			c->n_origins = 1;
 		}
-		p->extra = n;
-		if ((p->extra[p->n_extra] = strdup(tok)) == NULL) {
-			free(copy);
-			return 0;
-		}
-		p->n_extra++;
+		if (strlen(tok) > 512 || strstr(tok, "://") == NULL ||
+		    (c->origins[c->n_origins] = strdup(tok)) == NULL)
+			goto out;
+		c->n_origins++;
 	}
+	ok = true;
+out:
 	free(copy);
-	return 1;
+	return ok;
 }
 
+static void
+origins_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	const struct fg_config *c = obj;
+	size_t i;
+
+	fprintf(f, "%s =", s->key);
+	for (i = 0; i < c->n_origins; i++)
+		fprintf(f, " %s", c->origins[i]);
+	fprintf(f, "\n");
+}
+
+const struct fg_setting_type fg_type_origins = { "URLs", origins_parse,
+	origins_show };
+
+static bool
+uv_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	(void)s;
+	(void)x;
+	return fg_uv_policy_parse(v, &((struct fg_config *)obj)->uv) == FG_OK;
+}
+
+static void
+uv_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	fprintf(f, "%s = %s\n", s->key,
+	    fg_uv_policy_name(((const struct fg_config *)obj)->uv));
+}
+
+const struct fg_setting_type fg_type_uv = { "choice", uv_parse, uv_show };
+
+struct parse {
+	struct fg_conf_ctx x;
+	bool failed; /* inih goes on after an error: keep the first's text */
+};
+
+/* inih's callback: each line's setting, from the table. */
 static int
 handler(void *user, const char *section, const char *name, const char *v)
 {
 	struct parse *p = user;
-	struct fg_config *c = p->cfg;
-	unsigned long n;
 
-#define IS(s, k) (strcmp(section, s) == 0 && strcmp(name, k) == 0)
-	if (IS("relying_party", "id")) {
-		if (!rp_id_valid(v))
-			goto bad;
-		snprintf(c->rp_id, sizeof(c->rp_id), "%s", v);
-	} else if (IS("relying_party", "name")) {
-		if (strlen(v) >= sizeof(c->rp_name))
-			goto bad;
-		snprintf(c->rp_name, sizeof(c->rp_name), "%s", v);
-	} else if (IS("relying_party", "origins")) {
-		if (!add_origins(p, v))
-			goto bad;
-	} else if (IS("policy", "user_verification")) {
-		if (fg_uv_policy_parse(v, &c->uv) != FG_OK)
-			goto bad;
-	} else if (IS("policy", "attestation")) {
-		if (strcmp(v, "required") == 0)
-			c->attestation_required = true;
-		else if (strcmp(v, "optional") == 0)
-			c->attestation_required = false;
-		else
-			goto bad;
-	} else if (IS("limits", "challenge_timeout")) {
-		if (!fg_config_uint(v, 1, 600, &n))
-			goto bad;
-		c->challenge_timeout = (unsigned)n;
-	} else if (IS("limits", "max_pending")) {
-		if (!fg_config_uint(v, 1, 10000000, &n))
-			goto bad;
-		c->max_pending = n;
-	} else if (IS("limits", "max_connections")) {
-		if (!fg_config_uint(v, 2, 65536, &n))
-			goto bad;
-		c->max_connections = n;
-	} else if (IS("limits", "max_connections_per_uid")) {
-		if (!fg_config_uint(v, 1, 65536, &n))
-			goto bad;
-		c->max_connections_per_uid = n;
-	} else if (IS("limits", "root_reserved_connections")) {
-		if (!fg_config_uint(v, 1, 65535, &n))
-			goto bad;
-		c->root_reserved = n;
-	} else if (IS("limits", "max_pending_web")) {
-		if (!fg_config_uint(v, 1, 10000000, &n))
-			goto bad;
-		c->max_pending_web = n;
-	} else if (IS("limits", "max_pending_per_user")) {
-		if (!fg_config_uint(v, 1, 1000, &n))
-			goto bad;
-		c->max_pending_per_user = n;
-	} else if (IS("limits", "max_credentials_per_user")) {
-		/* 40 IDs of the longest kind still fit one 64 KiB reply */
-		if (!fg_config_uint(v, 1, 40, &n))
-			goto bad;
-		c->max_credentials = n;
-	} else if (IS("limits", "max_message")) {
-		if (!fg_config_uint(v, 1024, FG_MSG_MAX, &n))
-			goto bad;
-		c->max_message = n;
-	} else if (IS("limits", "idle_timeout")) {
-		if (!fg_config_uint(v, 1, 3600, &n))
-			goto bad;
-		c->idle_timeout = (unsigned)n;
-	} else if (IS("rate_limit", "caller_rate")) {
-		if (!fg_config_uint(v, 1, 100000, &n))
-			goto bad;
-		c->caller_rate = (unsigned)n;
-	} else if (IS("rate_limit", "caller_burst")) {
-		if (!fg_config_uint(v, 1, 100000, &n))
-			goto bad;
-		c->caller_burst = (unsigned)n;
-	} else if (IS("rate_limit", "backoff_after")) {
-		if (!fg_config_uint(v, 1, 1000, &n))
-			goto bad;
-		c->backoff_after = (unsigned)n;
-	} else if (IS("rate_limit", "backoff_base")) {
-		if (!fg_config_uint(v, 1, 3600, &n))
-			goto bad;
-		c->backoff_base = (unsigned)n;
-	} else if (IS("rate_limit", "backoff_max")) {
-		if (!fg_config_uint(v, 1, 86400, &n))
-			goto bad;
-		c->backoff_max = (unsigned)n;
-	} else if (IS("rate_limit", "lockout_after")) {
-		if (!fg_config_uint(v, 0, 1000, &n))
-			goto bad;
-		c->lockout_after = (unsigned)n;
-	} else if (IS("rate_limit", "failure_window")) {
-		if (!fg_config_uint(v, 60, 30 * 86400, &n))
-			goto bad;
-		c->failure_window = (unsigned)n;
-	} else if (IS("access", "admin_group")) {
-		if (strlen(v) == 0 || strlen(v) >= sizeof(c->admin_group))
-			goto bad;
-		snprintf(c->admin_group, sizeof(c->admin_group), "%s", v);
-	} else {
-		int r = fg_gate_setting(&c->gate, section, name, v, p->err,
-		    p->errlen);
-		if (r >= 0)
-			return r;
-		snprintf(p->err, p->errlen, "unknown setting [%s] %s", section,
-		    name);
+	if (p->failed)
 		return 0;
-	}
-	return 1;
-#undef IS
-bad:
-	snprintf(p->err, p->errlen, "bad value for [%s] %s: \"%.64s\"", section,
-	    name, v);
+	if (fg_setting_apply(&p->x, section, name, v) == 1)
+		return 1;
+	p->failed = true;
 	return 0;
 }
 
@@ -255,33 +196,14 @@ int
 fg_config_load(const char *path, struct fg_config *cfg, char *err,
     size_t errlen)
 {
-	struct parse p = { .cfg = cfg, .err = err, .errlen = errlen };
+	struct parse p = { .x = { .cfg = cfg, .section = "", .err = err,
+		.errlen = errlen } };
 	FILE *f = NULL;
-	size_t i;
 	int fd, line, ret = FG_ERR_INVALID;
 
 	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->rp_name, sizeof(cfg->rp_name), "fido2gate");
-	cfg->uv = FG_UV_PREFERRED;
-	cfg->challenge_timeout = 60;
-	cfg->max_pending = 65536;
-	cfg->max_connections = 256;
-	cfg->max_connections_per_uid = 16;
-	cfg->root_reserved = 0; /* max_connections / 8, unless set */
-	cfg->max_pending_per_user = 8;
-	cfg->max_pending_web = 16384;
-	cfg->max_message = FG_MSG_MAX;
-	cfg->max_credentials = 16;
-	cfg->idle_timeout = 120;
-	cfg->caller_rate = 10;
-	cfg->caller_burst = 30;
-	cfg->backoff_after = 3;
-	cfg->backoff_base = 1;
-	cfg->backoff_max = 60;
-	cfg->lockout_after = 10;
-	cfg->failure_window = 900;
-	snprintf(cfg->admin_group, sizeof(cfg->admin_group), "fido2gate-admin");
-	fg_gate_defaults(&cfg->gate);
+	if (fg_settings_defaults(FG_SCOPE_MAIN, cfg, &p.x) != FG_OK)
+		goto out;
 	snprintf(err, errlen, "no error");
 
 	if (path != NULL) {
@@ -305,6 +227,7 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 			goto out;
 		}
 	}
+	snprintf(err, errlen, "no error");
 	if (cfg->idle_timeout <= cfg->challenge_timeout) {
 		snprintf(err, errlen,
 		    "[limits] idle_timeout (%u s) must exceed challenge_timeout "
@@ -335,22 +258,17 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	if (cfg->rp_id[0] == '\0')
 		default_rp_id(cfg->rp_id, sizeof(cfg->rp_id));
 	ret = FG_ERR_NOMEM;
-	if ((cfg->origins = calloc(p.n_extra + 1, sizeof(char *))) == NULL)
-		goto out;
+	if (cfg->n_origins == 0) {
+		if ((cfg->origins = calloc(1, sizeof(char *))) == NULL)
+			goto out;
+		cfg->n_origins = 1;
+	}
 	if (asprintf(&cfg->origins[0], "pam://%s", cfg->rp_id) < 0) {
 		cfg->origins[0] = NULL;
 		goto out;
 	}
-	cfg->n_origins = 1;
-	for (i = 0; i < p.n_extra; i++) {
-		cfg->origins[cfg->n_origins++] = p.extra[i];
-		p.extra[i] = NULL;
-	}
 	ret = FG_OK;
 out:
-	for (i = 0; i < p.n_extra; i++)
-		free(p.extra[i]);
-	free(p.extra);
 	if (f != NULL)
 		fclose(f);
 	if (ret != FG_OK)

@@ -23,28 +23,6 @@
 #define SECRET_MAX 512
 
 static bool
-parse_seconds(const char *v, unsigned long min, unsigned long max,
-    unsigned *out)
-{
-	unsigned long n;
-
-	if (!fg_config_uint(v, min, max, &n))
-		return false;
-	*out = (unsigned)n;
-	return true;
-}
-
-static bool
-set_text(char *dst, size_t len, const char *v)
-{
-	if (strlen(v) == 0 || strlen(v) >= len ||
-	    !fg_text_printable(v, strlen(v)))
-		return false;
-	memcpy(dst, v, strlen(v) + 1);
-	return true;
-}
-
-static bool
 user_uid(const char *name, uid_t *out)
 {
 	struct passwd pw, *pwp = NULL;
@@ -144,10 +122,13 @@ out:
 	return ok;
 }
 
-static struct fg_oidc_client *
-client_for(struct fg_gate *g, const char *section, char *err, size_t errlen)
+/* [client.NAME]'s object: found, or made with the table's defaults. */
+struct fg_oidc_client *
+fg_gate_client_for(struct fg_gate *g, const char *section,
+    struct fg_conf_ctx *x)
 {
 	const char *id = section + strlen("client.");
+	struct fg_oidc_client *c;
 	size_t i, n = strlen(id);
 
 	for (i = 0; i < g->n_clients; i++)
@@ -156,69 +137,87 @@ client_for(struct fg_gate *g, const char *section, char *err, size_t errlen)
 	if (n == 0 || n >= sizeof(g->clients[0].id) ||
 	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		       "0123456789-_.") != n) {
-		snprintf(err, errlen, "[%s]: a client_id is 1 to 63 letters, "
-				      "digits, '-', '_' or '.'", section);
+		snprintf(x->err, x->errlen, "[%s]: a client_id is 1 to 63 "
+					    "letters, digits, '-', '_' or '.'",
+		    section);
 		return NULL;
 	}
 	if (g->n_clients == FG_CLIENTS_MAX) {
-		snprintf(err, errlen, "at most %d clients", FG_CLIENTS_MAX);
+		snprintf(x->err, x->errlen, "at most %d clients",
+		    FG_CLIENTS_MAX);
 		return NULL;
 	}
-	memcpy(g->clients[g->n_clients].id, id, n + 1);
-	snprintf(g->clients[g->n_clients].alg,
-	    sizeof(g->clients[g->n_clients].alg), "RS256");
-	snprintf(g->clients[g->n_clients].scopes,
-	    sizeof(g->clients[g->n_clients].scopes), "openid profile");
-	return &g->clients[g->n_clients++];
+	c = &g->clients[g->n_clients++];
+	memcpy(c->id, id, n + 1);
+	if (fg_settings_defaults(FG_SCOPE_CLIENT, c, x) != FG_OK)
+		return NULL;
+	return c;
 }
 
-static int
-client_setting(struct fg_gate *g, const char *section, const char *name,
-    const char *v, char *err, size_t errlen)
+/* secret_file: kept as its hash; given once. */
+static bool
+client_secret_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
 {
-	struct fg_oidc_client *c = client_for(g, section, err, errlen);
+	static const uint8_t zero[32];
+	struct fg_oidc_client *c = obj;
 
-	if (c == NULL)
-		return 0;
-	if (strcmp(name, "name") == 0)
-		return set_text(c->name, sizeof(c->name), v);
-	if (strcmp(name, "secret_file") == 0) {
-		static const uint8_t zero[32];
-		if (CRYPTO_memcmp(c->secret_hash, zero, 32) != 0) {
-			snprintf(err, errlen, "[%s] secret_file given twice",
-			    section);
-			return 0;
-		}
-		return read_secret(v, c->secret_hash, err, errlen);
+	(void)s;
+	if (CRYPTO_memcmp(c->secret_hash, zero, 32) != 0) {
+		snprintf(x->err, x->errlen, "[%s] secret_file given twice",
+		    x->section);
+		return false;
 	}
-	if (strcmp(name, "redirect_uri") == 0 ||
-	    strcmp(name, "redirect_uris") == 0) {
-		if (c->n_redirect == FG_REDIRECTS_MAX || !url_valid(v, true))
-			return 0;
-		if ((c->redirect[c->n_redirect] = strdup(v)) == NULL)
-			return 0;
-		c->n_redirect++;
-		return 1;
-	}
-	if (strcmp(name, "scopes") == 0)
-		return set_text(c->scopes, sizeof(c->scopes), v);
-	if (strcmp(name, "public") == 0) {
-		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-			return 0;
-		c->is_public = strcmp(v, "yes") == 0;
-		return 1;
-	}
-	if (strcmp(name, "id_token_alg") == 0) {
-		if (strcmp(v, "RS256") != 0 && strcmp(v, "ES256") != 0)
-			return 0;
-		snprintf(c->alg, sizeof(c->alg), "%s", v);
-		return 1;
-	}
-	return -1;
+	return read_secret(v, c->secret_hash, x->err, x->errlen);
 }
 
-static struct fg_upstream *
-upstream_for(struct fg_gate *g, const char *section, char *err, size_t errlen)
+static void
+client_secret_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	static const uint8_t zero[32];
+	const struct fg_oidc_client *c = obj;
+
+	fprintf(f, "%s =%s\n", s->key,
+	    CRYPTO_memcmp(c->secret_hash, zero, 32) != 0 ? " (read)" : "");
+}
+
+const struct fg_setting_type fg_type_client_secret = { "file",
+	client_secret_parse, client_secret_show };
+
+static bool
+redirect_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	struct fg_oidc_client *c = obj;
+
+	(void)s;
+	(void)x;
+	if (c->n_redirect == FG_REDIRECTS_MAX || !url_valid(v, true))
+		return false;
+	if ((c->redirect[c->n_redirect] = strdup(v)) == NULL)
+		return false;
+	c->n_redirect++;
+	return true;
+}
+
+static void
+redirect_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	const struct fg_oidc_client *c = obj;
+	size_t i;
+
+	if (c->n_redirect == 0)
+		fprintf(f, "%s =\n", s->key);
+	for (i = 0; i < c->n_redirect; i++)
+		fprintf(f, "%s = %s\n", s->key, c->redirect[i]);
+}
+
+const struct fg_setting_type fg_type_redirect = { "URL", redirect_parse,
+	redirect_show };
+/* [upstream.NAME]'s object: found, or made with the table's defaults. */
+struct fg_upstream *
+fg_gate_upstream_for(struct fg_gate *g, const char *section,
+    struct fg_conf_ctx *x)
 {
 	const char *name = section + strlen("upstream.");
 	size_t i, n = strlen(name);
@@ -229,25 +228,23 @@ upstream_for(struct fg_gate *g, const char *section, char *err, size_t errlen)
 			return &g->upstreams[i];
 	if (n == 0 || n >= sizeof(g->upstreams[0].name) ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != n) {
-		snprintf(err, errlen, "[%s]: an upstream's name is 1 to 63 "
-				      "lower-case letters, digits, '-', '_', '.'",
+		snprintf(x->err, x->errlen,
+		    "[%s]: an upstream's name is 1 to 63 lower-case letters, "
+		    "digits, '-', '_', '.'",
 		    section);
 		return NULL;
 	}
 	if (g->n_upstreams == FG_UPSTREAMS_MAX) {
-		snprintf(err, errlen, "at most %d upstreams", FG_UPSTREAMS_MAX);
+		snprintf(x->err, x->errlen, "at most %d upstreams",
+		    FG_UPSTREAMS_MAX);
 		return NULL;
 	}
 	u = &g->upstreams[g->n_upstreams++];
 	memcpy(u->name, name, n + 1);
-	snprintf(u->scopes, sizeof(u->scopes), "openid email");
-	snprintf(u->claim, sizeof(u->claim), "preferred_username");
-	snprintf(u->algs, sizeof(u->algs), "RS256 ES256");
-	u->skew = 60;
-	u->timeout = 10;
+	if (fg_settings_defaults(FG_SCOPE_UPSTREAM, u, x) != FG_OK)
+		return NULL;
 	return u;
 }
-
 /* An upstream's secret as it is, for the front's token request: kept in
  * memory, never logged; whatever the provider issued, if printable. */
 static bool
@@ -270,89 +267,127 @@ out:
 	return ok;
 }
 
-static int
-upstream_setting(struct fg_gate *g, const char *section, const char *name,
-    const char *v, char *err, size_t errlen)
+static bool
+plain_secret_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
 {
-	struct fg_upstream *u = upstream_for(g, section, err, errlen);
+	struct fg_upstream *u = obj;
 
-	if (u == NULL)
-		return 0;
-	if (strcmp(name, "issuer") == 0) {
-		if (!url_valid(v, false))
-			return 0;
-		snprintf(u->issuer, sizeof(u->issuer), "%s", v);
-		return 1;
-	}
-	if (strcmp(name, "discovery_url") == 0) {
-		if (!url_valid(v, true))
-			return 0;
-		snprintf(u->discovery, sizeof(u->discovery), "%s", v);
-		return 1;
-	}
-	if (strcmp(name, "client_id") == 0)
-		return set_text(u->client_id, sizeof(u->client_id), v);
-	if (strcmp(name, "client_secret_file") == 0)
-		return u->secret == NULL &&
-		    read_plain_secret(v, &u->secret, err, errlen);
-	if (strcmp(name, "token_auth") == 0) {
-		if (strcmp(v, "client_secret_basic") != 0 &&
-		    strcmp(v, "client_secret_post") != 0)
-			return 0;
-		u->secret_post = strcmp(v, "client_secret_post") == 0;
-		return 1;
-	}
-	if (strcmp(name, "scopes") == 0)
-		return set_text(u->scopes, sizeof(u->scopes), v);
-	if (strcmp(name, "params") == 0)
-		return set_text(u->params, sizeof(u->params), v) &&
-		    strchr(v, ' ') == NULL;
-	if (strcmp(name, "user_claim") == 0)
-		return set_text(u->claim, sizeof(u->claim), v);
-	if (strcmp(name, "user_template") == 0) {
-		if (strcmp(v, "email_localpart") != 0 && strcmp(v, "as_is") != 0)
-			return 0;
-		u->email_localpart = strcmp(v, "email_localpart") == 0;
-		return 1;
-	}
-	if (strcmp(name, "algs") == 0) {
-		char copy[64], *tok, *save = NULL;
-		if (!set_text(u->algs, sizeof(u->algs), v))
-			return 0;
-		snprintf(copy, sizeof(copy), "%s", v);
-		/* asymmetric algorithms only: never none, never HMAC */
-		for (tok = strtok_r(copy, " ", &save); tok != NULL;
-		     tok = strtok_r(NULL, " ", &save))
-			if (strcmp(tok, "RS256") != 0 && strcmp(tok, "ES256") != 0 &&
-			    strcmp(tok, "PS256") != 0 && strcmp(tok, "ES384") != 0 &&
-			    strcmp(tok, "RS384") != 0)
-				return 0; /* EdDSA too: libjose 11 cannot verify it */
-		return 1;
-	}
-	if (strcmp(name, "acr") == 0) {
-		char copy[512], *tok, *save = NULL;
-		if (strlen(v) >= sizeof(copy) || !fg_text_printable(v, strlen(v)))
-			return 0;
-		snprintf(copy, sizeof(copy), "%s", v);
-		for (tok = strtok_r(copy, " ", &save); tok != NULL;
-		     tok = strtok_r(NULL, " ", &save)) {
-			if (u->n_acr == FG_ACR_MAX ||
-			    (u->acr[u->n_acr] = strdup(tok)) == NULL)
-				return 0;
-			u->n_acr++;
-		}
-		return 1;
-	}
-	if (strcmp(name, "skew") == 0)
-		return parse_seconds(v, 0, 600, &u->skew);
-	if (strcmp(name, "timeout") == 0)
-		return parse_seconds(v, 1, 60, &u->timeout);
-	if (strcmp(name, "ca_file") == 0)
-		return set_text(u->ca_file, sizeof(u->ca_file), v) && v[0] == '/';
-	snprintf(err, errlen, "unknown setting [%s] %s", section, name);
-	return 0;
+	(void)s;
+	return u->secret == NULL &&
+	    read_plain_secret(v, &u->secret, x->err, x->errlen);
 }
 
+static void
+plain_secret_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	fprintf(f, "%s =%s\n", s->key,
+	    ((const struct fg_upstream *)obj)->secret != NULL ? " (read)" : "");
+}
+
+const struct fg_setting_type fg_type_plain_secret = { "file",
+	plain_secret_parse, plain_secret_show };
+
+/* An absolute http(s) URL; a query is allowed (a discovery URL). */
+static bool
+url_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	(void)x;
+	return url_valid(v, s->offset != offsetof(struct fg_upstream, issuer)) &&
+	    fg_conf_text((char *)obj + s->offset, s->size, v);
+}
+
+const struct fg_setting_type fg_type_url = { "URL", url_parse,
+	fg_conf_text_show };
+
+/* Text without spaces: k=v&k=v. */
+static bool
+params_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	(void)x;
+	return strchr(v, ' ') == NULL &&
+	    fg_conf_text((char *)obj + s->offset, s->size, v);
+}
+
+const struct fg_setting_type fg_type_params = { "text", params_parse,
+	fg_conf_text_show };
+
+/* Asymmetric algorithms only, from s->values: never none, never HMAC
+ * (and no EdDSA: libjose 11 cannot verify it). */
+static bool
+algs_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	char copy[64], *tok, *save = NULL;
+
+	(void)x;
+	if (!fg_conf_text((char *)obj + s->offset, s->size, v))
+		return false;
+	snprintf(copy, sizeof(copy), "%s", v);
+	for (tok = strtok_r(copy, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
+		const char *p = strstr(s->values, tok);
+		size_t n = strlen(tok);
+		if (p == NULL || (p != s->values && p[-1] != ' ') ||
+		    (p[n] != ' ' && p[n] != '\0'))
+			return false;
+	}
+	return true;
+}
+
+const struct fg_setting_type fg_type_algs = { "words", algs_parse,
+	fg_conf_text_show };
+
+/* Words separated by spaces, each kept: the accepted acr values. */
+static bool
+words_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	struct fg_upstream *u = obj;
+	char copy[512], *tok, *save = NULL;
+
+	(void)s;
+	(void)x;
+	if (strlen(v) >= sizeof(copy) || !fg_text_printable(v, strlen(v)))
+		return false;
+	snprintf(copy, sizeof(copy), "%s", v);
+	for (tok = strtok_r(copy, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
+		if (u->n_acr == FG_ACR_MAX ||
+		    (u->acr[u->n_acr] = strdup(tok)) == NULL)
+			return false;
+		u->n_acr++;
+	}
+	return true;
+}
+
+static void
+words_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	const struct fg_upstream *u = obj;
+	size_t i;
+
+	fprintf(f, "%s =", s->key);
+	for (i = 0; i < u->n_acr; i++)
+		fprintf(f, " %s", u->acr[i]);
+	fprintf(f, "\n");
+}
+
+const struct fg_setting_type fg_type_words = { "words", words_parse,
+	words_show };
+
+static bool
+path_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	(void)x;
+	return v[0] == '/' && fg_conf_text((char *)obj + s->offset, s->size, v);
+}
+
+const struct fg_setting_type fg_type_path = { "path", path_parse,
+	fg_conf_text_show };
 const struct fg_upstream *
 fg_gate_upstream(const struct fg_gate *g)
 {
@@ -366,114 +401,135 @@ fg_gate_upstream(const struct fg_gate *g)
 	return NULL;
 }
 
-void
-fg_gate_defaults(struct fg_gate *g)
+/* [oidc] issuer: an absolute URL without query, fragment or final '/'. */
+static bool
+issuer_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
 {
-	memset(g, 0, sizeof(*g));
-	g->code_ttl = 60;
-	g->token_ttl = 300;
-	g->window = 300;
-	snprintf(g->provider, sizeof(g->provider), "oidc-fido2gate");
+	size_t n = strlen(v);
+
+	(void)x;
+	if (!url_valid(v, false) || (n > 0 && v[n - 1] == '/'))
+		return false;
+	return fg_conf_text((char *)obj + s->offset, s->size, v);
 }
 
-int
-fg_gate_setting(struct fg_gate *g, const char *section, const char *name,
-    const char *v, char *err, size_t errlen)
+const struct fg_setting_type fg_type_issuer = { "URL", issuer_parse,
+	fg_conf_text_show };
+
+/* A user name, kept as its uid. */
+static bool
+user_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
 {
-#define IS(s, k) (strcmp(section, s) == 0 && strcmp(name, k) == 0)
-	if (IS("oidc", "issuer")) {
-		size_t n = strlen(v);
-		if (!url_valid(v, false) || (n > 0 && v[n - 1] == '/'))
-			return 0;
-		memcpy(g->issuer, v, n + 1);
-		return 1;
+	if (!user_uid(v, (uid_t *)(void *)((char *)obj + s->offset))) {
+		snprintf(x->err, x->errlen, "[%s] %s: no user \"%.64s\"",
+		    x->section, s->key, v);
+		return false;
 	}
-	if (IS("oidc", "code_ttl"))
-		return parse_seconds(v, 1, 60, &g->code_ttl);
-	if (IS("oidc", "token_ttl"))
-		return parse_seconds(v, 30, 3600, &g->token_ttl);
-	if (IS("oidc", "acr"))
-		return set_text(g->acr, sizeof(g->acr), v);
-	if (IS("web", "user")) {
-		if (!user_uid(v, &g->web_uid)) {
-			snprintf(err, errlen, "[web] user: no user \"%.64s\"", v);
-			return 0;
-		}
-		g->have_web_uid = true;
-		return 1;
-	}
-	if (IS("web", "first_factor")) {
-		size_t skip = strncmp(v, "pam:", 4) == 0 ? 4 :
-		    strncmp(v, "oidc:", 5) == 0	     ? 5 :
-							0;
-		if (strcmp(v, "none") == 0) {
-			g->ff = FG_FF_NONE;
-			g->first_factor[0] = '\0';
-			return 1;
-		}
-		if (skip == 0 || strlen(v + skip) == 0 ||
-		    strlen(v + skip) >= sizeof(g->first_factor) ||
-		    strspn(v + skip, "abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
-			strlen(v + skip))
-			return 0;
-		g->ff = skip == 4 ? FG_FF_PAM : FG_FF_OIDC;
-		memcpy(g->first_factor, v + skip, strlen(v + skip) + 1);
-		return 1;
-	}
-	if (IS("homeserver", "user")) {
-		if (!user_uid(v, &g->hs_uid)) {
-			snprintf(err, errlen, "[homeserver] user: no user "
-					      "\"%.64s\"", v);
-			return 0;
-		}
-		g->have_hs_uid = true;
-		return 1;
-	}
-	if (IS("homeserver", "server_name"))
-		return set_text(g->server_name, sizeof(g->server_name), v);
-	if (IS("homeserver", "provider"))
-		return set_text(g->provider, sizeof(g->provider), v);
-	if (IS("homeserver", "client"))
-		return set_text(g->hs_client, sizeof(g->hs_client), v);
-	if (IS("homeserver", "window"))
-		return parse_seconds(v, 10, 3600, &g->window);
-	if (IS("homeserver", "exempt")) {
-		regex_t *re;
-		if (g->n_exempt == FG_EXEMPT_MAX || strlen(v) > 256 ||
-		    (re = calloc(1, sizeof(*re))) == NULL)
-			return 0;
-		if (regcomp(re, v, REG_EXTENDED | REG_NOSUB) != 0) {
-			free(re);
-			snprintf(err, errlen, "[homeserver] exempt: not an "
-					      "extended regular expression");
-			return 0;
-		}
-		if ((g->exempt_src[g->n_exempt] = strdup(v)) == NULL) {
-			regfree(re);
-			free(re);
-			return 0;
-		}
-		g->exempt[g->n_exempt++] = re;
-		return 1;
-	}
-#undef IS
-	if (strncmp(section, "upstream.", 9) == 0)
-		return upstream_setting(g, section, name, v, err, errlen);
-	if (strncmp(section, "client.", 7) == 0) {
-		int r = client_setting(g, section, name, v, err, errlen);
-		if (r == 0 && strncmp(err, "no error", 8) == 0)
-			snprintf(err, errlen, "bad value for [%s] %s: \"%.64s\"",
-			    section, name, v);
-		if (r == -1) {
-			snprintf(err, errlen, "unknown setting [%s] %s",
-			    section, name);
-			return 0;
-		}
-		return r;
-	}
-	return -1;
+	return true;
 }
 
+static void
+user_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	uid_t uid = *(const uid_t *)(const void *)((const char *)obj +
+	    s->offset);
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+
+	if (!*(const bool *)(const void *)((const char *)obj + s->given - 1))
+		fprintf(f, "%s =\n", s->key);
+	else if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL)
+		fprintf(f, "%s = %s\n", s->key, pw.pw_name);
+	else
+		fprintf(f, "%s = %u\n", s->key, (unsigned)uid);
+}
+
+const struct fg_setting_type fg_type_user = { "user name", user_parse,
+	user_show };
+
+static bool
+first_factor_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	struct fg_gate *g = &((struct fg_config *)obj)->gate;
+	size_t skip = strncmp(v, "pam:", 4) == 0 ? 4 :
+	    strncmp(v, "oidc:", 5) == 0		 ? 5 :
+						0;
+
+	(void)s;
+	(void)x;
+	if (strcmp(v, "none") == 0) {
+		g->ff = FG_FF_NONE;
+		g->first_factor[0] = '\0';
+		return true;
+	}
+	if (skip == 0 || strlen(v + skip) == 0 ||
+	    strlen(v + skip) >= sizeof(g->first_factor) ||
+	    strspn(v + skip, "abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+		strlen(v + skip))
+		return false;
+	g->ff = skip == 4 ? FG_FF_PAM : FG_FF_OIDC;
+	memcpy(g->first_factor, v + skip, strlen(v + skip) + 1);
+	return true;
+}
+
+static void
+first_factor_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	const struct fg_gate *g = &((const struct fg_config *)obj)->gate;
+
+	fprintf(f, "%s = %s%s\n", s->key,
+	    g->ff == FG_FF_PAM ? "pam:" : g->ff == FG_FF_OIDC ? "oidc:" : "none",
+	    g->ff == FG_FF_NONE ? "" : g->first_factor);
+}
+
+const struct fg_setting_type fg_type_first_factor = { "choice",
+	first_factor_parse, first_factor_show };
+
+/* [homeserver] exempt: an extended regular expression, each line one. */
+static bool
+regex_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	struct fg_gate *g = &((struct fg_config *)obj)->gate;
+	regex_t *re;
+
+	(void)s;
+	if (g->n_exempt == FG_EXEMPT_MAX || strlen(v) > 256 ||
+	    (re = calloc(1, sizeof(*re))) == NULL)
+		return false;
+	if (regcomp(re, v, REG_EXTENDED | REG_NOSUB) != 0) {
+		free(re);
+		snprintf(x->err, x->errlen, "[%s] %s: not an extended regular "
+					    "expression", x->section, s->key);
+		return false;
+	}
+	if ((g->exempt_src[g->n_exempt] = strdup(v)) == NULL) {
+		regfree(re);
+		free(re);
+		return false;
+	}
+	g->exempt[g->n_exempt++] = re;
+	return true;
+}
+
+static void
+regex_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	const struct fg_gate *g = &((const struct fg_config *)obj)->gate;
+	size_t i;
+
+	if (g->n_exempt == 0)
+		fprintf(f, "%s =\n", s->key);
+	for (i = 0; i < g->n_exempt; i++)
+		fprintf(f, "%s = %s\n", s->key, g->exempt_src[i]);
+}
+
+const struct fg_setting_type fg_type_regex = { "regular expression",
+	regex_parse, regex_show };
 int
 fg_gate_check(struct fg_gate *g, char *err, size_t errlen)
 {

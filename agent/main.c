@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <systemd/sd-daemon.h>
 
 #include "agent.h"
 
@@ -75,8 +76,25 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: fido2gated --socket PATH --db PATH [--config FILE]\n"
-		   "       fido2gated --check-config [--config FILE]\n");
+	fprintf(f,
+	    "usage: fido2gated --socket PATH --db PATH [--config FILE]\n"
+	    "       fido2gated --check-config [--config FILE]\n"
+	    "\n"
+	    "The fido2gate agent: the credential store, the challenges and\n"
+	    "every signature check, for the PAM module, fido2gatectl and the\n"
+	    "web front. Runs in the foreground.\n"
+	    "\n"
+	    "options:\n"
+	    "  --socket PATH    the Unix socket to serve\n"
+	    "  --db PATH        the credential store (SQLite)\n"
+	    "  --config FILE    the settings (fido2gate.conf(5)); without it,\n"
+	    "                   " FG_CONFIG_DEFAULT "\n"
+	    "                   when it exists, else the built-in defaults\n"
+	    "  --check-config   check the settings, print every effective\n"
+	    "                   value and exit: 0 when valid, 1 (with\n"
+	    "                   file:line) when not\n"
+	    "  --help           this text\n"
+	    "  --version        the version\n");
 }
 
 static bool
@@ -211,6 +229,42 @@ listen_on(const char *path)
 	    chmod(path, 0666) != 0 || listen(fd, 1024) != 0) {
 		fprintf(stderr, "fido2gated: %s: %s\n", path, strerror(errno));
 		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The socket systemd passed (fido2gated.socket), n of them by
+ * sd_listen_fds(): exactly one, a listening SOCK_SEQPACKET Unix socket bound
+ * to path, or we refuse to start. A unit that hands us a TCP port, or a
+ * socket our clients do not look for, is a mistake to stop at, not to serve.
+ */
+static int
+adopt_socket(const char *path, int n)
+{
+	int fd = SD_LISTEN_FDS_START, fl, r;
+
+	if (n < 0) {
+		fprintf(stderr, "fido2gated: the sockets systemd passed are "
+				"unusable: %s\n", strerror(-n));
+		return -1;
+	}
+	if (n != 1) {
+		fprintf(stderr, "fido2gated: systemd passed %d sockets; "
+				"fido2gated serves exactly one, %s\n", n, path);
+		return -1;
+	}
+	if ((r = sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, path, 0)) <= 0) {
+		fprintf(stderr, "fido2gated: refusing the socket systemd "
+				"passed: it is not a listening SOCK_SEQPACKET Unix "
+				"socket bound to %s%s%s\n", path,
+		    r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		fprintf(stderr, "fido2gated: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	return fd;
@@ -591,9 +645,13 @@ main(int argc, char **argv)
 	char err[512];
 	bool check_only = false;
 	int ch, lfd = -1, rc = 1;
+	int listen_n;	    /* sockets systemd passed (LISTEN_FDS) */
+	bool adopted = false; /* lfd is one of them: systemd's to unlink */
 
-	/* nothing inherited from whoever started us stays open */
-	closefrom(3);
+	/* nothing inherited from whoever started us stays open, but for the
+	 * sockets systemd passed, which follow stderr */
+	listen_n = sd_listen_fds(1);
+	closefrom(SD_LISTEN_FDS_START + (listen_n > 0 ? listen_n : 0));
 	memset(&ag, 0, sizeof(ag));
 	ag.defer.fd = -1;
 	while ((ch = getopt_long(argc, argv, "s:d:c:hV", opts, NULL)) != -1) {
@@ -626,6 +684,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	umask(077);
+	/* no --config: the installed file, when there is one (a file that
+	 * is there but unreadable is an error, not the defaults) */
+	if (config == NULL) {
+		struct stat csb;
+		if (lstat(FG_CONFIG_DEFAULT, &csb) == 0 || errno != ENOENT)
+			config = FG_CONFIG_DEFAULT;
+	}
 	if (fg_config_load(config, &ag.cfg, err, sizeof(err)) != FG_OK) {
 		fprintf(stderr, "fido2gated: config: %s\n", err);
 		return 1;
@@ -636,8 +701,11 @@ main(int argc, char **argv)
 			printf(" %s", ag.cfg.origins[i]);
 		printf("\nuser_verification %s\n",
 		    fg_uv_policy_name(ag.cfg.uv));
+		printf("\n# the effective settings of %s\n",
+		    config != NULL ? config : "the built-in defaults");
+		fg_settings_show(&ag.cfg, stdout);
 		fg_config_clear(&ag.cfg);
-		return 0;
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -645,6 +713,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	fg_journal_open();
 	if (fg_store_open(db, &ag.store, err, sizeof(err)) != FG_OK) {
 		fprintf(stderr, "fido2gated: store: %s\n", err);
 		goto out;
@@ -668,20 +737,29 @@ main(int argc, char **argv)
 				"signing keys\n");
 		goto out;
 	}
-	if ((lfd = listen_on(sock)) < 0)
+	if (listen_n != 0) {
+		if ((lfd = adopt_socket(sock, listen_n)) < 0)
+			goto out;
+		adopted = true;
+	} else if ((lfd = listen_on(sock)) < 0)
 		goto out;
 	ag.started = fg_now_ms();
 	admin_group_refresh(&ag.cfg, ag.started);
 	fprintf(stderr,
 	    "fido2gated %s: rp_id %s, user verification %s, listening on %s\n",
 	    FG_VERSION, ag.cfg.rp_id, fg_uv_policy_name(ag.cfg.uv), sock);
+	/* Type=notify: up once it listens (nothing without systemd) */
+	sd_notify(0, "READY=1");
 	if (serve(&ag, lfd) == FG_OK)
 		rc = 0;
+	sd_notify(0, "STOPPING=1");
 	fprintf(stderr, "fido2gated: stopping\n");
 out:
 	if (lfd >= 0) {
 		close(lfd);
-		unlink(sock);
+		/* systemd's socket stays: it listens on while we are down */
+		if (!adopted)
+			unlink(sock);
 	}
 	fg_chal_table_free(&ag.chal);
 	fg_limits_free(&ag.limits);

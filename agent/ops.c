@@ -131,9 +131,13 @@ fg_audit(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
 
 	a.detail = detail;
 
-	if (fg_store_audit(ag->store, &a) != FG_OK)
+	/* the store sends a record it kept to the journal; one it could not
+	 * keep goes there all the same: it is then the only trace */
+	if (fg_store_audit(ag->store, &a) != FG_OK) {
 		fprintf(stderr, "fido2gated: audit write failed: %s %s %s\n",
 		    event, user != NULL ? user : "-", result);
+		fg_journal_audit(&a);
+	}
 }
 
 /* HMAC-SHA256 under the decoy secret of (tag, index, block, user). */

@@ -503,7 +503,11 @@ out:
 int
 fg_store_audit(struct fg_store *s, const struct fg_audit *a)
 {
-	return audit_insert(s, a);
+	int r = audit_insert(s, a);
+
+	if (r == FG_OK)
+		fg_journal_audit(a);
+	return r;
 }
 
 /*
@@ -547,6 +551,7 @@ change(struct fg_store *s, sqlite3_stmt *const *st, size_t n, bool need_row,
 		ret = r;
 		goto out;
 	}
+	fg_journal_audit(a); /* committed: the journal says what happened */
 	ret = FG_OK;
 out:
 	if (ret != FG_OK)
@@ -1363,6 +1368,7 @@ fg_store_approval_consume(struct fg_store *s, const char *user,
 		ret = r;
 		goto out;
 	}
+	fg_journal_audit(a); /* committed: the journal says what happened */
 	ret = FG_OK;
 out:
 	if (ret != FG_OK)

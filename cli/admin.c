@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "ctl.h"
 
@@ -17,8 +18,10 @@
 int
 ctl_refused(const struct fg_refusal *why)
 {
-	fprintf(stderr, "fido2gatectl: %s\n",
-	    why->message[0] != '\0' ? why->message : "the agent refused");
+	char text[256];
+
+	fprintf(stderr, _("fido2gatectl: %s\n"),
+	    fg_refusal_text(why, text, sizeof(text)));
 	if (strcmp(why->code, FG_E_DENIED) == 0)
 		return CTL_EXIT_DENIED;
 	if (strcmp(why->code, FG_E_BAD_REQUEST) == 0)
@@ -30,22 +33,23 @@ ctl_refused(const struct fg_refusal *why)
 int
 ctl_failed(const struct ctl *c, int err)
 {
-	fprintf(stderr, "fido2gatectl: the agent at %s did not answer: %s\n",
-	    c->socket, fg_strerror(err));
+	fprintf(stderr, _("fido2gatectl: the agent at %s did not answer: %s\n"),
+	    c->socket, _(fg_strerror(err)));
 	return err == FG_ERR_NOMEM ? CTL_EXIT_FAIL : CTL_EXIT_UNAVAIL;
 }
 
 int
 ctl_open(struct ctl *c)
 {
-	char err[256];
+	char err[256], text[512];
+	int r;
 
 	if (c->agent != NULL)
 		return CTL_EXIT_OK;
-	if (fg_client_open(c->socket, CONNECT_TIMEOUT_MS, &c->agent, err,
-		sizeof(err)) != FG_OK) {
-		fprintf(stderr, "fido2gatectl: cannot reach the agent: %s\n",
-		    err);
+	if ((r = fg_client_open(c->socket, CONNECT_TIMEOUT_MS, &c->agent, err,
+		 sizeof(err))) != FG_OK) {
+		fprintf(stderr, _("fido2gatectl: cannot reach the agent: %s\n"),
+		    fg_client_open_text(r, c->socket, err, text, sizeof(text)));
 		return CTL_EXIT_UNAVAIL;
 	}
 	return CTL_EXIT_OK;
@@ -94,6 +98,22 @@ field(const json_t *o, const char *key, char *buf, size_t len)
 	return s != NULL ? fg_text_escape(s, buf, len) : "-";
 }
 
+/* A column heading padded to width columns on the screen, not bytes: a
+ * translation may hold letters of two bytes (ÉTAT). */
+static void
+column(const char *heading, int width)
+{
+	wchar_t w[64];
+	size_t n = mbstowcs(w, heading, sizeof(w) / sizeof(w[0]));
+	int cols = n != (size_t)-1 && n < sizeof(w) / sizeof(w[0]) ?
+	    wcswidth(w, n) :
+	    -1;
+
+	if (cols < 0)
+		cols = (int)strlen(heading);
+	printf("%s%*s", heading, width > cols ? width - cols + 1 : 1, "");
+}
+
 static const char *
 when(json_int_t t, char *buf, size_t len)
 {
@@ -101,7 +121,7 @@ when(json_int_t t, char *buf, size_t len)
 	struct tm tm;
 
 	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
-		return "never";
+		return _("never");
 	strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 	return buf;
 }
@@ -114,7 +134,7 @@ ctl_list(struct ctl *c, int argc, char **argv)
 	int rc;
 
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-		fprintf(stderr, "usage: fido2gatectl list [USER]\n");
+		fputs(_("usage: fido2gatectl list [USER]\n"), stderr);
 		return CTL_EXIT_USAGE;
 	}
 	/* the agent answers a page at a time */
@@ -144,11 +164,15 @@ ctl_list(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		print_json(creds);
 	else if (json_array_size(creds) == 0)
-		printf("no credentials\n");
+		fputs(_("no credentials\n"), stdout);
 	else {
-		printf("%-16s %-12s %-7s %-8s %-10s %-20s %s\n", "USER",
-		    "CREDENTIAL", "ALG", "STATE", "COUNTER", "LAST USED",
-		    "LABEL");
+		column(_("USER"), 16);
+		column(_("CREDENTIAL"), 12);
+		column(_("ALG"), 7);
+		column(_("STATE"), 8);
+		column(_("COUNTER"), 10);
+		column(_("LAST USED"), 20);
+		printf("%s\n", _("LABEL"));
 		json_array_foreach(creds, i, cr)
 		{
 			char buf[32], us[520], id[16], lab[260];
@@ -178,9 +202,10 @@ ctl_revoke(struct ctl *c, int argc, char **argv)
 	int rc;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: fido2gatectl revoke USER CREDENTIAL\n"
-				"  CREDENTIAL: a label, or at least 4 characters"
-				" of the credential ID\n");
+		fputs(_("usage: fido2gatectl revoke USER CREDENTIAL\n"
+			"  CREDENTIAL: a label, or at least 4 characters of "
+			"the credential ID\n"),
+		    stderr);
 		return CTL_EXIT_USAGE;
 	}
 	req = json_pack("{s:s,s:s,s:s}", "op", FG_OP_CRED_REVOKE, "user", argv[1],
@@ -190,7 +215,7 @@ ctl_revoke(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		print_json(reply);
 	else
-		printf("revoked %s (%s) for %s\n",
+		printf(_("revoked %s (%s) for %s\n"),
 		    fg_json_str(reply, "credential_id"),
 		    fg_json_str(reply, "label"), argv[1]);
 	json_decref(reply);
@@ -206,7 +231,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 
 	(void)argv;
 	if (argc != 1) {
-		fprintf(stderr, "usage: fido2gatectl status\n");
+		fputs(_("usage: fido2gatectl status\n"), stderr);
 		return CTL_EXIT_USAGE;
 	}
 	if ((rc = ctl_call(c, json_pack("{s:s,s:b}", "op", FG_OP_STATUS, "counts", 1),
@@ -246,12 +271,14 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		if (ch != 'n' || (limit = strtol(optarg, &end, 10)) < 1 ||
 		    limit > 1000 || *end != '\0') {
-			fprintf(stderr, "usage: fido2gatectl audit [--limit 1-1000]\n");
+			fputs(_("usage: fido2gatectl audit [--limit 1-1000]\n"),
+			    stderr);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: fido2gatectl audit [--limit 1-1000]\n");
+		fputs(_("usage: fido2gatectl audit [--limit 1-1000]\n"),
+		    stderr);
 		return CTL_EXIT_USAGE;
 	}
 	req = json_pack("{s:s,s:i}", "op", FG_OP_AUDIT_LIST, "limit", (int)limit);
@@ -291,7 +318,7 @@ ctl_unlock(struct ctl *c, int argc, char **argv)
 	int rc;
 
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: fido2gatectl unlock USER\n");
+		fputs(_("usage: fido2gatectl unlock USER\n"), stderr);
 		return CTL_EXIT_USAGE;
 	}
 	req = json_pack("{s:s,s:s}", "op", FG_OP_USER_UNLOCK, "user", argv[1]);
@@ -300,12 +327,13 @@ ctl_unlock(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		print_json(reply);
 	else if (json_is_true(json_object_get(reply, "was_locked")))
-		printf("unlocked %s (locked after %lld failed attempts)\n",
+		printf(_("unlocked %s (locked after %lld failed attempts)\n"),
 		    argv[1],
 		    (long long)json_integer_value(
 			json_object_get(reply, "failures")));
 	else
-		printf("%s was not locked; any backoff is cleared\n", argv[1]);
+		printf(_("%s was not locked; any backoff is cleared\n"),
+		    argv[1]);
 	json_decref(reply);
 	return CTL_EXIT_OK;
 }
@@ -320,7 +348,7 @@ ctl_rotate_keys(struct ctl *c, int argc, char **argv)
 
 	(void)argv;
 	if (argc != 1) {
-		fprintf(stderr, "usage: fido2gatectl rotate-keys\n");
+		fputs(_("usage: fido2gatectl rotate-keys\n"), stderr);
 		return CTL_EXIT_USAGE;
 	}
 	if ((rc = ctl_call(c, json_pack("{s:s}", "op", FG_OP_OIDC_ROTATE),
@@ -329,8 +357,9 @@ ctl_rotate_keys(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		print_json(reply);
 	else
-		printf("new signing keys made; the old ones stay published "
-		       "until their tokens expire\n");
+		fputs(_("new signing keys made; the old ones stay published "
+			"until their tokens expire\n"),
+		    stdout);
 	json_decref(reply);
 	return CTL_EXIT_OK;
 }

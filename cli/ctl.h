@@ -5,6 +5,7 @@
 #include <fido2gate/client.h>
 
 #include "fg.h"
+#include "intl.h"
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,

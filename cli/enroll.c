@@ -27,7 +27,7 @@ read_pin(char *buf, size_t len)
 	char *nl;
 	bool ok;
 
-	fprintf(stderr, "Enter the PIN for your security key: ");
+	fputs(_("Enter the PIN for your security key: "), stderr);
 	fflush(stderr);
 	if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
 		quiet = old;
@@ -150,26 +150,26 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 	}
 	rc = CTL_EXIT_DEVICE;
 	if (fg_devs_open(&devs, TOUCH_TIMEOUT_MS) != FG_OK || devs.n == 0) {
-		fprintf(stderr, "fido2gatectl: no security key found\n");
+		fputs(_("fido2gatectl: no security key found\n"), stderr);
 		goto out;
 	}
 	if (devs.n > 1) {
-		fprintf(stderr, "Touch the security key to enrol\n");
+		fputs(_("Touch the security key to enrol\n"), stderr);
 		if (fg_devs_touch_select(&devs, TOUCH_TIMEOUT_MS, &which) !=
 		    FG_OK) {
-			fprintf(stderr, "fido2gatectl: no key was touched\n");
+			fputs(_("fido2gatectl: no key was touched\n"), stderr);
 			goto out;
 		}
 	}
 	uv = fg_dev_uv_mode(devs.dev[which], begin.uv);
 	if (uv == FG_UV_IMPOSSIBLE) {
-		fprintf(stderr, "fido2gatectl: policy requires user "
-				"verification and this key has no PIN: set one "
-				"with fido2-token -S\n");
+		fputs(_("fido2gatectl: policy requires user verification and "
+			"this key has no PIN: set one with fido2-token -S\n"),
+		    stderr);
 		goto out;
 	}
 	if (uv == FG_UV_PIN && read_pin(pin, sizeof(pin)) != FG_OK) {
-		fprintf(stderr, "fido2gatectl: no PIN given\n");
+		fputs(_("fido2gatectl: no PIN given\n"), stderr);
 		goto out;
 	}
 	cdj = fg_client_data_json("webauthn.create", begin.challenge,
@@ -178,14 +178,14 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		goto out;
 	fg_sha256(cdj, strlen(cdj), cdh);
 	if (fill_cred(cred, &begin, alg, cdh, uv) != FG_OK) {
-		fprintf(stderr, "fido2gatectl: cannot build the request\n");
+		fputs(_("fido2gatectl: cannot build the request\n"), stderr);
 		goto out;
 	}
-	fprintf(stderr, "Touch your security key\n");
+	fprintf(stderr, "%s\n", _("Touch your security key"));
 	r = fido_dev_make_cred(devs.dev[which], cred,
 	    uv == FG_UV_PIN ? pin : NULL);
 	if (r != FIDO_OK) {
-		fprintf(stderr, "fido2gatectl: %s\n", fg_fido_msg(r));
+		fprintf(stderr, _("fido2gatectl: %s\n"), _(fg_fido_msg(r)));
 		goto out;
 	}
 	if ((req = finish_request(&begin, cred, cdj)) == NULL)
@@ -198,16 +198,18 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		json_dumpf(done, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else
-		printf("enrolled %s \"%s\" for %s (%s, attestation %s%s)\n",
+		printf(_("enrolled %s \"%s\" for %s (%s, attestation %s%s)\n"),
 		    fg_json_str(done, "credential_id"),
 		    fg_json_str(done, "label"), fg_json_str(done, "user"),
 		    fg_json_str(done, "alg"), fg_json_str(done, "attestation"),
-		    json_is_true(json_object_get(done, "uv")) ? ", PIN" : "");
+		    json_is_true(json_object_get(done, "uv")) ? _(", PIN") :
+								  "");
 	rc = CTL_EXIT_OK;
 	goto out;
 usage:
-	fprintf(stderr, "usage: fido2gatectl enroll USER [--label TEXT] "
-			"[--alg es256|eddsa|rs256]\n");
+	fputs(_("usage: fido2gatectl enroll USER [--label TEXT] "
+		"[--alg es256|eddsa|rs256]\n"),
+	    stderr);
 	return CTL_EXIT_USAGE;
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));

@@ -4,6 +4,8 @@
  * writes the store. `verify` is the exception: it is an offline verifier.
  */
 #include <getopt.h>
+#include <libintl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,35 +28,38 @@ static const struct {
 static void
 usage(FILE *f)
 {
+	fputs(_("usage: fido2gatectl [--socket PATH] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  enroll USER [--label TEXT]   make a credential on the plugged-in key\n"
+		"                               and enrol it for USER (asks for the PIN\n"
+		"                               when the key has one)\n"
+		"  list [USER]                  list credentials (all users: admin only)\n"
+		"  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
+		"  rotate-keys                  new id_token signing keys for the\n"
+		"                               homeserver gate (admin only)\n"
+		"  unlock USER                  clear USER's lockout and backoff after\n"
+		"                               failed attempts (admin only)\n"
+		"  status                       the agent's state\n"
+		"  audit [--limit N]            the latest audit records (admin only)\n"
+		"  verify                       verify one assertion offline: a JSON\n"
+		"                               request on stdin, a verdict on stdout\n"),
+	    f);
 	fprintf(f,
-	    "usage: fido2gatectl [--socket PATH] [--json] COMMAND [ARGS]\n"
-	    "\n"
-	    "commands:\n"
-	    "  enroll USER [--label TEXT]   make a credential on the plugged-in key\n"
-	    "                               and enrol it for USER (asks for the PIN\n"
-	    "                               when the key has one)\n"
-	    "  list [USER]                  list credentials (all users: admin only)\n"
-	    "  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
-	    "  rotate-keys                  new id_token signing keys for the\n"
-	    "                               homeserver gate (admin only)\n"
-	    "  unlock USER                  clear USER's lockout and backoff after\n"
-	    "                               failed attempts (admin only)\n"
-	    "  status                       the agent's state\n"
-	    "  audit [--limit N]            the latest audit records (admin only)\n"
-	    "  verify                       verify one assertion offline: a JSON\n"
-	    "                               request on stdin, a verdict on stdout\n"
-	    "\n"
-	    "options:\n"
-	    "  --socket PATH   the agent's socket (default " FG_SOCKET_DEFAULT ")\n"
-	    "  --json          machine-readable output\n"
-	    "\n"
-	    "exit status:\n"
-	    "  0  success (verify: the assertion is valid)\n"
-	    "  1  refused, rejected or not found (verify: the assertion is invalid)\n"
-	    "  2  usage error or unusable request\n"
-	    "  3  the agent cannot be reached\n"
-	    "  4  the agent refused this caller (not root or an admin)\n"
-	    "  5  no security key, or the key failed\n");
+	    _("\n"
+	      "options:\n"
+	      "  --socket PATH   the agent's socket (default %s)\n"
+	      "  --json          machine-readable output\n"),
+	    FG_SOCKET_DEFAULT);
+	fputs(_("\n"
+		"exit status:\n"
+		"  0  success (verify: the assertion is valid)\n"
+		"  1  refused, rejected or not found (verify: the assertion is invalid)\n"
+		"  2  usage error or unusable request\n"
+		"  3  the agent cannot be reached\n"
+		"  4  the agent refused this caller (not root or an admin)\n"
+		"  5  no security key, or the key failed\n"),
+	    f);
 }
 
 int
@@ -72,6 +77,11 @@ main(int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
+	/* messages in the user's language; --json and the exit statuses are
+	 * the same in every one */
+	setlocale(LC_ALL, "");
+	fg_intl_bind();
+	textdomain(FG_TEXT_DOMAIN);
 	while ((ch = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -105,7 +115,7 @@ main(int argc, char **argv)
 			fg_client_free(&c.agent);
 			return rc;
 		}
-	fprintf(stderr, "fido2gatectl: unknown command \"%s\"\n", cmd);
+	fprintf(stderr, _("fido2gatectl: unknown command \"%s\"\n"), cmd);
 	usage(stderr);
 	return CTL_EXIT_USAGE;
 }

@@ -38,7 +38,8 @@ request_clear(struct request *r)
 static int
 unusable(const char *what)
 {
-	fprintf(stderr, "fido2gatectl verify: unusable request: %s\n", what);
+	/* what names the request's members: not translated */
+	fprintf(stderr, _("fido2gatectl verify: unusable request: %s\n"), what);
 	return CTL_EXIT_USAGE;
 }
 
@@ -240,7 +241,7 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	memset(&r, 0, sizeof(r));
 	if (argc != 1) {
-		fprintf(stderr, "usage: fido2gatectl verify < request.json\n");
+		fputs(_("usage: fido2gatectl verify < request.json\n"), stderr);
 		return CTL_EXIT_USAGE;
 	}
 	if ((buf = malloc(REQUEST_MAX + 1)) == NULL)
@@ -255,7 +256,7 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 	if ((req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 		NULL ||
 	    !json_is_object(req)) {
-		fprintf(stderr, "fido2gatectl verify: not a JSON object: %s\n",
+		fprintf(stderr, _("fido2gatectl verify: not a JSON object: %s\n"),
 		    jerr.text);
 		goto out;
 	}

@@ -12,6 +12,7 @@
 
 #include "fg.h"
 #include "fg_device.h"
+#include "intl.h"
 
 int
 fg_devs_open(struct fg_devs *d, int timeout_ms)
@@ -240,34 +241,34 @@ fg_fido_msg(int err)
 {
 	switch (err) {
 	case FIDO_ERR_PIN_INVALID:
-		return "wrong PIN";
+		return N_("wrong PIN");
 	case FIDO_ERR_PIN_BLOCKED:
-		return "the key's PIN is blocked: ask an administrator to reset the key";
+		return N_("the key's PIN is blocked: ask an administrator to reset the key");
 	case FIDO_ERR_PIN_AUTH_BLOCKED:
-		return "too many wrong PINs: unplug the key and plug it in again";
+		return N_("too many wrong PINs: unplug the key and plug it in again");
 	case FIDO_ERR_PIN_REQUIRED:
-		return "this key needs its PIN";
+		return N_("this key needs its PIN");
 	case FIDO_ERR_PIN_NOT_SET:
-		return "this key has no PIN: set one with fido2-token -S";
+		return N_("this key has no PIN: set one with fido2-token -S");
 	case FIDO_ERR_PIN_POLICY_VIOLATION:
-		return "the PIN does not meet the key's rules";
+		return N_("the PIN does not meet the key's rules");
 	case FIDO_ERR_ACTION_TIMEOUT:
 	case FIDO_ERR_USER_ACTION_TIMEOUT:
 	case FIDO_ERR_RX:
-		return "the key was not touched in time";
+		return N_("the key was not touched in time");
 	case FIDO_ERR_OPERATION_DENIED:
 	case FIDO_ERR_NOT_ALLOWED:
-		return "the key refused the request";
+		return N_("the key refused the request");
 	case FIDO_ERR_NO_CREDENTIALS:
-		return "this key is not enrolled";
+		return N_("this key is not enrolled");
 	case FIDO_ERR_CREDENTIAL_EXCLUDED:
-		return "this key is already enrolled for the user";
+		return N_("this key is already enrolled for the user");
 	case FIDO_ERR_UNSUPPORTED_ALGORITHM:
-		return "the key supports none of the allowed algorithms";
+		return N_("the key supports none of the allowed algorithms");
 	case FIDO_ERR_KEY_STORE_FULL:
-		return "the key is full";
+		return N_("the key is full");
 	case FIDO_ERR_KEEPALIVE_CANCEL:
-		return "the request was cancelled";
+		return N_("the request was cancelled");
 	default:
 		return fido_strerr(err);
 	}

@@ -11,41 +11,42 @@
 #include <openssl/sha.h>
 
 #include "fg.h"
+#include "intl.h"
 
 const char *
 fg_strerror(int err)
 {
 	switch (err) {
 	case FG_OK:
-		return "success";
+		return N_("success");
 	case FG_ERR_NOMEM:
-		return "out of memory";
+		return N_("out of memory");
 	case FG_ERR_INVALID:
-		return "malformed input";
+		return N_("malformed input");
 	case FG_ERR_IO:
-		return "input/output error";
+		return N_("input/output error");
 	case FG_ERR_PROTO:
-		return "protocol error";
+		return N_("protocol error");
 	case FG_ERR_NOTFOUND:
-		return "not found";
+		return N_("not found");
 	case FG_ERR_DENIED:
-		return "permission denied";
+		return N_("permission denied");
 	case FG_ERR_UNAVAIL:
-		return "the agent cannot be reached";
+		return N_("the agent cannot be reached");
 	case FG_ERR_TIMEOUT:
-		return "timed out";
+		return N_("timed out");
 	case FG_ERR_TOOBIG:
-		return "message too large";
+		return N_("message too large");
 	case FG_ERR_EXISTS:
-		return "already exists";
+		return N_("already exists");
 	case FG_ERR_UNSUPPORTED:
-		return "not supported";
+		return N_("not supported");
 	case FG_ERR_STORE:
-		return "the credential store failed";
+		return N_("the credential store failed");
 	case FG_ERR_LIMIT:
-		return "a limit was reached";
+		return N_("a limit was reached");
 	default:
-		return "internal error";
+		return N_("internal error");
 	}
 }
 

@@ -19,14 +19,16 @@
 #include "args.h"
 #include "fg.h"
 #include "fg_device.h"
+#include "intl.h"
 
 #define AGENT_TIMEOUT_MS 10000
 #define CONNECT_TIMEOUT_MS 5000
 #define FAIL_DELAY_US 2000000
 #define PIN_MAX 255
 
-#define MSG_REFUSED "fido2gate: security key check failed"
-#define MSG_UNAVAIL "fido2gate: the authentication service is unavailable"
+/* shown in the user's language, through _() */
+#define MSG_REFUSED N_("fido2gate: security key check failed")
+#define MSG_UNAVAIL N_("fido2gate: the authentication service is unavailable")
 
 struct login {
 	pam_handle_t *pamh;
@@ -59,7 +61,7 @@ static bool
 cue_touch(struct login *l)
 {
 	return l->args->nocue ||
-	    say(l, PAM_TEXT_INFO, "Touch your security key") == PAM_SUCCESS;
+	    say(l, PAM_TEXT_INFO, _("Touch your security key")) == PAM_SUCCESS;
 }
 
 /* The PIN, through the conversation with echo off. NULL or empty is a
@@ -71,7 +73,7 @@ ask_pin(struct login *l)
 	int r;
 
 	r = pam_prompt(l->pamh, PAM_PROMPT_ECHO_OFF, &resp,
-	    "Enter the PIN for your security key: ");
+	    "%s", _("Enter the PIN for your security key: "));
 	if (r != PAM_SUCCESS || resp == NULL || resp[0] == '\0' ||
 	    strlen(resp) > PIN_MAX) {
 		if (resp != NULL)
@@ -109,6 +111,7 @@ begin(struct login *l)
 		.rhost = item(l->pamh, PAM_RHOST),
 		.tty = item(l->pamh, PAM_TTY) };
 	struct fg_refusal why;
+	char text[256];
 	int r;
 
 	r = fg_client_auth_begin(l->agent, &req, AGENT_TIMEOUT_MS, &l->chal,
@@ -119,8 +122,9 @@ begin(struct login *l)
 		pam_syslog(l->pamh, LOG_NOTICE, "agent refused auth.begin: %s",
 		    why.message[0] != '\0' ? why.message : "no reason");
 		/* the user may act on these: wait, or ask an admin */
-		if (limited && why.message[0] != '\0')
-			say(l, PAM_ERROR_MSG, why.message);
+		if (limited)
+			say(l, PAM_ERROR_MSG,
+			    fg_refusal_text(&why, text, sizeof(text)));
 		return limited || strcmp(why.code, FG_E_DENIED) == 0 ?
 		    PAM_AUTH_ERR :
 		    PAM_AUTHINFO_UNAVAIL;
@@ -183,7 +187,7 @@ assert_on_key(struct login *l)
 		if (ferr == FIDO_ERR_PIN_INVALID ||
 		    ferr == FIDO_ERR_PIN_BLOCKED ||
 		    ferr == FIDO_ERR_PIN_AUTH_BLOCKED)
-			say(l, PAM_ERROR_MSG, fg_fido_msg(ferr));
+			say(l, PAM_ERROR_MSG, _(fg_fido_msg(ferr)));
 		return fg_fido_msg(ferr);
 	}
 	if (r != FG_OK)
@@ -248,33 +252,33 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if (pam_get_user(pamh, &l.user, NULL) != PAM_SUCCESS ||
 	    !fg_user_name_valid(l.user)) {
 		pam_syslog(pamh, LOG_NOTICE, "no valid user name");
-		say(&l, PAM_ERROR_MSG, MSG_REFUSED);
+		say(&l, PAM_ERROR_MSG, _(MSG_REFUSED));
 		return PAM_AUTH_ERR;
 	}
 	fido_init(0);
 	if ((r = fg_client_open(args.socket, CONNECT_TIMEOUT_MS, &l.agent, err,
 		 sizeof(err))) != FG_OK) {
 		pam_syslog(pamh, LOG_ERR, "cannot reach fido2gated: %s", err);
-		say(&l, PAM_ERROR_MSG, MSG_UNAVAIL);
+		say(&l, PAM_ERROR_MSG, _(MSG_UNAVAIL));
 		return PAM_AUTHINFO_UNAVAIL;
 	}
 	if ((r = begin(&l)) != PAM_SUCCESS) {
 		say(&l, PAM_ERROR_MSG,
-		    r == PAM_AUTHINFO_UNAVAIL ? MSG_UNAVAIL : MSG_REFUSED);
+		    _(r == PAM_AUTHINFO_UNAVAIL ? MSG_UNAVAIL : MSG_REFUSED));
 		ret = r;
 		goto out;
 	}
 	if ((why = assert_on_key(&l)) != NULL) {
 		pam_syslog(pamh, LOG_NOTICE, "refused %s: %s", l.user, why);
 		agent_abort(&l, why);
-		say(&l, PAM_ERROR_MSG, MSG_REFUSED);
+		say(&l, PAM_ERROR_MSG, _(MSG_REFUSED));
 		ret = PAM_AUTH_ERR;
 		goto out;
 	}
 	ret = finish(&l);
 	if (ret != PAM_SUCCESS)
 		say(&l, PAM_ERROR_MSG,
-		    ret == PAM_AUTHINFO_UNAVAIL ? MSG_UNAVAIL : MSG_REFUSED);
+		    _(ret == PAM_AUTHINFO_UNAVAIL ? MSG_UNAVAIL : MSG_REFUSED));
 	else
 		DBG(&l, "the agent allowed %s", l.user);
 out:

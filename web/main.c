@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "intl.h"
 #include "web.h"
 
 #define DEFAULT_THREADS 4
@@ -610,6 +611,13 @@ main(int argc, char **argv)
 	 * memory wiped on release */
 	json_object_seed(0);
 	json_set_alloc_funcs(malloc, wipe_free);
+	/* the pages' French, from the catalog, before any thread: gettext
+	 * is asked once per text, never per request */
+	if (fg_html_load(FG_LOCALEDIR) == 0)
+		fprintf(stderr,
+		    "fido2gate-web: no French catalog under %s: pages in "
+		    "English only\n",
+		    FG_LOCALEDIR);
 	/* libcurl's global state (the organisation's provider), before
 	 * any thread */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

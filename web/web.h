@@ -198,6 +198,11 @@ const char *fg_oauth_text(const char *s, char *buf, size_t len);
 bool fg_refusal_unavailable(const char *code);
 
 /* html.c: pages, each in the user's language. */
+/* Resolves every text of the pages in French from the catalog under
+ * localedir (FG_LOCALEDIR), once, before any thread starts; until then,
+ * and for any text without a translation, English. Returns how many texts
+ * were translated. */
+size_t fg_html_load(const char *localedir);
 struct fg_login_view {
 	enum fg_lang lang;
 	const struct fg_authz *authz;

@@ -4,6 +4,7 @@
 # at exit, and the Chromium driver (driver.mjs) as a coprocess.
 
 E2E="$TOP/tests/e2e"
+. "$TOP/tests/lib/intl.sh" # the front's French catalog
 SYS_PYTHON=/usr/bin/python3 # Debian's, where python3-authlib lives
 CHROMIUM=${FG_CHROMIUM:-/usr/bin/chromium} # lib.mjs reads FG_CHROMIUM too
 E2E_PIDS=
@@ -82,12 +83,13 @@ url_ok() {
 
 # front_start PORT: fido2gate-web on 127.0.0.1:PORT as nobody (the agent's
 # [web] user), with nothing but its own binary, copied where nobody can
-# read it, and the agent's socket. FRONT is its origin.
+# read it, the agent's socket and the French catalog (with_catalog).
+# FRONT is its origin.
 front_start() {
 	local bin
 	FRONT="http://localhost:$1"
 	bin=$(share "$BUILD/fido2gate-web") || return 1
-	spawn setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs \
+	spawn "${WITH_CATALOG[@]}" setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs \
 		"$bin" --agent "$SOCK" --listen "127.0.0.1:$1" --base-url "$FRONT" \
 		2>> "$T/front.log"
 	FRONT_PID=$!

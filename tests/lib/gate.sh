@@ -93,3 +93,53 @@ pam_auth() {
 audit_has() {
 	ctl audit --limit 20 | grep -Eq -- "$1"
 }
+
+# The three logins that show the key is asked after the password and only
+# then (30-pam-stack, 57-pam-auth-update): the right password and the key
+# get in; the right password without the key is refused; a wrong password
+# is refused before the agent is even asked. The PAM service "login"
+# includes $T/pam.d/common-auth by absolute path (pam_wrapper redirects
+# service files, not @include, which would otherwise read the machine's
+# own); the agent is started and alice enrolled first.
+stack_after_password() {
+	local before
+	printf '@include %s\naccount required pam_permit.so\n' \
+		"$T/pam.d/common-auth" > "$T/pam.d/login"
+	agent_start
+	enrol alice > /dev/null 2>&1
+	ok $? "enrol alice"
+
+	SERVICE=login pam_auth alice <<< secret
+	ok $? "the right password and the key: in" || diag "$OUT"
+	like "$OUT" "Touch your security key" "the key was asked for after the password"
+
+	SERVICE=login pam_auth alice SOFTKEY_STATE="$T/other" <<< secret
+	ok $((! $?)) "the right password without the key: refused"
+
+	before=$(auth_audit_count)
+	SERVICE=login pam_auth alice <<< wrong
+	ok $((! $?)) "a wrong password with the key: refused"
+	unlike "$OUT" "Touch your security key" "and the key is never asked for"
+	is "$(auth_audit_count)" "$before" "the agent was not asked (nothing audited)"
+}
+auth_audit_count() { ctl --json audit --limit 1000 | grep -c '"event": "auth\.'; }
+
+# wire_secrets CAPTURE [last]: the secrets of the first (or last)
+# auth.finish in a capture of the wire (one record a line, as fault.so
+# writes it) in $session, $sig and $chal, for checking that no log holds
+# them.
+wire_secrets() {
+	local finish
+	if [ "${2:-}" = last ]; then
+		finish=$(grep '"op":"auth.finish"' "$1" | tail -n 1)
+	else
+		finish=$(grep '"op":"auth.finish"' "$1" | head -n 1)
+	fi
+	_wire_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<< "$finish"; }
+	session=$(_wire_field session)
+	sig=$(_wire_field signature)
+	chal=$(_wire_field client_data_json | tr '_-' '/+' | base64 -d 2> /dev/null |
+		sed -n 's/.*"challenge":"\([^"]*\)".*/\1/p')
+	ok $((! (${#session} > 10 && ${#sig} > 40 && ${#chal} > 40))) \
+		"the secrets to look for were found on the wire"
+}

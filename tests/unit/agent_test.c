@@ -48,14 +48,13 @@ static const struct fg_peer synapse = {
     .uid = 997, .pid = 45, .homeserver = true, .name = "matrix-synapse"};
 
 static int
-regcomp_exempt(struct fg_gate *g, const char *re)
+regcomp_exempt(struct fg_config *cfg, const char *re)
 {
 	char err[128];
+	struct fg_conf_ctx x = { .cfg = cfg, .err = err,
+		.errlen = sizeof(err) };
 
-	return fg_gate_setting(g, "homeserver", "exempt", re, err,
-		   sizeof(err)) == 1 ?
-	    0 :
-	    -1;
+	return fg_setting_apply(&x, "homeserver", "exempt", re) == 1 ? 0 : -1;
 }
 
 static int
@@ -100,7 +99,7 @@ setup(void **state)
 		c->redirect[0] = strdup(REDIRECT);
 		c->n_redirect = 1;
 		g->n_clients = 1;
-		assert_int_equal(regcomp_exempt(g, "^@bridge_[a-z]+:"), 0);
+		assert_int_equal(regcomp_exempt(&f->ag.cfg, "^@bridge_[a-z]+:"), 0);
 	}
 	f->ag.defer.fd = -1;
 	assert_int_equal(fg_oidc_new(&f->ag.oidc), FG_OK);

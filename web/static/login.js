@@ -11,65 +11,6 @@
 "use strict";
 
 (function () {
-	var MESSAGES = {
-		en: {
-			working: "Checking…",
-			touch: "Touch your security key now (plug it in first if it is not).",
-			finishing: "Checking your key…",
-			done: "Signed in. Going back to the application…",
-			need_user: "Enter your Matrix user name.",
-			need_password: "Enter your password.",
-			bad_user: "This is not a user name of this homeserver. Enter your Matrix user name, such as alice or @alice:example.org.",
-			no_webauthn: "This browser cannot use security keys. Use an up-to-date Firefox, Chrome, Edge or Safari.",
-			no_key: "No security key is enrolled for this account. Ask your administrator to enrol yours.",
-			wrong_key: "This key is not the one enrolled for this account. Use your own key; if it is yours, ask your administrator.",
-			not_allowed: "The key was not touched in time, or it is not enrolled for this account, or the request was cancelled. Try again; if it keeps happening, ask your administrator.",
-			no_touch: "The key did not confirm that you were there (no touch). Touch your key when it blinks, then try again.",
-			no_user_verification: "Your key must also check that it is you (its PIN or fingerprint). Set a PIN on your key and try again, or ask your administrator.",
-			locked: "This account is locked after too many failed attempts. Ask your administrator to unlock it.",
-			rate_limited: "Too many failed attempts. Wait {n} seconds, then try again.",
-			rate_limited_later: "Too many failed attempts. Wait a moment, then try again.",
-			too_many_requests: "Too many sign-in requests from your network. Wait {n} seconds, then try again.",
-			too_many_requests_later: "Too many sign-in requests from your network. Wait a minute, then try again.",
-			expired: "This sign-in request has expired. Go back to the application and start again.",
-			denied: "Sign-in refused. Check your user name and password, then try again.",
-			unavailable: "The sign-in service is unavailable. Try again in a few minutes; if it lasts, tell your administrator.",
-			network: "The sign-in service cannot be reached. Check your connection and try again.",
-			bad_request: "The sign-in service refused the request. Reload the page and try again.",
-			forbidden: "This page was not opened from the sign-in site. Go back to the application and start again.",
-			security: "Your browser refused to use a security key on this site. Tell your administrator.",
-			browser: "Your browser could not use the key ({name}). Try again, or use another browser."
-		},
-		fr: {
-			working: "Vérification…",
-			touch: "Touchez maintenant votre clé de sécurité (branchez-la d’abord si ce n’est pas fait).",
-			finishing: "Vérification de votre clé…",
-			done: "Connexion réussie. Retour à l’application…",
-			need_user: "Saisissez votre nom d’utilisateur Matrix.",
-			need_password: "Saisissez votre mot de passe.",
-			bad_user: "Ce n’est pas un nom d’utilisateur de ce serveur. Saisissez votre nom d’utilisateur Matrix, par exemple alice ou @alice:example.org.",
-			no_webauthn: "Ce navigateur ne sait pas utiliser les clés de sécurité. Utilisez un Firefox, Chrome, Edge ou Safari à jour.",
-			no_key: "Aucune clé de sécurité n’est enregistrée pour ce compte. Demandez à votre administrateur d’enregistrer la vôtre.",
-			wrong_key: "Cette clé n’est pas celle enregistrée pour ce compte. Utilisez votre propre clé ; si c’est bien la vôtre, contactez votre administrateur.",
-			no_touch: "La clé n’a pas confirmé votre présence (pas de toucher). Touchez votre clé quand elle clignote, puis réessayez.",
-			not_allowed: "La clé n’a pas été touchée à temps, ou elle n’est pas enregistrée pour ce compte, ou la demande a été annulée. Réessayez ; si cela se reproduit, contactez votre administrateur.",
-			no_user_verification: "Votre clé doit aussi vérifier que c’est bien vous (son code PIN ou votre empreinte). Définissez un code PIN sur votre clé et réessayez, ou contactez votre administrateur.",
-			locked: "Ce compte est bloqué après trop de tentatives échouées. Demandez à votre administrateur de le débloquer.",
-			rate_limited: "Trop de tentatives échouées. Attendez {n} secondes, puis réessayez.",
-			rate_limited_later: "Trop de tentatives échouées. Attendez un moment, puis réessayez.",
-			too_many_requests: "Trop de demandes de connexion depuis votre réseau. Attendez {n} secondes, puis réessayez.",
-			too_many_requests_later: "Trop de demandes de connexion depuis votre réseau. Attendez une minute, puis réessayez.",
-			expired: "Cette demande de connexion a expiré. Revenez à l’application et recommencez.",
-			denied: "Connexion refusée. Vérifiez votre nom d’utilisateur et votre mot de passe, puis réessayez.",
-			unavailable: "Le service de connexion est indisponible. Réessayez dans quelques minutes ; si cela dure, prévenez votre administrateur.",
-			network: "Le service de connexion est injoignable. Vérifiez votre connexion et réessayez.",
-			bad_request: "Le service de connexion a refusé la demande. Rechargez la page et réessayez.",
-			forbidden: "Cette page n’a pas été ouverte depuis le site de connexion. Revenez à l’application et recommencez.",
-			security: "Votre navigateur refuse d’utiliser une clé de sécurité sur ce site. Prévenez votre administrateur.",
-			browser: "Votre navigateur n’a pas pu utiliser la clé ({name}). Réessayez, ou utilisez un autre navigateur."
-		}
-	};
-
 	var root = document.getElementById("login");
 	var page;
 	try {
@@ -77,7 +18,9 @@
 	} catch (e) {
 		return;
 	}
-	var M = MESSAGES[page.lang] || MESSAGES.en;
+	/* the texts, in the page's language: the front puts them in the
+	 * page's data (its catalog, po/) */
+	var M = page.messages || {};
 	/* the front's root, relative to this page (it may sit below it) */
 	var base = typeof page.root === "string" && /^(\.\.\/)*$/.test(page.root) ? page.root : "";
 	var named = page.first_factor === "provider" ? String(page.user || "") : null;
@@ -100,10 +43,10 @@
 		form.setAttribute("aria-busy", on ? "true" : "false");
 	}
 
-	/* code: one of MESSAGES' keys (the server's "error" codes among
-	 * them); anything else reads as a refusal */
+	/* code: one of the messages' keys (the server's "error" codes
+	 * among them); anything else reads as a refusal */
 	function fail(code, detail, field) {
-		var text = M[code] || M.denied;
+		var text = Object.prototype.hasOwnProperty.call(M, code) ? M[code] : M.denied;
 		if (code === "rate_limited" || code === "too_many_requests") {
 			var n = detail && Number(detail.retry_after);
 			text = n > 0 ? M[code].replace("{n}", String(n)) : M[code + "_later"];

@@ -30,13 +30,7 @@ ok $((! $?)) "a wrong PIN is refused with debug on"
 grep -q "SYSLOG(7)" "$T/pam.out"
 ok $? "debug lines were captured (the check below can see them)"
 
-finish=$(grep '"op":"auth.finish"' "$T/wire" | head -n 1)
-field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<< "$finish"; }
-session=$(field session)
-sig=$(field signature)
-chal=$(field client_data_json | tr '_-' '/+' | base64 -d 2> /dev/null | sed -n 's/.*"challenge":"\([^"]*\)".*/\1/p')
-ok $((! (${#session} > 10 && ${#sig} > 40 && ${#chal} > 40))) \
-	"the secrets to look for were found on the wire"
+wire_secrets "$T/wire"
 ctl --json audit --limit 100 > "$T/audit.json"
 logs="$T/pam.out $T/agent.log $T/audit.json"
 [ -e "$T/syslog" ] && logs="$logs $T/syslog"

@@ -56,28 +56,7 @@ like "$readme_lines" "pam_fido2gate.so" "the README gives the common-auth lines"
 } | sed -e "s|pam_unix.so nullok|$MATRIX passdb=$T/passdb|" \
 	-e "s|[^[:space:]]*pam_fido2gate.so|$BUILD/pam_fido2gate.so socket=$SOCK timeout=5|" \
 	> "$T/pam.d/common-auth"
-# the service includes it by absolute path: pam_wrapper redirects service
-# files, not @include, which would otherwise read the machine's own
-printf '@include %s\naccount required pam_permit.so\n' "$T/pam.d/common-auth" \
-	> "$T/pam.d/login"
-
-agent_start
-enrol alice > /dev/null 2>&1
-ok $? "enrol alice"
-audit_count() { ctl --json audit --limit 1000 | grep -c '"event": "auth.begin\|"event": "auth.abort\|"event": "auth.finish'; }
-
-SERVICE=login pam_auth alice <<< secret
-ok $? "the right password and the key: in"
-like "$OUT" "Touch your security key" "the key was asked for after the password"
-
-SERVICE=login pam_auth alice SOFTKEY_STATE="$T/other" <<< secret
-ok $((! $?)) "the right password without the key: refused"
-
-before=$(audit_count)
-SERVICE=login pam_auth alice <<< wrong
-ok $((! $?)) "a wrong password with the key: refused"
-unlike "$OUT" "Touch your security key" "and the key is never asked for"
-is "$(audit_count)" "$before" "the agent was not asked (nothing audited)"
+stack_after_password
 
 # what the old README said ("after the password module") breaks the stack:
 # pam_unix's success=1 then jumps over fido2gate onto pam_deny
@@ -85,9 +64,9 @@ stock | sed -e "s|^\(auth.*pam_unix.so nullok\)$|\1\nauth required $BUILD/pam_fi
 	-e "s|pam_unix.so nullok|$MATRIX passdb=$T/passdb|" > "$T/pam.d/common-auth"
 SERVICE=login pam_auth alice <<< secret
 ok $((! $?)) "right after the password module: the right password and key are refused"
-before=$(audit_count)
+before=$(auth_audit_count)
 SERVICE=login pam_auth alice <<< wrong
-after=$(audit_count)
+after=$(auth_audit_count)
 ok $((! (after > before))) "and a wrong password reaches fido2gate: why the README says otherwise"
 
 done_testing

@@ -10,6 +10,7 @@
 # the front relays).
 . "$(dirname "$0")/../../lib/tap.sh"
 . "$(dirname "$0")/../../lib/gate.sh"
+. "$(dirname "$0")/../../lib/intl.sh"
 
 PY=/usr/bin/python3
 WEB="$TOP/tests/web"
@@ -26,11 +27,12 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null; wait "$p" 2> /dev/null; 
 	agent_stop; rm -rf "$T"' EXIT
 
 # front NAME SOCKET [ARGS...]: a fido2gate-web on a free loopback port
-# (it logs the one it got), its log in $T/NAME.log; sets URL
+# (it logs the one it got), its log in $T/NAME.log, with the French
+# catalog (tests/lib/intl.sh); sets URL
 front() {
 	local name=$1 sock=$2
 	shift 2
-	"$BUILD/fido2gate-web" --agent "$sock" --listen 127.0.0.1:0 "$@" \
+	"${WITH_CATALOG[@]}" "$BUILD/fido2gate-web" --agent "$sock" --listen 127.0.0.1:0 "$@" \
 		2> "$T/$name.log" &
 	PIDS+=($!)
 	FRONTS+=($!)
@@ -152,7 +154,7 @@ like "$(header Location)" "^$CB\?error=unsupported_response_type&.*state=s-2" \
 authorize "" -H 'Accept-Language: de;q=1, fr-CH;q=0.9, en;q=0.8'
 is "$CODE" 200 "a good request: the login page"
 like "$BODY" '<html lang="fr">' "Accept-Language prefers French: lang=fr"
-like "$BODY" 'Nom d’utilisateur Matrix' "and the page is in French"
+like_fr "$BODY" 'Nom d’utilisateur Matrix' "and the page is in French"
 like "$BODY" 'Synapse &lt;b&gt;&quot;test&quot;&lt;/b&gt;' "the client's name, escaped"
 is "$(security_headers)" all "the login page: every security header"
 no_inline_code
@@ -272,7 +274,7 @@ authorize "" -H 'Accept-Language: fr'
 is "$CODE" 503 "the agent down: authorize 503"
 is "$(header Location)" "" "the agent down: no redirect"
 like "$BODY" '<html lang="fr">' "a page in French"
-like "$BODY" 'indisponible' "that says the service is unavailable"
+like_fr "$BODY" 'indisponible' "that says the service is unavailable"
 is "$(security_headers)" all "the 503 page: every security header"
 req "$URL/token" -u "synapse:$SECRET" -d "$TOKEN_REQ"
 is "$CODE" 503 "the agent down: token 503"

@@ -5,6 +5,7 @@
 # to the front, what it asks the authenticator, what it tells the user in
 # which language, and that it goes back to the client only on "allow".
 . "$(dirname "$0")/../../lib/tap.sh"
+. "$(dirname "$0")/../../lib/intl.sh"
 
 PY=/usr/bin/python3
 WEB="$TOP/tests/web"
@@ -16,7 +17,8 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null; wait "$p" 2> /dev/null; 
 $PY "$WEB/fake_agent.py" "$T/agent.sock" "$T/relayed" "$T/mode" 2> "$T/agent.err" &
 PIDS+=($!)
 wait_for 20 test -S "$T/agent.sock"
-"$BUILD/fido2gate-web" --agent "$T/agent.sock" --listen 127.0.0.1:0 \
+# with the French catalog (tests/lib/intl.sh)
+"${WITH_CATALOG[@]}" "$BUILD/fido2gate-web" --agent "$T/agent.sock" --listen 127.0.0.1:0 \
 	--agent-timeout 2000 2> "$T/web.log" &
 PIDS+=($!)
 wait_for 20 grep -q "listening on http://" "$T/web.log" 2> /dev/null ||
@@ -60,7 +62,7 @@ like "$(r 'j["requests"][1]')" '^login/abort .*"reason":"browser: NotAllowedErro
 like "$(tail -n 1 "$T/relayed")" '"op": "web.abort"' "which the agent hears as web.abort"
 page NotAllowedError alice "$PAGE&ui_locales=fr"
 is "$(r 'j["lang"]')" fr "the French page"
-like "$(r 'j["error"]')" "pas été touchée à temps" "explains in French"
+like_fr "$(r 'j["error"]')" "pas été touchée à temps" "explains in French"
 page SecurityError
 like "$(r 'j["error"]')" "refused to use a security key" "SecurityError is explained"
 page InvalidStateError
