@@ -6,7 +6,17 @@
  * record never holds a secret (no session, challenge, signature, PIN, code
  * or token). Off until fg_journal_open(): the unit tests and the fuzzers
  * that run the handlers write nothing to the host's logs.
+ *
+ * Both sends block when the log's queue is full (journald stalled on its
+ * disk, rsyslog stuck), and the agent answers every login from one
+ * thread: so the records wait in a bounded queue that a thread of their
+ * own sends. A full queue drops the record, never the login, and the next
+ * record that gets through says how many went missing. The audit table,
+ * the authority, has them all.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
+#include <time.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -21,6 +32,7 @@
 #include "agent.h"
 
 #define FIELDS_MAX 16
+#define QUEUE_MAX 256
 /* journald's native socket; sd_journal_send() succeeds silently without it */
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
@@ -39,7 +51,23 @@ static const struct {
 	{ "", "eccb7664fe2148a9871c504db42c9411" },
 };
 
-static bool enabled;
+/* One record, ready to send: the journal's fields, or the syslog line. */
+struct entry {
+	struct iovec iov[FIELDS_MAX];
+	size_t n;
+	int prio;
+	char *line;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct entry *q[QUEUE_MAX];
+	size_t head, len;
+	unsigned long dropped; /* since the last record that got in */
+	bool enabled;
+} J = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER };
 
 static const char *
 message_id(const char *event)
@@ -82,14 +110,35 @@ clean(const char *s)
 	return c;
 }
 
-/* "NAME=value" appended to iov; a NULL value is left out. */
-static __attribute__((format(printf, 4, 5))) void
-field(struct iovec *iov, size_t *n, bool *failed, const char *fmt, ...)
+/* s (already clean) in double quotes, '"' and '\' escaped: a reason that
+ * holds `" user=root result=allow` stays inside its own value. */
+static char *
+quoted(const char *s)
+{
+	size_t n = strlen(s), i, o = 0;
+	char *q = malloc(2 * n + 3);
+
+	if (q == NULL)
+		return NULL;
+	q[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			q[o++] = '\\';
+		q[o++] = s[i];
+	}
+	q[o++] = '"';
+	q[o] = '\0';
+	return q;
+}
+
+/* "NAME=value" appended to e->iov; a NULL value is left out. */
+static __attribute__((format(printf, 3, 4))) void
+field(struct entry *e, bool *failed, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
 
-	if (*failed || *n >= FIELDS_MAX)
+	if (*failed || e->n >= FIELDS_MAX)
 		return;
 	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) < 0) {
@@ -99,9 +148,22 @@ field(struct iovec *iov, size_t *n, bool *failed, const char *fmt, ...)
 	va_end(ap);
 	if (s == NULL)
 		return;
-	iov[*n].iov_base = s;
-	iov[*n].iov_len = strlen(s);
-	(*n)++;
+	e->iov[e->n].iov_base = s;
+	e->iov[e->n].iov_len = strlen(s);
+	e->n++;
+}
+
+static void
+entry_free(struct entry *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->n; i++)
+		free(e->iov[i].iov_base);
+	free(e->line);
+	free(e);
 }
 
 static bool
@@ -112,71 +174,124 @@ journal_here(void)
 	return stat(JOURNAL_SOCKET, &sb) == 0 && S_ISSOCK(sb.st_mode);
 }
 
-void
-fg_journal_open(void)
+static void
+send_entry(struct entry *e)
 {
-	openlog("fido2gated", LOG_PID, LOG_AUTHPRIV);
-	enabled = true;
+	/* no journal (or it refused the entry): the same facts to syslog */
+	if (!journal_here() || sd_journal_sendv(e->iov, (int)e->n) < 0)
+		syslog(e->prio, "%s", e->line);
+}
+
+static void *
+sender(void *arg)
+{
+	struct entry *e;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&J.lock);
+		while (J.len == 0)
+			pthread_cond_wait(&J.wake, &J.lock);
+		e = J.q[J.head];
+		J.head = (J.head + 1) % QUEUE_MAX;
+		J.len--;
+		pthread_mutex_unlock(&J.lock);
+		send_entry(e);
+		entry_free(e);
+	}
+	return NULL;
 }
 
 void
-fg_journal_audit(const struct fg_audit *a)
+fg_journal_open(void)
 {
-	struct iovec iov[FIELDS_MAX];
-	char *event = NULL, *user = NULL, *cred = NULL, *result = NULL,
-	     *reason = NULL, *detail = NULL, *msg = NULL;
-	size_t n = 0, i;
-	bool failed = false;
-	int prio;
+	pthread_t t;
+	sigset_t all, old;
 
-	if (!enabled || a == NULL || a->event == NULL || a->result == NULL)
-		return;
-	prio = priority(a);
+	openlog("fido2gated", LOG_PID, LOG_AUTHPRIV);
+	/* signals stay the event loop's: it stops on SIGTERM */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, NULL, sender, NULL) == 0) {
+		pthread_detach(t);
+		J.enabled = true;
+	} else
+		fprintf(stderr, "fido2gated: no thread for the journal: "
+				"the audit table alone keeps the records\n");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The record as one entry, with how many records before it were lost. */
+static struct entry *
+entry_new(const struct fg_audit *a, unsigned long dropped)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+	char *event = NULL, *user = NULL, *cred = NULL, *result = NULL,
+	     *reason = NULL, *detail = NULL, *qreason = NULL, *qdetail = NULL,
+	     *quser = NULL, *msg = NULL;
+	char lost[64] = "", lost_kv[40] = "";
+	bool failed = false;
+
+	if (e == NULL)
+		return NULL;
+	e->prio = priority(a);
 	if ((event = clean(a->event)) == NULL ||
 	    (user = clean(a->user)) == NULL ||
 	    (cred = clean(a->credential)) == NULL ||
 	    (result = clean(a->result)) == NULL ||
 	    (reason = clean(a->reason)) == NULL ||
-	    (detail = clean(a->detail)) == NULL)
-		goto out;
-	if (asprintf(&msg, "%s %s %s%s%s%s%s%s%s (caller uid %ld pid %ld)",
-		event, a->user != NULL ? user : "-", result,
-		a->reason != NULL ? ": " : "", reason,
-		a->credential != NULL ? ", credential " : "", cred,
-		a->detail != NULL ? ", " : "", detail, (long)a->caller_uid,
-		(long)a->caller_pid) < 0) {
-		msg = NULL;
-		goto out;
+	    (detail = clean(a->detail)) == NULL ||
+	    (quser = quoted(a->user != NULL ? user : "-")) == NULL ||
+	    (qreason = quoted(reason)) == NULL ||
+	    (qdetail = quoted(detail)) == NULL)
+		goto fail;
+	if (dropped > 0) {
+		snprintf(lost, sizeof(lost), " (%lu earlier records not logged)",
+		    dropped);
+		snprintf(lost_kv, sizeof(lost_kv), " not_logged=%lu", dropped);
 	}
-	field(iov, &n, &failed, "MESSAGE=%s", msg);
-	field(iov, &n, &failed, "PRIORITY=%d", prio);
-	field(iov, &n, &failed, "SYSLOG_FACILITY=%d", LOG_AUTHPRIV >> 3);
-	field(iov, &n, &failed, "SYSLOG_IDENTIFIER=fido2gated");
-	field(iov, &n, &failed, "MESSAGE_ID=%s", message_id(a->event));
-	field(iov, &n, &failed, "FIDO2GATE_EVENT=%s", event);
+	if (asprintf(&msg, "%s %s %s%s%s%s%s%s%s (caller uid %ld pid %ld)%s",
+		event, a->user != NULL ? user : "-", result, a->reason != NULL ? ": " : "",
+		a->reason != NULL ? qreason : "",
+		a->credential != NULL ? ", credential " : "", cred,
+		a->detail != NULL ? ", " : "", a->detail != NULL ? qdetail : "",
+		(long)a->caller_uid, (long)a->caller_pid, lost) < 0) {
+		msg = NULL;
+		goto fail;
+	}
+	field(e, &failed, "MESSAGE=%s", msg);
+	field(e, &failed, "PRIORITY=%d", e->prio);
+	field(e, &failed, "SYSLOG_FACILITY=%d", LOG_AUTHPRIV >> 3);
+	field(e, &failed, "SYSLOG_IDENTIFIER=fido2gated");
+	field(e, &failed, "MESSAGE_ID=%s", message_id(a->event));
+	field(e, &failed, "FIDO2GATE_EVENT=%s", event);
 	if (a->user != NULL)
-		field(iov, &n, &failed, "FIDO2GATE_USER=%s", user);
-	field(iov, &n, &failed, "FIDO2GATE_RESULT=%s", result);
+		field(e, &failed, "FIDO2GATE_USER=%s", user);
+	field(e, &failed, "FIDO2GATE_RESULT=%s", result);
 	if (a->reason != NULL)
-		field(iov, &n, &failed, "FIDO2GATE_REASON=%s", reason);
+		field(e, &failed, "FIDO2GATE_REASON=%s", reason);
 	if (a->credential != NULL)
-		field(iov, &n, &failed, "FIDO2GATE_CREDENTIAL=%s", cred);
+		field(e, &failed, "FIDO2GATE_CREDENTIAL=%s", cred);
 	if (a->detail != NULL)
-		field(iov, &n, &failed, "FIDO2GATE_DETAIL=%s", detail);
-	field(iov, &n, &failed, "FIDO2GATE_CALLER_UID=%ld",
-	    (long)a->caller_uid);
-	field(iov, &n, &failed, "FIDO2GATE_CALLER_PID=%ld",
-	    (long)a->caller_pid);
-	/* no journal (or it refused the entry): the same facts to syslog */
-	if (failed || !journal_here() || sd_journal_sendv(iov, (int)n) < 0)
-		syslog(prio,
-		    "event=%s user=%s result=%s reason=\"%s\" credential=%s "
-		    "detail=\"%s\" caller_uid=%ld caller_pid=%ld",
-		    event, a->user != NULL ? user : "-", result, reason,
-		    a->credential != NULL ? cred : "-", detail,
-		    (long)a->caller_uid, (long)a->caller_pid);
-	for (i = 0; i < n; i++)
-		free(iov[i].iov_base);
+		field(e, &failed, "FIDO2GATE_DETAIL=%s", detail);
+	field(e, &failed, "FIDO2GATE_CALLER_UID=%ld", (long)a->caller_uid);
+	field(e, &failed, "FIDO2GATE_CALLER_PID=%ld", (long)a->caller_pid);
+	if (dropped > 0)
+		field(e, &failed, "FIDO2GATE_NOT_LOGGED=%lu", dropped);
+	if (failed ||
+	    asprintf(&e->line,
+		"event=%s user=%s result=%s reason=%s credential=%s "
+		"detail=%s caller_uid=%ld caller_pid=%ld%s",
+		event, quser, result, qreason,
+		a->credential != NULL ? cred : "-", qdetail,
+		(long)a->caller_uid, (long)a->caller_pid, lost_kv) < 0) {
+		e->line = NULL;
+		goto fail;
+	}
+	goto out;
+fail:
+	entry_free(e);
+	e = NULL;
 out:
 	free(event);
 	free(user);
@@ -184,5 +299,35 @@ out:
 	free(result);
 	free(reason);
 	free(detail);
+	free(quser);
+	free(qreason);
+	free(qdetail);
 	free(msg);
+	return e;
+}
+
+void
+fg_journal_audit(const struct fg_audit *a)
+{
+	struct entry *e;
+	unsigned long dropped;
+
+	if (!J.enabled || a == NULL || a->event == NULL || a->result == NULL)
+		return;
+	pthread_mutex_lock(&J.lock);
+	dropped = J.dropped;
+	pthread_mutex_unlock(&J.lock);
+	e = entry_new(a, dropped);
+	pthread_mutex_lock(&J.lock);
+	if (e == NULL || J.len == QUEUE_MAX) {
+		J.dropped++;
+		pthread_mutex_unlock(&J.lock);
+		entry_free(e);
+		return;
+	}
+	J.dropped -= dropped;
+	J.q[(J.head + J.len) % QUEUE_MAX] = e;
+	J.len++;
+	pthread_cond_signal(&J.wake);
+	pthread_mutex_unlock(&J.lock);
 }

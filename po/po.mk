@@ -18,9 +18,26 @@ XGETTEXT_FLAGS := --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ \
 .PHONY: mo pot po-update
 mo: $(PO_MO)
 
-$(BUILD)/locale/%/LC_MESSAGES/fido2gate.mo: po/%.po
+# compiled through the template: msgfmt --check compares a translation's
+# conversions with its msgid's only for entries flagged c-format, and the
+# flags must be the template's (xgettext's), not whatever the .po says
+# A translation whose conversions differ from its msgid's, msgmerge marks
+# fuzzy, which msgfmt would leave out in silence: that fails the build.
+# (`make po-check PO=FILE` runs the same check on any file, for the tests)
+po_compile = merged=$$(msgmerge --quiet --no-fuzzy-matching $(1) $(POT) -o -) && \
+	stats=$$(printf '%s\n' "$$merged" | msgfmt --check --statistics -o $(2) - 2>&1) && \
+	if printf '%s\n' "$$stats" | grep -q fuzzy; then \
+		echo "$(1): a translation does not fit its message's format: $$stats" >&2; \
+		exit 1; \
+	fi
+
+$(BUILD)/locale/%/LC_MESSAGES/fido2gate.mo: po/%.po $(POT)
 	@mkdir -p $(dir $@)
-	msgfmt --check -o $@ $<
+	$(call po_compile,$<,$@)
+
+.PHONY: po-check
+po-check:
+	$(call po_compile,$(PO),/dev/null)
 
 pot:
 	xgettext $(XGETTEXT_FLAGS) -o $(POT) $(POT_SRC)

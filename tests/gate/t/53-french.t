@@ -63,6 +63,22 @@ PY
 complete "$T/fuzzy.po"
 ok $((! $?)) "(nor does a fuzzy one pass)"
 
+# translations are format strings: the build compares each one's
+# conversions with its msgid's by the template's flags, whatever the .po
+# says (a translation that lost its c-format flag is checked all the same)
+make -s -C "$TOP" --no-print-directory po-check PO="$TOP/po/fr.po" > "$T/check.log" 2>&1
+ok $? "po/fr.po compiles through the template's flags" || diag_file "$T/check.log"
+$PY - "$TOP/po/fr.po" "$T/format.po" << 'PY'
+import re, sys
+s = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'#, c-format\n(msgid "[^"]*%s[^"]*"\n)msgstr "[^"]*"', s)
+s = s[:m.start()] + m.group(1) + 'msgstr "%s %s %s %s"' + s[m.end():]
+open(sys.argv[2], "w", encoding="utf-8").write(s)
+PY
+make -s -C "$TOP" --no-print-directory po-check PO="$T/format.po" > "$T/check.log" 2>&1
+ok $((! $?)) "(a translation with other conversions than its msgid, its flag gone, fails the build)" ||
+	diag_file "$T/check.log"
+
 # French typography: no plain space before : ; ? ! in a translation
 bad=$(grep -E '^(msgstr |")' "$TOP/po/fr.po" | grep -E '[^ ] [:;?!]|« | »' | grep -v '^msgstr ""$')
 is "$bad" "" "po/fr.po: a no-break space before « : », a narrow one before « ; ? ! »"

@@ -107,12 +107,12 @@ cat "$T/check" > /dev/null
 like "$(cat "$T/check")" "^fields same$" \
 	"every entry carries its record's event, user, result, reason, credential, detail, caller uid and pid" ||
 	diag_file "$T/check"
-like "$(cat "$T/check")" "^entry auth.finish alice allow prio=6 facility=10 id=eccb7664fe2148a9871c504db42c9411 pid=agent msg=auth.finish alice allow: signature verified, credential [A-Za-z0-9_-]+ \(caller uid 0 pid [0-9]+\)$" \
+like "$(cat "$T/check")" "^entry auth.finish alice allow prio=6 facility=10 id=eccb7664fe2148a9871c504db42c9411 pid=agent msg=auth.finish alice allow: \"signature verified\", credential [A-Za-z0-9_-]+ \(caller uid 0 pid [0-9]+\)$" \
 	"the allowed login: info, authpriv, the login message id, from the agent, a readable message" ||
 	diag_file "$T/check"
 like "$(cat "$T/check")" "^entry auth.(finish|abort) alice deny prio=5 .*id=eccb7664fe2148a9871c504db42c9411 pid=agent " \
 	"the refused login: notice" || diag_file "$T/check"
-like "$(cat "$T/check")" "^entry enroll alice ok prio=6 .*id=2add6e5faa164a4d9c6364c1fc035333 pid=agent msg=enroll alice ok: laptop, credential " \
+like "$(cat "$T/check")" "^entry enroll alice ok prio=6 .*id=2add6e5faa164a4d9c6364c1fc035333 pid=agent msg=enroll alice ok: \"laptop\", credential " \
 	"the enrolment: the admin message id" || diag_file "$T/check"
 like "$(cat "$T/check")" "^entry unlock alice ok prio=6 .*id=2add6e5faa164a4d9c6364c1fc035333 " \
 	"the unlock: the admin message id" || diag_file "$T/check"
@@ -146,14 +146,17 @@ for n in null zero full random urandom tty; do
 	mount --bind "/dev/$n" "$T/dev/$n"
 done
 mount --rbind "$T/dev" /dev
+# (it stops reading while the file $T/stuck exists, as a stalled log does)
 python3 -c '
-import socket, sys
+import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("/dev/log")
 out = open(sys.argv[1], "ab", buffering=0)
 while True:
+    while os.path.exists(sys.argv[2]):
+        time.sleep(0.05)
     out.write(s.recv(65536) + b"\n")
-' "$T/syslog" &
+' "$T/syslog" "$T/stuck" &
 LOGPID=$!
 wait_for 10 test -S /dev/log
 ok $? "a /dev/log receiver, and no journal socket"
@@ -164,17 +167,45 @@ ok $? "alice logs in"
 wire_login SOFTKEY_STATE="$T/other"
 ok $((! $?)) "another key is refused"
 syslog_has() { grep -Eq -- "$1" "$T/syslog" 2> /dev/null; }
-wait_for 10 syslog_has 'fido2gated\[[0-9]+\]: event=auth.finish user=alice result=allow'
+wait_for 10 syslog_has 'fido2gated\[[0-9]+\]: event=auth.finish user="alice" result=allow'
 ok $? "the allowed login reaches syslog" || diag_file "$T/syslog"
-like "$(cat "$T/syslog")" "^<86>.*fido2gated\[$AGENT_PID\]: event=auth.finish user=alice result=allow reason=\"signature verified\" credential=[A-Za-z0-9_-]+ detail=\".*\" caller_uid=0 caller_pid=[0-9]+$" \
+like "$(cat "$T/syslog")" "^<86>.*fido2gated\[$AGENT_PID\]: event=auth.finish user=\"alice\" result=allow reason=\"signature verified\" credential=[A-Za-z0-9_-]+ detail=\".*\" caller_uid=0 caller_pid=[0-9]+$" \
 	"as one line: authpriv.info, the agent's pid, the record's facts" || diag_file "$T/syslog"
-like "$(cat "$T/syslog")" "^<85>.*fido2gated\[$AGENT_PID\]: event=auth.(finish|abort) user=alice result=deny " \
+like "$(cat "$T/syslog")" "^<85>.*fido2gated\[$AGENT_PID\]: event=auth.(finish|abort) user=\"alice\" result=deny " \
 	"the refusal too, authpriv.notice" || diag_file "$T/syslog"
 wire_secrets "$T/wire" last
 for what in session sig; do
 	! grep -qF -- "${!what}" "$T/syslog"
 	ok $? "no $what in syslog"
 done
+
+# a reason is the caller's text: quoted, it cannot pose as other fields
+HOSTILE="/usr/bin/python3 $TOP/tests/tools/hostile.py $SOCK"
+$HOSTILE abort alice 'no key" user=root result=allow reason="signature verified' > /dev/null
+wait_for 10 syslog_has 'event=auth.abort .*no key'
+like "$(grep 'event=auth.abort .*no key' "$T/syslog")" \
+	'user="alice" result=deny reason="no key\\" user=root result=allow reason=\\"signature verified" credential=- ' \
+	"a forged reason stays inside its quotes, escaped" || diag_file "$T/syslog"
+
+# a log that stops reading (a stalled journald or rsyslog) must not stop
+# logins: the records wait in a bounded queue, the overflow is dropped and
+# counted, and the next record that gets through says how many
+touch "$T/stuck"
+for _ in $(seq 300); do echo unlock alice; done > "$T/unlocks"
+while read -r cmd user; do ctl "$cmd" "$user" > /dev/null || break; done < "$T/unlocks"
+ok $? "300 admin actions answered while the log reads nothing"
+timeout 10 "$BUILD/fido2gatectl" --socket "$SOCK" status > /dev/null
+ok $? "status answers"
+wire_login
+ok $? "alice logs in"
+rm -f "$T/stuck"
+# the next record that gets into the queue once it drains
+unlock_and_look() {
+	ctl unlock alice > /dev/null && syslog_has 'not_logged=[0-9]+$'
+}
+wait_for 20 unlock_and_look
+ok $? "once the log reads again, a record says how many were not logged" ||
+	diag "$(tail -n 3 "$T/syslog")"
 agent_stop
 
 done_testing
