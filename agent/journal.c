@@ -62,12 +62,15 @@ struct entry {
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	pthread_mutex_t sending; /* held while a record is being sent */
+	bool fork_holds;	 /* the fork handlers took it */
 	struct entry *q[QUEUE_MAX];
 	size_t head, len;
 	unsigned long dropped; /* since the last record that got in */
 	bool enabled;
 } J = { .lock = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER };
+	.wake = PTHREAD_COND_INITIALIZER,
+	.sending = PTHREAD_MUTEX_INITIALIZER };
 
 static const char *
 message_id(const char *event)
@@ -196,10 +199,42 @@ sender(void *arg)
 		J.head = (J.head + 1) % QUEUE_MAX;
 		J.len--;
 		pthread_mutex_unlock(&J.lock);
+		pthread_mutex_lock(&J.sending);
 		send_entry(e);
+		pthread_mutex_unlock(&J.sending);
 		entry_free(e);
 	}
 	return NULL;
+}
+
+/*
+ * The agent forks to run a PAM stack (pamcheck.c), and a child has only
+ * the thread that forked: had the sender been inside syslog(3) at that
+ * moment, its lock would stay taken in the child, whose PAM modules log
+ * too. So fork waits for the send in progress, but not for a stalled log
+ * (a tenth of a second at most): the child would block on that log anyway,
+ * within its own deadline, and the agent must not.
+ */
+static void
+fork_prepare(void)
+{
+	int i;
+
+	J.fork_holds = false;
+	for (i = 0; i < 100 && !J.fork_holds; i++) {
+		if (pthread_mutex_trylock(&J.sending) == 0)
+			J.fork_holds = true;
+		else
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+}
+
+static void
+fork_done(void)
+{
+	if (J.fork_holds)
+		pthread_mutex_unlock(&J.sending);
+	J.fork_holds = false;
 }
 
 void
@@ -212,7 +247,8 @@ fg_journal_open(void)
 	/* signals stay the event loop's: it stops on SIGTERM */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (pthread_create(&t, NULL, sender, NULL) == 0) {
+	if (pthread_atfork(fork_prepare, fork_done, fork_done) == 0 &&
+	    pthread_create(&t, NULL, sender, NULL) == 0) {
 		pthread_detach(t);
 		J.enabled = true;
 	} else
