@@ -44,8 +44,10 @@ is "$(complete_words fido2gatectl -- | grep -vxE -- '--(help|version)')" \
 	"$help_options" "fido2gatectl --<TAB> offers the global options of --help"
 is "$(complete_words fido2gatectl --j)" "--json" "a prefix narrows them"
 is "$(complete_words fido2gatectl enroll --)" \
-	"$(printf '%s\n' "$help" | sed -n 's/^  enroll .*\(--[a-z]*\).*/\1/p')" \
-	"enroll --<TAB> offers enroll's own option from --help (--label)"
+	"$(printf '%s\n' "$help" | sed -n 's/^  enroll //p' | grep -o -- '--[a-z]*' | sort -u)" \
+	"enroll --<TAB> offers enroll's own options from --help (--alg, --label)"
+is "$(complete_words fido2gatectl enroll alice --alg '')" "$(printf 'eddsa\nes256\nrs256')" \
+	"enroll --alg <TAB> offers the algorithms"
 is "$(complete_words fido2gatectl audit --)" "--limit" \
 	"audit --<TAB> offers --limit"
 is "$(complete_words fido2gatectl unlock ro)" \
