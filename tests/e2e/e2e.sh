@@ -84,14 +84,18 @@ url_ok() {
 # front_start PORT: fido2gate-web on 127.0.0.1:PORT as nobody (the agent's
 # [web] user), with nothing but its own binary, copied where nobody can
 # read it, the agent's socket and the French catalog (with_catalog).
-# FRONT is its origin.
+# FRONT is its origin. Its idle timeout is longer than any of these tests:
+# Synapse's HTTP client (Twisted's pool) and the browser reuse idle
+# connections, and a request sent on one just as the front closes it is
+# lost (Synapse: "Timeout waiting for response", ResponseNeverReceived);
+# with the default 5 s, a step that happens to wait about 5 s raced it.
 front_start() {
 	local bin
 	FRONT="http://localhost:$1"
 	bin=$(share "$BUILD/fido2gate-web") || return 1
 	spawn "${WITH_CATALOG[@]}" setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs \
 		"$bin" --agent "$SOCK" --listen "127.0.0.1:$1" --base-url "$FRONT" \
-		2>> "$T/front.log"
+		--timeout 300 2>> "$T/front.log"
 	FRONT_PID=$!
 	wait_for 30 url_ok "$FRONT/.well-known/openid-configuration" && return 0
 	diag "the web front did not start:"
