@@ -222,6 +222,9 @@ void fg_settings_show(const struct fg_config *cfg, FILE *f);
  * and a text field's "key = value" line. */
 bool fg_conf_text(char *dst, size_t len, const char *v);
 void fg_conf_text_show(const struct fg_setting *s, const void *obj, FILE *f);
+/* A list's "key = a b c" line. */
+void fg_conf_list_show(const struct fg_setting *s, char *const *items,
+    size_t n, FILE *f);
 
 /* store.c: SQLite, WAL, the only place with SQL in it. */
 struct fg_store;

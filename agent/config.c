@@ -117,12 +117,8 @@ static void
 origins_show(const struct fg_setting *s, const void *obj, FILE *f)
 {
 	const struct fg_config *c = obj;
-	size_t i;
 
-	fprintf(f, "%s =", s->key);
-	for (i = 0; i < c->n_origins; i++)
-		fprintf(f, " %s", c->origins[i]);
-	fprintf(f, "\n");
+	fg_conf_list_show(s, c->origins, c->n_origins, f);
 }
 
 const struct fg_setting_type fg_type_origins = { "URLs", origins_parse,

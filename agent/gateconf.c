@@ -367,12 +367,8 @@ static void
 words_show(const struct fg_setting *s, const void *obj, FILE *f)
 {
 	const struct fg_upstream *u = obj;
-	size_t i;
 
-	fprintf(f, "%s =", s->key);
-	for (i = 0; i < u->n_acr; i++)
-		fprintf(f, " %s", u->acr[i]);
-	fprintf(f, "\n");
+	fg_conf_list_show(s, u->acr, u->n_acr, f);
 }
 
 const struct fg_setting_type fg_type_words = { "words", words_parse,

@@ -509,6 +509,18 @@ fg_conf_text_show(const struct fg_setting *s, const void *obj, FILE *f)
 	fprintf(f, "%s =%s%s\n", s->key, v[0] != '\0' ? " " : "", v);
 }
 
+void
+fg_conf_list_show(const struct fg_setting *s, char *const *items, size_t n,
+    FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "%s =", s->key);
+	for (i = 0; i < n; i++)
+		fprintf(f, " %s", items[i]);
+	fprintf(f, "\n");
+}
+
 const struct fg_setting_type fg_type_text = {
     "text", text_parse, fg_conf_text_show};
 
