@@ -32,19 +32,8 @@ diag_file() {
 	[ -s "$1" ] || return 0
 	tail -n "${2:-20}" "$1" | indent
 }
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-share() {
-	local dst="$T/shared/${1##*/}"
-	mkdir -p "$T/shared" && chmod 755 "$T" "$T/shared" &&
-		cp "$1" "$dst" && chmod a+rX "$dst" && echo "$dst"
-}
+# shellcheck source=tests/lib/util.sh
+. "$top/tests/lib/util.sh"
 
 # shellcheck source=tests/e2e/e2e.sh
 . "$top/tests/e2e/e2e.sh"
@@ -56,12 +45,8 @@ hs_agent=
 sso_pid=
 unexpected=0
 matrix_cleanup() {
-	if [ -n "$sso_pid" ]; then
-		# EOF on its stdin: the driver closes Chromium and exits
-		[ -n "${SSO[1]:-}" ] && eval "exec ${SSO[1]}>&-"
-		wait_for 20 e2e_gone "$sso_pid" || kill "$sso_pid" 2> /dev/null
-		sso_pid=
-	fi
+	e2e_driver_stop "$sso_pid" "${SSO[1]:-}"
+	sso_pid=
 	e2e_cleanup # driver.mjs, the front, authlib's relying party
 	synapse_stop
 	if [ -n "$hs_agent" ]; then
@@ -149,16 +134,7 @@ SECRET=$(cat "$dir/client.secret")
 if [ $hs = synapse ]; then
 	SYNAPSE=http://127.0.0.1:$SPORT
 	CLIENT=http://127.0.0.1:$CPORT/ # the Matrix client's page (the driver serves it)
-	client_conf="[homeserver]
-user = root
-server_name = localhost
-provider = oidc-fido2gate
-[client.synapse]
-name = Synapse
-secret_file = $dir/client.secret
-redirect_uri = $SYNAPSE/_synapse/client/oidc/callback
-scopes = openid profile
-id_token_alg = RS256"
+	client_conf=$(synapse_gate_conf "$dir/client.secret" "$SYNAPSE/_synapse/client/oidc/callback")
 else
 	RP_URL=http://localhost:$SPORT
 	client_conf="[client.authlib]

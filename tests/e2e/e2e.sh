@@ -30,6 +30,15 @@ trap 'e2e_cleanup; agent_stop; rm -rf "$T"' EXIT
 
 e2e_gone() { ! kill -0 "$1" 2> /dev/null; }
 
+# e2e_driver_stop PID FD: a driver run as a coprocess, told to go by EOF on
+# its stdin (FD, the coprocess's input): it closes Chromium and exits, or
+# is killed after 20 s
+e2e_driver_stop() {
+	[ -n "$1" ] || return 0
+	[ -n "${2:-}" ] && eval "exec $2>&-"
+	wait_for 20 e2e_gone "$1" || kill "$1" 2> /dev/null
+}
+
 # e2e_skip_unless_browser: the whole test needs Chromium, Node.js 20 and
 # tests/e2e's npm packages (scripts/deps.sh installs all three)
 e2e_skip_unless_browser() {

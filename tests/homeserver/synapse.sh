@@ -199,6 +199,23 @@ synapse_start() {
 	return 1
 }
 
+# synapse_gate_conf SECRET_FILE REDIRECT_URI: the agent's sections for
+# this Synapse as its homeserver: the login decision and Synapse's client
+synapse_gate_conf() {
+	cat << CONF
+[homeserver]
+user = root
+server_name = localhost
+provider = oidc-fido2gate
+[client.synapse]
+name = Synapse
+secret_file = $1
+redirect_uri = $2
+scopes = openid profile
+id_token_alg = RS256
+CONF
+}
+
 # synapse_stop: SIGTERM, then wait for it to go (SIGKILL after 20 s)
 synapse_stop() {
 	local pid i

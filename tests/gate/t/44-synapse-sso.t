@@ -47,12 +47,8 @@ e2e_skip_unless_browser
 
 SSO_PID=
 sso_stop() {
-	if [ -n "$SSO_PID" ]; then
-		# EOF on its stdin: the driver closes Chromium and exits
-		[ -n "${SSO[1]:-}" ] && eval "exec ${SSO[1]}>&-"
-		wait_for 20 e2e_gone "$SSO_PID" || kill "$SSO_PID" 2> /dev/null
-		SSO_PID=
-	fi
+	e2e_driver_stop "$SSO_PID" "${SSO[1]:-}"
+	SSO_PID=
 }
 trap 'sso_stop; synapse_stop; e2e_cleanup; agent_stop; rm -rf "$T"' EXIT
 
@@ -79,16 +75,7 @@ origins = http://localhost:$FPORT
 issuer = http://localhost:$FPORT
 [web]
 user = nobody
-[homeserver]
-user = root
-server_name = localhost
-provider = oidc-fido2gate
-[client.synapse]
-name = Synapse
-secret_file = $T/synapse.secret
-redirect_uri = $CALLBACK
-scopes = openid profile
-id_token_alg = RS256
+$(synapse_gate_conf "$T/synapse.secret" "$CALLBACK")
 [client.other]
 secret_file = $T/other.secret
 redirect_uri = $OTHER_CB

@@ -66,11 +66,8 @@ fi
 
 UP_PID=
 up_stop() {
-	if [ -n "$UP_PID" ]; then
-		[ -n "${UP[1]:-}" ] && eval "exec ${UP[1]}>&-"
-		wait_for 20 e2e_gone "$UP_PID" || kill "$UP_PID" 2> /dev/null
-		UP_PID=
-	fi
+	e2e_driver_stop "$UP_PID" "${UP[1]:-}"
+	UP_PID=
 }
 IDP_PID=
 idp_stop() {
@@ -140,15 +137,8 @@ AMR_CLAIMS=$(jq -rn '{id_token: {amr: {essential: true}}} | tojson | @uri')
 # gate_conf [EXTRA-LINES]: the provider first; UP_* vary the [upstream] part
 gate_conf() {
 	local hs=
-	[ "$WITH_SYNAPSE" = 1 ] && hs="[homeserver]
-user = root
-server_name = localhost
-provider = oidc-fido2gate
-[client.synapse]
-name = Synapse
-secret_file = $T/synapse.secret
-redirect_uri = $SYNAPSE/_synapse/client/oidc/callback
-scopes = openid profile"
+	[ "$WITH_SYNAPSE" = 1 ] &&
+		hs=$(synapse_gate_conf "$T/synapse.secret" "$SYNAPSE/_synapse/client/oidc/callback")
 	write_conf << CONF
 origins = http://localhost:$FPORT
 [oidc]
