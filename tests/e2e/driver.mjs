@@ -33,22 +33,13 @@
 // first page it loaded elsewhere); "error": the page showed an error
 // (text); "driver_error": this driver failed (error).
 
-import { readFileSync, writeFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import * as fg from "./lib.mjs";
-
-const readKey = (f) => JSON.parse(readFileSync(f, "utf8"));
 
 async function run(browser, sc) {
   const t0 = Date.now();
   const s = await fg.newSession(browser, { locale: sc.locale || "en-US" });
   try {
-    if (sc.authenticator !== false) {
-      await fg.addAuthenticator(s, { uv: sc.uv !== false, presence: sc.presence !== false });
-      for (const f of sc.keys || []) await fg.addCredential(s, readKey(f));
-      for (const [f, id] of sc.key_as || [])
-        await fg.addCredential(s, readKey(f), { credentialOf: readKey(id) });
-    }
+    await fg.scenarioKeys(s, sc);
     if (sc.downgrade_uv) fg.downgradeUV(s);
     await fg.openLogin(s, sc.start, sc.front);
     const login_page = await fg.pageInfo(s);
@@ -57,14 +48,7 @@ async function run(browser, sc) {
     await fg.keyboardLogin(s, { user: sc.user, password: sc.password ?? null });
     const r = await ended;
     if (sc.shot_after) await fg.screenshot(s, sc.shot_after);
-    const creds = s.authenticator ? await fg.credentials(s) : [];
-    for (const f of sc.keys || []) {
-      const k = readKey(f);
-      const c = creds.find(
-        (c) => Buffer.from(c.credentialId, "base64").toString("base64url") === k.credential_id,
-      );
-      if (c) writeFileSync(f, JSON.stringify({ ...k, sign_count: c.signCount }) + "\n");
-    }
+    const creds = await fg.saveSignCounts(s, sc.keys);
     return {
       outcome: r.kind,
       url: r.url || null,
@@ -82,15 +66,5 @@ async function run(browser, sc) {
 }
 
 const browser = await fg.launchBrowser();
-const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-for await (const line of lines) {
-  if (line.trim() === "") continue;
-  let result;
-  try {
-    result = await run(browser, JSON.parse(line));
-  } catch (e) {
-    result = { outcome: "driver_error", error: String(e.stack || e) };
-  }
-  process.stdout.write(JSON.stringify(result) + "\n");
-}
+await fg.serveLines((sc) => run(browser, sc));
 await browser.close();

@@ -5,8 +5,9 @@
 // an element's text, a response), never on a fixed sleep, so that a busy
 // machine gives the same answers, only later.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.FG_CHROMIUM || "/usr/bin/chromium";
@@ -241,4 +242,48 @@ export async function pageInfo(session) {
 export async function screenshot(session, path) {
   mkdirSync(dirname(path), { recursive: true });
   await session.page.screenshot({ path, fullPage: true });
+}
+
+const readKey = (f) => JSON.parse(readFileSync(f, "utf8"));
+
+// scenarioKeys(session, sc): unless sc.authenticator is false, a virtual
+// authenticator (sc.uv, sc.presence) holding the keys of sc.keys
+// (fg-webkey files) and of sc.key_as ([key, credential-of] pairs)
+export async function scenarioKeys(session, sc) {
+  if (sc.authenticator === false) return;
+  await addAuthenticator(session, { uv: sc.uv !== false, presence: sc.presence !== false });
+  for (const f of sc.keys || []) await addCredential(session, readKey(f));
+  for (const [f, id] of sc.key_as || [])
+    await addCredential(session, readKey(f), { credentialOf: readKey(id) });
+}
+
+// saveSignCounts(session, files): each key's counter where this run left
+// it, back in its file (the next fresh browser must not look like a
+// clone); returns the authenticator's credentials
+export async function saveSignCounts(session, files = []) {
+  const creds = session.authenticator ? await credentials(session) : [];
+  for (const f of files) {
+    const k = readKey(f);
+    const c = creds.find(
+      (c) => Buffer.from(c.credentialId, "base64").toString("base64url") === k.credential_id,
+    );
+    if (c) writeFileSync(f, JSON.stringify({ ...k, sign_count: c.signCount }) + "\n");
+  }
+  return creds;
+}
+
+// serveLines(handle): a JSON scenario a line on stdin, handle's JSON result
+// a line on stdout (a throw is a "driver_error"), until stdin ends
+export async function serveLines(handle) {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.trim() === "") continue;
+    let result;
+    try {
+      result = await handle(JSON.parse(line));
+    } catch (e) {
+      result = { outcome: "driver_error", error: String(e.stack || e) };
+    }
+    process.stdout.write(JSON.stringify(result) + "\n");
+  }
 }

@@ -50,15 +50,12 @@
 // the re-authentication's "Thank you"); "error": the login page showed
 // an error.
 
-import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import * as fg from "./lib.mjs";
 
 const { values: opt } = parseArgs({ options: { "client-port": { type: "string" } } });
-
-const readKey = (f) => JSON.parse(readFileSync(f, "utf8"));
 
 // stdin, one line at a time, for the main loop and for held requests
 const lines = [];
@@ -93,12 +90,7 @@ async function run(browser, sc) {
   const callbacks = [];
   let loginToken = null;
   try {
-    if (sc.authenticator !== false) {
-      await fg.addAuthenticator(s, { uv: sc.uv !== false, presence: sc.presence !== false });
-      for (const f of sc.keys || []) await fg.addCredential(s, readKey(f));
-      for (const [f, id] of sc.key_as || [])
-        await fg.addCredential(s, readKey(f), { credentialOf: readKey(id) });
-    }
+    await fg.scenarioKeys(s, sc);
     if (sc.downgrade_uv) fg.downgradeUV(s);
 
     // Synapse's callback: the code the provider sent the browser back with
@@ -201,14 +193,7 @@ async function run(browser, sc) {
     }
     // the keys' counters where this run left them (driver.mjs does the
     // same): the next fresh browser must not look like a clone
-    const creds = s.authenticator ? await fg.credentials(s) : [];
-    for (const f of sc.keys || []) {
-      const k = readKey(f);
-      const c = creds.find(
-        (c) => Buffer.from(c.credentialId, "base64").toString("base64url") === k.credential_id,
-      );
-      if (c) writeFileSync(f, JSON.stringify({ ...k, sign_count: c.signCount }) + "\n");
-    }
+    await fg.saveSignCounts(s, sc.keys);
     return {
       outcome,
       url,

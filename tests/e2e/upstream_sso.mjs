@@ -36,9 +36,7 @@
 //   "idp_error"    the provider's own page refused the password;
 //   "elsewhere"    anything else (url, text).
 
-import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import * as fg from "./lib.mjs";
@@ -46,8 +44,6 @@ import * as fg from "./lib.mjs";
 const { values: opt } = parseArgs({
   options: { "client-port": { type: "string" }, "idp-spki": { type: "string" } },
 });
-const readKey = (f) => JSON.parse(readFileSync(f, "utf8"));
-
 process.on("unhandledRejection", (e) => {
   process.stderr.write(`upstream_sso.mjs: unhandled: ${e && e.stack ? e.stack : e}\n`);
 });
@@ -72,12 +68,7 @@ async function run(browser, sc) {
   const s = await fg.newSession(browser, { locale: sc.locale || "en-US" });
   const out = { outcome: "elsewhere", idp_page: null, front_page: null, login_page: null, callback: null };
   try {
-    if (sc.authenticator !== false) {
-      await fg.addAuthenticator(s, { uv: sc.uv !== false, presence: sc.presence !== false });
-      for (const f of sc.keys || []) await fg.addCredential(s, readKey(f));
-      for (const [f, id] of sc.key_as || [])
-        await fg.addCredential(s, readKey(f), { credentialOf: readKey(id) });
-    }
+    await fg.scenarioKeys(s, sc);
     out.navigations = [];
     s.page.on("request", (r) => {
       if (!r.isNavigationRequest() || r.frame() !== s.page.mainFrame()) return;
@@ -158,14 +149,7 @@ async function run(browser, sc) {
     out.documents = s.documents;
     out.replies = s.replies;
     out.ms = Date.now() - t0;
-    const creds = s.authenticator ? await fg.credentials(s).catch(() => []) : [];
-    for (const f of sc.keys || []) {
-      const k = readKey(f);
-      const c = creds.find(
-        (c) => Buffer.from(c.credentialId, "base64").toString("base64url") === k.credential_id,
-      );
-      if (c) writeFileSync(f, JSON.stringify({ ...k, sign_count: c.signCount }) + "\n");
-    }
+    await fg.saveSignCounts(s, sc.keys).catch(() => {});
     await fg.closeSession(s).catch(() => {});
   }
 }
@@ -191,16 +175,6 @@ const browser = await chromium.launch({
   ],
 });
 process.stdout.write(JSON.stringify({ ready: true }) + "\n");
-const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-for await (const line of lines) {
-  if (line.trim() === "") continue;
-  let result;
-  try {
-    result = await run(browser, JSON.parse(line));
-  } catch (e) {
-    result = { outcome: "driver_error", error: String(e.stack || e) };
-  }
-  process.stdout.write(JSON.stringify(result) + "\n");
-}
+await fg.serveLines((sc) => run(browser, sc));
 await browser.close();
 process.exit(0);
