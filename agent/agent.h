@@ -125,6 +125,12 @@ struct fg_config {
 	unsigned lockout_after;	  /* failures; 0: never lock */
 	unsigned failure_window;  /* seconds until failures are forgotten */
 	char admin_group[64];
+	/* [admin] */
+	enum fg_uv_policy admin_uv; /* the admins' step-up */
+	size_t recovery_admins;	    /* 1 or 2 */
+	unsigned recovery_window;   /* seconds a request waits */
+	unsigned recovery_delay;    /* a recovered key's cooling-off */
+	size_t min_keys;	    /* warn below */
 	struct fg_gate gate;
 };
 
@@ -250,7 +256,25 @@ struct fg_cred {
 	char *label;
 	char *fmt;
 	int64_t created, last_used;
-	bool revoked, suspicious;
+	bool revoked, suspicious; /* revoked: any state but active */
+	char state[12];		  /* active, revoked, pending, disabled */
+	int64_t not_before;	  /* a recovered key's cooling-off */
+};
+
+/* A request a second admin must approve (recover, unlock, admin.add,
+ * admin.remove), with who asked and with which key. */
+struct fg_request {
+	char id[24];
+	char action[16];
+	char user[FG_USER_NAME_MAX + 1];
+	int64_t credential; /* recover: the pending credential's row */
+	const uint8_t *cred_id; /* recover, on insert: its credential ID */
+	size_t cred_id_len;
+	char requested_by[FG_USER_NAME_MAX + 1];
+	char requested_cred[48]; /* the start of the credential ID */
+	char reason[FG_TEXT_MAX + 1];
+	char approved_by[FG_USER_NAME_MAX + 1];
+	int64_t created, expires;
 };
 
 /* Who did what, for the audit table. */
@@ -290,9 +314,10 @@ void fg_cred_list_free(struct fg_cred **list, size_t n);
 int fg_store_cred_get(struct fg_store *s, int64_t user_id,
     const uint8_t *cred_id, size_t len, struct fg_cred *out);
 /* Creates the user (with handle) if needed; FG_ERR_EXISTS for a known ID. */
+/* rq: a recovery, whose request is stored with the (pending) credential. */
 int fg_store_cred_add(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,
-    const struct fg_audit *a);
+    const struct fg_request *rq, const struct fg_audit *a);
 int fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
     uint8_t flags, const struct fg_audit *a);
 int fg_store_cred_mark_suspicious(struct fg_store *s, int64_t id,
@@ -327,6 +352,28 @@ int fg_store_approval_revoke(struct fg_store *s, const char *sid,
 int fg_store_approval_consume(struct fg_store *s, const char *user,
     const char *client, unsigned window, char *sid, size_t sidlen,
     const struct fg_audit *a);
+/* Admins, and what a second admin approves (docs/admin-guide.md). */
+int fg_store_admins(struct fg_store *s, json_t **out);
+int fg_store_admin_count(struct fg_store *s, const char *name, int64_t *all,
+    bool *is_admin);
+/* The action of rq at once (one admin suffices). */
+int fg_store_act(struct fg_store *s, const struct fg_request *rq,
+    const char *by, const struct fg_audit *a);
+/* FG_ERR_EXISTS when the ID is taken. */
+int fg_store_request_add(struct fg_store *s, const struct fg_request *rq,
+    const struct fg_audit *a);
+int fg_store_request_get(struct fg_store *s, const char *id,
+    struct fg_request *rq);
+/* The pending requests, oldest first, as JSON. */
+int fg_store_requests(struct fg_store *s, json_t **out);
+/* FG_ERR_NOTFOUND: approved already, expired, or asked by by itself. */
+int fg_store_request_approve(struct fg_store *s, const struct fg_request *rq,
+    const char *by, const char *by_cred, int64_t not_before,
+    const struct fg_audit *a);
+/* FG_ERR_NOTFOUND when the credential is not in state from. */
+int fg_store_cred_set(struct fg_store *s, int64_t id, const char *from,
+    const char *state, const char *label, const struct fg_audit *a);
+
 /* Lockouts outlive the agent. locked_at 0: not locked. */
 int fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
     int64_t *failures);
@@ -341,6 +388,7 @@ enum fg_purpose {
 	FG_PURPOSE_AUTH = 1,  /* auth.begin: a native client (PAM) */
 	FG_PURPOSE_ENROL = 2, /* enroll.begin */
 	FG_PURPOSE_WEB = 3,   /* web.begin: a browser, in a transaction */
+	FG_PURPOSE_ADMIN = 4, /* admin.begin: an admin's step-up */
 };
 
 struct fg_chal {
@@ -354,6 +402,9 @@ struct fg_chal {
 	uint8_t handle[32];	     /* enrolment */
 	bool uv_required;
 	uint8_t tx[FG_TX_LEN]; /* web: the login transaction it belongs to */
+	char *bound;	       /* admin: "action target" it authorises */
+	char *actor;	       /* enrolment: the admin who stepped up */
+	bool recovery;	       /* enrolment: the user has no active key */
 	struct fg_chal *next;
 };
 
@@ -489,6 +540,32 @@ void fg_login_drop(struct fg_agent *ag, const uint8_t session[FG_SESSION_LEN]);
 json_t *fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
     const char *event, struct fg_chal *c, const json_t *req,
     const char *const *origins, size_t n_origins, struct fg_login *res);
+
+/* A request's handler. */
+struct fg_op {
+	const char *name;
+	json_t *(*fn)(struct fg_agent *, const struct fg_peer *,
+	    const json_t *);
+};
+
+/* admin.c: admins who act with their own key; NULL-terminated. */
+extern const struct fg_op fg_admin_ops[];
+json_t *fg_op_cred_revoke(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_user_unlock(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+/* NULL when peer may do action on target (a registered admin's step-up in
+ * req, or bootstrap mode); detail then says who acted. Else the refusal. */
+json_t *fg_admin_authorize(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req, const char *action, const char *target,
+    char *detail, size_t len);
+/* enroll.begin's: *actor (to free) says who; *recovery when the user has
+ * no active key left and a second admin must approve the new one. */
+json_t *fg_enroll_authorize(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req, const char *user, char **actor, bool *recovery);
+void fg_recovery_request(struct fg_agent *ag, const char *user,
+    const char *actor, struct fg_request *rq);
+json_t *fg_cred_json(const struct fg_cred *c);
 
 /* Shared by the handlers of ops.c and oidc.c. */
 json_t *fg_reply_ok(void);

@@ -54,6 +54,8 @@ fg_chal_free(struct fg_chal **c)
 		return;
 	free((*c)->user);
 	free((*c)->label);
+	free((*c)->bound);
+	free((*c)->actor);
 	OPENSSL_cleanse(*c, sizeof(**c));
 	free(*c);
 	*c = NULL;

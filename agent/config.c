@@ -128,16 +128,17 @@ static bool
 uv_parse(const struct fg_setting *s, void *obj, const char *v,
     struct fg_conf_ctx *x)
 {
-	(void)s;
 	(void)x;
-	return fg_uv_policy_parse(v, &((struct fg_config *)obj)->uv) == FG_OK;
+	return fg_uv_policy_parse(v,
+		   (enum fg_uv_policy *)((char *)obj + s->offset)) == FG_OK;
 }
 
 static void
 uv_show(const struct fg_setting *s, const void *obj, FILE *f)
 {
 	fprintf(f, "%s = %s\n", s->key,
-	    fg_uv_policy_name(((const struct fg_config *)obj)->uv));
+	    fg_uv_policy_name(
+		*(const enum fg_uv_policy *)((const char *)obj + s->offset)));
 }
 
 const struct fg_setting_type fg_type_uv = { "choice", uv_parse, uv_show };

@@ -542,16 +542,21 @@ json_t *
 fg_op_oidc_rotate(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
-	(void)req;
+	char detail[FG_USER_NAME_MAX + 64];
+	json_t *reply;
+
 	if (!peer->admin)
 		return fg_denied();
 	if (!gate_on(ag))
 		return gate_off();
+	if ((reply = fg_admin_authorize(ag, peer, req, "rotate-keys", "",
+		 detail, sizeof(detail))) != NULL)
+		return reply;
 	if (fg_keys_rotate(ag) != FG_OK)
 		return fg_store_failed();
 	fg_audit(ag, peer, FG_OP_OIDC_ROTATE, NULL, NULL, "ok",
 	    "new signing keys; the old stay listed until their tokens expire",
-	    NULL);
+	    detail);
 	return fg_reply_ok();
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -22,11 +23,6 @@
 /* credentials per cred.list reply: 25 of the largest fit in 64 KiB */
 #define LIST_PAGE 25
 
-struct op {
-	const char *name;
-	json_t *(*fn)(struct fg_agent *, const struct fg_peer *,
-	    const json_t *);
-};
 
 json_t *
 fg_reply_error(const char *code, const char *message)
@@ -283,7 +279,9 @@ fg_agent_expired(const struct fg_chal *c, void *agent)
 		return;
 	/* a login left unanswered: the key was not there, or not touched */
 	fg_audit(ag, &caller,
-	    c->purpose == FG_PURPOSE_WEB ? FG_OP_WEB_FINISH : FG_OP_AUTH_FINISH,
+	    c->purpose == FG_PURPOSE_WEB ? FG_OP_WEB_FINISH :
+	    c->purpose == FG_PURPOSE_ADMIN ? "admin.stepup" :
+					     FG_OP_AUTH_FINISH,
 	    c->user, NULL, "deny", "challenge expired unanswered", NULL);
 	fg_failure_of(ag, c->purpose == FG_PURPOSE_WEB ? 0 : c->caller, 0,
 	    c->purpose, c->user);
@@ -422,7 +420,8 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	allow = json_array();
 	for (i = 0; i < n; i++) {
 		char *id;
-		if (creds[i].suspicious)
+		if (creds[i].suspicious ||
+		    creds[i].not_before > (int64_t)time(NULL))
 			continue;
 		if ((id = fg_b64url_encode(creds[i].cred_id,
 			 creds[i].cred_id_len)) != NULL)
@@ -628,11 +627,17 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	if (cred.revoked || cred.suspicious) {
+		snprintf(reason, sizeof(reason), "credential %s",
+		    cred.suspicious ? "suspended after a counter regression" :
+		    strcmp(cred.state, "pending") == 0 ?
+				      "pending a second admin's approval" :
+				      cred.state);
+		reply = deny(ag, peer, event, c, cid_s, reason, "wrong_key");
+		goto out;
+	}
+	if (cred.not_before > (int64_t)time(NULL)) {
 		reply = deny(ag, peer, event, c, cid_s,
-		    cred.revoked ? "credential revoked" :
-				   "credential suspended after a counter "
-				   "regression",
-		    "wrong_key");
+		    "recovered key still in its cooling-off", "wrong_key");
 		goto out;
 	}
 	key = fg_keycache_get(ag->keys, &cred, &ks);
@@ -769,6 +774,8 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	struct fg_chal *c = NULL;
 	json_t *reply, *excl;
 	size_t n = 0, i;
+	char *actor = NULL;
+	bool recovery;
 	int r;
 
 	if (!peer->admin)
@@ -778,25 +785,34 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	if (!fg_opt_text(req, "label", LABEL_MAX, &label) ||
 	    (label[0] != '\0' && !label_valid(label)))
 		return fg_bad_request("label must be 1 to 64 printable bytes");
+	if ((reply = fg_enroll_authorize(ag, peer, req, user, &actor,
+		 &recovery)) != NULL)
+		return reply;
 	r = fg_store_user_find(ag->store, user, &u);
 	if (r == FG_OK)
 		r = fg_store_creds(ag->store, u.id, true, &creds, &n);
 	else if (r == FG_ERR_NOTFOUND)
 		r = fg_random(u.handle, sizeof(u.handle));
-	if (r != FG_OK)
+	if (r != FG_OK) {
+		free(actor);
 		return fg_store_failed();
+	}
 	if (n >= ag->cfg.max_credentials) {
 		fg_cred_list_free(&creds, n);
 		fg_audit(ag, peer, "enroll", user, NULL, "deny",
-		    "max_credentials_per_user reached", NULL);
+		    "max_credentials_per_user reached", actor);
+		free(actor);
 		return fg_reply_error(FG_E_LIMIT,
 		    "the user has max_credentials_per_user active credentials; "
 		    "revoke one first");
 	}
 	if ((reply = issue(ag, peer, FG_PURPOSE_ENROL, user, &c)) != NULL) {
 		fg_cred_list_free(&creds, n);
+		free(actor);
 		return reply;
 	}
+	c->actor = actor;
+	c->recovery = recovery;
 	memcpy(c->handle, u.handle, sizeof(c->handle));
 	c->uv_required = ag->cfg.uv == FG_UV_REQUIRED;
 	if (label[0] != '\0' && (c->label = strdup(label)) == NULL) {
@@ -827,14 +843,41 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	    json_string(fg_uv_policy_name(ag->cfg.uv)));
 	json_object_set_new(reply, "timeout",
 	    json_integer(ag->cfg.challenge_timeout));
+	json_object_set_new(reply, "recovery", json_boolean(recovery));
 	return reply;
+}
+
+static void
+reply_pending(json_t *reply, const struct fg_request *rq)
+{
+	json_object_set_new(reply, "pending", json_true());
+	json_object_set_new(reply, "request", json_string(rq->id));
+	json_object_set_new(reply, "expires", json_integer(rq->expires));
+}
+
+/* The user's active keys against min_keys, for the admin's warning. */
+static void
+active_keys(struct fg_agent *ag, json_t *reply, const char *user)
+{
+	struct fg_user u;
+	struct fg_cred *creds = NULL;
+	size_t n = 0;
+
+	if (fg_store_user_find(ag->store, user, &u) == FG_OK &&
+	    fg_store_creds(ag->store, u.id, true, &creds, &n) == FG_OK) {
+		json_object_set_new(reply, "active_keys",
+		    json_integer((json_int_t)n));
+		json_object_set_new(reply, "min_keys",
+		    json_integer((json_int_t)ag->cfg.min_keys));
+	}
+	fg_cred_list_free(&creds, n);
 }
 
 static json_t *
 enroll_refused(struct fg_agent *ag, const struct fg_peer *peer,
-    const char *user, const char *why)
+    const char *user, const char *actor, const char *why)
 {
-	fg_audit(ag, peer, "enroll", user, NULL, "deny", why, NULL);
+	fg_audit(ag, peer, "enroll", user, NULL, "deny", why, actor);
 	return fg_reply_error(FG_E_REFUSED, why);
 }
 
@@ -852,6 +895,7 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	char why[256], *cid_s = NULL, label[LABEL_MAX + 1];
 	unsigned failed = 0;
 	json_t *reply = NULL;
+	struct fg_request rq;
 	bool charged;
 	int r;
 
@@ -879,22 +923,22 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		char checks[256];
 		snprintf(why, sizeof(why), "client data: %s",
 		    fg_checks_string(failed, checks, sizeof(checks)));
-		reply = enroll_refused(ag, peer, c->user, why);
+		reply = enroll_refused(ag, peer, c->user, c->actor, why);
 		goto out;
 	}
 	fg_sha256(cdj, cdj_len, cdh);
 	if ((r = fg_attest_verify(fmt, ad, ad_len, st, st_len, cdh,
 		 ag->cfg.rp_id, &res, why, sizeof(why))) != FG_OK) {
-		reply = enroll_refused(ag, peer, c->user, why);
+		reply = enroll_refused(ag, peer, c->user, c->actor, why);
 		goto out;
 	}
 	if (ag->cfg.attestation_required && strcmp(res.kind, "none") == 0) {
-		reply = enroll_refused(ag, peer, c->user,
+		reply = enroll_refused(ag, peer, c->user, c->actor,
 		    "policy requires attestation; the key sent none");
 		goto out;
 	}
 	if (c->uv_required && !(res.flags & FG_AD_UV)) {
-		reply = enroll_refused(ag, peer, c->user,
+		reply = enroll_refused(ag, peer, c->user, c->actor,
 		    "policy requires user verification (a PIN)");
 		goto out;
 	}
@@ -916,20 +960,30 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	memcpy(cred.aaguid, res.aaguid, 16);
 	cred.fmt = (char *)(uintptr_t)fmt;
 	cred.label = label;
+	if (c->recovery) {
+		/* the lost-key call: the key waits for a second admin */
+		fg_recovery_request(ag, c->user, c->actor, &rq);
+		rq.cred_id = res.cred_id;
+		rq.cred_id_len = res.cred_id_len;
+		snprintf(cred.state, sizeof(cred.state), "pending");
+	}
 	{
-		char detail[320];
+		char detail[640];
 		struct fg_audit au = audit_record(peer, "enroll", c->user,
-		    cid_s, "ok", label);
+		    cid_s, "ok", c->recovery ? "pending" : label);
 
 		au.detail = detail;
-		snprintf(detail, sizeof(detail), "fmt=%s attestation=%s %s",
-		    fmt, res.kind, res.subject);
+		snprintf(detail, sizeof(detail),
+		    "label=%s fmt=%s attestation=%s %s%s%s%s", label, fmt,
+		    res.kind, res.subject, c->actor != NULL ? " " : "",
+		    c->actor != NULL ? c->actor : "",
+		    c->recovery ? " recovery: needs a second admin" : "");
 		r = fg_store_cred_add(ag->store, c->user, c->handle, &cred,
-		    &au);
+		    c->recovery ? &rq : NULL, &au);
 	}
 	if (r != FG_OK) {
 		reply = r == FG_ERR_EXISTS ?
-		    enroll_refused(ag, peer, c->user,
+		    enroll_refused(ag, peer, c->user, c->actor,
 			"this credential is already enrolled") :
 		    fg_store_failed();
 		goto out;
@@ -943,6 +997,9 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	    json_string(fg_cose_alg_name(res.alg)));
 	json_object_set_new(reply, "attestation", json_string(res.kind));
 	json_object_set_new(reply, "uv", json_boolean(cred.uv));
+	if (c->recovery)
+		reply_pending(reply, &rq);
+	active_keys(ag, reply, c->user);
 out:
 	fg_attest_result_clear(&res);
 	fg_chal_free(&c);
@@ -953,8 +1010,8 @@ out:
 	return reply;
 }
 
-static json_t *
-cred_json(const struct fg_cred *c)
+json_t *
+fg_cred_json(const struct fg_cred *c)
 {
 	json_t *o = json_object();
 	char aaguid[33];
@@ -975,8 +1032,10 @@ cred_json(const struct fg_cred *c)
 	json_object_set_new(o, "created", json_integer(c->created));
 	json_object_set_new(o, "last_used", c->last_used ?
 		json_integer(c->last_used) : json_null());
-	json_object_set_new(o, "state",
-	    json_string(c->revoked ? "revoked" : "active"));
+	json_object_set_new(o, "state", json_string(c->state));
+	if (c->not_before != 0)
+		json_object_set_new(o, "not_before",
+		    json_integer(c->not_before));
 	json_object_set_new(o, "suspicious", json_boolean(c->suspicious));
 	return o;
 }
@@ -1019,74 +1078,11 @@ op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_store_failed();
 	arr = json_array();
 	for (i = 0; i < n; i++)
-		json_array_append_new(arr, cred_json(&creds[i]));
+		json_array_append_new(arr, fg_cred_json(&creds[i]));
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "credentials", arr);
 	json_object_set_new(reply, "next",
 	    n == LIST_PAGE ? json_integer(creds[n - 1].id) : json_null());
-	fg_cred_list_free(&creds, n);
-	return reply;
-}
-
-static json_t *
-op_cred_revoke(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req)
-{
-	const char *user = fg_json_str(req, "user");
-	const char *which = fg_json_str(req, "credential");
-	struct fg_user u;
-	struct fg_cred *creds = NULL, *hit = NULL;
-	size_t n = 0, i, hits = 0;
-	json_t *reply;
-	char *id = NULL;
-	int r;
-
-	if (!peer->admin)
-		return fg_denied();
-	if (!fg_user_name_valid(user) || which == NULL || which[0] == '\0' ||
-	    strlen(which) > 1400)
-		return fg_bad_request("cred.revoke needs user and credential");
-	if ((r = fg_store_user_find(ag->store, user, &u)) == FG_OK)
-		r = fg_store_creds(ag->store, u.id, true, &creds, &n);
-	if (r == FG_ERR_NOTFOUND)
-		return fg_reply_error(FG_E_NOT_FOUND, "no such user");
-	if (r != FG_OK)
-		return fg_store_failed();
-	for (i = 0; i < n; i++) {
-		char *s = fg_b64url_encode(creds[i].cred_id,
-		    creds[i].cred_id_len);
-		bool match = strcmp(creds[i].label, which) == 0 ||
-		    (s != NULL && strlen(which) >= 4 &&
-			strncmp(s, which, strlen(which)) == 0);
-		if (match) {
-			hits++;
-			hit = &creds[i];
-			free(id);
-			id = s;
-		} else
-			free(s);
-	}
-	if (hits != 1) {
-		reply = fg_reply_error(hits == 0 ? FG_E_NOT_FOUND : FG_E_AMBIGUOUS,
-		    hits == 0 ? "no active credential with that label or ID "
-				"prefix (at least 4 characters)" :
-				"several credentials match; give more of the ID");
-		goto out;
-	}
-	{
-		struct fg_audit au = audit_record(peer, "revoke", user, id,
-		    "ok", hit->label);
-		r = fg_store_cred_revoke(ag->store, hit->id, &au);
-	}
-	if (r != FG_OK) {
-		reply = fg_store_failed();
-		goto out;
-	}
-	reply = fg_reply_ok();
-	json_object_set_new(reply, "credential_id", json_string(id));
-	json_object_set_new(reply, "label", json_string(hit->label));
-out:
-	free(id);
 	fg_cred_list_free(&creds, n);
 	return reply;
 }
@@ -1114,6 +1110,17 @@ op_status(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req)
 		    json_integer((json_int_t)fg_limits_tracked(ag->limits)));
 		json_object_set_new(reply, "dropped_unread",
 		    json_integer((json_int_t)ag->dropped_unparsed));
+	}
+	/* bootstrap mode (no admin: root acts without a key) must show */
+	if (peer->admin) {
+		int64_t admins;
+		bool dummy;
+		if (fg_store_admin_count(ag->store, NULL, &admins, &dummy) !=
+		    FG_OK) {
+			json_decref(reply);
+			return fg_store_failed();
+		}
+		json_object_set_new(reply, "admins", json_integer(admins));
 	}
 	/* counting scans the store: only for an admin who asks */
 	if (peer->admin && json_is_true(json_object_get(req, "counts"))) {
@@ -1154,47 +1161,17 @@ op_audit_list(struct fg_agent *ag, const struct fg_peer *peer,
 	return reply;
 }
 
-static json_t *
-op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req)
-{
-	const char *user = fg_json_str(req, "user");
-	int64_t locked_at, failures;
-	struct fg_audit a;
-	json_t *reply;
-	int r;
-
-	if (!peer->admin)
-		return fg_denied();
-	if (!fg_user_name_valid(user))
-		return fg_bad_request("user is missing or not a valid user name");
-	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) != FG_OK)
-		return fg_store_failed();
-	a = audit_record(peer, "unlock", user, NULL, "ok",
-	    locked_at != 0 ? "lockout cleared" : "backoff cleared");
-	r = locked_at != 0 ? fg_store_lock_clear(ag->store, user, &a) :
-			     fg_store_audit(ag->store, &a);
-	if (r != FG_OK && r != FG_ERR_NOTFOUND)
-		return fg_store_failed();
-	fg_limits_success(ag->limits, user, 0);
-	reply = fg_reply_ok();
-	json_object_set_new(reply, "user", json_string(user));
-	json_object_set_new(reply, "was_locked", json_boolean(locked_at != 0));
-	json_object_set_new(reply, "failures", json_integer(failures));
-	return reply;
-}
-
-static const struct op ops[] = {
+static const struct fg_op ops[] = {
 	{ FG_OP_AUTH_BEGIN, op_auth_begin },
 	{ FG_OP_AUTH_FINISH, op_auth_finish },
 	{ FG_OP_AUTH_ABORT, op_auth_abort },
 	{ FG_OP_ENROLL_BEGIN, op_enroll_begin },
 	{ FG_OP_ENROLL_FINISH, op_enroll_finish },
 	{ FG_OP_CRED_LIST, op_cred_list },
-	{ FG_OP_CRED_REVOKE, op_cred_revoke },
+	{ FG_OP_CRED_REVOKE, fg_op_cred_revoke },
 	{ FG_OP_STATUS, op_status },
 	{ FG_OP_AUDIT_LIST, op_audit_list },
-	{ FG_OP_USER_UNLOCK, op_user_unlock },
+	{ FG_OP_USER_UNLOCK, fg_op_user_unlock },
 	{ FG_OP_OIDC_DISCOVERY, fg_op_oidc_discovery },
 	{ FG_OP_OIDC_JWKS, fg_op_oidc_jwks },
 	{ FG_OP_OIDC_AUTHORIZE, fg_op_oidc_authorize },
@@ -1228,5 +1205,8 @@ fg_agent_handle(struct fg_agent *ag, const struct fg_peer *peer,
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (strcmp(ops[i].name, name) == 0)
 			return ops[i].fn(ag, peer, req);
+	for (i = 0; fg_admin_ops[i].name != NULL; i++)
+		if (strcmp(fg_admin_ops[i].name, name) == 0)
+			return fg_admin_ops[i].fn(ag, peer, req);
 	return fg_reply_error(FG_E_UNKNOWN_OP, "unknown op");
 }

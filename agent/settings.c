@@ -127,8 +127,38 @@ const struct fg_setting fg_settings[] = {
     /* [access] */
     {"access", "admin_group", &fg_type_text, MAIN(admin_group),
 	.def = "fido2gate-admin",
-	.doc = "Its members may enrol, revoke, list everyone and read the "
-	       "audit log, as root may."},
+	.doc = "Its members (and root) may ask for admin operations. "
+	       "Once an admin is registered (fido2gatectl admin add), "
+	       "every change also needs a registered admin's own key: "
+	       "membership alone changes nothing."},
+
+    /* [admin]: admins who act with their own key */
+    {"admin", "user_verification", &fg_type_uv, MAIN(admin_uv),
+	.values = "required|preferred|discouraged", .def = "required",
+	.doc = "What an admin's key must prove at each step-up: required "
+	       "asks for its PIN, so that a stolen admin key is not "
+	       "enough."},
+    {"admin", "approvals", &fg_type_number, MAIN(recovery_admins), .min = 1,
+	.max = 2, .def = "2",
+	.doc = "Distinct admins who must agree to a recovery (a key for a "
+	       "user with no active key left), an unlock, and adding or "
+	       "removing an admin: 2, the one who asks and another who "
+	       "approves with fido2gatectl approve; 1 lets one admin "
+	       "act alone."},
+    {"admin", "approval_window", &fg_type_seconds, MAIN(recovery_window),
+	.min = 60, .max = 604800, .def = "3600",
+	.doc = "How long a request waits for the second admin before it "
+	       "expires."},
+    {"admin", "recovery_delay", &fg_type_seconds, MAIN(recovery_delay),
+	.min = 0, .max = 604800, .def = "0",
+	.doc = "A cooling-off: a recovered key works only this long after "
+	       "its approval, so that the user (notified) can object "
+	       "before an attacker's key does."},
+    {"admin", "min_keys", &fg_type_number, MAIN(min_keys), .min = 1,
+	.max = 40, .def = "2",
+	.doc = "Active keys each user should hold: enroll, list and show "
+	       "warn about a user with fewer (a spare key avoids the "
+	       "lost-key call)."},
 
     /* [oidc]: the homeserver gate, off without issuer */
     {"oidc", "issuer", &fg_type_issuer, GATE(issuer),

@@ -104,6 +104,54 @@ static const char *const migrations[] = {
 	"  consumed INTEGER,"
 	"  revoked INTEGER);"
 	"CREATE INDEX approvals_user ON approvals(user, created);",
+	/* 5: admins, who act with their own key; the requests a second
+	 * admin must approve; credentials that wait for that approval
+	 * (pending) or that an admin set aside (disabled), and a recovered
+	 * key's cooling-off (not_before). SQLite cannot change a CHECK in
+	 * place: the table is rebuilt, in the migration's transaction. */
+	"CREATE TABLE credentials_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
+	"  credential_id BLOB NOT NULL UNIQUE,"
+	"  alg INTEGER NOT NULL,"
+	"  public_key BLOB NOT NULL,"
+	"  sign_count INTEGER NOT NULL CHECK (sign_count >= 0),"
+	"  uv INTEGER NOT NULL DEFAULT 0,"
+	"  backup_eligible INTEGER NOT NULL DEFAULT 0,"
+	"  backed_up INTEGER NOT NULL DEFAULT 0,"
+	"  aaguid BLOB,"
+	"  fmt TEXT NOT NULL,"
+	"  label TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER,"
+	"  state TEXT NOT NULL DEFAULT 'active'"
+	"    CHECK (state IN ('active', 'revoked', 'pending', 'disabled')),"
+	"  suspicious INTEGER NOT NULL DEFAULT 0,"
+	"  revoked INTEGER,"
+	"  not_before INTEGER);"
+	"INSERT INTO credentials_new SELECT *, NULL FROM credentials;"
+	"DROP TABLE credentials;"
+	"ALTER TABLE credentials_new RENAME TO credentials;"
+	"CREATE INDEX credentials_user ON credentials(user_id);"
+	"CREATE TABLE admins ("
+	"  name TEXT PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"
+	"  added_by TEXT NOT NULL);"
+	"CREATE TABLE requests ("
+	"  id TEXT PRIMARY KEY,"
+	"  action TEXT NOT NULL"
+	"    CHECK (action IN ('recover', 'unlock', 'admin.add',"
+	"      'admin.remove')),"
+	"  user TEXT NOT NULL,"
+	"  credential INTEGER,"
+	"  requested_by TEXT NOT NULL,"
+	"  requested_cred TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  approved_by TEXT,"
+	"  approved_cred TEXT,"
+	"  approved INTEGER);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -113,7 +161,8 @@ static const char *const migrations[] = {
 static int
 db_error(struct fg_store *s, const char *what)
 {
-	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
+	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE ||
+	    sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return FG_ERR_EXISTS;
 	fprintf(stderr, "fido2gated: store: %s: %s\n", what,
 	    sqlite3_errmsg(s->db));
@@ -633,6 +682,9 @@ read_cred(sqlite3_stmt *st, struct fg_cred *c)
 	state = sqlite3_column_text(st, 15);
 	c->revoked =
 	    state == NULL || strcmp((const char *)state, "active") != 0;
+	snprintf(c->state, sizeof(c->state), "%s",
+	    state != NULL ? (const char *)state : "unknown");
+	c->not_before = sqlite3_column_int64(st, 17);
 	c->suspicious = sqlite3_column_int(st, 16) != 0;
 	if ((n = sqlite3_column_bytes(st, 3)) <= 0 ||
 	    (c->cred_id = malloc((size_t)n)) == NULL) {
@@ -663,8 +715,8 @@ out:
 #define CRED_COLUMNS \
 	"c.id, c.user_id, u.name, c.credential_id, c.alg, c.public_key," \
 	" c.sign_count, c.uv, c.backup_eligible, c.backed_up, c.aaguid,"   \
-	" c.fmt, c.label, c.created, c.last_used, c.state, c.suspicious"   \
-	" FROM credentials c JOIN users u ON u.id = c.user_id"
+	" c.fmt, c.label, c.created, c.last_used, c.state, c.suspicious,"  \
+	" c.not_before FROM credentials c JOIN users u ON u.id = c.user_id"
 
 /* Step a bound statement over CRED_COLUMNS into a new list. */
 static int
@@ -811,12 +863,42 @@ fg_cred_list_free(struct fg_cred **list, size_t n)
 	*list = NULL;
 }
 
+/* A request for a second admin's approval; a recovery's credential is
+ * named by its credential ID, inserted in the same transaction. */
+static int
+request_insert(struct fg_store *s, const struct fg_request *rq,
+    sqlite3_stmt **st)
+{
+	int r;
+
+	if ((r = prepare(s,
+		 "INSERT INTO requests (id, action, user, credential,"
+		 " requested_by, requested_cred, reason, created, expires)"
+		 " VALUES (?1, ?2, ?3, (SELECT id FROM credentials"
+		 "  WHERE credential_id = ?4), ?5, ?6, ?7, ?8, ?9)",
+		 st)) != FG_OK)
+		return r;
+	bind_text(*st, 1, rq->id);
+	bind_text(*st, 2, rq->action);
+	bind_text(*st, 3, rq->user);
+	if (rq->cred_id != NULL)
+		sqlite3_bind_blob(*st, 4, rq->cred_id, (int)rq->cred_id_len,
+		    SQLITE_TRANSIENT);
+	bind_text(*st, 5, rq->requested_by);
+	bind_text(*st, 6, rq->requested_cred);
+	if (rq->reason[0] != '\0')
+		bind_text(*st, 7, rq->reason);
+	sqlite3_bind_int64(*st, 8, rq->created);
+	sqlite3_bind_int64(*st, 9, rq->expires);
+	return FG_OK;
+}
+
 int
 fg_store_cred_add(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,
-    const struct fg_audit *a)
+    const struct fg_request *rq, const struct fg_audit *a)
 {
-	sqlite3_stmt *st[2] = {NULL, NULL};
+	sqlite3_stmt *st[3] = {NULL, NULL, NULL};
 	int r, ret = FG_ERR_INTERNAL;
 
 	/* the user first, unless known: then their handle stays */
@@ -827,10 +909,11 @@ fg_store_cred_add(struct fg_store *s, const char *user,
 	    (r = prepare(s,
 		 "INSERT INTO credentials (user_id, credential_id, alg,"
 		 " public_key, sign_count, uv, backup_eligible, backed_up,"
-		 " aaguid, fmt, label, created)"
-		 " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users"
+		 " aaguid, fmt, label, created, state, not_before)"
+		 " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users"
 		 " WHERE name = ?",
-		 &st[1])) != FG_OK) {
+		 &st[1])) != FG_OK ||
+	    (rq != NULL && (r = request_insert(s, rq, &st[2])) != FG_OK)) {
 		ret = r;
 		goto out;
 	}
@@ -850,12 +933,18 @@ fg_store_cred_add(struct fg_store *s, const char *user,
 	bind_text(st[1], 9, c->fmt);
 	bind_text(st[1], 10, c->label);
 	sqlite3_bind_int64(st[1], 11, now_s());
-	bind_text(st[1], 12, user);
-	/* an enrolment is durable: fsynced before we answer */
-	ret = change(s, st, 2, true, a, true);
+	bind_text(st[1], 12, c->state[0] != '\0' ? c->state : "active");
+	if (c->not_before != 0)
+		sqlite3_bind_int64(st[1], 13, c->not_before);
+	bind_text(st[1], 14, user);
+	/* an enrolment is durable: fsynced before we answer; a recovery's
+	 * request names the credential just inserted (the last statement:
+	 * change() checks that it made its row) */
+	ret = change(s, st, rq != NULL ? 3 : 2, true, a, true);
 out:
 	release(s, st[0]);
 	release(s, st[1]);
+	release(s, st[2]);
 	return ret;
 }
 
@@ -1373,6 +1462,306 @@ fg_store_approval_consume(struct fg_store *s, const char *user,
 out:
 	if (ret != FG_OK)
 		rollback(s);
+	release(s, st);
+	return ret;
+}
+
+/* Admins and the requests a second admin approves (docs/admin-guide.md). */
+
+int
+fg_store_admins(struct fg_store *s, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int r, ret = FG_ERR_INTERNAL;
+
+	*out = NULL;
+	if (arr == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = prepare(s,
+		 "SELECT name, created, added_by FROM admins ORDER BY name",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr,
+			json_pack("{s:s,s:I,s:s}", "name",
+			    (const char *)sqlite3_column_text(st, 0), "created",
+			    (json_int_t)sqlite3_column_int64(st, 1),
+			    "added_by",
+			    (const char *)sqlite3_column_text(st, 2))) != 0) {
+			ret = FG_ERR_NOMEM;
+			goto out;
+		}
+	if (r != SQLITE_DONE) {
+		ret = db_error(s, "admins");
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+	ret = FG_OK;
+out:
+	json_decref(arr);
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_admin_count(struct fg_store *s, const char *name, int64_t *all,
+    bool *is_admin)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*all = 0;
+	*is_admin = false;
+	if ((r = prepare(s,
+		 "SELECT count(*), coalesce(sum(name = ?), 0) FROM admins",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st, 1, name != NULL ? name : "");
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		ret = db_error(s, "admins");
+		goto out;
+	}
+	*all = sqlite3_column_int64(st, 0);
+	*is_admin = sqlite3_column_int64(st, 1) != 0;
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
+/* The statements an approved (or single-admin) action runs, in *st. */
+static int
+action_statement(struct fg_store *s, const struct fg_request *rq,
+    const char *by, int64_t not_before, sqlite3_stmt **st)
+{
+	int r = FG_ERR_INVALID;
+
+	if (strcmp(rq->action, "recover") == 0) {
+		if ((r = prepare(s,
+			 "UPDATE credentials SET state = 'active',"
+			 " not_before = ?2 WHERE id = ?1 AND state = 'pending'",
+			 st)) != FG_OK)
+			return r;
+		sqlite3_bind_int64(*st, 1, rq->credential);
+		if (not_before != 0)
+			sqlite3_bind_int64(*st, 2, not_before);
+	} else if (strcmp(rq->action, "unlock") == 0) {
+		if ((r = prepare(s, "DELETE FROM lockouts WHERE user = ?",
+			 st)) != FG_OK)
+			return r;
+		bind_text(*st, 1, rq->user);
+	} else if (strcmp(rq->action, "admin.add") == 0) {
+		if ((r = prepare(s,
+			 "INSERT INTO admins (name, created, added_by)"
+			 " VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+			 st)) != FG_OK)
+			return r;
+		bind_text(*st, 1, rq->user);
+		sqlite3_bind_int64(*st, 2, now_s());
+		bind_text(*st, 3, by);
+	} else if (strcmp(rq->action, "admin.remove") == 0) {
+		if ((r = prepare(s, "DELETE FROM admins WHERE name = ?", st)) !=
+		    FG_OK)
+			return r;
+		bind_text(*st, 1, rq->user);
+	}
+	return r;
+}
+
+int
+fg_store_act(struct fg_store *s, const struct fg_request *rq, const char *by,
+    const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = action_statement(s, rq, by, 0, &st)) == FG_OK)
+		r = change(s, &st, 1, false, a, true);
+	release(s, st);
+	return r;
+}
+
+int
+fg_store_request_add(struct fg_store *s, const struct fg_request *rq,
+    const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = request_insert(s, rq, &st)) == FG_OK)
+		r = change(s, &st, 1, true, a, true);
+	release(s, st);
+	return r;
+}
+
+#define REQUEST_COLUMNS \
+	"id, action, user, coalesce(credential, 0), requested_by," \
+	" requested_cred, coalesce(reason, ''), created, expires," \
+	" approved_by FROM requests"
+
+static void
+read_request(sqlite3_stmt *st, struct fg_request *rq)
+{
+	const char *t;
+
+	memset(rq, 0, sizeof(*rq));
+#define COPY(field, i)                                                         \
+	t = (const char *)sqlite3_column_text(st, i);                         \
+	snprintf(rq->field, sizeof(rq->field), "%s", t != NULL ? t : "")
+	COPY(id, 0);
+	COPY(action, 1);
+	COPY(user, 2);
+	COPY(requested_by, 4);
+	COPY(requested_cred, 5);
+	COPY(reason, 6);
+	COPY(approved_by, 9);
+#undef COPY
+	rq->credential = sqlite3_column_int64(st, 3);
+	rq->created = sqlite3_column_int64(st, 7);
+	rq->expires = sqlite3_column_int64(st, 8);
+}
+
+int
+fg_store_request_get(struct fg_store *s, const char *id,
+    struct fg_request *rq)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	memset(rq, 0, sizeof(*rq));
+	if ((r = prepare(s, "SELECT " REQUEST_COLUMNS " WHERE id = ?", &st)) !=
+	    FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st, 1, id);
+	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		ret = db_error(s, "request");
+		goto out;
+	}
+	read_request(st, rq);
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_requests(struct fg_store *s, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	struct fg_request rq;
+	json_t *arr = json_array();
+	int r, ret = FG_ERR_INTERNAL;
+
+	*out = NULL;
+	if (arr == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = prepare(s,
+		 "SELECT " REQUEST_COLUMNS " WHERE approved IS NULL"
+		 " AND expires > ? ORDER BY created, id",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, now_s());
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		read_request(st, &rq);
+		if (json_array_append_new(arr,
+			json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id",
+			    rq.id, "action", rq.action, "user", rq.user,
+			    "requested_by", rq.requested_by, "requested_cred",
+			    rq.requested_cred, "reason", rq.reason, "created",
+			    (json_int_t)rq.created, "expires",
+			    (json_int_t)rq.expires)) != 0) {
+			ret = FG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (r != SQLITE_DONE) {
+		ret = db_error(s, "requests");
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+	ret = FG_OK;
+out:
+	json_decref(arr);
+	release(s, st);
+	return ret;
+}
+
+/*
+ * The second admin's approval and the action, in one transaction. The
+ * request's own update comes last and must find its row: still pending,
+ * not expired, and asked by someone else, or nothing happens
+ * (FG_ERR_NOTFOUND), whatever another approver did a moment before.
+ */
+int
+fg_store_request_approve(struct fg_store *s, const struct fg_request *rq,
+    const char *by, const char *by_cred, int64_t not_before,
+    const struct fg_audit *a)
+{
+	sqlite3_stmt *st[2] = { NULL, NULL };
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = action_statement(s, rq, by, not_before, &st[0])) != FG_OK ||
+	    (r = prepare(s,
+		 "UPDATE requests SET approved_by = ?2, approved_cred = ?3,"
+		 " approved = ?4 WHERE id = ?1 AND approved IS NULL"
+		 " AND expires > ?4 AND requested_by <> ?2",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st[1], 1, rq->id);
+	bind_text(st[1], 2, by);
+	bind_text(st[1], 3, by_cred);
+	sqlite3_bind_int64(st[1], 4, now_s());
+	ret = change(s, st, 2, true, a, true);
+out:
+	release(s, st[0]);
+	release(s, st[1]);
+	return ret;
+}
+
+/* A credential's label or state; from: the state it must be in. */
+int
+fg_store_cred_set(struct fg_store *s, int64_t id, const char *from,
+    const char *state, const char *label, const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "UPDATE credentials SET state = coalesce(?3, state),"
+		 " label = coalesce(?4, label) WHERE id = ?1 AND state = ?2",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, from);
+	if (state != NULL)
+		bind_text(st, 3, state);
+	if (label != NULL)
+		bind_text(st, 4, label);
+	ret = change(s, &st, 1, true, a, true);
+out:
 	release(s, st);
 	return ret;
 }

@@ -81,8 +81,8 @@ ctl_call(struct ctl *c, json_t *req, json_t **out)
 
 /* JSON for programs: every non-ASCII character escaped, so that a control
  * character stored by an older agent reaches no terminal raw. */
-static void
-print_json(const json_t *v)
+void
+ctl_print_json(const json_t *v)
 {
 	json_dumpf(v, stdout,
 	    JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
@@ -90,8 +90,8 @@ print_json(const json_t *v)
 }
 
 /* A member of a record, for a person: controls escaped, "-" when absent. */
-static const char *
-field(const json_t *o, const char *key, char *buf, size_t len)
+const char *
+ctl_field(const json_t *o, const char *key, char *buf, size_t len)
 {
 	const char *s = fg_json_str(o, key);
 
@@ -114,8 +114,8 @@ column(const char *heading, int width)
 	printf("%s%*s", heading, width > cols ? width - cols + 1 : 1, "");
 }
 
-static const char *
-when(json_int_t t, char *buf, size_t len)
+const char *
+ctl_when(json_int_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -162,7 +162,7 @@ ctl_list(struct ctl *c, int argc, char **argv)
 			break;
 	}
 	if (c->json)
-		print_json(creds);
+		ctl_print_json(creds);
 	else if (json_array_size(creds) == 0)
 		fputs(_("no credentials\n"), stdout);
 	else {
@@ -180,15 +180,15 @@ ctl_list(struct ctl *c, int argc, char **argv)
 			if (json_is_true(json_object_get(cr, "suspicious")))
 				state = "SUSPECT";
 			printf("%-16s %-12.12s %-7s %-8s %-10lld %-20s %s\n",
-			    field(cr, "user", us, sizeof(us)),
-			    field(cr, "credential_id", id, sizeof(id)),
+			    ctl_field(cr, "user", us, sizeof(us)),
+			    ctl_field(cr, "credential_id", id, sizeof(id)),
 			    fg_json_str(cr, "alg"), state,
 			    (long long)json_integer_value(
 				json_object_get(cr, "sign_count")),
-			    when(json_integer_value(
+			    ctl_when(json_integer_value(
 				     json_object_get(cr, "last_used")),
 				buf, sizeof(buf)),
-			    field(cr, "label", lab, sizeof(lab)));
+			    ctl_field(cr, "label", lab, sizeof(lab)));
 		}
 	}
 	json_decref(creds);
@@ -210,10 +210,11 @@ ctl_revoke(struct ctl *c, int argc, char **argv)
 	}
 	req = json_pack("{s:s,s:s,s:s}", "op", FG_OP_CRED_REVOKE, "user", argv[1],
 	    "credential", argv[2]);
-	if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK)
+	if ((rc = ctl_call_stepped(c, "revoke", argv[1], req, &reply)) !=
+	    CTL_EXIT_OK)
 		return rc;
 	if (c->json)
-		print_json(reply);
+		ctl_print_json(reply);
 	else
 		printf(_("revoked %s (%s) for %s\n"),
 		    fg_json_str(reply, "credential_id"),
@@ -241,7 +242,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	json_object_del(reply, "v");
 	json_object_del(reply, "ok");
 	if (c->json)
-		print_json(reply);
+		ctl_print_json(reply);
 	else
 		json_object_foreach(reply, k, v)
 		{
@@ -286,25 +287,25 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 		return rc;
 	rows = json_object_get(reply, "records");
 	if (c->json)
-		print_json(rows);
+		ctl_print_json(rows);
 	else
 		json_array_foreach(rows, i, row)
 		{
 			char ev[64], us[520], res[32], why[520], cred[1400];
 			printf("%s %-20s %-12s %-6s uid=%lld %s%s%s\n",
-			    when(json_integer_value(json_object_get(row, "ts")),
+			    ctl_when(json_integer_value(json_object_get(row, "ts")),
 				buf, sizeof(buf)),
-			    field(row, "event", ev, sizeof(ev)),
-			    field(row, "user", us, sizeof(us)),
-			    field(row, "result", res, sizeof(res)),
+			    ctl_field(row, "event", ev, sizeof(ev)),
+			    ctl_field(row, "user", us, sizeof(us)),
+			    ctl_field(row, "result", res, sizeof(res)),
 			    (long long)json_integer_value(
 				json_object_get(row, "caller_uid")),
 			    fg_json_str(row, "reason") ?
-				field(row, "reason", why, sizeof(why)) :
+				ctl_field(row, "reason", why, sizeof(why)) :
 				"",
 			    fg_json_str(row, "credential") ? " cred=" : "",
 			    fg_json_str(row, "credential") ?
-				field(row, "credential", cred, sizeof(cred)) :
+				ctl_field(row, "credential", cred, sizeof(cred)) :
 				"");
 		}
 	json_decref(reply);
@@ -322,10 +323,15 @@ ctl_unlock(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	req = json_pack("{s:s,s:s}", "op", FG_OP_USER_UNLOCK, "user", argv[1]);
-	if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK)
+	if ((rc = ctl_call_stepped(c, "unlock", argv[1], req, &reply)) !=
+	    CTL_EXIT_OK)
 		return rc;
 	if (c->json)
-		print_json(reply);
+		ctl_print_json(reply);
+	else if (json_is_true(json_object_get(reply, "pending")))
+		printf(_("the unlock of %s waits for a second admin:\n"
+			 "  fido2gatectl approve %s\n"),
+		    argv[1], fg_json_str(reply, "request"));
 	else if (json_is_true(json_object_get(reply, "was_locked")))
 		printf(_("unlocked %s (locked after %lld failed attempts)\n"),
 		    argv[1],
@@ -351,11 +357,12 @@ ctl_rotate_keys(struct ctl *c, int argc, char **argv)
 		fputs(_("usage: fido2gatectl rotate-keys\n"), stderr);
 		return CTL_EXIT_USAGE;
 	}
-	if ((rc = ctl_call(c, json_pack("{s:s}", "op", FG_OP_OIDC_ROTATE),
-		 &reply)) != CTL_EXIT_OK)
+	if ((rc = ctl_call_stepped(c, "rotate-keys", "",
+		 json_pack("{s:s}", "op", FG_OP_OIDC_ROTATE), &reply)) !=
+	    CTL_EXIT_OK)
 		return rc;
 	if (c->json)
-		print_json(reply);
+		ctl_print_json(reply);
 	else
 		fputs(_("new signing keys made; the old ones stay published "
 			"until their tokens expire\n"),

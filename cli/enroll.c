@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -17,37 +16,6 @@
 #include "fg_device.h"
 
 #define TOUCH_TIMEOUT_MS 30000
-
-/* The PIN from the terminal with echo off, or a line from stdin. */
-static int
-read_pin(char *buf, size_t len)
-{
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO) == 1;
-	char *nl;
-	bool ok;
-
-	fputs(_("Enter the PIN for your security key: "), stderr);
-	fflush(stderr);
-	if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-	} else
-		tty = false;
-	ok = fgets(buf, (int)len, stdin) != NULL;
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	if (!tty)
-		fputc('\n', stderr);
-	if (!ok)
-		return FG_ERR_INVALID;
-	if ((nl = strchr(buf, '\n')) != NULL)
-		*nl = '\0';
-	return buf[0] != '\0' ? FG_OK : FG_ERR_INVALID;
-}
 
 static int
 parse_alg(const char *s)
@@ -83,6 +51,41 @@ fill_cred(fido_cred_t *cred, const struct fg_enroll_challenge *b, int alg,
 	return FG_OK;
 }
 
+/*
+ * The key to make the credential on: the only one, or besides the admin's
+ * own key (which answered the step-up) the other one, or the one touched.
+ */
+static int
+pick_key(struct ctl *c, size_t *which)
+{
+	*which = 0;
+	if (c->devs.n == 1) {
+		if (c->stepped_up) {
+			fputs(_("fido2gatectl: only your admin key is plugged "
+				"in: plug in the key to enrol beside it\n"),
+			    stderr);
+			return CTL_EXIT_DEVICE;
+		}
+		return CTL_EXIT_OK;
+	}
+	if (c->stepped_up && c->devs.n == 2) {
+		*which = c->stepup_dev == 0 ? 1 : 0;
+		return CTL_EXIT_OK;
+	}
+	fputs(_("Touch the security key to enrol\n"), stderr);
+	if (fg_devs_touch_select(&c->devs, TOUCH_TIMEOUT_MS, which) != FG_OK) {
+		fputs(_("fido2gatectl: no key was touched\n"), stderr);
+		return CTL_EXIT_DEVICE;
+	}
+	if (c->stepped_up && *which == c->stepup_dev) {
+		fputs(_("fido2gatectl: that is your admin key: touch the key "
+			"to enrol\n"),
+		    stderr);
+		return CTL_EXIT_DEVICE;
+	}
+	return CTL_EXIT_OK;
+}
+
 static json_t *
 finish_request(const struct fg_enroll_challenge *begin, fido_cred_t *cred,
     const char *cdj)
@@ -113,11 +116,10 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		{ "alg", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fg_devs devs = { 0 };
 	struct fg_enroll_challenge begin = { 0 };
 	struct fg_refusal why;
 	fido_cred_t *cred = NULL;
-	json_t *req, *done = NULL;
+	json_t *req, *done = NULL, *stepup = NULL;
 	const char *label = NULL;
 	char pin[256] = "", *cdj = NULL;
 	uint8_t cdh[32];
@@ -136,9 +138,10 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 	if (optind != argc - 1)
 		goto usage;
 	fido_init(0);
-	if ((rc = ctl_open(c)) != CTL_EXIT_OK)
+	if ((rc = ctl_stepup(c, "enroll", argv[optind], &stepup)) !=
+	    CTL_EXIT_OK)
 		goto out;
-	r = fg_client_enroll_begin(c->agent, argv[optind], label,
+	r = fg_client_enroll_begin(c->agent, argv[optind], label, stepup,
 	    CALL_TIMEOUT_MS, &begin, &why);
 	if (r == FG_ERR_DENIED) {
 		rc = ctl_refused(&why);
@@ -148,27 +151,23 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		rc = ctl_failed(c, r);
 		goto out;
 	}
+	if ((rc = ctl_devs(c)) != CTL_EXIT_OK)
+		goto out;
 	rc = CTL_EXIT_DEVICE;
-	if (fg_devs_open(&devs, TOUCH_TIMEOUT_MS) != FG_OK || devs.n == 0) {
-		fputs(_("fido2gatectl: no security key found\n"), stderr);
+	if ((r = pick_key(c, &which)) != CTL_EXIT_OK) {
+		rc = r;
 		goto out;
 	}
-	if (devs.n > 1) {
-		fputs(_("Touch the security key to enrol\n"), stderr);
-		if (fg_devs_touch_select(&devs, TOUCH_TIMEOUT_MS, &which) !=
-		    FG_OK) {
-			fputs(_("fido2gatectl: no key was touched\n"), stderr);
-			goto out;
-		}
-	}
-	uv = fg_dev_uv_mode(devs.dev[which], begin.uv);
+	uv = fg_dev_uv_mode(c->devs.dev[which], begin.uv);
 	if (uv == FG_UV_IMPOSSIBLE) {
 		fputs(_("fido2gatectl: policy requires user verification and "
 			"this key has no PIN: set one with fido2-token -S\n"),
 		    stderr);
 		goto out;
 	}
-	if (uv == FG_UV_PIN && read_pin(pin, sizeof(pin)) != FG_OK) {
+	if (uv == FG_UV_PIN &&
+	    ctl_read_pin(_("Enter the PIN for your security key: "), pin,
+		sizeof(pin)) != FG_OK) {
 		fputs(_("fido2gatectl: no PIN given\n"), stderr);
 		goto out;
 	}
@@ -182,7 +181,7 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "%s\n", _("Touch your security key"));
-	r = fido_dev_make_cred(devs.dev[which], cred,
+	r = fido_dev_make_cred(c->devs.dev[which], cred,
 	    uv == FG_UV_PIN ? pin : NULL);
 	if (r != FIDO_OK) {
 		fprintf(stderr, _("fido2gatectl: %s\n"), _(fg_fido_msg(r)));
@@ -204,6 +203,12 @@ ctl_enroll(struct ctl *c, int argc, char **argv)
 		    fg_json_str(done, "alg"), fg_json_str(done, "attestation"),
 		    json_is_true(json_object_get(done, "uv")) ? _(", PIN") :
 								  "");
+	if (!c->json && json_is_true(json_object_get(done, "pending")))
+		printf(_("%s has no other active key: this is a recovery. The "
+			 "key works once a second admin runs\n"
+			 "  fido2gatectl approve %s\n"),
+		    fg_json_str(done, "user"), fg_json_str(done, "request"));
+	ctl_min_keys(done, fg_json_str(done, "user"));
 	rc = CTL_EXIT_OK;
 	goto out;
 usage:
@@ -214,7 +219,7 @@ usage:
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));
 	fido_cred_free(&cred);
-	fg_devs_close(&devs);
+	json_decref(stepup);
 	fg_enroll_challenge_clear(&begin);
 	json_decref(done);
 	free(cdj);

@@ -17,8 +17,14 @@ static const struct {
 } cmds[] = {
 	{ "enroll", ctl_enroll },
 	{ "list", ctl_list },
+	{ "show", ctl_show },
+	{ "rename", ctl_rename },
+	{ "disable", ctl_disable },
+	{ "enable", ctl_enable },
 	{ "revoke", ctl_revoke },
 	{ "unlock", ctl_unlock },
+	{ "approve", ctl_approve },
+	{ "admin", ctl_admin },
 	{ "rotate-keys", ctl_rotate_keys },
 	{ "status", ctl_status },
 	{ "audit", ctl_audit },
@@ -28,7 +34,7 @@ static const struct {
 static void
 usage(FILE *f)
 {
-	fputs(_("usage: fido2gatectl [--socket PATH] [--json] COMMAND [ARGS]\n"
+	fputs(_("usage: fido2gatectl [--socket PATH] [--json] [--as ADMIN] COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
 		"  enroll USER [--label TEXT] [--alg es256|eddsa|rs256]\n"
@@ -36,7 +42,16 @@ usage(FILE *f)
 		"                               and enrol it for USER (asks for the PIN\n"
 		"                               when the key has one; es256 unless --alg)\n"
 		"  list [USER]                  list credentials (all users: admin only)\n"
+		"  show USER                    one user: keys in every state, lockout,\n"
+		"                               requests waiting for a second admin\n"
+		"  rename USER CREDENTIAL LABEL give a credential a new label\n"
+		"  disable USER CREDENTIAL      set a credential aside (enable undoes it)\n"
+		"  enable USER CREDENTIAL       let a disabled credential log in again\n"
 		"  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
+		"  approve REQUEST              approve, as a second admin, a recovery,\n"
+		"                               an unlock or an admin change\n"
+		"  admin add|remove USER        register or remove an admin\n"
+		"  admin list                   the admins and the waiting requests\n"
 		"  rotate-keys                  new id_token signing keys for the\n"
 		"                               homeserver gate (admin only)\n"
 		"  unlock USER                  clear USER's lockout and backoff after\n"
@@ -48,9 +63,11 @@ usage(FILE *f)
 	    f);
 	fprintf(f,
 	    _("\n"
-	      "options:\n"
+	      "options (before or after the command):\n"
 	      "  --socket PATH   the agent's socket (default %s)\n"
-	      "  --json          machine-readable output\n"),
+	      "  --json          machine-readable output\n"
+	      "  --as ADMIN      the admin whose own key authorises a change\n"
+	      "                  (default: the user who ran sudo, or you)\n"),
 	    FG_SOCKET_DEFAULT);
 	fputs(_("\n"
 		"exit status:\n"
@@ -61,6 +78,49 @@ usage(FILE *f)
 		"  4  the agent refused this caller (not root or an admin)\n"
 		"  5  no security key, or the key failed\n"),
 	    f);
+}
+
+/*
+ * The global options wherever they stand, as people type them
+ * ("fido2gatectl list --json"): taken out of argv, up to a "--". A
+ * command's own options stay for the command.
+ */
+static int
+global_options(struct ctl *c, int *argc, char **argv)
+{
+	int i, n = 1;
+
+	for (i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+		const char **val = strncmp(a, "--socket", 8) == 0 ? &c->socket :
+		    strncmp(a, "--as", 4) == 0			      ? &c->as :
+									NULL;
+		size_t len = val == &c->socket ? 8 : 4;
+
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "--json") == 0) {
+			c->json = true;
+			continue;
+		}
+		if (val != NULL && a[len] == '=') {
+			*val = a + len + 1;
+			continue;
+		}
+		if (val != NULL && a[len] == '\0') {
+			if (i + 1 >= *argc)
+				return -1;
+			*val = argv[++i];
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	*argc = n;
+	return 0;
 }
 
 int
@@ -83,6 +143,10 @@ main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	fg_intl_bind();
 	textdomain(FG_TEXT_DOMAIN);
+	if (global_options(&c, &argc, argv) != 0) {
+		usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
 	while ((ch = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -114,6 +178,8 @@ main(int argc, char **argv)
 		if (strcmp(cmd, cmds[i].name) == 0) {
 			rc = cmds[i].fn(&c, argc, argv);
 			fg_client_free(&c.agent);
+			if (c.devs_open)
+				fg_devs_close(&c.devs);
 			return rc;
 		}
 	fprintf(stderr, _("fido2gatectl: unknown command \"%s\"\n"), cmd);

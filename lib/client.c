@@ -236,6 +236,24 @@ call_checked(struct fg_client *c, json_t *req, int timeout_ms, json_t **reply,
 	return FG_OK;
 }
 
+/* auth.begin's and admin.begin's answer, checked into out. */
+static int
+read_challenge(const json_t *reply, struct fg_auth_challenge *out)
+{
+	if (!get_text(reply, "session", out->session, sizeof(out->session)) ||
+	    !get_bytes(reply, "challenge", out->challenge,
+		sizeof(out->challenge)) ||
+	    !get_text(reply, "rp_id", out->rp_id, sizeof(out->rp_id)) ||
+	    !get_text(reply, "origin", out->origin, sizeof(out->origin)) ||
+	    !get_ids(reply, "allow_credentials", &out->allow) ||
+	    out->allow.n == 0 || !get_uv(reply, &out->uv) ||
+	    !get_timeout(reply, &out->timeout_s)) {
+		fg_auth_challenge_clear(out);
+		return FG_ERR_PROTO;
+	}
+	return FG_OK;
+}
+
 int
 fg_client_auth_begin(struct fg_client *c, const struct fg_auth_request *r,
     int timeout_ms, struct fg_auth_challenge *out, struct fg_refusal *why)
@@ -253,22 +271,55 @@ fg_client_auth_begin(struct fg_client *c, const struct fg_auth_request *r,
 	    strnlen(or_empty(r->tty), 64));
 	if ((ret = call_checked(c, req, timeout_ms, &reply, why)) != FG_OK)
 		return ret;
-	ret = FG_ERR_PROTO;
-	if (!get_text(reply, "session", out->session, sizeof(out->session)) ||
-	    !get_bytes(reply, "challenge", out->challenge,
-		sizeof(out->challenge)) ||
-	    !get_text(reply, "rp_id", out->rp_id, sizeof(out->rp_id)) ||
-	    !get_text(reply, "origin", out->origin, sizeof(out->origin)) ||
-	    !get_ids(reply, "allow_credentials", &out->allow) ||
-	    out->allow.n == 0 || !get_uv(reply, &out->uv) ||
-	    !get_timeout(reply, &out->timeout_s))
-		goto out;
-	ret = FG_OK;
-out:
-	if (ret != FG_OK)
-		fg_auth_challenge_clear(out);
+	ret = read_challenge(reply, out);
 	json_decref(reply);
 	return ret;
+}
+
+int
+fg_client_admin_begin(struct fg_client *c, const char *admin,
+    const char *action, const char *target, int timeout_ms,
+    struct fg_auth_challenge *out, bool *bootstrap, struct fg_refusal *why)
+{
+	json_t *req, *reply = NULL;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	memset(why, 0, sizeof(*why));
+	*bootstrap = false;
+	req = json_pack("{s:s,s:s%,s:s,s:s%}", "op", FG_OP_ADMIN_BEGIN,
+	    "admin", admin, strnlen(admin, FG_USER_NAME_MAX + 1), "action",
+	    action, "target", target, strnlen(target, FG_USER_NAME_MAX + 1));
+	if ((ret = call_checked(c, req, timeout_ms, &reply, why)) != FG_OK)
+		return ret;
+	if (json_is_true(json_object_get(reply, "bootstrap")))
+		*bootstrap = true;
+	else
+		ret = read_challenge(reply, out);
+	json_decref(reply);
+	return ret;
+}
+
+json_t *
+fg_client_stepup_json(const struct fg_auth_challenge *ch,
+    const struct fg_auth_proof *p)
+{
+	char *id = fg_b64url_encode(p->cred_id, p->cred_id_len);
+	char *ad = fg_b64url_encode(p->authdata, p->authdata_len);
+	char *cd = fg_b64url_encode(p->client_data_json,
+	    p->client_data_json_len);
+	char *sig = fg_b64url_encode(p->sig, p->sig_len);
+	json_t *o = NULL;
+
+	if (id != NULL && ad != NULL && cd != NULL && sig != NULL)
+		o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "session", ch->session,
+		    "credential_id", id, "authenticator_data", ad,
+		    "client_data_json", cd, "signature", sig);
+	free(id);
+	free(ad);
+	free(cd);
+	free(sig);
+	return o;
 }
 
 int
@@ -344,8 +395,8 @@ fg_auth_challenge_clear(struct fg_auth_challenge *ch)
 
 int
 fg_client_enroll_begin(struct fg_client *c, const char *user,
-    const char *label, int timeout_ms, struct fg_enroll_challenge *out,
-    struct fg_refusal *why)
+    const char *label, const json_t *stepup, int timeout_ms,
+    struct fg_enroll_challenge *out, struct fg_refusal *why)
 {
 	json_t *req, *reply = NULL, *algs;
 	size_t i;
@@ -357,6 +408,11 @@ fg_client_enroll_begin(struct fg_client *c, const char *user,
 	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_ENROLL_BEGIN, "user", user,
 		"label", label) :
 	    json_pack("{s:s,s:s}", "op", FG_OP_ENROLL_BEGIN, "user", user);
+	if (req != NULL && stepup != NULL &&
+	    json_object_set(req, "stepup", (json_t *)stepup) != 0) {
+		json_decref(req);
+		req = NULL;
+	}
 	if ((ret = call_checked(c, req, timeout_ms, &reply, why)) != FG_OK)
 		return ret;
 	ret = FG_ERR_PROTO;

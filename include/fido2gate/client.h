@@ -112,6 +112,16 @@ int fg_client_auth_abort(struct fg_client *c,
     const struct fg_auth_challenge *ch, const char *reason, int timeout_ms);
 void fg_auth_challenge_clear(struct fg_auth_challenge *ch);
 
+/* admin.begin: the step-up challenge for an admin's own key, for one
+ * action on one target (see protocol.h); answered as auth.begin's. In
+ * bootstrap mode (no admin registered) *bootstrap is set and out empty. */
+int fg_client_admin_begin(struct fg_client *c, const char *admin,
+    const char *action, const char *target, int timeout_ms,
+    struct fg_auth_challenge *out, bool *bootstrap, struct fg_refusal *why);
+/* The "stepup" member of the request that acts; NULL when out of memory. */
+json_t *fg_client_stepup_json(const struct fg_auth_challenge *ch,
+    const struct fg_auth_proof *p);
+
 /* enroll.begin's answer: the credential the key must make. */
 struct fg_enroll_challenge {
 	char session[64];
@@ -128,10 +138,11 @@ struct fg_enroll_challenge {
 	unsigned timeout_s;
 };
 
-/* enroll.begin (admin). Returns as fg_client_auth_begin. */
+/* enroll.begin (admin; stepup: NULL in bootstrap mode). Returns as
+ * fg_client_auth_begin. */
 int fg_client_enroll_begin(struct fg_client *c, const char *user,
-    const char *label, int timeout_ms, struct fg_enroll_challenge *out,
-    struct fg_refusal *why);
+    const char *label, const json_t *stepup, int timeout_ms,
+    struct fg_enroll_challenge *out, struct fg_refusal *why);
 void fg_enroll_challenge_clear(struct fg_enroll_challenge *ch);
 
 const char *fg_uv_policy_name(enum fg_uv_policy uv);

@@ -31,6 +31,18 @@
 #define FG_OP_CRED_REVOKE "cred.revoke" /* admin */
 #define FG_OP_USER_UNLOCK "user.unlock" /* admin */
 #define FG_OP_AUDIT_LIST "audit.list"	/* admin */
+/* The admin's own key (see docs/admin-guide.md): admin.begin gives the
+ * challenge for one action on one target; the request that acts carries
+ * the answer as "stepup": {session, credential_id, authenticator_data,
+ * client_data_json, signature}. */
+#define FG_OP_ADMIN_BEGIN "admin.begin"	    /* admin: a step-up challenge */
+#define FG_OP_ADMIN_LIST "admin.list"	    /* admin: admins, requests */
+#define FG_OP_ADMIN_ADD "admin.add"	    /* admin + step-up */
+#define FG_OP_ADMIN_REMOVE "admin.remove"   /* admin + step-up */
+#define FG_OP_REQUEST_APPROVE "request.approve" /* a second admin + step-up */
+#define FG_OP_CRED_SET "cred.set"	    /* admin + step-up: rename,
+					       disable, enable */
+#define FG_OP_USER_SHOW "user.show"	    /* admin, or a user's own */
 #define FG_OP_STATUS "status"		/* anyone; counters for admins */
 
 /*
@@ -66,6 +78,7 @@
 #define FG_E_NOT_FOUND "not_found"
 #define FG_E_AMBIGUOUS "ambiguous"
 #define FG_E_REFUSED "refused"		/* an enrolment the policy refuses */
+#define FG_E_STEPUP "stepup"		/* needs (or failed) the admin's key */
 #define FG_E_STORE "store"		/* the store failed: fail closed */
 #define FG_E_INTERNAL "internal"
 #define FG_E_OAUTH "oauth"		/* refused with "oauth_error" (RFC 6749

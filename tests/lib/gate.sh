@@ -11,7 +11,7 @@ AGENT_STATUS=
 AGENT_WRAPPER=${AGENT_WRAPPER:-}
 export SOFTKEY_STATE="$T/key"
 
-trap 'agent_stop; rm -rf "$T"' EXIT
+trap 'agent_stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 # write_conf: the agent's config, our RP ID plus any lines on stdin.
 write_conf() {

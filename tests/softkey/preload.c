@@ -79,8 +79,22 @@ init_devices(void)
 	if (att == NULL ||
 	    (strcmp(att, "none") != 0 && strcmp(att, "self") != 0))
 		att = "x5c";
+	/* "a:b": one device per state file (an admin's key beside a user's) */
+	bool list = strchr(state, ':') != NULL;
+	const char *next = state;
+	if (list) {
+		n = 1;
+		for (const char *p = state; (p = strchr(p, ':')) != NULL; p++)
+			n++;
+		if (n > MAX_DEVICES)
+			n = MAX_DEVICES;
+	}
 	for (unsigned long i = 0; i < n; i++) {
-		if (i == 0)
+		if (list) {
+			size_t len = strcspn(next, ":");
+			snprintf(path, sizeof(path), "%.*s", (int)len, next);
+			next += len + (next[len] == ':');
+		} else if (i == 0)
 			snprintf(path, sizeof(path), "%s", state);
 		else
 			snprintf(path, sizeof(path), "%s.%lu", state, i);

@@ -151,7 +151,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((r = fg_client_enroll_begin(
-		 c, argv[2], "fg-webkey", TIMEOUT_MS, &ch, &why)) != FG_OK) {
+		 c, argv[2], "fg-webkey", NULL, TIMEOUT_MS, &ch, &why)) != FG_OK) {
 		fprintf(stderr, "fg-webkey: enroll.begin: %s%s%s\n",
 		    r == FG_ERR_DENIED ? why.code : fg_strerror(r),
 		    r == FG_ERR_DENIED ? ": " : "",

@@ -152,7 +152,7 @@ exercise(struct fg_store *s, const char *user)
 	memset(handle, 0, sizeof(handle));
 	memcpy(handle, user, strlen(user) < 32 ? strlen(user) : 32);
 	cred_for(&c, id, user, 1, "main");
-	assert_int_equal(fg_store_cred_add(s, user, handle, &c, &au), FG_OK);
+	assert_int_equal(fg_store_cred_add(s, user, handle, &c, NULL, &au), FG_OK);
 	assert_int_equal(fg_store_user_find(s, user, &u), FG_OK);
 	assert_memory_equal(u.handle, handle, 32);
 	assert_int_equal(fg_store_creds(s, u.id, true, &list, &n), FG_OK);
@@ -255,7 +255,7 @@ released_statements_do_not_leak(void **state)
 	assert_int_equal(fg_store_set_stmt_cache(f->s, 0), FG_OK);
 	cred_for(&c, id, "alice", 1, "main");
 	assert_int_equal(
-	    fg_store_cred_add(f->s, "alice", handle_a, &c, &au), FG_OK);
+	    fg_store_cred_add(f->s, "alice", handle_a, &c, NULL, &au), FG_OK);
 	for (i = 0; i < 1100; i++) {
 		/* the first rounds warm SQLite's page cache */
 		if (i == 100)
@@ -304,7 +304,7 @@ a_duplicate_credential_leaves_no_user_and_no_audit_record(void **state)
 
 	cred_for(&c, id, "alice", 1, "first");
 	assert_int_equal(
-	    fg_store_cred_add(f->s, "alice", handle_a, &c, &au), FG_OK);
+	    fg_store_cred_add(f->s, "alice", handle_a, &c, NULL, &au), FG_OK);
 	/* once with the statements cached, once finalized after each use */
 	for (round = 0; round < 2; round++) {
 		if (round == 1)
@@ -312,7 +312,7 @@ a_duplicate_credential_leaves_no_user_and_no_audit_record(void **state)
 			    fg_store_set_stmt_cache(f->s, 0), FG_OK);
 		au.user = "bob";
 		assert_int_equal(
-		    fg_store_cred_add(f->s, "bob", handle_b, &c, &au),
+		    fg_store_cred_add(f->s, "bob", handle_b, &c, NULL, &au),
 		    FG_ERR_EXISTS);
 		assert_int_equal(
 		    fg_store_user_find(f->s, "bob", &u), FG_ERR_NOTFOUND);
@@ -322,7 +322,7 @@ a_duplicate_credential_leaves_no_user_and_no_audit_record(void **state)
 		au.user = "alice";
 		c.label = (char *)(uintptr_t) "second";
 		assert_int_equal(
-		    fg_store_cred_add(f->s, "alice", handle_a, &c, &au),
+		    fg_store_cred_add(f->s, "alice", handle_a, &c, NULL, &au),
 		    FG_ERR_EXISTS);
 		assert_int_equal(fg_store_user_find(f->s, "alice", &u), FG_OK);
 		assert_int_equal(
@@ -352,7 +352,7 @@ a_change_whose_audit_record_fails_is_undone(void **state)
 	au.result = NULL;
 	cred_for(&c, id, "carol", 1, "main");
 	assert_int_equal(
-	    fg_store_cred_add(f->s, "carol", handle_a, &c, &au), FG_ERR_STORE);
+	    fg_store_cred_add(f->s, "carol", handle_a, &c, NULL, &au), FG_ERR_STORE);
 	assert_int_equal(
 	    fg_store_user_find(f->s, "carol", &u), FG_ERR_NOTFOUND);
 	assert_int_equal(
@@ -364,7 +364,7 @@ a_change_whose_audit_record_fails_is_undone(void **state)
 	/* and a revocation that cannot be audited does not happen */
 	au.result = "ok";
 	assert_int_equal(
-	    fg_store_cred_add(f->s, "carol", handle_a, &c, &au), FG_OK);
+	    fg_store_cred_add(f->s, "carol", handle_a, &c, NULL, &au), FG_OK);
 	assert_int_equal(fg_store_user_find(f->s, "carol", &u), FG_OK);
 	assert_int_equal(
 	    fg_store_cred_get(f->s, u.id, id, sizeof(id), &got), FG_OK);
@@ -412,10 +412,10 @@ a_second_key_keeps_the_users_handle(void **state)
 
 	cred_for(&c, id, "erin", 1, "first");
 	assert_int_equal(
-	    fg_store_cred_add(f->s, "erin", handle_a, &c, &au), FG_OK);
+	    fg_store_cred_add(f->s, "erin", handle_a, &c, NULL, &au), FG_OK);
 	cred_for(&c, id, "erin", 2, "second");
 	assert_int_equal(
-	    fg_store_cred_add(f->s, "erin", handle_b, &c, &au), FG_OK);
+	    fg_store_cred_add(f->s, "erin", handle_b, &c, NULL, &au), FG_OK);
 	assert_int_equal(fg_store_user_find(f->s, "erin", &u), FG_OK);
 	assert_memory_equal(u.handle, handle_a, 32);
 	assert_int_equal(fg_store_creds(f->s, u.id, true, &list, &n), FG_OK);

@@ -1,0 +1,151 @@
+#!/bin/bash
+# Admins who act with their own key: bootstrap, step-up, two-person
+# recovery and unlock, the cooling-off, lifecycle (show, rename, disable,
+# enable), min_keys, options before or after the command.
+. "$(dirname "$0")/../../lib/tap.sh"
+. "$(dirname "$0")/../../lib/gate.sh"
+
+write_conf << 'EOF2'
+[rate_limit]
+lockout_after = 3
+[admin]
+recovery_delay = 2
+EOF2
+agent_start
+
+# admin NAME [ARGS...]: fido2gatectl as the admin NAME, whose key (PIN
+# 1357) is $T/admin-NAME; the user's key, when one is made, is
+# $SOFTKEY_STATE beside it
+admin_ctl() {
+	local name=$1
+	shift
+	printf '1357\n%s\n' "${USER_PIN:-}" | SOFTKEY_STATE="$T/admin-$name:$SOFTKEY_STATE" \
+		sk "$BUILD/fido2gatectl" --socket "$SOCK" --as "$name" "$@"
+}
+
+like "$(ctl admin list)" "no admin is registered" "a fresh agent is in bootstrap mode"
+like "$(ctl --json status)" '"admins": 0' "status says no admin is registered"
+
+# bootstrap: root enrols the first admin's key and registers them
+echo 1357 | SOFTKEY_PIN=1357 SOFTKEY_STATE="$T/admin-ann" sk "$BUILD/fido2gatectl" --socket "$SOCK" enroll ann --label "ann admin key" > "$T/out" 2>&1
+ok $? "bootstrap: root enrols ann's key without an admin key"
+like "$(cat "$T/out")" "no admin is registered" "and is warned that no admin key was asked for"
+ctl admin add ann > "$T/out" 2>&1
+ok $? "bootstrap: root registers ann, the first admin"
+audit_has "admin.add +ann +ok .*bootstrap"
+ok $? "audited as a bootstrap"
+
+# from now on root alone can do nothing
+enrol bob > "$T/out" 2>&1
+is $? 4 "root without an admin key cannot enrol any more (exit 4)"
+like "$(cat "$T/out")" "not a registered admin" "and is told why"
+raw() { sed 's/^{/{"v":1,/' | "$BUILD/test/fg-client" "$SOCK" raw; }
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+got=$(printf '%s\n' '{"op":"enroll.begin","user":"bob"}' | raw)
+like "$got" '"error":"stepup"' "enroll.begin without a step-up is refused by the agent itself"
+got=$(printf '%s\n' '{"op":"admin.add","user":"bob"}' | raw)
+like "$got" '"error":"stepup"' "so is admin.add"
+got=$(printf '%s\n' '{"op":"user.unlock","user":"bob"}' '{"op":"cred.revoke","user":"ann","credential":"ann admin key"}' | raw)
+is "$(grep -c '"error":"stepup"' <<< "$got")" 2 "and unlock and revoke"
+
+# ann enrols bob with her own key
+SOFTKEY_STATE="$T/bob1" admin_ctl ann enroll bob --label bob-laptop > "$T/out" 2>&1
+ok $? "ann enrols bob's key, authorised by her own key" || diag_file "$T/out"
+like "$(cat "$T/out")" "fewer than min_keys" "with a warning: bob holds one key, min_keys is 2"
+audit_has "admin.stepup +ann +allow"
+ok $? "the step-up is audited"
+ctl --json audit --limit 5 | grep -q '"detail": "label=bob-laptop .* by=ann key='
+ok $? "the enrolment's record names the admin and the key she used"
+pam_auth bob SOFTKEY_STATE="$T/bob1" < /dev/null
+ok $? "bob logs in with his key"
+
+# a wrong PIN on the admin key: refused, nothing enrolled
+printf '0000\n' | SOFTKEY_STATE="$T/admin-ann:$T/bob2" sk "$BUILD/fido2gatectl" --socket "$SOCK" --as ann enroll bob > "$T/out" 2>&1
+ok $((! $?)) "a wrong PIN on the admin key: refused"
+is "$(ctl --json list bob | grep -c credential_id)" 1 "and bob still has one key"
+# another admin's name with ann's key: the agent asks for that admin's key
+SOFTKEY_STATE="$T/bob2" admin_ctl carl enroll bob > "$T/out" 2>&1
+is $? 4 "an unregistered name is refused (exit 4)"
+# the key of a user who is no admin cannot step up
+printf '%s\n' '' | SOFTKEY_STATE="$T/bob1:$T/bob2" sk "$BUILD/fido2gatectl" --socket "$SOCK" --as bob enroll bob > "$T/out" 2>&1
+is $? 4 "bob, no admin, cannot authorise with his own key"
+
+# a second admin: ann alone may add one while she is the only admin
+USER_PIN=1357 SOFTKEY_PIN=1357 SOFTKEY_STATE="$T/cara" admin_ctl ann enroll cara --label cara-key > "$T/out" 2>&1
+ok $? "ann enrols cara's key" || diag_file "$T/out"
+cp "$T/cara" "$T/admin-cara"
+admin_ctl ann admin add cara > "$T/out" 2>&1
+ok $? "ann registers cara as the second admin" || diag_file "$T/out"
+like "$(ctl admin list)" "admin cara \\(added by ann" "admin list shows cara, added by ann"
+
+# the lost-key call: bob's only key revoked, a new one needs two admins
+admin_ctl ann revoke bob bob-laptop > "$T/out" 2>&1
+ok $? "ann revokes bob's lost key" || diag_file "$T/out"
+SOFTKEY_STATE="$T/bob3" admin_ctl ann enroll bob --label bob-new > "$T/out" 2>&1
+ok $? "ann enrols a new key for bob" || diag_file "$T/out"
+like "$(cat "$T/out")" "this is a recovery" "which is a recovery, waiting for a second admin"
+req=$(sed -n 's/.*fido2gatectl approve \([0-9a-f]*\).*/\1/p' "$T/out")
+ok "$([ -n "$req" ]; echo $?)" "the request's ID is printed"
+like "$(ctl show bob)" "pending .*bob-new" "show lists the new key as pending"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $((! $?)) "the pending key does not log in"
+audit_has "auth\.(finish|abort) +bob +deny"
+ok $? "the refusal is audited"
+admin_ctl ann approve "$req" > "$T/out" 2>&1
+is $? 4 "ann cannot approve her own request" 
+audit_has "approve +bob +deny .*cannot approve"
+ok $? "her attempt is audited"
+admin_ctl cara approve "$req" > "$T/out" 2>&1
+ok $? "cara, a second admin, approves with her own key" || diag_file "$T/out"
+audit_has "approve +bob +ok .*recover"
+ok $? "the approval is audited"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $((! $?)) "during the cooling-off (recovery_delay) the recovered key is still refused"
+sleep 2.5
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $? "after it, the recovered key logs in" || diag "$OUT"
+admin_ctl cara approve "$req" > "$T/out" 2>&1
+ok $((! $?)) "a request is approved once"
+
+# unlock needs two admins too
+for _ in 1 2 3; do pam_auth bob SOFTKEY_STATE="$T/other" < /dev/null; done
+like "$(ctl show bob)" "LOCKED" "three failures lock bob"
+admin_ctl ann unlock bob > "$T/out" 2>&1
+ok $? "ann asks to unlock bob" || diag_file "$T/out"
+req=$(sed -n 's/.*fido2gatectl approve \([0-9a-f]*\).*/\1/p' "$T/out")
+like "$(ctl show bob)" "LOCKED" "bob stays locked until a second admin approves"
+admin_ctl cara approve "$req" > "$T/out" 2>&1
+ok $? "cara approves the unlock"
+unlike "$(ctl show bob)" "LOCKED" "bob is unlocked"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $? "and logs in again"
+
+# a request expires: its window is over (the store's clock decides)
+admin_ctl ann admin remove cara > "$T/out" 2>&1
+req=$(sed -n 's/.*fido2gatectl approve \([0-9a-f]*\).*/\1/p' "$T/out")
+ok "$([ -n "$req" ]; echo $?)" "removing an admin is a request too"
+agent_stop
+sqlite3 "$DB" "UPDATE requests SET expires = 1 WHERE id = '$req'"
+agent_start
+admin_ctl cara approve "$req" > "$T/out" 2>&1
+ok $((! $?)) "an expired request cannot be approved"
+like "$(cat "$T/out")" "expired" "and the admin is told it expired"
+like "$(ctl admin list)" "admin cara" "cara is still an admin"
+
+# lifecycle: rename, disable, enable, options anywhere
+admin_ctl ann rename bob bob-new bob-yubikey > "$T/out" 2>&1
+ok $? "rename a credential" || diag_file "$T/out"
+like "$(ctl list bob --json)" '"label": "bob-yubikey"' "--json after the command, and the new label"
+admin_ctl ann disable bob bob-yubikey > /dev/null 2>&1
+ok $? "disable it"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $((! $?)) "a disabled key does not log in"
+like "$(ctl show bob --socket "$SOCK")" "disabled .*bob-yubikey" "show, --socket after the command: disabled"
+admin_ctl ann enable bob bob-yubikey > /dev/null 2>&1
+ok $? "enable it again"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $? "and it logs in"
+got=$(printf '%s\n' '{"op":"admin.begin","admin":"ann","action":"enroll","target":"bob"}' | sed 's/^{/{"v":1,/' | as_nobody "$(share "$BUILD/test/fg-client")" "$SOCK" raw 2>&1)
+like "$got" '"error":"denied"' "a plain user cannot even ask for a step-up"
+
+done_testing
