@@ -830,6 +830,25 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	return reply;
 }
 
+int
+fg_enroll_attest(const struct fg_agent *ag, const char *fmt,
+    const uint8_t *ad, size_t ad_len, const uint8_t *st, size_t st_len,
+    const uint8_t cdh[32], struct fg_attest_result *res, char *why,
+    size_t whylen)
+{
+	int r;
+
+	if ((r = fg_attest_verify(fmt, ad, ad_len, st, st_len, cdh,
+		 ag->cfg.rp_id, res, why, whylen)) != FG_OK)
+		return r;
+	if ((r = fg_attest_policy_check(&ag->cfg.attest, res, why, whylen)) !=
+	    FG_OK) {
+		fg_attest_result_clear(res);
+		return r;
+	}
+	return FG_OK;
+}
+
 static json_t *
 enroll_refused(struct fg_agent *ag, const struct fg_peer *peer,
     const char *user, const char *why)
@@ -883,14 +902,9 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	fg_sha256(cdj, cdj_len, cdh);
-	if ((r = fg_attest_verify(fmt, ad, ad_len, st, st_len, cdh,
-		 ag->cfg.rp_id, &res, why, sizeof(why))) != FG_OK) {
+	if (fg_enroll_attest(ag, fmt, ad, ad_len, st, st_len, cdh, &res, why,
+		sizeof(why)) != FG_OK) {
 		reply = enroll_refused(ag, peer, c->user, why);
-		goto out;
-	}
-	if (ag->cfg.attestation_required && strcmp(res.kind, "none") == 0) {
-		reply = enroll_refused(ag, peer, c->user,
-		    "policy requires attestation; the key sent none");
 		goto out;
 	}
 	if (c->uv_required && !(res.flags & FG_AD_UV)) {
@@ -917,13 +931,16 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	cred.fmt = (char *)(uintptr_t)fmt;
 	cred.label = label;
 	{
-		char detail[320];
+		char detail[640], aaguid[37];
 		struct fg_audit au = audit_record(peer, "enroll", c->user,
 		    cid_s, "ok", label);
 
 		au.detail = detail;
-		snprintf(detail, sizeof(detail), "fmt=%s attestation=%s %s",
-		    fmt, res.kind, res.subject);
+		snprintf(detail, sizeof(detail),
+		    "fmt=%s attestation=%s aaguid=%s%s%s%s%s", fmt, res.kind,
+		    fg_aaguid_text(res.aaguid, aaguid),
+		    res.subject[0] != '\0' ? " subject=" : "", res.subject,
+		    res.root[0] != '\0' ? " root=" : "", res.root);
 		r = fg_store_cred_add(ag->store, c->user, c->handle, &cred,
 		    &au);
 	}
