@@ -105,7 +105,8 @@ struct fg_config {
 	char **origins; /* pam://<rp_id> first, then the configured ones */
 	size_t n_origins;
 	enum fg_uv_policy uv;
-	bool attestation_required; /* refuse fmt "none" at enrolment */
+	struct fg_attest_policy attest; /* what enrolment accepts */
+	char attestation_roots[256];	/* "": chains not checked */
 	unsigned challenge_timeout; /* seconds */
 	size_t max_pending;
 	size_t max_connections;
@@ -208,7 +209,7 @@ extern const struct fg_setting_type fg_type_number, fg_type_seconds,
     fg_type_origins, fg_type_uv, fg_type_url, fg_type_issuer, fg_type_user,
     fg_type_first_factor, fg_type_regex, fg_type_client_secret,
     fg_type_redirect, fg_type_plain_secret, fg_type_params, fg_type_algs,
-    fg_type_words, fg_type_path;
+    fg_type_words, fg_type_path, fg_type_attestation, fg_type_aaguids;
 
 enum fg_setting_scope fg_setting_scope(const char *section);
 /* The setting of key in section (section may be "client.synapse");
@@ -566,6 +567,15 @@ json_t *fg_enroll_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 void fg_recovery_request(struct fg_agent *ag, const char *user,
     const char *actor, struct fg_request *rq);
 json_t *fg_cred_json(const struct fg_cred *c);
+
+/* Enrolment's attestation, for every path that enrols (the CLI's
+ * enroll.finish and any other): the statement verified, then the
+ * configured policy applied. FG_OK, or an error with why saying what to
+ * audit and answer. */
+int fg_enroll_attest(const struct fg_agent *ag, const char *fmt,
+    const uint8_t *ad, size_t ad_len, const uint8_t *st, size_t st_len,
+    const uint8_t cdh[32], struct fg_attest_result *res, char *why,
+    size_t whylen);
 
 /* Shared by the handlers of ops.c and oidc.c. */
 json_t *fg_reply_ok(void);

@@ -143,6 +143,83 @@ uv_show(const struct fg_setting *s, const void *obj, FILE *f)
 
 const struct fg_setting_type fg_type_uv = { "choice", uv_parse, uv_show };
 
+static const char *const attest_names[] = { "optional", "required",
+	"hardware" };
+
+static bool
+attestation_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	size_t i;
+
+	(void)s;
+	(void)x;
+	for (i = 0; i < sizeof(attest_names) / sizeof(attest_names[0]); i++)
+		if (strcmp(v, attest_names[i]) == 0) {
+			((struct fg_config *)obj)->attest.require =
+			    (enum fg_attest_require)i;
+			return true;
+		}
+	return false;
+}
+
+static void
+attestation_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	fprintf(f, "%s = %s\n", s->key,
+	    attest_names[((const struct fg_config *)obj)->attest.require]);
+}
+
+const struct fg_setting_type fg_type_attestation = { "choice",
+	attestation_parse, attestation_show };
+
+/* AAGUIDs in their text form, separated by spaces or commas. */
+static bool
+aaguids_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	struct fg_aaguid_list *l = (void *)((char *)obj + s->offset);
+	char *copy, *tok, *save = NULL;
+	uint8_t id[16];
+	bool ok = false;
+
+	if ((copy = strdup(v)) == NULL)
+		return false;
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		if (!fg_aaguid_parse(tok, id)) {
+			snprintf(x->err, x->errlen,
+			    "[%s] %s: \"%.64s\" is not an AAGUID "
+			    "(8-4-4-4-12 hex digits)",
+			    x->section, s->key, tok);
+			goto out;
+		}
+		if (fg_aaguid_list_add(l, id) != FG_OK)
+			goto out;
+	}
+	ok = true;
+out:
+	free(copy);
+	return ok;
+}
+
+static void
+aaguids_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	const struct fg_aaguid_list *l = (const void *)((const char *)obj +
+	    s->offset);
+	char id[37];
+	size_t i;
+
+	fprintf(f, "%s =", s->key);
+	for (i = 0; i < l->n; i++)
+		fprintf(f, " %s", fg_aaguid_text(l->ids[i], id));
+	fprintf(f, "\n");
+}
+
+const struct fg_setting_type fg_type_aaguids = { "AAGUIDs", aaguids_parse,
+	aaguids_show };
+
 struct parse {
 	struct fg_conf_ctx x;
 	bool failed; /* inih goes on after an error: keep the first's text */
@@ -252,6 +329,18 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	}
 	if (fg_gate_check(&cfg->gate, err, errlen) != FG_OK)
 		goto out;
+	if (cfg->attestation_roots[0] != '\0') {
+		char msg[256];
+		int r;
+
+		if ((r = fg_attest_roots_load(cfg->attestation_roots,
+			 &cfg->attest.roots, msg, sizeof(msg))) != FG_OK) {
+			snprintf(err, errlen, "[policy] attestation_roots: %s",
+			    msg);
+			ret = r;
+			goto out;
+		}
+	}
 	if (cfg->rp_id[0] == '\0')
 		default_rp_id(cfg->rp_id, sizeof(cfg->rp_id));
 	ret = FG_ERR_NOMEM;
@@ -283,5 +372,6 @@ fg_config_clear(struct fg_config *cfg)
 	free(cfg->origins);
 	cfg->origins = NULL;
 	cfg->n_origins = 0;
+	fg_attest_policy_clear(&cfg->attest);
 	fg_gate_clear(&cfg->gate);
 }

@@ -873,6 +873,25 @@ active_keys(struct fg_agent *ag, json_t *reply, const char *user)
 	fg_cred_list_free(&creds, n);
 }
 
+int
+fg_enroll_attest(const struct fg_agent *ag, const char *fmt,
+    const uint8_t *ad, size_t ad_len, const uint8_t *st, size_t st_len,
+    const uint8_t cdh[32], struct fg_attest_result *res, char *why,
+    size_t whylen)
+{
+	int r;
+
+	if ((r = fg_attest_verify(fmt, ad, ad_len, st, st_len, cdh,
+		 ag->cfg.rp_id, res, why, whylen)) != FG_OK)
+		return r;
+	if ((r = fg_attest_policy_check(&ag->cfg.attest, res, why, whylen)) !=
+	    FG_OK) {
+		fg_attest_result_clear(res);
+		return r;
+	}
+	return FG_OK;
+}
+
 static json_t *
 enroll_refused(struct fg_agent *ag, const struct fg_peer *peer,
     const char *user, const char *actor, const char *why)
@@ -927,14 +946,9 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	fg_sha256(cdj, cdj_len, cdh);
-	if ((r = fg_attest_verify(fmt, ad, ad_len, st, st_len, cdh,
-		 ag->cfg.rp_id, &res, why, sizeof(why))) != FG_OK) {
+	if (fg_enroll_attest(ag, fmt, ad, ad_len, st, st_len, cdh, &res, why,
+		sizeof(why)) != FG_OK) {
 		reply = enroll_refused(ag, peer, c->user, c->actor, why);
-		goto out;
-	}
-	if (ag->cfg.attestation_required && strcmp(res.kind, "none") == 0) {
-		reply = enroll_refused(ag, peer, c->user, c->actor,
-		    "policy requires attestation; the key sent none");
 		goto out;
 	}
 	if (c->uv_required && !(res.flags & FG_AD_UV)) {
@@ -968,14 +982,17 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		snprintf(cred.state, sizeof(cred.state), "pending");
 	}
 	{
-		char detail[640];
+		char detail[1400], aaguid[37];
 		struct fg_audit au = audit_record(peer, "enroll", c->user,
 		    cid_s, "ok", c->recovery ? "pending" : label);
 
 		au.detail = detail;
 		snprintf(detail, sizeof(detail),
-		    "label=%s fmt=%s attestation=%s %s%s%s%s", label, fmt,
-		    res.kind, res.subject, c->actor != NULL ? " " : "",
+		    "label=%s fmt=%s attestation=%s aaguid=%s%s%s%s%s%s%s%s",
+		    label, fmt, res.kind, fg_aaguid_text(res.aaguid, aaguid),
+		    res.subject[0] != '\0' ? " subject=" : "", res.subject,
+		    res.root[0] != '\0' ? " root=" : "", res.root,
+		    c->actor != NULL ? " " : "",
 		    c->actor != NULL ? c->actor : "",
 		    c->recovery ? " recovery: needs a second admin" : "");
 		r = fg_store_cred_add(ag->store, c->user, c->handle, &cred,

@@ -53,10 +53,35 @@ const struct fg_setting fg_settings[] = {
 	       "refused. preferred: the PIN is asked for when the key has "
 	       "one, and a credential enrolled with it needs it from then "
 	       "on. discouraged: no PIN is asked for."},
-    {"policy", "attestation", &fg_type_flag, MAIN(attestation_required),
-	.values = "optional|required", .def = "optional",
-	.doc = "required: refuse a key that gives no attestation "
-	       "(fmt \"none\") at enrolment."},
+    {"policy", "attestation", &fg_type_attestation, MAIN(attest.require),
+	.values = "optional|required|hardware", .def = "optional",
+	.doc = "What a key must prove about itself at enrolment. optional: "
+	       "any statement that verifies, or none. required: refuse a key "
+	       "that gives no attestation (fmt \"none\"). hardware: an "
+	       "attestation certificate (packed with x5c, or fido-u2f); "
+	       "self and none attestation are refused."},
+    {"policy", "attestation_roots", &fg_type_path, MAIN(attestation_roots),
+	.def_doc = "none, and no chain is checked",
+	.doc = "A PEM file, or a folder of PEM files, of the roots an "
+	       "attestation certificate must chain to: when set, a packed "
+	       "x5c or fido-u2f statement whose certificate does not chain "
+	       "to one of them (through the statement's own intermediates, "
+	       "each valid at enrolment) is refused. A certificate in it is "
+	       "trusted as it is, root or intermediate. Each file must "
+	       "belong to root or the agent's user and be writable by no "
+	       "one else. Self and none attestation have no chain: set "
+	       "attestation = hardware to refuse them too."},
+    {"policy", "aaguid_allow", &fg_type_aaguids, MAIN(attest.allow),
+	.repeat = true, .def_doc = "every AAGUID",
+	.doc = "The authenticator models (AAGUIDs, such as "
+	       "cb69481e-8ff7-4039-93ec-0a2729a154a8) that may enrol, "
+	       "separated by spaces; a fido-u2f key has none and counts as "
+	       "00000000-0000-0000-0000-000000000000. Without a verified "
+	       "certificate chain the AAGUID is the key's own claim."},
+    {"policy", "aaguid_deny", &fg_type_aaguids, MAIN(attest.deny),
+	.repeat = true,
+	.doc = "AAGUIDs that may never enrol, separated by spaces; wins "
+	       "over aaguid_allow."},
 
     /* [limits] */
     {"limits", "challenge_timeout", &fg_type_seconds, MAIN(challenge_timeout),

@@ -1,8 +1,8 @@
 /*
  * Attestation at enrolment (WebAuthn §7.1 steps 19-21, §8): the formats
  * none, packed (self and x5c) and fido-u2f. A statement that is present is
- * always verified; whether a verified statement is trusted is policy for
- * the caller (the agent can pin a CA).
+ * always verified; whether a verified statement is trusted is policy
+ * (attest_policy.c), which gets the statement's certificates in the result.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,8 @@ struct attstmt {
 	int alg;
 	const uint8_t *sig;
 	size_t sig_len;
-	X509 *x5c; /* the leaf; further certificates are not used */
+	X509 *x5c; /* the leaf, x5c[0] */
+	STACK_OF(X509) *chain; /* all of x5c, leaf first, for the policy */
 	size_t n_x5c;
 	size_t n_members;
 };
@@ -64,26 +65,47 @@ parse_attstmt(const cbor_item_t *map, struct attstmt *st, char *why,
 			st->sig = cbor_bytestring_handle(v);
 			st->sig_len = cbor_bytestring_length(v);
 		} else if (len == 3 && memcmp(name, "x5c", 3) == 0) {
-			const cbor_item_t *leaf;
-			const unsigned char *p;
-			if (st->x5c != NULL || !cbor_isa_array(v) ||
+			size_t j;
+
+			if (st->chain != NULL || !cbor_isa_array(v) ||
+			    !cbor_array_is_definite(v) ||
 			    (st->n_x5c = cbor_array_size(v)) == 0 ||
-			    (leaf = cbor_array_get(v, 0)) == NULL) {
+			    st->n_x5c > FG_X5C_MAX) {
 				WHY("attStmt.x5c is not a certificate array");
 				return FG_ERR_INVALID;
 			}
-			if (cbor_isa_bytestring(leaf) &&
-			    cbor_bytestring_is_definite(leaf)) {
-				p = cbor_bytestring_handle(leaf);
-				st->x5c = d2i_X509(NULL, &p,
-				    (long)cbor_bytestring_length(leaf));
+			if ((st->chain = sk_X509_new_null()) == NULL)
+				return FG_ERR_NOMEM;
+			/* every member is a certificate: the policy may
+			 * need the intermediates to reach a trusted root */
+			for (j = 0; j < st->n_x5c; j++) {
+				const cbor_item_t *c = cbor_array_handle(v)[j];
+				const unsigned char *p;
+				X509 *x = NULL;
+
+				if (cbor_isa_bytestring(c) &&
+				    cbor_bytestring_is_definite(c)) {
+					p = cbor_bytestring_handle(c);
+					x = d2i_X509(NULL, &p,
+					    (long)cbor_bytestring_length(c));
+					if (x != NULL &&
+					    p != cbor_bytestring_handle(c) +
+						    cbor_bytestring_length(c)) {
+						X509_free(x);
+						x = NULL;
+					}
+				}
+				if (x == NULL) {
+					WHY("attStmt.x5c[%zu] is not a DER certificate",
+					    j);
+					return FG_ERR_INVALID;
+				}
+				if (!sk_X509_push(st->chain, x)) {
+					X509_free(x);
+					return FG_ERR_NOMEM;
+				}
 			}
-			cbor_item_t *tmp = (cbor_item_t *)leaf;
-			cbor_decref(&tmp);
-			if (st->x5c == NULL) {
-				WHY("attStmt.x5c[0] is not a DER certificate");
-				return FG_ERR_INVALID;
-			}
+			st->x5c = sk_X509_value(st->chain, 0);
 		} else {
 			WHY("attStmt has an unknown member");
 			return FG_ERR_INVALID;
@@ -351,9 +373,12 @@ fg_attest_verify(const char *fmt, const uint8_t *authdata, size_t authdata_len,
 	}
 	if (ret != FG_OK)
 		goto out;
-	if (st.x5c != NULL)
+	if (st.x5c != NULL) {
 		X509_NAME_oneline(X509_get_subject_name(st.x5c), res->subject,
 		    sizeof(res->subject));
+		res->x5c = st.chain;
+		st.chain = NULL;
+	}
 	ret = FG_ERR_NOMEM;
 	if ((res->cred_id = malloc(ad.cred_id_len)) == NULL ||
 	    (res->cose_key = malloc(ad.cose_key_len)) == NULL)
@@ -371,7 +396,7 @@ out:
 	if (ret != FG_OK)
 		fg_attest_result_clear(res);
 	free(msg);
-	X509_free(st.x5c);
+	sk_X509_pop_free(st.chain, X509_free);
 	fg_pubkey_free(&cred);
 	if (map != NULL)
 		cbor_decref(&map);
@@ -383,5 +408,6 @@ fg_attest_result_clear(struct fg_attest_result *res)
 {
 	free(res->cred_id);
 	free(res->cose_key);
+	sk_X509_pop_free(res->x5c, X509_free);
 	memset(res, 0, sizeof(*res));
 }

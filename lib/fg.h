@@ -157,6 +157,10 @@ int fg_client_data_check(const uint8_t *cdj, size_t len,
 const char *fg_checks_string(unsigned failed, char *buf, size_t len);
 
 /* attest.c: attestation statements at enrolment. */
+#define FG_X5C_MAX 8 /* certificates in one statement's x5c */
+struct stack_st_X509;
+struct x509_store_st;
+
 struct fg_attest_result {
 	int alg;		/* the credential's COSE algorithm */
 	uint8_t *cred_id;	/* malloc'd */
@@ -168,6 +172,8 @@ struct fg_attest_result {
 	uint32_t sign_count;
 	char kind[16];		/* "none", "self", "basic" */
 	char subject[256];	/* the attestation certificate's subject, if any */
+	struct stack_st_X509 *x5c; /* STACK_OF(X509), leaf first; NULL: none */
+	char root[256];		/* the trusted root it chained to, if checked */
 };
 
 /* Verifies fmt/authData/attStmt against clientDataHash and rp_id.
@@ -178,6 +184,47 @@ int fg_attest_verify(const char *fmt, const uint8_t *authdata,
     const uint8_t cdh[32], const char *rp_id, struct fg_attest_result *res,
     char *why, size_t whylen);
 void fg_attest_result_clear(struct fg_attest_result *res);
+
+/*
+ * attest_policy.c: which verified attestations an enrolment accepts. One
+ * check for every enrolment path: fg_attest_verify() says the statement
+ * is genuine, fg_attest_policy_check() says whether it is acceptable.
+ */
+enum fg_attest_require {
+	FG_ATTEST_OPTIONAL, /* any verified statement, none included */
+	FG_ATTEST_REQUIRED, /* not fmt none */
+	FG_ATTEST_HARDWARE, /* a certificate (x5c): neither none nor self */
+};
+
+struct fg_aaguid_list {
+	uint8_t (*ids)[16];
+	size_t n;
+};
+
+struct fg_attest_policy {
+	enum fg_attest_require require;
+	struct x509_store_st *roots; /* X509_STORE; NULL: chains not checked */
+	struct fg_aaguid_list allow; /* empty: every AAGUID */
+	struct fg_aaguid_list deny;  /* wins over allow */
+};
+
+/* FG_OK, or FG_ERR_DENIED with why "attestation refused: ...". On success
+ * res->root names the trusted root the chain reached, when roots are set. */
+int fg_attest_policy_check(const struct fg_attest_policy *p,
+    struct fg_attest_result *res, char *why, size_t whylen);
+/* The trusted roots: every certificate of a PEM file, or of each PEM file
+ * in a folder (names starting with '.' skipped). Each file must be a
+ * regular file of root or of our own user, not writable by group or
+ * others, and hold at least one certificate. */
+int fg_attest_roots_load(const char *path, struct x509_store_st **out,
+    char *err, size_t errlen);
+void fg_attest_policy_clear(struct fg_attest_policy *p);
+/* The 8-4-4-4-12 hex text form, either case, into 16 bytes; and back
+ * (lower case, 37 bytes with the NUL). */
+bool fg_aaguid_parse(const char *text, uint8_t out[16]);
+const char *fg_aaguid_text(const uint8_t id[16], char out[37]);
+int fg_aaguid_list_add(struct fg_aaguid_list *l, const uint8_t id[16]);
+bool fg_aaguid_list_has(const struct fg_aaguid_list *l, const uint8_t id[16]);
 
 /* proto.c: the agent protocol's records (include/fido2gate/protocol.h). */
 /* Connects without blocking; a busy agent's full queue is retried until

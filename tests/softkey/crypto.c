@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
@@ -588,6 +589,80 @@ sk_attestation_ca_cert(uint8_t **der, size_t *len)
 	return r;
 }
 
+/*
+ * A test's own attestation key and certificates (sk_attestation_use), in
+ * place of the batch ones: for attestation policy tests that need chains
+ * of their own making (an intermediate, an expired leaf, another root).
+ */
+#define SK_X5C_MAX 4
+static struct {
+	bool set;
+	uint8_t priv[32];
+	uint8_t *der[SK_X5C_MAX];
+	size_t len[SK_X5C_MAX];
+	size_t n;
+} custom;
+
+int
+sk_attestation_use(const char *key_path, const char *certs_path)
+{
+	FILE *f = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *d = NULL;
+	X509 *x;
+	char group[32];
+	int ret = -1;
+
+	if ((f = fopen(key_path, "r")) == NULL ||
+	    (pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL ||
+	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+		group, sizeof(group), NULL) != 1 ||
+	    strcmp(group, "prime256v1") != 0 ||
+	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1 ||
+	    BN_bn2binpad(d, custom.priv, 32) != 32)
+		goto out;
+	fclose(f);
+	if ((f = fopen(certs_path, "r")) == NULL)
+		goto out;
+	while (custom.n < SK_X5C_MAX &&
+	    (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		unsigned char *p = NULL;
+		int n = i2d_X509(x, &p);
+		X509_free(x);
+		if (n <= 0)
+			goto out;
+		custom.der[custom.n] = p;
+		custom.len[custom.n++] = (size_t)n;
+	}
+	custom.set = custom.n > 0;
+	ret = custom.set ? 0 : -1;
+out:
+	if (f != NULL)
+		fclose(f);
+	BN_clear_free(d);
+	EVP_PKEY_free(pkey);
+	return ret;
+}
+
+size_t
+sk_attestation_chain_len(void)
+{
+	return custom.set ? custom.n : 1;
+}
+
+int
+sk_attestation_chain_cert(
+    const uint8_t aaguid[16], size_t i, uint8_t **der, size_t *len)
+{
+	if (!custom.set)
+		return i == 0 ? sk_attestation_cert(aaguid, der, len) : -1;
+	if (i >= custom.n ||
+	    (*der = OPENSSL_memdup(custom.der[i], custom.len[i])) == NULL)
+		return -1;
+	*len = custom.len[i];
+	return 0;
+}
+
 int
 sk_attestation_cert(const uint8_t aaguid[16], uint8_t **der, size_t *len)
 {
@@ -612,6 +687,9 @@ sk_attestation_cred(struct sk_cred *batch)
 {
 	memset(batch, 0, sizeof(*batch));
 	batch->alg = SK_COSE_ES256;
-	SHA256(
-	    (const unsigned char *)att_label, strlen(att_label), batch->priv);
+	if (custom.set)
+		memcpy(batch->priv, custom.priv, 32);
+	else
+		SHA256((const unsigned char *)att_label, strlen(att_label),
+		    batch->priv);
 }

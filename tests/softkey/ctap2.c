@@ -437,11 +437,17 @@ packed_stmt(const struct sk_cred *cred, const uint8_t *ad, size_t ad_len,
 	}
 	if (sign_with_cdh(signer, ad, ad_len, cdh, &sig, &sig_len) != 0)
 		goto out;
-	if (batch &&
-	    (sk_attestation_cert(ad + 37, &der, &der_len) != 0 ||
-		(x5c = cbor_new_definite_array(1)) == NULL ||
-		!push_owned(x5c, cbor_build_bytestring(der, der_len))))
+	if (batch && (x5c = cbor_new_definite_array(
+			  sk_attestation_chain_len())) == NULL)
 		goto out;
+	for (size_t i = 0; batch && i < sk_attestation_chain_len(); i++) {
+		if (sk_attestation_chain_cert(ad + 37, i, &der, &der_len) !=
+			0 ||
+		    !push_owned(x5c, cbor_build_bytestring(der, der_len)))
+			goto out;
+		OPENSSL_free(der);
+		der = NULL;
+	}
 	if ((stmt = cbor_new_definite_map(batch ? 3 : 2)) == NULL)
 		goto out;
 	if (!sk_map_put_str(stmt, "alg", sk_cbor_new_int(signer->alg)) ||

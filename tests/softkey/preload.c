@@ -17,6 +17,11 @@
  *   SOFTKEY_ATTESTATION     "x5c" (packed, batch certificate; default),
  *                           "self" (packed, self) or "none"
  *   SOFTKEY_PIN_PROTOCOLS=1 offer PIN/UV auth protocol 1 only (default 2,1)
+ *   SOFTKEY_ATTESTATION_KEY and SOFTKEY_ATTESTATION_CERTS
+ *                           a P-256 key (PEM) and certificates (PEM, leaf
+ *                           first) to attest with instead of the batch
+ *                           ones: x5c and fido-u2f (its leaf alone); when
+ *                           they do not load, no soft key shows up
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -71,8 +76,18 @@ init_devices(void)
 	unsigned long n, timeout;
 	char path[4096];
 
+	const char *att_key = getenv("SOFTKEY_ATTESTATION_KEY");
+	const char *att_certs = getenv("SOFTKEY_ATTESTATION_CERTS");
+
 	if (state == NULL || *state == '\0')
 		return;
+	if ((att_key != NULL || att_certs != NULL) &&
+	    (att_key == NULL || att_certs == NULL ||
+		sk_attestation_use(att_key, att_certs) != 0)) {
+		fprintf(stderr, "softkey: cannot use SOFTKEY_ATTESTATION_KEY "
+				"and SOFTKEY_ATTESTATION_CERTS\n");
+		return;
+	}
 	n = env_ulong("SOFTKEY_DEVICES", 1, MAX_DEVICES);
 	timeout = env_ulong(
 	    "SOFTKEY_TOUCH_TIMEOUT_MS", DEFAULT_TOUCH_TIMEOUT_MS, 600000);

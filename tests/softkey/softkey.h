@@ -274,6 +274,12 @@ int sk_cred_sign(const struct sk_cred *, const uint8_t *msg, size_t msg_len,
     uint8_t **sig, size_t *sig_len);
 void sk_sha256(const void *, size_t, uint8_t out[32]);
 int sk_attestation_cert(const uint8_t aaguid[16], uint8_t **der, size_t *len);
+/* A test's attestation key (PEM, P-256) and certificates (PEM, leaf first)
+ * instead of the batch ones; then the x5c they make, one by one. */
+int sk_attestation_use(const char *key_path, const char *certs_path);
+size_t sk_attestation_chain_len(void);
+int sk_attestation_chain_cert(const uint8_t aaguid[16], size_t i,
+    uint8_t **der, size_t *len);
 int sk_attestation_ca_cert(uint8_t **der, size_t *len);
 void sk_attestation_cred(struct sk_cred *);
 

@@ -102,7 +102,7 @@ u2f_register(struct sk_dev *dev, struct sk_state *st, const struct apdu *a,
 	    sk_cred_pubkey_raw(&cred, pub) != 0 ||
 	    sk_cred_wrap(st, app, &cred, &kh, &kh_len) != 0 || kh_len > 255 ||
 	    sk_state_counter(st, kh, kh_len) == NULL ||
-	    sk_attestation_cert(st->aaguid, &cert, &cert_len) != 0)
+	    sk_attestation_chain_cert(st->aaguid, 0, &cert, &cert_len) != 0)
 		goto out;
 	*dirty = true;
 	/* signed: 0x00 ‖ application ‖ challenge ‖ key handle ‖ public key */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -18,6 +20,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -982,6 +985,159 @@ packed_x5c_repeating_a_key_is_malformed(void **state)
 }
 
 static void
+aaguid_text_round_trip_and_rejects(void **state)
+{
+	static const char *const bad[] = { "", "6632672d736f66746b65792d76310002",
+		"6632672d-736f-6674-6b65-792d7631000", "6632672d-736f-6674-6b65-792d763100022",
+		"6632672d_736f-6674-6b65-792d76310002", "6632672g-736f-6674-6b65-792d76310002",
+		"6632672d-736f-6674-6b65-792d7631000-2", " 632672d-736f-6674-6b65-792d76310002" };
+	uint8_t id[16], other[16];
+	char text[37];
+	size_t i;
+
+	(void)state;
+	assert_true(fg_aaguid_parse("6632672d-736f-6674-6b65-792d76310002", id));
+	assert_memory_equal(id, "f2g-softkey-v1\0\2", 16);
+	assert_string_equal(fg_aaguid_text(id, text),
+	    "6632672d-736f-6674-6b65-792d76310002");
+	assert_true(fg_aaguid_parse("6632672D-736F-6674-6B65-792D76310002", other));
+	assert_memory_equal(id, other, 16);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(fg_aaguid_parse(bad[i], other));
+}
+
+/* A verified packed x5c statement of a (self-signed) attestation cert. */
+static void
+att_x5c_result(struct att *a, struct fg_attest_result *res)
+{
+	uint8_t st[2048], sig[128];
+	size_t n, slen;
+	char why[256];
+
+	slen = att_sign(a, a->akey, sig);
+	n = map_of(st, sizeof(st), 3, TEXT("alg"), ES256, TEXT("sig"),
+	    BSTR(sig, slen), TEXT("x5c"), x5c(a, NULL));
+	assert_int_equal(fg_attest_verify("packed", a->ad, a->ad_len, st, n,
+			     a->cdh, RP, res, why, sizeof(why)),
+	    FG_OK);
+	assert_non_null(res->x5c);
+}
+
+/* roots_file PATH, att, mode: writes a's certificate as PEM */
+static void
+write_cert_pem(const char *path, const struct att *a, mode_t mode)
+{
+	const unsigned char *p = a->cert;
+	X509 *x = d2i_X509(NULL, &p, (long)a->cert_len);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(x);
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	fclose(f);
+	X509_free(x);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+attest_policy_kinds_lists_and_roots(void **state)
+{
+	struct fg_attest_policy pol = { 0 };
+	struct fg_attest_result res = { 0 };
+	struct att a, b;
+	uint8_t zero[16] = { 0 }, other[16];
+	char why[512], path[] = "/tmp/fg-roots-XXXXXX";
+	int fd;
+
+	(void)state;
+	att_init(&a);
+	att_init(&b);
+	/* the kinds against each requirement */
+	snprintf(res.kind, sizeof(res.kind), "none");
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_OK);
+	pol.require = FG_ATTEST_REQUIRED;
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_ERR_DENIED);
+	assert_non_null(strstr(why, "attestation refused: "));
+	snprintf(res.kind, sizeof(res.kind), "self");
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_OK);
+	pol.require = FG_ATTEST_HARDWARE;
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_ERR_DENIED);
+	assert_string_equal(why,
+	    "attestation refused: self attestation is not hardware");
+	att_x5c_result(&a, &res);
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_OK);
+
+	/* the lists: the authData's AAGUID is all zero here */
+	assert_true(fg_aaguid_parse("cb69481e-8ff7-4039-93ec-0a2729a154a8",
+	    other));
+	assert_int_equal(fg_aaguid_list_add(&pol.allow, other), FG_OK);
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_ERR_DENIED);
+	assert_string_equal(why, "attestation refused: AAGUID "
+				 "00000000-0000-0000-0000-000000000000 is not "
+				 "allowed");
+	assert_int_equal(fg_aaguid_list_add(&pol.allow, zero), FG_OK);
+	assert_int_equal(fg_aaguid_list_add(&pol.allow, zero), FG_OK);
+	assert_int_equal(pol.allow.n, 2);
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_OK);
+	assert_int_equal(fg_aaguid_list_add(&pol.deny, zero), FG_OK);
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_ERR_DENIED);
+	free(pol.deny.ids);
+	pol.deny.ids = NULL;
+	pol.deny.n = 0;
+
+	/* the roots: its own certificate trusted, then another's */
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	write_cert_pem(path, &a, 0644);
+	assert_int_equal(fg_attest_roots_load(path, &pol.roots, why,
+			     sizeof(why)),
+	    FG_OK);
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_OK);
+	assert_non_null(strstr(res.root, "CN=fido2gate test batch"));
+	X509_STORE_free(pol.roots);
+	pol.roots = NULL;
+	write_cert_pem(path, &b, 0644);
+	assert_int_equal(fg_attest_roots_load(path, &pol.roots, why,
+			     sizeof(why)),
+	    FG_OK);
+	assert_int_equal(fg_attest_policy_check(&pol, &res, why, sizeof(why)),
+	    FG_ERR_DENIED);
+	assert_non_null(strstr(why, "attestation refused: the attestation "
+				    "certificate does not chain to a trusted "
+				    "root: "));
+	assert_string_equal(res.root, "");
+	/* a roots file others may write, or without a certificate */
+	X509_STORE_free(pol.roots);
+	pol.roots = NULL;
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(fg_attest_roots_load(path, &pol.roots, why,
+			     sizeof(why)),
+	    FG_ERR_DENIED);
+	assert_null(pol.roots);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(fg_attest_roots_load(path, &pol.roots, why,
+			     sizeof(why)),
+	    FG_ERR_INVALID);
+	assert_null(pol.roots);
+	unlink(path);
+
+	fg_attest_result_clear(&res);
+	fg_attest_policy_clear(&pol);
+	att_free(&a);
+	att_free(&b);
+}
+
+static void
 packed_self_repeating_a_key_is_malformed(void **state)
 {
 	struct att a;
@@ -1076,6 +1232,8 @@ main(void)
 		cmocka_unit_test(attested_key_repeating_a_label_is_malformed),
 		cmocka_unit_test(packed_x5c_repeating_a_key_is_malformed),
 		cmocka_unit_test(packed_self_repeating_a_key_is_malformed),
+		cmocka_unit_test(aaguid_text_round_trip_and_rejects),
+		cmocka_unit_test(attest_policy_kinds_lists_and_roots),
 		cmocka_unit_test(fido_u2f_repeating_a_key_is_malformed),
 		cmocka_unit_test(none_and_tpm_repeating_a_key_are_malformed),
 	};
