@@ -324,6 +324,9 @@ const struct fg_setting_section fg_setting_sections[] = {
 	"Per caller (a uid but root) and per user: how fast "
 	"they may ask, and what failures cost."},
     {"access", "Who may administer."},
+    {"admin",
+	"Admins who act with their own key, and what needs a "
+	"second admin (docs/admin-guide.md)."},
     {"oidc",
 	"The homeserver gate: fido2gate as the homeserver's OpenID "
 	"Connect provider, through the web front fido2gate-web(8). "

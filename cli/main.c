@@ -63,11 +63,12 @@ usage(FILE *f)
 	    f);
 	fprintf(f,
 	    _("\n"
-	      "options (before or after the command):\n"
+	      "options:\n"
 	      "  --socket PATH   the agent's socket (default %s)\n"
 	      "  --json          machine-readable output\n"
 	      "  --as ADMIN      the admin whose own key authorises a change\n"
-	      "                  (default: the user who ran sudo, or you)\n"),
+	      "                  (default: the user who ran sudo, or you)\n"
+	      "  The options may stand before or after the command.\n"),
 	    FG_SOCKET_DEFAULT);
 	fputs(_("\n"
 		"exit status:\n"
