@@ -251,6 +251,12 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	}
 	if (fg_gate_check(&cfg->gate, err, errlen) != FG_OK)
 		goto out;
+	if (cfg->notify_matrix && cfg->gate.hs_admin_url[0] == '\0') {
+		snprintf(err, errlen, "[notify] matrix = yes needs "
+				      "[homeserver] admin_url and "
+				      "admin_token_file");
+		goto out;
+	}
 	if (cfg->rp_id[0] == '\0')
 		default_rp_id(cfg->rp_id, sizeof(cfg->rp_id));
 	ret = FG_ERR_NOMEM;

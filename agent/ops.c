@@ -223,6 +223,18 @@ fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 		fprintf(stderr, "fido2gated: cannot record the lockout of %s; "
 				"the backoff still holds\n",
 		    user);
+	else if (n == ag->cfg.lockout_after)
+		fg_notify(ag, "lockout", user, why);
+}
+
+int
+fg_locked(struct fg_agent *ag, const char *user)
+{
+	int64_t locked_at, failures;
+
+	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) != FG_OK)
+		return FG_ERR_STORE;
+	return locked_at != 0 ? FG_ERR_DENIED : FG_OK;
 }
 
 /*
@@ -354,11 +366,17 @@ fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_store_failed();
 	}
 	if (locked_at != 0) {
+		char reason[FG_TEXT_MAX + 1], by[FG_USER_NAME_MAX + 1];
+		bool admin = fg_store_lock_reason(ag->store, user, reason,
+				 sizeof(reason), by, sizeof(by)) != FG_OK ||
+		    reason[0] != '\0';
 		fg_audit(ag, peer, event, user, NULL, "deny",
-		    "locked out", service);
-		return fg_reply_error(FG_E_LOCKED,
-		    "too many failed attempts: locked until an administrator "
-		    "runs fido2gatectl unlock");
+		    admin ? "locked by an administrator" : "locked out",
+		    service);
+		return fg_reply_error(FG_E_LOCKED, admin ?
+			"locked by an administrator until fido2gatectl unlock" :
+			"too many failed attempts: locked until an "
+			"administrator runs fido2gatectl unlock");
 	}
 	wait = fg_limits_wait(ag->limits, &ag->cfg, user, fg_charged_uid(peer),
 	    fg_now_ms());
@@ -943,6 +961,7 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	    json_string(fg_cose_alg_name(res.alg)));
 	json_object_set_new(reply, "attestation", json_string(res.kind));
 	json_object_set_new(reply, "uv", json_boolean(cred.uv));
+	fg_notify(ag, "enroll", c->user, label);
 out:
 	fg_attest_result_clear(&res);
 	fg_chal_free(&c);
@@ -982,6 +1001,25 @@ cred_json(const struct fg_cred *c)
 }
 
 /* One page of credentials: "after" is the last "next" the caller got. */
+/* The user's lock, or NULL when there is none (or the store failed:
+ * the login paths refuse then anyway). */
+static json_t *
+lock_json(struct fg_agent *ag, const char *user)
+{
+	char reason[FG_TEXT_MAX + 1], by[FG_USER_NAME_MAX + 1];
+	int64_t locked_at, failures;
+
+	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) !=
+		FG_OK ||
+	    locked_at == 0 ||
+	    fg_store_lock_reason(ag->store, user, reason, sizeof(reason), by,
+		sizeof(by)) != FG_OK)
+		return NULL;
+	return json_pack("{s:I,s:I,s:s?,s:s?}", "locked_at",
+	    (json_int_t)locked_at, "failures", (json_int_t)failures, "reason",
+	    reason[0] != '\0' ? reason : NULL, "by", by[0] != '\0' ? by : NULL);
+}
+
 static json_t *
 op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
@@ -1025,6 +1063,8 @@ op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "next",
 	    n == LIST_PAGE ? json_integer(creds[n - 1].id) : json_null());
 	fg_cred_list_free(&creds, n);
+	if (user != NULL && (arr = lock_json(ag, user)) != NULL)
+		json_object_set_new(reply, "lock", arr);
 	return reply;
 }
 
@@ -1085,6 +1125,7 @@ op_cred_revoke(struct fg_agent *ag, const struct fg_peer *peer,
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "credential_id", json_string(id));
 	json_object_set_new(reply, "label", json_string(hit->label));
+	fg_notify(ag, "revoke", user, hit->label);
 out:
 	free(id);
 	fg_cred_list_free(&creds, n);
@@ -1127,6 +1168,11 @@ op_status(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req)
 		    json_integer(active));
 		json_object_set_new(reply, "credentials_revoked",
 		    json_integer(revoked));
+		if (fg_store_locked_count(ag->store, &users) != FG_OK) {
+			json_decref(reply);
+			return fg_store_failed();
+		}
+		json_object_set_new(reply, "users_locked", json_integer(users));
 	}
 	return reply;
 }
@@ -1159,6 +1205,7 @@ op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
 	const char *user = fg_json_str(req, "user");
+	char reason[FG_TEXT_MAX + 1], by[FG_USER_NAME_MAX + 1];
 	int64_t locked_at, failures;
 	struct fg_audit a;
 	json_t *reply;
@@ -1168,19 +1215,28 @@ op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_denied();
 	if (!fg_user_name_valid(user))
 		return fg_bad_request("user is missing or not a valid user name");
-	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) != FG_OK)
+	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) !=
+		FG_OK ||
+	    fg_store_lock_reason(ag->store, user, reason, sizeof(reason), by,
+		sizeof(by)) != FG_OK)
 		return fg_store_failed();
 	a = audit_record(peer, "unlock", user, NULL, "ok",
-	    locked_at != 0 ? "lockout cleared" : "backoff cleared");
+	    reason[0] != '\0' ? "administrator's lock cleared" :
+	    locked_at != 0     ? "lockout cleared" :
+				 "backoff cleared");
 	r = locked_at != 0 ? fg_store_lock_clear(ag->store, user, &a) :
 			     fg_store_audit(ag->store, &a);
 	if (r != FG_OK && r != FG_ERR_NOTFOUND)
 		return fg_store_failed();
 	fg_limits_success(ag->limits, user, 0);
+	if (locked_at != 0)
+		fg_notify(ag, "unlock", user, "");
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "user", json_string(user));
 	json_object_set_new(reply, "was_locked", json_boolean(locked_at != 0));
 	json_object_set_new(reply, "failures", json_integer(failures));
+	if (reason[0] != '\0')
+		json_object_set_new(reply, "reason", json_string(reason));
 	return reply;
 }
 
@@ -1195,6 +1251,7 @@ static const struct op ops[] = {
 	{ FG_OP_STATUS, op_status },
 	{ FG_OP_AUDIT_LIST, op_audit_list },
 	{ FG_OP_USER_UNLOCK, op_user_unlock },
+	{ FG_OP_USER_LOCK, fg_op_user_lock },
 	{ FG_OP_OIDC_DISCOVERY, fg_op_oidc_discovery },
 	{ FG_OP_OIDC_JWKS, fg_op_oidc_jwks },
 	{ FG_OP_OIDC_AUTHORIZE, fg_op_oidc_authorize },

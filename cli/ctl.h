@@ -23,6 +23,7 @@ struct ctl {
 	const char *socket;
 	bool json;
 	struct fg_client *agent; /* opened by the first call */
+	int timeout_ms;		  /* a call's; 0: CALL_TIMEOUT_MS */
 };
 
 /* Connects once; an exit status. */
@@ -36,6 +37,7 @@ int ctl_verify(struct ctl *c, int argc, char **argv);
 int ctl_enroll(struct ctl *c, int argc, char **argv);
 int ctl_list(struct ctl *c, int argc, char **argv);
 int ctl_revoke(struct ctl *c, int argc, char **argv);
+int ctl_lock(struct ctl *c, int argc, char **argv);
 int ctl_unlock(struct ctl *c, int argc, char **argv);
 int ctl_rotate_keys(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);

@@ -18,6 +18,7 @@ static const struct {
 	{ "enroll", ctl_enroll },
 	{ "list", ctl_list },
 	{ "revoke", ctl_revoke },
+	{ "lock", ctl_lock },
 	{ "unlock", ctl_unlock },
 	{ "rotate-keys", ctl_rotate_keys },
 	{ "status", ctl_status },
@@ -39,8 +40,10 @@ usage(FILE *f)
 		"  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
 		"  rotate-keys                  new id_token signing keys for the\n"
 		"                               homeserver gate (admin only)\n"
-		"  unlock USER                  clear USER's lockout and backoff after\n"
-		"                               failed attempts (admin only)\n"
+		"  lock USER --reason TEXT      lock USER out of every login at once and\n"
+		"                               end their homeserver sessions (admin only)\n"
+		"  unlock USER                  clear USER's lock, or lockout and backoff\n"
+		"                               after failed attempts (admin only)\n"
 		"  status                       the agent's state\n"
 		"  audit [--limit N]            the latest audit records (admin only)\n"
 		"  verify                       verify one assertion offline: a JSON\n"
