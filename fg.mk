@@ -14,8 +14,9 @@ FG_CFLAGS := $(ALL_CFLAGS) -D_GNU_SOURCE -Ilib $(FG_PATHS)
 FG_SAN_CFLAGS := -std=gnu11 $(SAN_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude \
 	-Ilib $(FG_PATHS)
 FG_LIBS := -ljansson -lcbor -lcrypto
-# libsystemd: socket activation and the journal (agent/main.c, journal.c)
-AGENT_LIBS := -lsqlite3 -linih -ljose -lpam \
+# libsystemd: socket activation and the journal (agent/main.c, journal.c);
+# libcurl: a lock's logouts and the notifications (agent/outbound.c)
+AGENT_LIBS := -lsqlite3 -linih -ljose -lpam -lcurl \
 	$(shell pkg-config --libs libsystemd)
 
 FG_LIB_SRC := $(wildcard lib/*.c)

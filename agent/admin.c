@@ -31,7 +31,7 @@ struct actor {
 	char detail[FG_USER_NAME_MAX + 64];
 };
 
-static const char *const actions[] = { "enroll", "revoke", "unlock",
+static const char *const actions[] = { "enroll", "revoke", "lock", "unlock",
 	"approve", "rename", "disable", "enable", "admin.add", "admin.remove",
 	"rotate-keys" };
 
@@ -242,12 +242,12 @@ reply_request(json_t *reply, const struct fg_request *rq)
 
 /*
  * Do action on user now (one admin suffices) or store the request a
- * second admin approves. event names the audit record.
+ * second admin approves. event names the audit record, done its reason.
  */
 static json_t *
 act_or_request(struct fg_agent *ag, const struct fg_peer *peer,
     const struct actor *who, const char *action, const char *user,
-    const char *event)
+    const char *event, const char *done)
 {
 	struct fg_request rq;
 	struct fg_audit a = { .caller_uid = peer->uid,
@@ -261,10 +261,7 @@ act_or_request(struct fg_agent *ag, const struct fg_peer *peer,
 	request_fill(ag, &rq, action, user, who);
 	if (!second) {
 		char why[64];
-		snprintf(why, sizeof(why), "%s%s",
-		    strcmp(action, "unlock") == 0	? "lockout cleared" :
-			strcmp(action, "admin.add") == 0 ? "admin registered" :
-							   "admin removed",
+		snprintf(why, sizeof(why), "%s%s", done,
 		    who->bootstrap ? " (bootstrap)" : "");
 		a.event = event;
 		a.result = "ok";
@@ -292,6 +289,7 @@ fg_op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
 	const char *user = fg_json_str(req, "user");
+	char reason[FG_TEXT_MAX + 1], by[FG_USER_NAME_MAX + 64];
 	int64_t locked_at, failures;
 	struct actor who;
 	json_t *reply;
@@ -302,7 +300,10 @@ fg_op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_bad_request("user is missing or not a valid user name");
 	if ((reply = authorize(ag, peer, req, "unlock", user, &who)) != NULL)
 		return reply;
-	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) != FG_OK)
+	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) !=
+		FG_OK ||
+	    fg_store_lock_reason(ag->store, user, reason, sizeof(reason), by,
+		sizeof(by)) != FG_OK)
 		return fg_store_failed();
 	if (locked_at == 0) {
 		/* not locked: only the backoff in memory, one admin's call */
@@ -313,9 +314,15 @@ fg_op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
 		json_object_set_new(reply, "pending", json_false());
 	} else {
 		reply = act_or_request(ag, peer, &who, "unlock", user,
-		    "unlock");
-		if (json_is_false(json_object_get(reply, "pending")))
+		    "unlock", reason[0] != '\0' ?
+			"administrator's lock cleared" :
+			"lockout cleared");
+		if (json_is_false(json_object_get(reply, "pending"))) {
 			fg_limits_success(ag->limits, user, 0);
+			fg_notify(ag, "unlock", user, reason);
+		}
+		if (reason[0] != '\0')
+			json_object_set_new(reply, "reason", json_string(reason));
 	}
 	json_object_set_new(reply, "user", json_string(user));
 	json_object_set_new(reply, "was_locked", json_boolean(locked_at != 0));
@@ -417,8 +424,10 @@ fg_op_cred_revoke(struct fg_agent *ag, const struct fg_peer *peer,
 			"revoked", NULL, &a) != FG_OK)
 			reply = fg_store_failed();
 	}
-	if (reply == NULL)
+	if (reply == NULL) {
 		reply = cred_changed(&list[hit]);
+		fg_notify(ag, "revoke", user, list[hit].label);
+	}
 	free(id);
 	fg_cred_list_free(&list, n);
 	return reply;
@@ -597,6 +606,12 @@ op_request_approve(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_store_failed();
 	if (strcmp(rq.action, "unlock") == 0)
 		fg_limits_success(ag->limits, rq.user, 0);
+	/* the user hears of a recovery and an unlock: they may object */
+	if (strcmp(rq.action, "recover") == 0 ||
+	    strcmp(rq.action, "unlock") == 0)
+		fg_notify(ag, strcmp(rq.action, "recover") == 0 ? "recovery" :
+								  "unlock",
+		    rq.user, detail);
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "request", json_string(rq.id));
 	json_object_set_new(reply, "action", json_string(rq.action));
@@ -636,7 +651,8 @@ op_admin_add(struct fg_agent *ag, const struct fg_peer *peer,
 	if (n == 0)
 		return fg_reply_error(FG_E_REFUSED,
 		    "the user has no active key: enrol one first");
-	return act_or_request(ag, peer, &who, "admin.add", user, "admin.add");
+	return act_or_request(ag, peer, &who, "admin.add", user, "admin.add",
+	    "admin registered");
 }
 
 static json_t *
@@ -665,7 +681,7 @@ op_admin_remove(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_reply_error(FG_E_REFUSED,
 		    "the last admin cannot be removed: add another first");
 	return act_or_request(ag, peer, &who, "admin.remove", user,
-	    "admin.remove");
+	    "admin.remove", "admin removed");
 }
 
 static json_t *

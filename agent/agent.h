@@ -28,6 +28,9 @@ struct fg_oidc_client {
 	size_t n_redirect;
 	char scopes[256];     /* allowed, space separated */
 	char alg[8];	      /* the id_token's: RS256 or ES256 */
+	/* OpenID Connect Back-Channel Logout 1.0: where a lock posts a
+	 * logout token for each of the user's sessions; "": none */
+	char backchannel_logout_uri[FG_ORIGIN_MAX + 1];
 };
 
 /* [upstream.NAME]: the organisation's identity provider, the first factor
@@ -75,6 +78,10 @@ struct fg_gate {
 	char provider[64];
 	char hs_client[64]; /* the client whose approvals count; "": any */
 	unsigned window; /* seconds an approval waits for its login */
+	/* the homeserver's admin API (a lock logs out the user's devices,
+	 * notifications go as server notices): "" / NULL when not set */
+	char hs_admin_url[FG_ORIGIN_MAX + 1];
+	char *hs_admin_token; /* read from a 0600 file; never logged */
 	void *exempt[FG_EXEMPT_MAX]; /* regex_t */
 	char *exempt_src[FG_EXEMPT_MAX];
 	size_t n_exempt;
@@ -132,6 +139,10 @@ struct fg_config {
 	unsigned recovery_window;   /* seconds a request waits */
 	unsigned recovery_delay;    /* a recovered key's cooling-off */
 	size_t min_keys;	    /* warn below */
+	/* [notify]: what tells a user of a change to their account */
+	char notify_command[256]; /* exec'd directly; "": none */
+	bool notify_matrix;	  /* a server notice, via the admin API */
+	unsigned notify_timeout;  /* seconds per notification */
 	struct fg_gate gate;
 };
 
@@ -209,7 +220,8 @@ extern const struct fg_setting_type fg_type_number, fg_type_seconds,
     fg_type_origins, fg_type_uv, fg_type_url, fg_type_issuer, fg_type_user,
     fg_type_first_factor, fg_type_regex, fg_type_client_secret,
     fg_type_redirect, fg_type_plain_secret, fg_type_params, fg_type_algs,
-    fg_type_words, fg_type_path, fg_type_attestation, fg_type_aaguids;
+    fg_type_words, fg_type_path, fg_type_attestation, fg_type_aaguids,
+    fg_type_token_file;
 
 enum fg_setting_scope fg_setting_scope(const char *section);
 /* The setting of key in section (section may be "client.synapse");
@@ -380,6 +392,20 @@ int fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
     int64_t *failures);
 int fg_store_lock_set(struct fg_store *s, const char *user, int64_t failures,
     const struct fg_audit *a);
+/* An administrator's lock: reason "" when the user is not locked, or
+ * locked only after failures. */
+int fg_store_lock_reason(struct fg_store *s, const char *user, char *reason,
+    size_t reasonlen, char *by, size_t bylen);
+/* Locks user with reason (by: the administrator) and revokes the approvals
+ * no login consumed, *revoked of them, in one transaction. */
+int fg_store_lock_admin(struct fg_store *s, const char *user,
+    const char *reason, const char *by, int64_t *revoked,
+    const struct fg_audit *a);
+int fg_store_locked_count(struct fg_store *s, int64_t *n);
+/* The user's newest limit logins through the homeserver gate, as
+ * [{sid, client}]: what back-channel logout ends. */
+int fg_store_sessions(struct fg_store *s, const char *user, int limit,
+    json_t **out);
 /* FG_ERR_NOTFOUND when the user was not locked. */
 int fg_store_lock_clear(struct fg_store *s, const char *user,
     const struct fg_audit *a);
@@ -481,20 +507,54 @@ int fg_pamcheck_start(const char *service, const char *user, char *password,
  * FG_ERR_TIMEOUT, FG_ERR_INTERNAL. Reaps the child. */
 int fg_pamcheck_finish(int fd, pid_t pid, bool timed_out);
 
+/* outbound.c: a batch of requests to the homeserver and runs of the
+ * notify command, in a child process: its results (a JSON array, one per
+ * action) come back on *fd. */
+int fg_job_start(const json_t *plan, unsigned budget_ms, int *fd, pid_t *pid);
+/* FG_OK with *out, FG_ERR_TIMEOUT (the child is killed), or
+ * FG_ERR_INTERNAL; reaps the child. */
+int fg_job_finish(int fd, pid_t pid, bool timed_out, json_t **out);
+
 /* A request answered later, when a child process has done its part: the
  * handler fills ag->defer and returns fg_reply_deferred(); the loop waits
- * on fd, then calls resume with the child's verdict. */
+ * on fd, then calls resume with the child's verdict (a pamcheck.c child),
+ * or its results in out (job: an outbound.c child). */
 struct fg_peer;
 struct fg_agent;
 typedef json_t *(*fg_resume_fn)(struct fg_agent *ag,
-    const struct fg_peer *peer, const json_t *req, int result);
+    const struct fg_peer *peer, const json_t *req, int result,
+    const json_t *out);
 struct fg_deferral {
 	int fd; /* -1: none */
 	pid_t pid;
 	fg_resume_fn resume;
+	bool job; /* an outbound.c child, else a pamcheck.c one */
 };
 #define FG_DEFER_MAX 8	    /* running at once */
 #define FG_DEFER_MS 10000   /* a child's verdict, at most */
+#define FG_LOCK_MS 8000	    /* a lock's logouts, within FG_DEFER_MS */
+
+/* notify.c: each enrolment, revocation, lock, unlock and lockout told to
+ * the user through [notify]'s channels, in a child each; the results are
+ * audited (event "notify") when it is done. */
+#define FG_NOTIFY_MAX 8 /* running at once; more are audited, not sent */
+struct fg_notify_job {
+	bool busy;
+	int fd;
+	pid_t pid;
+	int64_t deadline; /* monotonic ms */
+	char event[32];
+	char user[FG_USER_NAME_MAX + 1];
+	char channels[2][16]; /* what each action of the batch was */
+	size_t n;
+};
+void fg_notify(struct fg_agent *ag, const char *event, const char *user,
+    const char *detail);
+void fg_notify_done(struct fg_agent *ag, struct fg_notify_job *j,
+    bool timed_out);
+/* "@user:server_name" */
+bool fg_mxid(const struct fg_agent *ag, const char *user, char *out,
+    size_t len);
 
 /* ops.c: one handler per request. */
 struct fg_peer {
@@ -522,6 +582,7 @@ struct fg_agent {
 	uint64_t dropped_unparsed; /* records over the caller's budget */
 	struct fg_deferral defer;  /* set by a handler that answers later */
 	size_t deferred;	   /* running */
+	struct fg_notify_job notify[FG_NOTIFY_MAX];
 };
 
 /* How a login ended, for the paths that go on from it (the browser's). */
@@ -584,6 +645,9 @@ json_t *fg_reply_deferred(void);
 json_t *fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
     const char *event, const char *user, const char *service,
     enum fg_purpose purpose);
+/* FG_OK: user is not locked; FG_ERR_DENIED: locked (after failures or by
+ * an administrator); FG_ERR_STORE: cannot tell (refuse). */
+int fg_locked(struct fg_agent *ag, const char *user);
 json_t *fg_denied(void);
 json_t *fg_store_failed(void);
 json_t *fg_bad_request(const char *what);
@@ -645,6 +709,17 @@ json_t *fg_op_oidc_userinfo(struct fg_agent *, const struct fg_peer *,
 json_t *fg_op_oidc_rotate(struct fg_agent *, const struct fg_peer *,
     const json_t *);
 json_t *fg_op_login_check(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+/* The user's codes and access tokens in memory, dropped (a lock). */
+void fg_oidc_revoke_user(struct fg_agent *ag, const char *user,
+    size_t *codes, size_t *tokens);
+/* A back-channel logout token (OpenID Connect Back-Channel Logout 1.0
+ * §2.4) for the session sid of client, signed as its id_tokens are. */
+char *fg_oidc_logout_token(struct fg_agent *ag,
+    const struct fg_oidc_client *client, const char *sub, const char *sid);
+
+/* lock.c: user.lock, an administrator's lock */
+json_t *fg_op_user_lock(struct fg_agent *, const struct fg_peer *,
     const json_t *);
 
 /* Returns the reply (never NULL unless out of memory). */

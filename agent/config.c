@@ -329,6 +329,12 @@ fg_config_load(const char *path, struct fg_config *cfg, char *err,
 	}
 	if (fg_gate_check(&cfg->gate, err, errlen) != FG_OK)
 		goto out;
+	if (cfg->notify_matrix && cfg->gate.hs_admin_url[0] == '\0') {
+		snprintf(err, errlen, "[notify] matrix = yes needs "
+				      "[homeserver] admin_url and "
+				      "admin_token_file");
+		goto out;
+	}
 	if (cfg->attestation_roots[0] != '\0') {
 		char msg[256];
 		int r;

@@ -288,6 +288,44 @@ plain_secret_show(const struct fg_setting *s, const void *obj, FILE *f)
 const struct fg_setting_type fg_type_plain_secret = { "file",
 	plain_secret_parse, plain_secret_show };
 
+/* [homeserver] admin_token_file: the homeserver admin's access token, as
+ * it is (a bearer token), from a file only the agent can read. */
+static bool
+token_file_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	char **p = (char **)(void *)((char *)obj + s->offset);
+	char buf[SECRET_MAX + 2];
+	size_t n = 0;
+	bool ok = false;
+
+	if (*p != NULL || !secret_file(v, s->key, buf, &n, x->err, x->errlen))
+		goto out;
+	/* printable and without spaces: it goes into an HTTP header */
+	if (n < 1 || n > SECRET_MAX || !fg_text_printable(buf, n) ||
+	    strchr(buf, ' ') != NULL) {
+		snprintf(x->err, x->errlen, "%s %s: 1 to %d printable bytes "
+					    "without spaces", s->key, v, SECRET_MAX);
+		goto out;
+	}
+	ok = (*p = strdup(buf)) != NULL;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ok;
+}
+
+static void
+token_file_show(const struct fg_setting *s, const void *obj, FILE *f)
+{
+	char *const *p = (char *const *)(const void *)((const char *)obj +
+	    s->offset);
+
+	fprintf(f, "%s =%s\n", s->key, *p != NULL ? " (read)" : "");
+}
+
+const struct fg_setting_type fg_type_token_file = { "file",
+	token_file_parse, token_file_show };
+
 /* An absolute http(s) URL; a query is allowed (a discovery URL). */
 static bool
 url_parse(const struct fg_setting *s, void *obj, const char *v,
@@ -532,6 +570,14 @@ fg_gate_check(struct fg_gate *g, char *err, size_t errlen)
 	static const uint8_t zero[32];
 	size_t i;
 
+	/* the admin API works without the gate: a lock logs out devices */
+	if ((g->hs_admin_url[0] != '\0') != (g->hs_admin_token != NULL) ||
+	    (g->hs_admin_url[0] != '\0' && g->server_name[0] == '\0')) {
+		snprintf(err, errlen, "[homeserver] admin_url and "
+				      "admin_token_file go together, with "
+				      "server_name");
+		return FG_ERR_INVALID;
+	}
 	if (g->issuer[0] == '\0') {
 		if (g->n_clients > 0) {
 			snprintf(err, errlen,
@@ -610,6 +656,8 @@ fg_gate_clear(struct fg_gate *g)
 {
 	size_t i, k;
 
+	if (g->hs_admin_token != NULL)
+		fg_wipe_free(g->hs_admin_token, strlen(g->hs_admin_token));
 	for (i = 0; i < g->n_exempt; i++) {
 		regfree(g->exempt[i]);
 		free(g->exempt[i]);

@@ -44,6 +44,8 @@ static const struct {
 	{ "enroll", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "revoke", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "unlock", "2add6e5faa164a4d9c6364c1fc035333" },
+	{ "lock", "2add6e5faa164a4d9c6364c1fc035333" },
+	{ "lock.logout", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "oidc.key", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "oidc.rotate", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "lockout", "46ae63d12bb0423ea04b7580e9a33c39" },

@@ -286,9 +286,19 @@ conn_close(struct fg_agent *ag, struct conn *c)
 {
 	if (c->d.fd >= 0) {
 		/* the client left: its child is stopped, its verdict unused */
-		fg_pamcheck_finish(c->d.fd, c->d.pid, true);
+		if (c->d.job) {
+			json_t *out = NULL;
+			fg_job_finish(c->d.fd, c->d.pid, true, &out);
+			json_decref(out);
+			/* what it was doing is audited as unanswered (the
+			 * resume counts it off) */
+			json_decref(c->d.resume(ag, &c->peer, c->dreq,
+			    FG_ERR_TIMEOUT, NULL));
+		} else {
+			fg_pamcheck_finish(c->d.fd, c->d.pid, true);
+			ag->deferred--;
+		}
 		c->d.fd = -1;
-		ag->deferred--;
 		wipe_request(c->dreq);
 		json_decref(c->dreq);
 		c->dreq = NULL;
@@ -406,11 +416,14 @@ conn_answer(struct fg_agent *ag, struct conn *c)
 static void
 conn_resume(struct fg_agent *ag, struct conn *c, bool timed_out)
 {
-	int result = fg_pamcheck_finish(c->d.fd, c->d.pid, timed_out);
-	json_t *reply;
+	json_t *reply, *out = NULL;
+	int result = c->d.job ?
+	    fg_job_finish(c->d.fd, c->d.pid, timed_out, &out) :
+	    fg_pamcheck_finish(c->d.fd, c->d.pid, timed_out);
 
 	c->d.fd = -1;
-	reply = c->d.resume(ag, &c->peer, c->dreq, result);
+	reply = c->d.resume(ag, &c->peer, c->dreq, result, out);
+	json_decref(out);
 	c->active = fg_now_ms();
 	if (reply != NULL &&
 	    opened_session(fg_json_str(c->dreq, "op"), reply))
@@ -506,6 +519,9 @@ sweep(struct fg_agent *ag, struct conn *conns, size_t max, int64_t now)
 
 	fg_chal_expire(ag->chal, now);
 	fg_oidc_sweep(ag, now);
+	for (i = 0; i < FG_NOTIFY_MAX; i++)
+		if (ag->notify[i].busy && now > ag->notify[i].deadline)
+			fg_notify_done(ag, &ag->notify[i], true);
 	for (i = 0; i < max; i++)
 		if (conns[i].fd >= 0 && conns[i].d.fd >= 0 &&
 		    now > conns[i].ddeadline)
@@ -557,7 +573,8 @@ serve(struct fg_agent *ag, int lfd)
 	bool backlog = false; /* requests read and not yet answered */
 
 	conns = calloc(max, sizeof(*conns));
-	pfds = calloc(max + 1, sizeof(*pfds));
+	/* the listener, the connections, then the notifications' children */
+	pfds = calloc(max + 1 + FG_NOTIFY_MAX, sizeof(*pfds));
 	if (conns == NULL || pfds == NULL) {
 		free(conns);
 		free(pfds);
@@ -582,8 +599,14 @@ serve(struct fg_agent *ag, int lfd)
 			pfds[i + 1].events = POLLIN;
 			pfds[i + 1].revents = 0;
 		}
+		for (i = 0; i < FG_NOTIFY_MAX; i++) {
+			pfds[max + 1 + i].fd = ag->notify[i].busy ?
+			    ag->notify[i].fd : -1;
+			pfds[max + 1 + i].events = POLLIN;
+			pfds[max + 1 + i].revents = 0;
+		}
 		pfds[0].revents = 0;
-		r = poll(pfds, max + 1, backlog ? 0 : SWEEP_MS);
+		r = poll(pfds, max + 1 + FG_NOTIFY_MAX, backlog ? 0 : SWEEP_MS);
 		if (r < 0 && errno != EINTR) {
 			perror("fido2gated: poll");
 			break;
@@ -610,6 +633,9 @@ serve(struct fg_agent *ag, int lfd)
 			else
 				conn_close(ag, &conns[i]);
 		}
+		for (i = 0; i < FG_NOTIFY_MAX; i++)
+			if (ag->notify[i].busy && pfds[max + 1 + i].revents != 0)
+				fg_notify_done(ag, &ag->notify[i], false);
 		for (i = 0; i < max; i++)
 			if (conns[i].fd >= 0 && is_light(&conns[i]))
 				conn_answer(ag, &conns[i]);
@@ -622,6 +648,10 @@ serve(struct fg_agent *ag, int lfd)
 	for (i = 0; i < max; i++)
 		if (conns[i].fd >= 0)
 			conn_close(ag, &conns[i]);
+	/* a notification under way is stopped and audited as such */
+	for (i = 0; i < FG_NOTIFY_MAX; i++)
+		if (ag->notify[i].busy)
+			fg_notify_done(ag, &ag->notify[i], true);
 	free(conns);
 	free(pfds);
 	return FG_OK;

@@ -489,7 +489,7 @@ fg_op_oidc_discovery(struct fg_agent *ag, const struct fg_peer *peer,
 		doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[s],s:[s],s:[s],"
 				"s:[s,s,s],s:[s,s],s:[s],s:[s,s,s,s],"
 				"s:[s,s,s,s,s,s,s,s,s,s,s,s],s:[s,s,s],"
-				"s:b,s:b,s:b,s:b}",
+				"s:b,s:b,s:b,s:b,s:b,s:b}",
 		    "issuer", iss, "authorization_endpoint", authz,
 		    "token_endpoint", token, "userinfo_endpoint", userinfo,
 		    "jwks_uri", jwks, "response_types_supported", "code",
@@ -506,7 +506,9 @@ fg_op_oidc_discovery(struct fg_agent *ag, const struct fg_peer *peer,
 		    "login", "consent", "request_parameter_supported", 0,
 		    "request_uri_parameter_supported", 0,
 		    "claims_parameter_supported", 0,
-		    "authorization_response_iss_parameter_supported", 1);
+		    "authorization_response_iss_parameter_supported", 1,
+		    "backchannel_logout_supported", 1,
+		    "backchannel_logout_session_supported", 1);
 	if (doc != NULL)
 		json_object_set_new(doc, "response_modes_supported",
 		    json_pack("[s]", "query"));
@@ -826,11 +828,12 @@ web_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 /* The PAM service's verdict on the password (pamcheck.c). */
 static json_t *
 web_begin_resume(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req, int result)
+    const json_t *req, int result, const json_t *out)
 {
 	char user[FG_USER_NAME_MAX + 1];
 	json_t *r;
 
+	(void)out;
 	ag->deferred--;
 	if (!web_user(&ag->cfg.gate, fg_json_str(req, "user"), user,
 		sizeof(user)))
@@ -903,6 +906,7 @@ fg_op_web_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_reply_error(FG_E_INTERNAL,
 		    "the password cannot be checked now");
 	ag->defer.resume = web_begin_resume;
+	ag->defer.job = false;
 	ag->deferred++;
 	return fg_reply_deferred();
 }
@@ -1379,6 +1383,7 @@ fg_op_oidc_token(struct fg_agent *ag, const struct fg_peer *peer,
 	struct fg_audit a;
 	char *access = NULL, *idt = NULL;
 	json_t *reply = NULL, *claims = NULL;
+	int r;
 
 	if (!web_caller(peer))
 		return fg_denied();
@@ -1426,6 +1431,16 @@ fg_op_oidc_token(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	/* the code is spent from here, whatever comes next */
 	code->used = true;
+	/* a lock since the key said yes: no tokens, no approval */
+	if ((r = fg_locked(ag, code->user)) != FG_OK) {
+		fg_audit(ag, peer, FG_OP_OIDC_TOKEN, code->user, NULL, "deny",
+		    r == FG_ERR_DENIED ? "locked out" : "store unreadable",
+		    client->id);
+		return r == FG_ERR_DENIED ?
+		    oauth_error("invalid_grant", "the account is locked",
+			NULL) :
+		    fg_store_failed();
+	}
 	if ((access = random_b64(TOKEN_LEN, traw)) == NULL ||
 	    (claims = claims_of(ag, code, access, client->alg)) == NULL ||
 	    (idt = fg_keys_sign(ag, client->alg, claims)) == NULL ||
@@ -1489,6 +1504,13 @@ fg_op_oidc_userinfo(struct fg_agent *ag, const struct fg_peer *peer,
 		return oauth_error("invalid_token",
 		    "the access token is unknown, expired or revoked", NULL);
 	t = e->value;
+	if (fg_locked(ag, t->user) != FG_OK) {
+		fg_audit(ag, peer, FG_OP_OIDC_USERINFO, t->user, NULL, "deny",
+		    "locked out (or the store is unreadable)", t->client->id);
+		table_del(&ag->oidc->tokens, e);
+		return oauth_error("invalid_token",
+		    "the access token is unknown, expired or revoked", NULL);
+	}
 	if ((sub = fg_b64url_encode(t->handle, sizeof(t->handle))) == NULL)
 		return fg_reply_error(FG_E_INTERNAL, "out of memory");
 	reply = fg_reply_ok();
@@ -1538,6 +1560,12 @@ fg_op_login_check(struct fg_agent *ag, const struct fg_peer *peer,
 		    !fg_text_printable(provider, strlen(provider)))))
 		return fg_bad_request("login.check needs user_id, and "
 				      "auth_provider_id as text or null");
+	/* a locked user is refused everywhere, exempt or not */
+	if (user_id[0] == '@' && web_user(g, user_id, user, sizeof(user)) &&
+	    (r = fg_locked(ag, user)) != FG_OK)
+		return verdict(ag, peer, user, FG_RESULT_DENY,
+		    r == FG_ERR_DENIED ? "locked out" : "the store failed",
+		    provider);
 	for (i = 0; i < g->n_exempt; i++)
 		if (regexec(g->exempt[i], user_id, 0, NULL, 0) == 0)
 			return verdict(ag, peer, user_id, FG_RESULT_ALLOW,
@@ -1577,4 +1605,93 @@ fg_op_login_check(struct fg_agent *ag, const struct fg_peer *peer,
 		json_object_set_new(reply, "sid", json_string(sid));
 		return reply;
 	}
+}
+
+/* --- a lock --- */
+
+static size_t
+drop_of_user(struct table *t, const char *user,
+    const char *(*user_of)(const void *))
+{
+	struct entry **pp, *e;
+	size_t i, n = 0;
+
+	for (i = 0; i < NBUCKETS; i++) {
+		pp = &t->b[i];
+		while ((e = *pp) != NULL) {
+			if (strcmp(user_of(e->value), user) == 0) {
+				*pp = e->next;
+				t->free_value(e->value);
+				OPENSSL_cleanse(e, sizeof(*e));
+				free(e);
+				t->count--;
+				n++;
+			} else
+				pp = &e->next;
+		}
+	}
+	return n;
+}
+
+static const char *
+code_user(const void *p)
+{
+	return ((const struct code *)p)->user;
+}
+
+/* the codes a client could still redeem */
+static size_t
+unused_codes(struct table *t, const char *user)
+{
+	struct entry *e;
+	size_t i, n = 0;
+
+	for (i = 0; i < NBUCKETS; i++)
+		for (e = t->b[i]; e != NULL; e = e->next)
+			if (!((struct code *)e->value)->used &&
+			    strcmp(((struct code *)e->value)->user, user) == 0)
+				n++;
+	return n;
+}
+
+static const char *
+token_user(const void *p)
+{
+	return ((const struct token *)p)->user;
+}
+
+void
+fg_oidc_revoke_user(struct fg_agent *ag, const char *user, size_t *codes,
+    size_t *tokens)
+{
+	*codes = *tokens = 0;
+	if (ag->oidc == NULL)
+		return;
+	*codes = unused_codes(&ag->oidc->codes, user);
+	drop_of_user(&ag->oidc->codes, user, code_user);
+	*tokens = drop_of_user(&ag->oidc->tokens, user, token_user);
+}
+
+char *
+fg_oidc_logout_token(struct fg_agent *ag, const struct fg_oidc_client *client,
+    const char *sub, const char *sid)
+{
+	int64_t now = (int64_t)time(NULL);
+	char *jti = random_b64(16, NULL), *jws = NULL;
+	json_t *claims = NULL;
+
+	/* §2.4: no nonce; the event; sid, and sub when we know it */
+	if (jti != NULL)
+		claims = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:{s:{}}}", "iss",
+		    ag->cfg.gate.issuer, "aud", client->id, "iat",
+		    (json_int_t)now, "exp", (json_int_t)(now + 120), "jti", jti,
+		    "sid", sid, "events",
+		    "http://schemas.openid.net/event/backchannel-logout");
+	if (claims != NULL && sub != NULL)
+		json_object_set_new(claims, "sub", json_string(sub));
+	if (claims != NULL)
+		jws = fg_keys_sign(ag, client->alg, claims);
+	json_decref(claims);
+	free(jti);
+	return jws;
 }

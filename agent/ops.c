@@ -219,6 +219,18 @@ fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 		fprintf(stderr, "fido2gated: cannot record the lockout of %s; "
 				"the backoff still holds\n",
 		    user);
+	else if (n == ag->cfg.lockout_after)
+		fg_notify(ag, "lockout", user, why);
+}
+
+int
+fg_locked(struct fg_agent *ag, const char *user)
+{
+	int64_t locked_at, failures;
+
+	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) != FG_OK)
+		return FG_ERR_STORE;
+	return locked_at != 0 ? FG_ERR_DENIED : FG_OK;
 }
 
 /*
@@ -352,11 +364,17 @@ fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_store_failed();
 	}
 	if (locked_at != 0) {
+		char reason[FG_TEXT_MAX + 1], by[FG_USER_NAME_MAX + 1];
+		bool admin = fg_store_lock_reason(ag->store, user, reason,
+				 sizeof(reason), by, sizeof(by)) != FG_OK ||
+		    reason[0] != '\0';
 		fg_audit(ag, peer, event, user, NULL, "deny",
-		    "locked out", service);
-		return fg_reply_error(FG_E_LOCKED,
-		    "too many failed attempts: locked until an administrator "
-		    "runs fido2gatectl unlock");
+		    admin ? "locked by an administrator" : "locked out",
+		    service);
+		return fg_reply_error(FG_E_LOCKED, admin ?
+			"locked by an administrator until fido2gatectl unlock" :
+			"too many failed attempts: locked until an "
+			"administrator runs fido2gatectl unlock");
 	}
 	wait = fg_limits_wait(ag->limits, &ag->cfg, user, fg_charged_uid(peer),
 	    fg_now_ms());
@@ -1017,6 +1035,7 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	if (c->recovery)
 		reply_pending(reply, &rq);
 	active_keys(ag, reply, c->user);
+	fg_notify(ag, "enroll", c->user, label);
 out:
 	fg_attest_result_clear(&res);
 	fg_chal_free(&c);
@@ -1058,6 +1077,25 @@ fg_cred_json(const struct fg_cred *c)
 }
 
 /* One page of credentials: "after" is the last "next" the caller got. */
+/* The user's lock, or NULL when there is none (or the store failed:
+ * the login paths refuse then anyway). */
+static json_t *
+lock_json(struct fg_agent *ag, const char *user)
+{
+	char reason[FG_TEXT_MAX + 1], by[FG_USER_NAME_MAX + 1];
+	int64_t locked_at, failures;
+
+	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) !=
+		FG_OK ||
+	    locked_at == 0 ||
+	    fg_store_lock_reason(ag->store, user, reason, sizeof(reason), by,
+		sizeof(by)) != FG_OK)
+		return NULL;
+	return json_pack("{s:I,s:I,s:s?,s:s?}", "locked_at",
+	    (json_int_t)locked_at, "failures", (json_int_t)failures, "reason",
+	    reason[0] != '\0' ? reason : NULL, "by", by[0] != '\0' ? by : NULL);
+}
+
 static json_t *
 op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
@@ -1101,6 +1139,8 @@ op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "next",
 	    n == LIST_PAGE ? json_integer(creds[n - 1].id) : json_null());
 	fg_cred_list_free(&creds, n);
+	if (user != NULL && (arr = lock_json(ag, user)) != NULL)
+		json_object_set_new(reply, "lock", arr);
 	return reply;
 }
 
@@ -1151,6 +1191,11 @@ op_status(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req)
 		    json_integer(active));
 		json_object_set_new(reply, "credentials_revoked",
 		    json_integer(revoked));
+		if (fg_store_locked_count(ag->store, &users) != FG_OK) {
+			json_decref(reply);
+			return fg_store_failed();
+		}
+		json_object_set_new(reply, "users_locked", json_integer(users));
 	}
 	return reply;
 }
@@ -1189,6 +1234,7 @@ static const struct fg_op ops[] = {
 	{ FG_OP_STATUS, op_status },
 	{ FG_OP_AUDIT_LIST, op_audit_list },
 	{ FG_OP_USER_UNLOCK, fg_op_user_unlock },
+	{ FG_OP_USER_LOCK, fg_op_user_lock },
 	{ FG_OP_OIDC_DISCOVERY, fg_op_oidc_discovery },
 	{ FG_OP_OIDC_JWKS, fg_op_oidc_jwks },
 	{ FG_OP_OIDC_AUTHORIZE, fg_op_oidc_authorize },

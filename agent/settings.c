@@ -185,6 +185,19 @@ const struct fg_setting fg_settings[] = {
 	       "warn about a user with fewer (a spare key avoids the "
 	       "lost-key call)."},
 
+    /* [notify]: enrolments, revocations, locks, unlocks, lockouts */
+    {"notify", "command", &fg_type_path, MAIN(notify_command),
+	.doc = "A program run for each event, directly (no shell), with "
+	       "the arguments EVENT USER DETAIL: EVENT one of enroll, "
+	       "revoke, lock, unlock, lockout. Killed after timeout; "
+	       "a failure is audited."},
+    {"notify", "matrix", &fg_type_flag, MAIN(notify_matrix),
+	.values = "no|yes", .def = "no",
+	.doc = "yes: a server notice to the user's Matrix account, through "
+	       "[homeserver] admin_url (Synapse needs server_notices)."},
+    {"notify", "timeout", &fg_type_seconds, MAIN(notify_timeout), .min = 1,
+	.max = 60, .def = "10", .doc = "Per notification."},
+
     /* [oidc]: the homeserver gate, off without issuer */
     {"oidc", "issuer", &fg_type_issuer, GATE(issuer),
 	.doc = "The web front's public base URL, without a trailing /: "
@@ -230,6 +243,17 @@ const struct fg_setting fg_settings[] = {
     {"homeserver", "window", &fg_type_seconds, GATE(window), .min = 10,
 	.max = 3600, .def = "300",
 	.doc = "How long an approval waits for its homeserver login."},
+    {"homeserver", "admin_url", &fg_type_url, GATE(hs_admin_url),
+	.doc = "The homeserver's base URL for its admin API (Synapse's "
+	       "/_synapse/admin), for example http://127.0.0.1:8008: a "
+	       "lock logs out every device of the user there, and "
+	       "notifications go as server notices. Needs "
+	       "admin_token_file."},
+    {"homeserver", "admin_token_file", &fg_type_token_file,
+	GATE(hs_admin_token),
+	.doc = "A file holding the access token of a homeserver admin: a "
+	       "regular file of the agent's user or root, mode 0600 or "
+	       "stricter. Never logged."},
     {"homeserver", "exempt", &fg_type_regex, .repeat = true,
 	.doc = "Matrix user IDs let in without a key (bridges, bots): an "
 	       "extended regular expression, one a line, at most 16."},
@@ -260,6 +284,13 @@ const struct fg_setting fg_settings[] = {
 	.values = "RS256|ES256", .def = "RS256",
 	.doc = "The id_token's signature algorithm (Synapse and MAS "
 	       "expect RS256 by default)."},
+
+    {"client.*", "backchannel_logout_uri", &fg_type_url,
+	CLIENT(backchannel_logout_uri),
+	.doc = "Where the client takes OpenID Connect back-channel logout "
+	       "tokens (Synapse: /_synapse/client/oidc/backchannel_logout "
+	       "with backchannel_logout_enabled). fido2gatectl lock posts "
+	       "one there for each of the user's sessions."},
 
     /* [upstream.NAME]: the organisation's identity provider, the first
      * factor of [web] first_factor = oidc:NAME */
@@ -327,6 +358,10 @@ const struct fg_setting_section fg_setting_sections[] = {
     {"admin",
 	"Admins who act with their own key, and what needs a "
 	"second admin (docs/admin-guide.md)."},
+    {"notify",
+	"How a user hears of every enrolment, revocation, lock, "
+	"unlock and lockout of their account. A notification never "
+	"holds anything up; whether it went is audited (notify)."},
     {"oidc",
 	"The homeserver gate: fido2gate as the homeserver's OpenID "
 	"Connect provider, through the web front fido2gate-web(8). "

@@ -152,6 +152,10 @@ static const char *const migrations[] = {
 	"  approved_by TEXT,"
 	"  approved_cred TEXT,"
 	"  approved INTEGER);",
+	/* 6: an administrator's lock (fido2gatectl lock): a lockout with
+	 * the reason and who locked; failures alone leave them NULL */
+	"ALTER TABLE lockouts ADD COLUMN reason TEXT;"
+	"ALTER TABLE lockouts ADD COLUMN locked_by TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1173,6 +1177,156 @@ fg_store_lock_clear(struct fg_store *s, const char *user,
 	bind_text(st, 1, user);
 	ret = change(s, &st, 1, true, a, true);
 out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_lock_reason(struct fg_store *s, const char *user, char *reason,
+    size_t reasonlen, char *by, size_t bylen)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	reason[0] = '\0';
+	by[0] = '\0';
+	if ((r = prepare(s,
+		 "SELECT reason, locked_by FROM lockouts WHERE user = ?"
+		 " AND reason IS NOT NULL",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st, 1, user);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(reason, reasonlen, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_text(st, 1) != NULL)
+			snprintf(by, bylen, "%s",
+			    (const char *)sqlite3_column_text(st, 1));
+	} else if (r != SQLITE_DONE) {
+		ret = db_error(s, "lockout");
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
+/*
+ * An administrator's lock, and the revocation of every approval of the
+ * user no login has consumed yet, in one transaction with its audit
+ * record: once it is acknowledged no new login of the user can start or
+ * finish. A user already locked after failures keeps the lock, now with
+ * the reason.
+ */
+int
+fg_store_lock_admin(struct fg_store *s, const char *user, const char *reason,
+    const char *by, int64_t *revoked, const struct fg_audit *a)
+{
+	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
+	int64_t now = now_s();
+	int r, ret = FG_ERR_INTERNAL;
+
+	*revoked = 0;
+	if ((r = prepare(s,
+		 "SELECT count(*) FROM approvals WHERE user = ?"
+		 " AND consumed IS NULL AND revoked IS NULL",
+		 &st[2])) != FG_OK ||
+	    (r = prepare(s,
+		 "INSERT INTO lockouts (user, locked_at, failures, reason,"
+		 " locked_by) VALUES (?, ?, 0, ?, ?) ON CONFLICT (user)"
+		 " DO UPDATE SET reason = excluded.reason,"
+		 " locked_by = excluded.locked_by",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s,
+		 "UPDATE approvals SET revoked = ? WHERE user = ?"
+		 " AND consumed IS NULL AND revoked IS NULL",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st[2], 1, user);
+	if (sqlite3_step(st[2]) != SQLITE_ROW) {
+		ret = db_error(s, "lock");
+		goto out;
+	}
+	*revoked = sqlite3_column_int64(st[2], 0);
+	bind_text(st[0], 1, user);
+	sqlite3_bind_int64(st[0], 2, now);
+	bind_text(st[0], 3, reason);
+	bind_text(st[0], 4, by);
+	sqlite3_bind_int64(st[1], 1, now);
+	bind_text(st[1], 2, user);
+	ret = change(s, st, 2, false, a, true);
+out:
+	release(s, st[0]);
+	release(s, st[1]);
+	release(s, st[2]);
+	return ret;
+}
+
+int
+fg_store_locked_count(struct fg_store *s, int64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*n = 0;
+	if ((r = prepare(s, "SELECT count(*) FROM lockouts", &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		ret = db_error(s, "lockouts");
+		goto out;
+	}
+	*n = sqlite3_column_int64(st, 0);
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_sessions(struct fg_store *s, const char *user, int limit,
+    json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((r = prepare(s,
+		 "SELECT sid, client FROM approvals WHERE user = ?"
+		 " ORDER BY id DESC LIMIT ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st, 1, user);
+	sqlite3_bind_int(st, 2, limit);
+	if ((arr = json_array()) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, json_pack("{s:s,s:s}", "sid",
+			(const char *)sqlite3_column_text(st, 0), "client",
+			(const char *)sqlite3_column_text(st, 1))) != 0) {
+			ret = FG_ERR_NOMEM;
+			goto out;
+		}
+	if (r != SQLITE_DONE) {
+		ret = db_error(s, "sessions");
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+	ret = FG_OK;
+out:
+	json_decref(arr);
 	release(s, st);
 	return ret;
 }

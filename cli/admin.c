@@ -22,7 +22,8 @@ ctl_refused(const struct fg_refusal *why)
 
 	fprintf(stderr, _("fido2gatectl: %s\n"),
 	    fg_refusal_text(why, text, sizeof(text)));
-	if (strcmp(why->code, FG_E_DENIED) == 0)
+	if (strcmp(why->code, FG_E_DENIED) == 0 ||
+	    strcmp(why->code, FG_E_STEPUP) == 0)
 		return CTL_EXIT_DENIED;
 	if (strcmp(why->code, FG_E_BAD_REQUEST) == 0)
 		return CTL_EXIT_USAGE;
@@ -68,8 +69,9 @@ ctl_call(struct ctl *c, json_t *req, json_t **out)
 		json_decref(req);
 		return r;
 	}
-	if ((r = fg_client_call(c->agent, req, CALL_TIMEOUT_MS, &reply)) !=
-	    FG_OK)
+	if ((r = fg_client_call(c->agent, req,
+		 c->timeout_ms != 0 ? c->timeout_ms : CALL_TIMEOUT_MS,
+		 &reply)) != FG_OK)
 		return ctl_failed(c, r);
 	if (fg_reply_refused(reply, &why)) {
 		json_decref(reply);
@@ -129,7 +131,7 @@ ctl_when(json_int_t t, char *buf, size_t len)
 int
 ctl_list(struct ctl *c, int argc, char **argv)
 {
-	json_t *req, *reply, *creds, *cr, *after = NULL;
+	json_t *req, *reply, *creds, *cr, *after = NULL, *lock = NULL;
 	size_t i;
 	int rc;
 
@@ -154,6 +156,8 @@ ctl_list(struct ctl *c, int argc, char **argv)
 			return rc;
 		}
 		json_array_extend(creds, json_object_get(reply, "credentials"));
+		if (lock == NULL && json_is_object(json_object_get(reply, "lock")))
+			lock = json_incref(json_object_get(reply, "lock"));
 		next = json_object_get(reply, "next");
 		if (json_is_integer(next))
 			after = json_incref(next);
@@ -191,6 +195,26 @@ ctl_list(struct ctl *c, int argc, char **argv)
 			    ctl_field(cr, "label", lab, sizeof(lab)));
 		}
 	}
+	if (!c->json && lock != NULL) {
+		char buf[32], why[520], by[520];
+		if (fg_json_str(lock, "reason") != NULL)
+			printf(_("%s is locked since %s by %s: %s\n"), argv[1],
+			    ctl_when(json_integer_value(
+				     json_object_get(lock, "locked_at")),
+				buf, sizeof(buf)),
+			    ctl_field(lock, "by", by, sizeof(by)),
+			    ctl_field(lock, "reason", why, sizeof(why)));
+		else
+			printf(_("%s is locked since %s after %lld failed "
+				 "attempts\n"),
+			    argv[1],
+			    ctl_when(json_integer_value(
+				     json_object_get(lock, "locked_at")),
+				buf, sizeof(buf)),
+			    (long long)json_integer_value(
+				json_object_get(lock, "failures")));
+	}
+	json_decref(lock);
 	json_decref(creds);
 	return CTL_EXIT_OK;
 }
@@ -312,6 +336,99 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
+/* Locks a user at once and reports what the lock cut. Exit 1 when a
+ * logout failed: the lock holds, but a session may still run. */
+int
+ctl_lock(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *reason = NULL;
+	json_t *req, *reply, *cut;
+	size_t i;
+	int ch, rc, failed = 0;
+
+	while ((ch = getopt_long(argc, argv, "r:", opts, NULL)) != -1) {
+		if (ch != 'r')
+			goto usage;
+		reason = optarg;
+	}
+	if (optind != argc - 1 || argv[optind][0] == '-' || reason == NULL ||
+	    reason[0] == '\0')
+		goto usage;
+	req = json_pack("{s:s,s:s,s:s}", "op", FG_OP_USER_LOCK, "user",
+	    argv[optind], "reason", reason);
+	/* the agent waits for the logouts, 10 s at most */
+	c->timeout_ms = 20000;
+	if ((rc = ctl_call_stepped(c, "lock", argv[optind], req, &reply)) !=
+	    CTL_EXIT_OK)
+		return rc;
+	json_array_foreach(json_object_get(reply, "cuts"), i, cut)
+		if (strcmp(fg_json_str(cut, "result"), "ok") != 0)
+			failed++;
+	if (c->json) {
+		json_object_del(reply, "v");
+		json_object_del(reply, "ok");
+		ctl_print_json(reply);
+	} else {
+		char a[520], b[520], e[520];
+		printf(_("locked %s: no new login on any path\n"), argv[optind]);
+		printf(_("revoked: %lld unused approvals, %lld codes, %lld "
+			 "access tokens\n"),
+		    (long long)json_integer_value(
+			json_object_get(reply, "approvals_revoked")),
+		    (long long)json_integer_value(
+			json_object_get(reply, "codes_revoked")),
+		    (long long)json_integer_value(
+			json_object_get(reply, "tokens_revoked")));
+		json_array_foreach(json_object_get(reply, "cuts"), i, cut)
+		{
+			bool ok = strcmp(fg_json_str(cut, "result"), "ok") == 0;
+			if (strcmp(fg_json_str(cut, "kind"), "devices") == 0 && ok)
+				printf(_("homeserver devices of %s: %lld logged "
+					 "out\n"),
+				    ctl_field(cut, "mxid", a, sizeof(a)),
+				    (long long)json_integer_value(
+					json_object_get(cut, "deleted")));
+			else if (strcmp(fg_json_str(cut, "kind"), "devices") == 0)
+				printf(_("homeserver devices of %s: FAILED "
+					 "(%s)\n"),
+				    ctl_field(cut, "mxid", a, sizeof(a)),
+				    ctl_field(cut, "error", e, sizeof(e)));
+			else if (ok)
+				printf(_("session %s of client %s: logged out "
+					 "(back-channel)\n"),
+				    ctl_field(cut, "sid", a, sizeof(a)),
+				    ctl_field(cut, "client", b, sizeof(b)));
+			else
+				printf(_("session %s of client %s: FAILED "
+					 "(%s)\n"),
+				    ctl_field(cut, "sid", a, sizeof(a)),
+				    ctl_field(cut, "client", b, sizeof(b)),
+				    ctl_field(cut, "error", e, sizeof(e)));
+		}
+		if (json_array_size(json_object_get(reply, "cuts")) == 0)
+			fputs(_("no session to log out (no back-channel logout "
+				"or homeserver admin API configured, or no "
+				"login through the gate)\n"),
+			    stdout);
+	}
+	json_decref(reply);
+	if (failed > 0) {
+		fprintf(stderr, _("fido2gatectl: the lock holds, but %d "
+				  "logouts failed: see above and the audit "
+				  "log\n"),
+		    failed);
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+usage:
+	fputs(_("usage: fido2gatectl lock USER --reason TEXT\n"), stderr);
+	return CTL_EXIT_USAGE;
+}
+
 int
 ctl_unlock(struct ctl *c, int argc, char **argv)
 {
@@ -332,7 +449,11 @@ ctl_unlock(struct ctl *c, int argc, char **argv)
 		printf(_("the unlock of %s waits for a second admin:\n"
 			 "  fido2gatectl approve %s\n"),
 		    argv[1], fg_json_str(reply, "request"));
-	else if (json_is_true(json_object_get(reply, "was_locked")))
+	else if (fg_json_str(reply, "reason") != NULL) {
+		char why[520];
+		printf(_("unlocked %s (locked by an administrator: %s)\n"),
+		    argv[1], ctl_field(reply, "reason", why, sizeof(why)));
+	} else if (json_is_true(json_object_get(reply, "was_locked")))
 		printf(_("unlocked %s (locked after %lld failed attempts)\n"),
 		    argv[1],
 		    (long long)json_integer_value(

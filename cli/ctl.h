@@ -30,6 +30,7 @@ struct ctl {
 	bool devs_open;
 	bool stepped_up; /* stepup_dev holds the admin's key */
 	size_t stepup_dev;
+	int timeout_ms;		  /* a call's; 0: CALL_TIMEOUT_MS */
 };
 
 /* Connects once; an exit status. */
@@ -66,6 +67,7 @@ int ctl_verify(struct ctl *c, int argc, char **argv);
 int ctl_enroll(struct ctl *c, int argc, char **argv);
 int ctl_list(struct ctl *c, int argc, char **argv);
 int ctl_revoke(struct ctl *c, int argc, char **argv);
+int ctl_lock(struct ctl *c, int argc, char **argv);
 int ctl_unlock(struct ctl *c, int argc, char **argv);
 int ctl_rotate_keys(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);

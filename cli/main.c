@@ -22,6 +22,7 @@ static const struct {
 	{ "disable", ctl_disable },
 	{ "enable", ctl_enable },
 	{ "revoke", ctl_revoke },
+	{ "lock", ctl_lock },
 	{ "unlock", ctl_unlock },
 	{ "approve", ctl_approve },
 	{ "admin", ctl_admin },
@@ -54,8 +55,10 @@ usage(FILE *f)
 		"  admin list                   the admins and the waiting requests\n"
 		"  rotate-keys                  new id_token signing keys for the\n"
 		"                               homeserver gate (admin only)\n"
-		"  unlock USER                  clear USER's lockout and backoff after\n"
-		"                               failed attempts (admin only)\n"
+		"  lock USER --reason TEXT      lock USER out of every login at once and\n"
+		"                               end their homeserver sessions (admin only)\n"
+		"  unlock USER                  clear USER's lock, or lockout and backoff\n"
+		"                               after failed attempts (admin only)\n"
 		"  status                       the agent's state\n"
 		"  audit [--limit N]            the latest audit records (admin only)\n"
 		"  verify                       verify one assertion offline: a JSON\n"

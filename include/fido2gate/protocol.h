@@ -30,6 +30,7 @@
 #define FG_OP_CRED_LIST "cred.list"	/* admin, or a user's own */
 #define FG_OP_CRED_REVOKE "cred.revoke" /* admin */
 #define FG_OP_USER_UNLOCK "user.unlock" /* admin */
+#define FG_OP_USER_LOCK "user.lock"	/* admin: an incident's lock */
 #define FG_OP_AUDIT_LIST "audit.list"	/* admin */
 /* The admin's own key (see docs/admin-guide.md): admin.begin gives the
  * challenge for one action on one target; the request that acts carries

@@ -17,6 +17,8 @@
 #                       SSO redirects back at once (default http://127.0.0.1)
 #   SYNAPSE_AGENT_TIMEOUT  the module's timeout (default 3)
 #   SYNAPSE_EXTRA_JSON  a JSON object merged over the generated config's top level
+#   SYNAPSE_OIDC_EXTRA_JSON  a JSON object merged over its fido2gate provider
+#                       (backchannel_logout_enabled, say)
 #
 # Synapse fetches ISSUER's discovery document and JWKS at start and does not
 # start without them: start the web front (or fake_issuer.py) first.
@@ -140,6 +142,9 @@ config = {
                    "timeout": float(os.environ.get("SYNAPSE_AGENT_TIMEOUT") or 3)},
     }],
 }
+extra = os.environ.get("SYNAPSE_OIDC_EXTRA_JSON")
+if extra:
+    config["oidc_providers"][0].update(json.loads(extra))
 extra = os.environ.get("SYNAPSE_EXTRA_JSON")
 if extra:
     config.update(json.loads(extra))
@@ -230,10 +235,12 @@ synapse_stop() {
 	rm -f "$SYNAPSE_DIR/homeserver.pid"
 }
 
-# synapse_register USER PASSWORD: a non-admin user, through the shared secret
+# synapse_register USER PASSWORD [--admin]: a user (not an admin unless
+# --admin), through the shared secret
 synapse_register() {
+	# --shared-secret=: a secret may begin with '-' (token_urlsafe)
 	"$SYNAPSE_PY" -m synapse._scripts.register_new_matrix_user -u "$1" -p "$2" \
-		--no-admin -k "$SYNAPSE_SHARED_SECRET" "$SYNAPSE_URL"
+		"${3:---no-admin}" --shared-secret="$SYNAPSE_SHARED_SECRET" "$SYNAPSE_URL"
 }
 
 # synapse_password_login USER PASSWORD: m.login.password; prints the HTTP

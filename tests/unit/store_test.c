@@ -426,6 +426,61 @@ a_second_key_keeps_the_users_handle(void **state)
 	assert_int_equal(audit_rows(f->s, "erin"), 2);
 }
 
+/* An administrator's lock: in one transaction, the lock with its reason
+ * and the revocation of the approvals no login consumed; the consumed
+ * ones stay, for back-channel logout to name their sessions. A lockout
+ * after failures that follows keeps the reason; unlock clears both. */
+static void
+an_admin_lock_revokes_the_unconsumed_approvals(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("oidc.token", "frank");
+	char reason[129], by[64], sid[64];
+	int64_t revoked = -1, locked_at, failures;
+	json_t *sessions = NULL;
+
+	assert_int_equal(fg_store_approval_add(f->s, "frank", "s1", "synapse",
+			     &au), FG_OK);
+	assert_int_equal(fg_store_approval_consume(f->s, "frank", NULL, 300,
+			     sid, sizeof(sid), &au), FG_OK);
+	assert_int_equal(fg_store_approval_add(f->s, "frank", "s2", "synapse",
+			     &au), FG_OK);
+	assert_int_equal(fg_store_lock_reason(f->s, "frank", reason,
+			     sizeof(reason), by, sizeof(by)), FG_OK);
+	assert_string_equal(reason, "");
+	au.event = "lock";
+	assert_int_equal(fg_store_lock_admin(f->s, "frank", "phished", "root",
+			     &revoked, &au), FG_OK);
+	assert_int_equal(revoked, 1);
+	assert_int_equal(fg_store_lock_get(f->s, "frank", &locked_at,
+			     &failures), FG_OK);
+	assert_true(locked_at != 0);
+	assert_int_equal(fg_store_lock_reason(f->s, "frank", reason,
+			     sizeof(reason), by, sizeof(by)), FG_OK);
+	assert_string_equal(reason, "phished");
+	assert_string_equal(by, "root");
+	/* nothing left for a login to consume */
+	assert_int_equal(fg_store_approval_consume(f->s, "frank", NULL, 300,
+			     sid, sizeof(sid), &au), FG_ERR_NOTFOUND);
+	/* both sessions, newest first */
+	assert_int_equal(fg_store_sessions(f->s, "frank", 64, &sessions), FG_OK);
+	assert_int_equal(json_array_size(sessions), 2);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(sessions, 0), "sid")),
+	    "s2");
+	json_decref(sessions);
+	au.event = "lockout";
+	assert_int_equal(fg_store_lock_set(f->s, "frank", 10, &au), FG_OK);
+	assert_int_equal(fg_store_lock_reason(f->s, "frank", reason,
+			     sizeof(reason), by, sizeof(by)), FG_OK);
+	assert_string_equal(reason, "phished");
+	au.event = "unlock";
+	assert_int_equal(fg_store_lock_clear(f->s, "frank", &au), FG_OK);
+	assert_int_equal(fg_store_lock_reason(f->s, "frank", reason,
+			     sizeof(reason), by, sizeof(by)), FG_OK);
+	assert_string_equal(reason, "");
+}
+
 int
 main(void)
 {
@@ -439,6 +494,7 @@ main(void)
 	    T(a_change_whose_audit_record_fails_is_undone),
 	    T(a_change_that_finds_no_row_writes_nothing),
 	    T(a_second_key_keeps_the_users_handle),
+	    T(an_admin_lock_revokes_the_unconsumed_approvals),
 	};
 #undef T
 

@@ -148,4 +148,23 @@ ok $? "and it logs in"
 got=$(printf '%s\n' '{"op":"admin.begin","admin":"ann","action":"enroll","target":"bob"}' | sed 's/^{/{"v":1,/' | as_nobody "$(share "$BUILD/test/fg-client")" "$SOCK" raw 2>&1)
 like "$got" '"error":"denied"' "a plain user cannot even ask for a step-up"
 
+# an incident: the lock needs an admin's key, its unlock two admins
+ctl lock bob --reason "phished" > "$T/out" 2>&1
+is $? 4 "root alone cannot lock once an admin is registered"
+admin_ctl ann lock bob --reason "phished: incident 7" > "$T/out" 2>&1
+ok $? "ann locks bob with her key" || diag_file "$T/out"
+ctl --json audit --limit 30 | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x["event"]=="lock"]; assert r and r[-1]["detail"].startswith("by=ann key=")'
+ok $? "the lock's record names ann and her key"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $((! $?)) "bob's key no longer gets him in"
+admin_ctl ann unlock bob > "$T/out" 2>&1
+req=$(sed -n 's/.*fido2gatectl approve \([0-9a-f]*\).*/\1/p' "$T/out")
+ok "$([ -n "$req" ]; echo $?)" "unlocking an administrator's lock is a request"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $((! $?)) "bob stays locked until a second admin approves"
+admin_ctl cara approve "$req" > "$T/out" 2>&1
+ok $? "cara approves"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $? "bob gets in again"
+
 done_testing
