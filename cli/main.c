@@ -18,6 +18,7 @@ static const struct {
 	{ "enroll", ctl_enroll },
 	{ "list", ctl_list },
 	{ "revoke", ctl_revoke },
+	{ "import-pam-u2f", ctl_import_pam_u2f },
 	{ "unlock", ctl_unlock },
 	{ "rotate-keys", ctl_rotate_keys },
 	{ "status", ctl_status },
@@ -37,6 +38,11 @@ usage(FILE *f)
 		"                               when the key has one; es256 unless --alg)\n"
 		"  list [USER]                  list credentials (all users: admin only)\n"
 		"  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
+		"  import-pam-u2f FILE [--dry-run] [--origin ORIGIN] [--appid APPID]\n"
+		"                               import pamu2fcfg's credentials, all or\n"
+		"                               none (admin only); their relying party\n"
+		"                               is ORIGIN (default pam://HOSTNAME), APPID\n"
+		"                               for old lines (default ORIGIN)\n"
 		"  rotate-keys                  new id_token signing keys for the\n"
 		"                               homeserver gate (admin only)\n"
 		"  unlock USER                  clear USER's lockout and backoff after\n"
