@@ -33,7 +33,7 @@ struct actor {
 
 static const char *const actions[] = { "enroll", "revoke", "lock", "unlock",
 	"approve", "rename", "disable", "enable", "admin.add", "admin.remove",
-	"rotate-keys" };
+	"rotate-keys", "import" };
 
 static bool
 action_known(const char *a)

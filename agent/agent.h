@@ -272,6 +272,9 @@ struct fg_cred {
 	bool revoked, suspicious; /* revoked: any state but active */
 	char state[12];		  /* active, revoked, pending, disabled */
 	int64_t not_before;	  /* a recovered key's cooling-off */
+	char *rp_id;	  /* NULL: the configured rp_id; else pam-u2f's */
+	bool uv_required; /* a PIN or built-in UV at every use (pam-u2f) */
+	bool id_pending;  /* resident, imported: cred_id is a placeholder */
 };
 
 /* A request a second admin must approve (recover, unlock, admin.add,
@@ -331,8 +334,21 @@ int fg_store_cred_get(struct fg_store *s, int64_t user_id,
 int fg_store_cred_add(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,
     const struct fg_request *rq, const struct fg_audit *a);
+/* FG_OK when a credential (of anyone, active or not) has this ID. */
+int fg_store_cred_known(struct fg_store *s, const uint8_t *cred_id,
+    size_t len);
+/* n credentials (user, cred_id, alg, pubkey, fmt, label, rp_id,
+ * uv_required, id_pending), each with its audit record, all or none; a
+ * new user gets handles[i]. FG_ERR_EXISTS for a known credential ID. */
+int fg_store_cred_import(struct fg_store *s, const struct fg_cred *creds,
+    const uint8_t (*handles)[32], const struct fg_audit *audits, size_t n);
 int fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
     uint8_t flags, const struct fg_audit *a);
+/* A resident credential's first login: its real ID replaces the
+ * placeholder, with the counter; FG_ERR_EXISTS when another has it,
+ * FG_ERR_NOTFOUND when it is no longer pending and active. */
+int fg_store_cred_bind(struct fg_store *s, int64_t id, const uint8_t *cred_id,
+    size_t len, uint32_t count, uint8_t flags, const struct fg_audit *a);
 int fg_store_cred_mark_suspicious(struct fg_store *s, int64_t id,
     const struct fg_audit *a);
 int fg_store_cred_revoke(struct fg_store *s, int64_t id,

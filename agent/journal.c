@@ -43,6 +43,7 @@ static const struct {
 } kinds[] = {
 	{ "enroll", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "revoke", "2add6e5faa164a4d9c6364c1fc035333" },
+	{ "import", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "unlock", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "lock", "2add6e5faa164a4d9c6364c1fc035333" },
 	{ "lock.logout", "2add6e5faa164a4d9c6364c1fc035333" },

@@ -5,6 +5,7 @@
  * accepted against an active credential of the session's user, whose
  * counter the store then saved.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "agent.h"
 
 #define LABEL_MAX 64
+#define RESIDENT_ID_LEN 35 /* "\0rk" and a SHA-256 */
 #define AUDIT_LIMIT_MAX 1000
 #define DECOY_ID_LEN 64
 /* credentials per cred.list reply: 25 of the largest fit in 64 KiB */
@@ -100,8 +102,53 @@ fg_b64_put(json_t *obj, const char *key, const uint8_t *p, size_t len)
 static bool
 need_uv(const struct fg_agent *ag, const struct fg_cred *c)
 {
-	return ag->cfg.uv == FG_UV_REQUIRED ||
+	return ag->cfg.uv == FG_UV_REQUIRED || c->uv_required ||
 	    (c->uv && ag->cfg.uv != FG_UV_DISCOURAGED);
+}
+
+/*
+ * auth.begin's rp_groups: the credentials imported under a relying party
+ * of their own (pam-u2f's pam://host), one group per rp_id with the
+ * strictest user verification among them. Only the native path offers
+ * them: a browser could not use them, and must never be able to.
+ */
+static void
+rp_group_add(const struct fg_agent *ag, json_t *groups, const struct fg_cred *c)
+{
+	json_t *g = NULL, *allow;
+	size_t i;
+	char *id;
+
+	for (i = 0; i < json_array_size(groups); i++) {
+		json_t *o = json_array_get(groups, i);
+		if (strcmp(fg_json_str(o, "rp_id"), c->rp_id) == 0 &&
+		    json_is_true(json_object_get(o, "discoverable")) ==
+			c->id_pending)
+			g = o;
+	}
+	if (g == NULL) {
+		if (json_array_size(groups) >= FG_RP_GROUPS_MAX)
+			return;
+		g = json_pack("{s:s,s:[],s:s,s:b}", "rp_id", c->rp_id,
+		    "allow_credentials", "uv",
+		    fg_uv_policy_name(ag->cfg.uv == FG_UV_REQUIRED ?
+			    FG_UV_REQUIRED :
+			    ag->cfg.uv),
+		    "discoverable", c->id_pending);
+		if (g == NULL || json_array_append_new(groups, g) != 0)
+			return;
+	}
+	/* a resident credential's ID is not known yet: the key is asked
+	 * with an empty allow list, and the agent finds the credential by
+	 * its public key (fg_login_finish) */
+	allow = json_object_get(g, "allow_credentials");
+	if (!c->id_pending && json_array_size(allow) < FG_ALLOW_MAX &&
+	    (id = fg_b64url_encode(c->cred_id, c->cred_id_len)) != NULL) {
+		json_array_append_new(allow, json_string(id));
+		free(id);
+	}
+	if (need_uv(ag, c))
+		json_object_set_new(g, "uv", json_string(FG_UV_NAME_REQUIRED));
 }
 
 /* An audit record of what peer did; the store writes it in the same
@@ -410,7 +457,7 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	struct fg_user u;
 	struct fg_cred *creds = NULL;
 	struct fg_chal *c = NULL;
-	json_t *reply = NULL, *allow;
+	json_t *reply = NULL, *allow, *groups;
 	size_t n = 0, i;
 	bool uv = ag->cfg.uv == FG_UV_REQUIRED || uv_floor;
 	int r;
@@ -436,11 +483,17 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		return reply;
 	}
 	allow = json_array();
+	groups = json_array();
 	for (i = 0; i < n; i++) {
 		char *id;
 		if (creds[i].suspicious ||
 		    creds[i].not_before > (int64_t)time(NULL))
 			continue;
+		if (creds[i].rp_id != NULL) {
+			if (purpose == FG_PURPOSE_AUTH)
+				rp_group_add(ag, groups, &creds[i]);
+			continue;
+		}
 		if ((id = fg_b64url_encode(creds[i].cred_id,
 			 creds[i].cred_id_len)) != NULL)
 			json_array_append_new(allow, json_string(id));
@@ -449,7 +502,8 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	/* nothing usable: a decoy, or (store failing) an empty list the
 	 * client refuses; either way no key can answer it */
-	if (json_array_size(allow) == 0 && decoy_list(ag, user, allow) != FG_OK)
+	if (json_array_size(allow) == 0 && json_array_size(groups) == 0 &&
+	    decoy_list(ag, user, allow) != FG_OK)
 		fprintf(stderr, "fido2gated: cannot make the decoy list of %s\n",
 		    user);
 	c->uv_required = uv;
@@ -459,6 +513,10 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "rp_id", json_string(ag->cfg.rp_id));
 	json_object_set_new(reply, "origin", json_string(ag->cfg.origins[0]));
 	json_object_set_new(reply, "allow_credentials", allow);
+	if (json_array_size(groups) > 0)
+		json_object_set_new(reply, "rp_groups", groups);
+	else
+		json_decref(groups);
 	json_object_set_new(reply, "uv",
 	    json_string(uv ? "required" : fg_uv_policy_name(ag->cfg.uv)));
 	json_object_set_new(reply, "timeout",
@@ -586,6 +644,54 @@ decoy_verify(const uint8_t *ad, size_t ad_len, const uint8_t *cdj,
 }
 
 /*
+ * An imported resident credential of the user whose ID is still pending
+ * (pam-u2f's "*"): the one whose public key made this signature, then
+ * checked in full by the caller like any other. FG_ERR_NOTFOUND when
+ * none did.
+ */
+static int
+pending_match(struct fg_agent *ag, int64_t user_id, const uint8_t *ad,
+    size_t ad_len, const uint8_t *cdj, size_t cdj_len, const uint8_t *sig,
+    size_t sig_len, struct fg_cred *out)
+{
+	struct fg_cred *creds = NULL;
+	struct fg_pubkey *key = NULL;
+	uint8_t *msg = NULL;
+	size_t n = 0, i, hit = SIZE_MAX;
+	int r, ret = FG_ERR_NOTFOUND;
+
+	if (user_id == 0 || ad_len > FG_MSG_MAX)
+		return FG_ERR_NOTFOUND;
+	if ((r = fg_store_creds(ag->store, user_id, true, &creds, &n)) !=
+	    FG_OK)
+		return r;
+	if ((msg = malloc(ad_len + 32)) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(msg, ad, ad_len);
+	fg_sha256(cdj, cdj_len, msg + ad_len);
+	for (i = 0; i < n && hit == SIZE_MAX; i++) {
+		if (!creds[i].id_pending || creds[i].rp_id == NULL ||
+		    fg_pubkey_from_cose(creds[i].pubkey, creds[i].pubkey_len,
+			&key) != FG_OK)
+			continue;
+		if (fg_pubkey_verify(key, msg, ad_len + 32, sig, sig_len))
+			hit = i;
+		fg_pubkey_free(&key);
+	}
+	if (hit == SIZE_MAX)
+		goto out;
+	*out = creds[hit];
+	memset(&creds[hit], 0, sizeof(creds[hit]));
+	ret = FG_OK;
+out:
+	free(msg);
+	fg_cred_list_free(&creds, n);
+	return ret;
+}
+
+/*
  * The end of a login, by whatever path: c (taken by the caller, freed
  * here) and the assertion in req, verified by fg_verify_assertion against
  * an active credential of c's user, with the origins this path accepts.
@@ -608,6 +714,7 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	char reason[256], *cid_s = NULL;
 	json_t *reply;
 	int64_t locked_at, failures;
+	bool binding = false;
 	int ks, r;
 
 	memset(res, 0, sizeof(*res));
@@ -631,6 +738,16 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	if ((r = fg_store_user_find(ag->store, c->user, &u)) == FG_OK)
 		r = fg_store_cred_get(ag->store, u.id, cid, cid_len, &cred);
+	/* a placeholder is no key's ID: whoever sends one made it up */
+	if (r == FG_OK && cred.id_pending) {
+		fg_cred_clear(&cred);
+		r = FG_ERR_NOTFOUND;
+	}
+	if (r == FG_ERR_NOTFOUND && c->purpose == FG_PURPOSE_AUTH) {
+		r = pending_match(ag, u.id, ad, ad_len, cdj, cdj_len, sig,
+		    sig_len, &cred);
+		binding = r == FG_OK;
+	}
 	if (r == FG_ERR_NOTFOUND) {
 		/* as long as a real check: the time of a refusal must not
 		 * tell an enrolled user from a decoy's */
@@ -642,6 +759,15 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	if (r != FG_OK) {
 		reply = deny(ag, peer, event, c, cid_s,
 		    "store unreadable", "unavailable");
+		goto out;
+	}
+	/* a credential of another relying party (imported from pam-u2f) is
+	 * for the workstation only: never for a browser, whatever it sends */
+	if (cred.rp_id != NULL && c->purpose != FG_PURPOSE_AUTH) {
+		reply = deny(ag, peer, event, c, cid_s,
+		    "credential of another relying party (pam-u2f import): "
+		    "workstation logins only",
+		    "wrong_key");
 		goto out;
 	}
 	if (cred.revoked || cred.suspicious) {
@@ -665,14 +791,18 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	a.client_data_json_len = cdj_len;
 	a.sig = sig;
 	a.sig_len = sig_len;
-	e.rp_id = ag->cfg.rp_id;
+	/* the rpIdHash must be that of the credential's own relying party */
+	e.rp_id = cred.rp_id != NULL ? cred.rp_id : ag->cfg.rp_id;
 	e.challenge = c->challenge;
 	e.challenge_len = sizeof(c->challenge);
 	e.origins = origins;
 	e.n_origins = n_origins;
 	e.type = "webauthn.get";
 	e.user_presence = true;
-	e.user_verification = c->uv_required || need_uv(ag, &cred);
+	/* c->uv_required is the policy of the configured rp's allow list;
+	 * an rp group's was the credential's own */
+	e.user_verification = (cred.rp_id == NULL && c->uv_required) ||
+	    need_uv(ag, &cred);
 	e.have_stored_count = true;
 	e.stored_count = cred.sign_count;
 	if (fg_verify_assertion(key, ks, &a, &e, &v) != FG_OK) {
@@ -702,12 +832,19 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	{
 		struct fg_audit au = audit_record(peer, event, c->user, cid_s,
 		    "allow", "signature verified");
-		/* the counter must be saved before we say yes */
-		if ((r = fg_store_cred_used(ag->store, cred.id, v.sign_count,
-			 v.flags, &au)) != FG_OK) {
+		/* the counter must be saved before we say yes; a resident
+		 * credential's first login records its ID with it */
+		au.detail = binding ? "resident credential bound" : NULL;
+		r = binding ? fg_store_cred_bind(ag->store, cred.id, cid,
+				  cid_len, v.sign_count, v.flags, &au) :
+			      fg_store_cred_used(ag->store, cred.id,
+				  v.sign_count, v.flags, &au);
+		if (r != FG_OK) {
 			reply = deny(ag, peer, event, c, cid_s,
 			    r == FG_ERR_NOTFOUND ?
 				"credential changed during verification" :
+			    r == FG_ERR_EXISTS ?
+				"the key's credential ID is another's" :
 				"cannot save the sign counter",
 			    "unavailable");
 			goto out;
@@ -839,8 +976,10 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	excl = json_array();
 	for (i = 0; i < n; i++) {
-		char *id = fg_b64url_encode(creds[i].cred_id,
-		    creds[i].cred_id_len);
+		char *id;
+		if (creds[i].id_pending)
+			continue; /* a placeholder, no key's ID */
+		id = fg_b64url_encode(creds[i].cred_id, creds[i].cred_id_len);
 		if (id != NULL)
 			json_array_append_new(excl, json_string(id));
 		free(id);
@@ -1073,6 +1212,10 @@ fg_cred_json(const struct fg_cred *c)
 		json_object_set_new(o, "not_before",
 		    json_integer(c->not_before));
 	json_object_set_new(o, "suspicious", json_boolean(c->suspicious));
+	json_object_set_new(o, "rp_id",
+	    c->rp_id != NULL ? json_string(c->rp_id) : json_null());
+	json_object_set_new(o, "uv_required", json_boolean(c->uv_required));
+	json_object_set_new(o, "id_pending", json_boolean(c->id_pending));
 	return o;
 }
 
@@ -1141,6 +1284,318 @@ op_cred_list(struct fg_agent *ag, const struct fg_peer *peer,
 	fg_cred_list_free(&creds, n);
 	if (user != NULL && (arr = lock_json(ag, user)) != NULL)
 		json_object_set_new(reply, "lock", arr);
+	return reply;
+}
+
+/* cred.import's work: the credentials checked, and their audit records. */
+struct import {
+	struct fg_cred *creds;
+	uint8_t (*handles)[32];
+	struct fg_audit *audits;
+	char **ids;	/* base64url, for the audit and the reply */
+	char (*labels)[LABEL_MAX + 1];
+	char (*details)[FG_RP_ID_MAX + 64];
+	json_int_t *lines;
+	size_t n;
+	json_t *errors; /* [{line, message}] */
+};
+
+static void
+import_error(struct import *im, json_int_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+import_error(struct import *im, json_int_t line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_array_append_new(im->errors,
+	    json_pack("{s:I,s:s}", "line", line, "message", msg));
+}
+
+static void
+import_clear(struct import *im, size_t n)
+{
+	size_t i;
+
+	for (i = 0; im->creds != NULL && i < n; i++) {
+		free(im->creds[i].cred_id);
+		free(im->creds[i].pubkey);
+		free(im->creds[i].rp_id);
+		free(im->ids[i]);
+	}
+	free(im->creds);
+	free(im->handles);
+	free(im->audits);
+	free(im->ids);
+	free(im->labels);
+	free(im->details);
+	free(im->lines);
+	json_decref(im->errors);
+	memset(im, 0, sizeof(*im));
+}
+
+/* An rp_id pam-u2f could have used: printable, no space, not too long. */
+static bool
+import_rp_valid(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	return n > 0 && n <= FG_RP_ID_MAX && fg_text_printable(s, n) &&
+	    strchr(s, ' ') == NULL;
+}
+
+/* One credential of the request, checked into im's slot i; a problem is
+ * added to im->errors with its line. */
+static int
+import_one(struct fg_agent *ag, struct import *im, size_t i, const json_t *o)
+{
+	struct fg_cred *c = &im->creds[i];
+	const json_t *lj = json_object_get(o, "line");
+	const json_t *aj = json_object_get(o, "alg");
+	const json_t *uj = json_object_get(o, "uv_required");
+	const char *user = fg_json_str(o, "user");
+	const char *rp = fg_json_str(o, "rp_id"), *label;
+	json_int_t line = json_is_integer(lj) ? json_integer_value(lj) : 0;
+	uint8_t *raw = NULL;
+	size_t raw_len = 0, k;
+	int r;
+
+	im->lines[i] = line;
+	if (line < 1 || !json_is_object(o)) {
+		import_error(im, line, "credential %zu has no line number",
+		    i + 1);
+		goto out;
+	}
+	if (!fg_user_name_valid(user)) {
+		import_error(im, line, "not a valid user name");
+		goto out;
+	}
+	if (!import_rp_valid(rp)) {
+		import_error(im, line, "not a valid relying party (rp_id)");
+		goto out;
+	}
+	if (!json_is_integer(aj) ||
+	    !fg_cose_alg_allowed((int)json_integer_value(aj))) {
+		import_error(im, line, "the algorithm is not ES256, EdDSA or "
+				       "RS256");
+		goto out;
+	}
+	if (uj != NULL && !json_is_boolean(uj)) {
+		import_error(im, line, "uv_required must be true or false");
+		goto out;
+	}
+	if (!fg_opt_text(o, "label", LABEL_MAX, &label) ||
+	    (label[0] != '\0' && !label_valid(label))) {
+		import_error(im, line, "the label must be 1 to 64 printable "
+				       "bytes");
+		goto out;
+	}
+	c->id_pending = json_is_true(json_object_get(o, "resident"));
+	if (c->id_pending ?
+		json_object_get(o, "credential_id") != NULL :
+		fg_json_b64(o, "credential_id", &c->cred_id,
+		    &c->cred_id_len) != FG_OK ||
+		    c->cred_id_len == 0 || c->cred_id_len > FG_CRED_ID_MAX) {
+		import_error(im, line, "the credential ID is missing or "
+				       "malformed (none for a resident one)");
+		goto out;
+	}
+	c->alg = (int)json_integer_value(aj);
+	if (fg_json_b64(o, "public_key", &raw, &raw_len) != FG_OK ||
+	    (r = fg_cose_from_raw(c->alg, raw, raw_len, &c->pubkey,
+		 &c->pubkey_len)) != FG_OK) {
+		import_error(im, line, "the public key is not a valid %s key",
+		    fg_cose_alg_name(c->alg));
+		goto out;
+	}
+	/* a resident credential's placeholder ID: no key makes one that
+	 * starts with a zero byte and "rk" and ends with the hash of this
+	 * public key; the same key imported twice is the same ID */
+	if (c->id_pending) {
+		if ((c->cred_id = malloc(RESIDENT_ID_LEN)) == NULL) {
+			free(raw);
+			return FG_ERR_NOMEM;
+		}
+		memcpy(c->cred_id, "\0rk", 3);
+		fg_sha256(c->pubkey, c->pubkey_len, c->cred_id + 3);
+		c->cred_id_len = RESIDENT_ID_LEN;
+	}
+	for (k = 0; k < i; k++)
+		if (im->creds[k].cred_id_len == c->cred_id_len &&
+		    memcmp(im->creds[k].cred_id, c->cred_id, c->cred_id_len) ==
+			0) {
+			import_error(im, line, "the same credential as line %lld",
+			    (long long)im->lines[k]);
+			goto out;
+		}
+	r = fg_store_cred_known(ag->store, c->cred_id, c->cred_id_len);
+	if (r == FG_OK) {
+		import_error(im, line, "this credential is already enrolled");
+		goto out;
+	}
+	if (r != FG_ERR_NOTFOUND)
+		return FG_ERR_STORE;
+	if ((c->rp_id = strdup(rp)) == NULL ||
+	    (im->ids[i] = fg_b64url_encode(c->cred_id, c->cred_id_len)) ==
+		NULL ||
+	    fg_random(im->handles[i], 32) != FG_OK) {
+		free(raw);
+		return FG_ERR_NOMEM;
+	}
+	snprintf(c->user, sizeof(c->user), "%s", user);
+	c->uv_required = json_is_true(uj);
+	if (label[0] != '\0')
+		snprintf(im->labels[i], sizeof(im->labels[i]), "%s", label);
+	else
+		snprintf(im->labels[i], sizeof(im->labels[i]), "pam-u2f-%.8s",
+		    im->ids[i]);
+	c->label = im->labels[i];
+	c->fmt = (char *)(uintptr_t)"pam-u2f";
+	snprintf(im->details[i], sizeof(im->details[i]),
+	    "rp_id=%s line=%lld%s%s", rp, (long long)line,
+	    c->uv_required ? " uv=required" : "",
+	    c->id_pending ? " resident" : "");
+out:
+	free(raw);
+	return FG_OK;
+}
+
+/* No user may end with more than max_credentials active credentials. */
+static int
+import_caps(struct fg_agent *ag, struct import *im)
+{
+	size_t i, k, mine, n;
+	struct fg_user u;
+	struct fg_cred *creds = NULL;
+	int r;
+
+	for (i = 0; i < im->n; i++) {
+		bool first = true;
+		if (im->ids[i] == NULL)
+			continue;
+		for (k = 0, mine = 0; k < im->n; k++) {
+			if (im->ids[k] == NULL ||
+			    strcmp(im->creds[k].user, im->creds[i].user) != 0)
+				continue;
+			first = first && k >= i;
+			mine++;
+		}
+		if (!first)
+			continue;
+		n = 0;
+		r = fg_store_user_find(ag->store, im->creds[i].user, &u);
+		if (r == FG_OK)
+			r = fg_store_creds(ag->store, u.id, true, &creds, &n);
+		fg_cred_list_free(&creds, n);
+		if (r != FG_OK && r != FG_ERR_NOTFOUND)
+			return FG_ERR_STORE;
+		if (n + mine > ag->cfg.max_credentials)
+			import_error(im, im->lines[i],
+			    "%s would have %zu active credentials, over "
+			    "max_credentials_per_user (%zu)",
+			    im->creds[i].user, n + mine, ag->cfg.max_credentials);
+	}
+	return FG_OK;
+}
+
+/*
+ * cred.import: credentials from a pam-u2f file, parsed by the CLI, each
+ * checked here (its public key re-encoded as a COSE key that must load,
+ * its ID unknown), then stored together in one transaction, or none of
+ * them; "dry_run" checks without storing. A refusal lists every problem
+ * with the line it came from.
+ */
+static json_t *
+op_cred_import(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req)
+{
+	const json_t *arr = json_object_get(req, "credentials");
+	const json_t *dj = json_object_get(req, "dry_run");
+	struct import im = { 0 };
+	json_t *reply = NULL, *list;
+	char why[96], who[FG_USER_NAME_MAX + 64];
+	size_t i, n;
+	int r;
+
+	if (!peer->admin)
+		return fg_denied();
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > FG_IMPORT_MAX ||
+	    (dj != NULL && !json_is_boolean(dj)))
+		return fg_bad_request("cred.import needs credentials: 1 to 64 "
+				      "objects, and dry_run true or false");
+	if ((reply = fg_admin_authorize(ag, peer, req, "import", "", who,
+		 sizeof(who))) != NULL)
+		return reply;
+	n = json_array_size(arr);
+	im.n = n;
+	if ((im.creds = calloc(n, sizeof(*im.creds))) == NULL ||
+	    (im.handles = calloc(n, sizeof(*im.handles))) == NULL ||
+	    (im.audits = calloc(n, sizeof(*im.audits))) == NULL ||
+	    (im.ids = calloc(n, sizeof(*im.ids))) == NULL ||
+	    (im.labels = calloc(n, sizeof(*im.labels))) == NULL ||
+	    (im.details = calloc(n, sizeof(*im.details))) == NULL ||
+	    (im.lines = calloc(n, sizeof(*im.lines))) == NULL ||
+	    (im.errors = json_array()) == NULL) {
+		reply = fg_reply_error(FG_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0, r = FG_OK; i < n && r == FG_OK; i++)
+		r = import_one(ag, &im, i, json_array_get(arr, i));
+	if (r == FG_OK && json_array_size(im.errors) == 0)
+		r = import_caps(ag, &im);
+	if (r != FG_OK) {
+		reply = r == FG_ERR_NOMEM ?
+		    fg_reply_error(FG_E_INTERNAL, "out of memory") :
+		    fg_store_failed();
+		goto out;
+	}
+	if (json_array_size(im.errors) > 0) {
+		snprintf(why, sizeof(why), "%zu of %zu credentials refused; "
+		    "nothing imported", json_array_size(im.errors), n);
+		fg_audit(ag, peer, "import", NULL, NULL, "deny", why, who);
+		reply = fg_reply_error(FG_E_REFUSED, why);
+		json_object_set(reply, "errors", im.errors);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		im.audits[i] = audit_record(peer, "import", im.creds[i].user,
+		    im.ids[i], "ok", im.labels[i]);
+		im.audits[i].detail = im.details[i];
+	}
+	if (!json_is_true(dj) &&
+	    (r = fg_store_cred_import(ag->store, im.creds,
+		 (const uint8_t(*)[32])im.handles, im.audits, n)) != FG_OK) {
+		if (r == FG_ERR_EXISTS) {
+			reply = fg_reply_error(FG_E_REFUSED,
+			    "a credential was enrolled meanwhile; nothing "
+			    "imported");
+		} else
+			reply = fg_store_failed();
+		goto out;
+	}
+	list = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(list,
+		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "line",
+			im.lines[i], "user", im.creds[i].user, "credential_id",
+			im.ids[i], "label", im.labels[i], "alg",
+			fg_cose_alg_name(im.creds[i].alg), "rp_id",
+			im.creds[i].rp_id, "uv_required",
+			im.creds[i].uv_required, "resident",
+			im.creds[i].id_pending));
+	reply = fg_reply_ok();
+	json_object_set_new(reply, "dry_run", json_boolean(json_is_true(dj)));
+	json_object_set_new(reply, "imported",
+	    json_integer(json_is_true(dj) ? 0 : (json_int_t)n));
+	json_object_set_new(reply, "credentials", list);
+out:
+	import_clear(&im, n);
 	return reply;
 }
 
@@ -1231,6 +1686,7 @@ static const struct fg_op ops[] = {
 	{ FG_OP_ENROLL_FINISH, op_enroll_finish },
 	{ FG_OP_CRED_LIST, op_cred_list },
 	{ FG_OP_CRED_REVOKE, fg_op_cred_revoke },
+	{ FG_OP_CRED_IMPORT, op_cred_import },
 	{ FG_OP_STATUS, op_status },
 	{ FG_OP_AUDIT_LIST, op_audit_list },
 	{ FG_OP_USER_UNLOCK, fg_op_user_unlock },

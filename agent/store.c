@@ -156,6 +156,17 @@ static const char *const migrations[] = {
 	 * the reason and who locked; failures alone leave them NULL */
 	"ALTER TABLE lockouts ADD COLUMN reason TEXT;"
 	"ALTER TABLE lockouts ADD COLUMN locked_by TEXT;",
+	/* 7: credentials imported from pam-u2f keep their relying party
+	 * (NULL: the configured rp_id) and their own policy (a PIN or
+	 * built-in user verification at every use) */
+	"ALTER TABLE credentials ADD COLUMN rp_id TEXT"
+	"  CHECK (rp_id IS NULL OR length(rp_id) BETWEEN 1 AND 253);"
+	"ALTER TABLE credentials ADD COLUMN uv_required INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	/* a resident credential's file holds no credential ID: a placeholder
+	 * stands in until its first login (fg_store_cred_bind) */
+	"ALTER TABLE credentials ADD COLUMN id_pending INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -690,6 +701,13 @@ read_cred(sqlite3_stmt *st, struct fg_cred *c)
 	    state != NULL ? (const char *)state : "unknown");
 	c->not_before = sqlite3_column_int64(st, 17);
 	c->suspicious = sqlite3_column_int(st, 16) != 0;
+	c->uv_required = sqlite3_column_int(st, 19) != 0;
+	c->id_pending = sqlite3_column_int(st, 20) != 0;
+	if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
+	    (c->rp_id = col_strdup(st, 18)) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
 	if ((n = sqlite3_column_bytes(st, 3)) <= 0 ||
 	    (c->cred_id = malloc((size_t)n)) == NULL) {
 		ret = FG_ERR_NOMEM;
@@ -720,7 +738,8 @@ out:
 	"c.id, c.user_id, u.name, c.credential_id, c.alg, c.public_key," \
 	" c.sign_count, c.uv, c.backup_eligible, c.backed_up, c.aaguid,"   \
 	" c.fmt, c.label, c.created, c.last_used, c.state, c.suspicious,"  \
-	" c.not_before FROM credentials c JOIN users u ON u.id = c.user_id"
+	" c.not_before, c.rp_id, c.uv_required, c.id_pending"               \
+	" FROM credentials c JOIN users u ON u.id = c.user_id"
 
 /* Step a bound statement over CRED_COLUMNS into a new list. */
 static int
@@ -851,6 +870,7 @@ fg_cred_clear(struct fg_cred *c)
 	free(c->pubkey);
 	free(c->label);
 	free(c->fmt);
+	free(c->rp_id);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -953,6 +973,108 @@ out:
 }
 
 int
+fg_store_cred_known(struct fg_store *s, const uint8_t *cred_id, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s, "SELECT 1 FROM credentials WHERE credential_id = ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, cred_id, (int)len, SQLITE_TRANSIENT);
+	if ((r = sqlite3_step(st)) == SQLITE_DONE)
+		ret = FG_ERR_NOTFOUND;
+	else if (r == SQLITE_ROW)
+		ret = FG_OK;
+	else
+		ret = db_error(s, "credential");
+out:
+	release(s, st);
+	return ret;
+}
+
+/*
+ * Every credential of an import, each with its audit record, in one
+ * durable transaction: all are stored or none. A user is created with
+ * handles[i] when creds[i] is their first credential.
+ */
+int
+fg_store_cred_import(struct fg_store *s, const struct fg_cred *creds,
+    const uint8_t (*handles)[32], const struct fg_audit *audits, size_t n)
+{
+	sqlite3_stmt *st[2] = { NULL, NULL };
+	size_t i;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "INSERT INTO users (name, handle, created) VALUES (?, ?, ?)"
+		 " ON CONFLICT (name) DO NOTHING",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s,
+		 "INSERT INTO credentials (user_id, credential_id, alg,"
+		 " public_key, sign_count, uv, aaguid, fmt, label, created,"
+		 " rp_id, uv_required, id_pending)"
+		 " SELECT id, ?, ?, ?, 0, 0, zeroblob(16), ?, ?, ?, ?, ?, ?"
+		 " FROM users WHERE name = ?",
+		 &st[1])) != FG_OK ||
+	    (r = exec(s, "PRAGMA synchronous = FULL")) != FG_OK ||
+	    (r = exec(s, "BEGIN IMMEDIATE")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const struct fg_cred *c = &creds[i];
+
+		sqlite3_reset(st[0]);
+		sqlite3_reset(st[1]);
+		bind_text(st[0], 1, c->user);
+		sqlite3_bind_blob(st[0], 2, handles[i], 32, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st[0], 3, now_s());
+		sqlite3_bind_blob(st[1], 1, c->cred_id, (int)c->cred_id_len,
+		    SQLITE_TRANSIENT);
+		sqlite3_bind_int(st[1], 2, c->alg);
+		sqlite3_bind_blob(st[1], 3, c->pubkey, (int)c->pubkey_len,
+		    SQLITE_TRANSIENT);
+		bind_text(st[1], 4, c->fmt);
+		bind_text(st[1], 5, c->label);
+		sqlite3_bind_int64(st[1], 6, now_s());
+		bind_text(st[1], 7, c->rp_id);
+		sqlite3_bind_int(st[1], 8, c->uv_required);
+		sqlite3_bind_int(st[1], 9, c->id_pending);
+		bind_text(st[1], 10, c->user);
+		if (sqlite3_step(st[0]) != SQLITE_DONE ||
+		    sqlite3_step(st[1]) != SQLITE_DONE) {
+			ret = db_error(s, "import");
+			goto out;
+		}
+		if (sqlite3_changes(s->db) != 1) {
+			ret = FG_ERR_STORE;
+			goto out;
+		}
+		if ((r = audit_insert(s, &audits[i])) != FG_OK) {
+			ret = r;
+			goto out;
+		}
+	}
+	if ((r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		fg_journal_audit(&audits[i]);
+	ret = FG_OK;
+out:
+	if (ret != FG_OK)
+		rollback(s);
+	exec(s, "PRAGMA synchronous = NORMAL");
+	release(s, st[0]);
+	release(s, st[1]);
+	return ret;
+}
+
+int
 fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
     uint8_t flags, const struct fg_audit *a)
 {
@@ -974,6 +1096,34 @@ fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
 	sqlite3_bind_int(st, 3, (flags & FG_AD_BS) != 0);
 	sqlite3_bind_int64(st, 4, id);
 	ret = change(s, &st, 1, true, a, false);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_cred_bind(struct fg_store *s, int64_t id, const uint8_t *cred_id,
+    size_t len, uint32_t count, uint8_t flags, const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "UPDATE credentials SET credential_id = ?, id_pending = 0,"
+		 " sign_count = ?, last_used = ?, backed_up = ?"
+		 " WHERE id = ? AND id_pending = 1 AND state = 'active'"
+		 " AND suspicious = 0",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, cred_id, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, count);
+	sqlite3_bind_int64(st, 3, now_s());
+	sqlite3_bind_int(st, 4, (flags & FG_AD_BS) != 0);
+	sqlite3_bind_int64(st, 5, id);
+	/* the credential's identity changes: durable, as an enrolment */
+	ret = change(s, &st, 1, true, a, true);
 out:
 	release(s, st);
 	return ret;

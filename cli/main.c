@@ -23,6 +23,7 @@ static const struct {
 	{ "enable", ctl_enable },
 	{ "revoke", ctl_revoke },
 	{ "lock", ctl_lock },
+	{ "import-pam-u2f", ctl_import_pam_u2f },
 	{ "unlock", ctl_unlock },
 	{ "approve", ctl_approve },
 	{ "admin", ctl_admin },
@@ -53,6 +54,11 @@ usage(FILE *f)
 		"                               an unlock or an admin change\n"
 		"  admin add|remove USER        register or remove an admin\n"
 		"  admin list                   the admins and the waiting requests\n"
+		"  import-pam-u2f FILE [--dry-run] [--origin ORIGIN] [--appid APPID]\n"
+		"                               import pamu2fcfg's credentials, all or\n"
+		"                               none (admin only); their relying party\n"
+		"                               is ORIGIN (default pam://HOSTNAME), APPID\n"
+		"                               for old lines (default ORIGIN)\n"
 		"  rotate-keys                  new id_token signing keys for the\n"
 		"                               homeserver gate (admin only)\n"
 		"  lock USER --reason TEXT      lock USER out of every login at once and\n"

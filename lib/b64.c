@@ -1,6 +1,7 @@
 /*
- * base64url without padding (RFC 4648 §5). The alphabet is checked here;
- * the decoding itself is OpenSSL's.
+ * base64url without padding (RFC 4648 §5), as WebAuthn uses it, and plain
+ * base64 with padding (§4), as pam-u2f's files hold it. The alphabet is
+ * checked here; the decoding itself is OpenSSL's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,4 +79,39 @@ fg_b64url_encode(const uint8_t *in, size_t len)
 			s[i] = '_';
 	}
 	return s;
+}
+
+/* Plain base64 (RFC 4648 §4): padded to a multiple of four, '=' only at
+ * the end, nothing else but the alphabet. */
+int
+fg_b64_decode(const char *in, uint8_t **out, size_t *outlen)
+{
+	size_t n = strlen(in), pad = 0, i;
+	uint8_t *buf = NULL;
+	int len, ret = FG_ERR_INVALID;
+
+	if (n == 0 || n % 4 != 0 || n > (1u << 24))
+		goto out;
+	while (pad < 2 && in[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++) {
+		char c = in[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '+' || c == '/'))
+			goto out;
+	}
+	if ((buf = malloc(n / 4 * 3 + 1)) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	if ((len = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n)) <
+		(int)pad)
+		goto out;
+	*outlen = (size_t)len - pad;
+	*out = buf;
+	buf = NULL;
+	ret = FG_OK;
+out:
+	free(buf);
+	return ret;
 }

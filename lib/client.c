@@ -213,6 +213,36 @@ get_timeout(const json_t *o, unsigned *out)
 	return true;
 }
 
+/* auth.begin's optional rp_groups: each with an rp_id, a policy, and a
+ * non-empty allow list, or none when the group is "discoverable". */
+static bool
+get_groups(const json_t *o, struct fg_auth_challenge *ch)
+{
+	const json_t *arr = json_object_get(o, "rp_groups");
+	size_t i;
+
+	if (arr == NULL)
+		return true;
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > FG_RP_GROUPS_MAX)
+		return false;
+	for (i = 0; i < json_array_size(arr); i++) {
+		const json_t *g = json_array_get(arr, i);
+		struct fg_rp_group *rg = &ch->groups[i];
+
+		if (!get_text(g, "rp_id", rg->rp_id, sizeof(rg->rp_id)) ||
+		    !get_ids(g, "allow_credentials", &rg->allow))
+			return false;
+		ch->n_groups++;
+		rg->discoverable =
+		    json_is_true(json_object_get(g, "discoverable"));
+		if ((rg->allow.n == 0) != rg->discoverable ||
+		    !get_uv(g, &rg->uv))
+			return false;
+	}
+	return true;
+}
+
 static const char *
 or_empty(const char *s)
 {
@@ -246,7 +276,9 @@ read_challenge(const json_t *reply, struct fg_auth_challenge *out)
 	    !get_text(reply, "rp_id", out->rp_id, sizeof(out->rp_id)) ||
 	    !get_text(reply, "origin", out->origin, sizeof(out->origin)) ||
 	    !get_ids(reply, "allow_credentials", &out->allow) ||
-	    out->allow.n == 0 || !get_uv(reply, &out->uv) ||
+	    !get_groups(reply, out) ||
+	    (out->allow.n == 0 && out->n_groups == 0) ||
+	    !get_uv(reply, &out->uv) ||
 	    !get_timeout(reply, &out->timeout_s)) {
 		fg_auth_challenge_clear(out);
 		return FG_ERR_PROTO;
@@ -389,7 +421,11 @@ fg_client_auth_abort(struct fg_client *c, const struct fg_auth_challenge *ch,
 void
 fg_auth_challenge_clear(struct fg_auth_challenge *ch)
 {
+	size_t i;
+
 	fg_id_list_clear(&ch->allow);
+	for (i = 0; i < ch->n_groups && i < FG_RP_GROUPS_MAX; i++)
+		fg_id_list_clear(&ch->groups[i].allow);
 	OPENSSL_cleanse(ch, sizeof(*ch));
 }
 

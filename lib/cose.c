@@ -368,6 +368,84 @@ fg_pubkey_from_evp(EVP_PKEY *pkey, int alg, struct fg_pubkey **out)
 	return wrap(pkey, a, out);
 }
 
+/* Appends label -> value to map, taking value; false when out of memory. */
+static bool
+map_put(cbor_item_t *map, int label, cbor_item_t *value)
+{
+	cbor_item_t *key = label >= 0 ? cbor_build_uint8((uint8_t)label) :
+					cbor_build_negint8((uint8_t)(-1 - label));
+	bool ok = key != NULL && value != NULL &&
+	    cbor_map_add(map, (struct cbor_pair){ .key = key, .value = value });
+
+	if (key != NULL)
+		cbor_decref(&key);
+	if (value != NULL)
+		cbor_decref(&value);
+	return ok;
+}
+
+int
+fg_cose_from_raw(int alg, const uint8_t *raw, size_t len, uint8_t **cose,
+    size_t *cose_len)
+{
+	cbor_item_t *map = NULL;
+	struct fg_pubkey *check = NULL;
+	uint8_t *buf = NULL;
+	size_t buflen = 0, n;
+	bool ok;
+	int ret = FG_ERR_INVALID;
+
+	*cose = NULL;
+	*cose_len = 0;
+	if (alg == FG_COSE_ES256 && len == 65 && raw[0] == 0x04) {
+		raw++;
+		len--;
+	}
+	if (!fg_cose_alg_allowed(alg)) {
+		ret = FG_ERR_UNSUPPORTED;
+		goto out;
+	}
+	if ((alg == FG_COSE_ES256 && len != 64) ||
+	    (alg == FG_COSE_EDDSA && len != 32) ||
+	    (alg == FG_COSE_RS256 && len != 259))
+		goto out;
+	ret = FG_ERR_NOMEM;
+	if ((map = cbor_new_definite_map(alg == FG_COSE_RS256 ? 4 : 5)) ==
+	    NULL)
+		goto out;
+	if (alg == FG_COSE_ES256)
+		ok = map_put(map, 1, cbor_build_uint8(COSE_KTY_EC2)) &&
+		    map_put(map, 3, cbor_build_negint8(6)) &&
+		    map_put(map, -1, cbor_build_uint8(1)) &&
+		    map_put(map, -2, cbor_build_bytestring(raw, 32)) &&
+		    map_put(map, -3, cbor_build_bytestring(raw + 32, 32));
+	else if (alg == FG_COSE_EDDSA)
+		ok = map_put(map, 1, cbor_build_uint8(COSE_KTY_OKP)) &&
+		    map_put(map, 3, cbor_build_negint8(7)) &&
+		    map_put(map, -1, cbor_build_uint8(6)) &&
+		    map_put(map, -2, cbor_build_bytestring(raw, 32));
+	else
+		ok = map_put(map, 1, cbor_build_uint8(COSE_KTY_RSA)) &&
+		    map_put(map, 3, cbor_build_negint16(256)) &&
+		    map_put(map, -1, cbor_build_bytestring(raw, 256)) &&
+		    map_put(map, -2, cbor_build_bytestring(raw + 256, 3));
+	if (!ok || (n = cbor_serialize_alloc(map, &buf, &buflen)) == 0)
+		goto out;
+	/* the key must load as every stored key does: on its curve, sane */
+	if ((ret = fg_pubkey_from_cose(buf, n, &check)) != FG_OK)
+		goto out;
+	*cose = buf;
+	*cose_len = n;
+	buf = NULL;
+	ret = FG_OK;
+out:
+	fg_pubkey_free(&check);
+	free(buf);
+	if (map != NULL)
+		cbor_decref(&map);
+	return ret;
+}
+
 /* ECDSA signatures must be DER and canonical: re-encoding gives the same
  * bytes (no trailing data, no long-form lengths, no padded integers). */
 static bool

@@ -26,6 +26,8 @@
 /* b64.c: base64url without padding (RFC 4648 §5), as WebAuthn uses it. */
 int fg_b64url_decode(const char *in, uint8_t **out, size_t *outlen);
 char *fg_b64url_encode(const uint8_t *in, size_t len);
+/* plain base64 with its padding (pam-u2f's files) */
+int fg_b64_decode(const char *in, uint8_t **out, size_t *outlen);
 
 /* cose.c: a stored credential public key. */
 enum fg_cose_alg {
@@ -55,6 +57,13 @@ int fg_pubkey_from_pem(const char *pem, const char *alg, struct fg_pubkey **out)
 /* a key from a certificate, checked against alg; pkey is not consumed */
 int fg_pubkey_from_evp(EVP_PKEY *pkey, int alg, struct fg_pubkey **out);
 int fg_pubkey_alg(const struct fg_pubkey *key);
+/* A COSE_Key (malloc'd CBOR) from a raw public key, as libfido2 hands it
+ * out and pam-u2f stores it: ES256 the point x||y (64 bytes) or 04||x||y
+ * (65), EdDSA the Ed25519 key (32), RS256 the modulus (256) then the
+ * exponent (3). FG_ERR_INVALID for another length or a key that does not
+ * load (a point off the curve), FG_ERR_UNSUPPORTED for another alg. */
+int fg_cose_from_raw(int alg, const uint8_t *raw, size_t len, uint8_t **cose,
+    size_t *cose_len);
 void fg_pubkey_free(struct fg_pubkey **key);
 const char *fg_cose_alg_name(int alg);
 bool fg_cose_alg_allowed(int alg); /* ES256, EdDSA or RS256 */

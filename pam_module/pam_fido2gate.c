@@ -137,13 +137,72 @@ begin(struct login *l)
 	return PAM_SUCCESS;
 }
 
+/* What a key may be asked: the configured rp_id's allow list, then each
+ * relying party of imported credentials (pam://host), with its policy,
+ * and last the resident ones, asked with no allow list (any resident
+ * credential of that rp answers; the agent keeps only the user's). */
+struct target {
+	const char *rp_id;
+	const struct fg_id_list *allow;
+	enum fg_uv_policy uv;
+};
+
+static size_t
+targets(const struct login *l, struct target *t)
+{
+	size_t n = 0, i;
+
+	if (l->chal.allow.n > 0)
+		t[n++] = (struct target){ l->chal.rp_id, &l->chal.allow,
+			l->chal.uv };
+	for (i = 0; i < l->chal.n_groups; i++)
+		if (!l->chal.groups[i].discoverable)
+			t[n++] = (struct target){ l->chal.groups[i].rp_id,
+				&l->chal.groups[i].allow, l->chal.groups[i].uv };
+	for (i = 0; i < l->chal.n_groups; i++)
+		if (l->chal.groups[i].discoverable)
+			t[n++] = (struct target){ l->chal.groups[i].rp_id,
+				&l->chal.groups[i].allow, l->chal.groups[i].uv };
+	return n;
+}
+
+/* The first target some key holds a credential of, without a touch: FG_OK
+ * with *pick and *which; FG_ERR_UNSUPPORTED (a key could not say) with
+ * the first such; FG_ERR_NOTFOUND; FG_ERR_IO (a key failed). */
+static int
+probe_targets(struct login *l, const struct target *t, size_t nt,
+    size_t *pick, size_t *which)
+{
+	size_t k, w = 0;
+	int r = FG_ERR_NOTFOUND, rk;
+
+	for (k = 0; k < nt; k++) {
+		rk = fg_devs_probe(&l->devs, t[k].rp_id, t[k].allow, &w);
+		DBG(l, "%zu key(s); probe for %s: %s", l->devs.n, t[k].rp_id,
+		    fg_strerror(rk));
+		if (rk == FG_OK) {
+			*pick = k;
+			*which = w;
+			return FG_OK;
+		}
+		if (rk == FG_ERR_UNSUPPORTED && r != FG_ERR_UNSUPPORTED) {
+			*pick = k;
+			*which = w;
+			r = rk;
+		} else if (rk != FG_ERR_NOTFOUND && r == FG_ERR_NOTFOUND)
+			r = rk;
+	}
+	return r;
+}
+
 /* Find the key, get the assertion. Returns a refusal reason or NULL. */
 static const char *
 assert_on_key(struct login *l)
 {
-	const char *rp_id = l->chal.rp_id;
+	struct target t[1 + FG_RP_GROUPS_MAX];
+	const char *rp_id;
 	uint8_t cdh[32];
-	size_t which = 0;
+	size_t which = 0, pick = 0, nt = targets(l, t);
 	enum fg_uv_mode uv;
 	int r, ferr;
 
@@ -151,8 +210,7 @@ assert_on_key(struct login *l)
 		return "out of memory";
 	if (l->devs.n == 0)
 		return "no security key found";
-	r = fg_devs_probe(&l->devs, rp_id, &l->chal.allow, &which);
-	DBG(l, "%zu key(s); probe: %s", l->devs.n, fg_strerror(r));
+	r = probe_targets(l, t, nt, &pick, &which);
 	if (r == FG_ERR_NOTFOUND)
 		return "no enrolled security key found";
 	if (r == FG_ERR_UNSUPPORTED && l->devs.n > 1) {
@@ -164,7 +222,8 @@ assert_on_key(struct login *l)
 	} else if (r != FG_OK && r != FG_ERR_UNSUPPORTED)
 		return "key probe failed";
 
-	uv = fg_dev_uv_mode(l->devs.dev[which], l->chal.uv);
+	rp_id = t[pick].rp_id;
+	uv = fg_dev_uv_mode(l->devs.dev[which], t[pick].uv);
 	if (uv == FG_UV_IMPOSSIBLE)
 		return "user verification required but the key has no PIN";
 	if (uv == FG_UV_PIN && ask_pin(l) != FG_OK)
@@ -176,7 +235,7 @@ assert_on_key(struct login *l)
 	fg_sha256(l->cdj, strlen(l->cdj), cdh);
 	if (!cue_touch(l))
 		return "the conversation failed";
-	r = fg_dev_assert(l->devs.dev[which], rp_id, cdh, &l->chal.allow, uv,
+	r = fg_dev_assert(l->devs.dev[which], rp_id, cdh, t[pick].allow, uv,
 	    l->pin, &l->out, &ferr);
 	if (l->pin != NULL) {
 		fg_wipe_free(l->pin, strlen(l->pin));

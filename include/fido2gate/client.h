@@ -67,15 +67,26 @@ struct fg_auth_request {
 	const char *tty;
 };
 
+/* Credentials of another relying party (imported from pam-u2f, such as
+ * pam://host): the key must be asked for that rp_id, with that policy. */
+struct fg_rp_group {
+	char rp_id[FG_RP_ID_MAX + 1];
+	struct fg_id_list allow; /* empty exactly when discoverable */
+	enum fg_uv_policy uv;
+	bool discoverable; /* resident credentials: ask with no allow list */
+};
+
 /* auth.begin's answer: what the key must sign, and how. */
 struct fg_auth_challenge {
 	char session[64]; /* opaque, base64url as the agent sent it */
 	uint8_t challenge[FG_CHALLENGE_LEN];
 	char rp_id[FG_RP_ID_MAX + 1];
 	char origin[FG_ORIGIN_MAX + 1];
-	struct fg_id_list allow; /* never empty */
+	struct fg_id_list allow; /* for rp_id; empty only when groups are not */
 	enum fg_uv_policy uv;
 	unsigned timeout_s;
+	struct fg_rp_group groups[FG_RP_GROUPS_MAX];
+	size_t n_groups;
 };
 
 /* What the key answered, for auth.finish. */

@@ -29,6 +29,7 @@
 #define FG_OP_ENROLL_FINISH "enroll.finish" /* admin */
 #define FG_OP_CRED_LIST "cred.list"	/* admin, or a user's own */
 #define FG_OP_CRED_REVOKE "cred.revoke" /* admin */
+#define FG_OP_CRED_IMPORT "cred.import" /* admin: pam-u2f's credentials */
 #define FG_OP_USER_UNLOCK "user.unlock" /* admin */
 #define FG_OP_USER_LOCK "user.lock"	/* admin: an incident's lock */
 #define FG_OP_AUDIT_LIST "audit.list"	/* admin */
@@ -112,5 +113,7 @@ enum fg_uv_policy {
 #define FG_TEXT_MAX 128		/* free text a client hands the agent */
 #define FG_PARAM_MAX 2048	/* one OpenID Connect request parameter */
 #define FG_TX_LEN 16		/* a login transaction's ID */
+#define FG_IMPORT_MAX 64	/* credentials in one cred.import */
+#define FG_RP_GROUPS_MAX 4	/* auth.begin's rp_groups */
 
 #endif

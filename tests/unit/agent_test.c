@@ -200,13 +200,17 @@ cose_es256(EVP_PKEY *pk, uint8_t *out, size_t max)
 	return n;
 }
 
+/* The relying party the test's keys sign for (an imported credential's
+ * own, or ours). */
+static const char *ad_rp = RP;
+
 static size_t
 authdata(uint8_t *ad, uint8_t flags, uint32_t count, const struct key *k,
     const uint8_t *cose, size_t cose_len)
 {
 	size_t n = 37;
 
-	fg_sha256(RP, strlen(RP), ad);
+	fg_sha256(ad_rp, strlen(ad_rp), ad);
 	ad[32] = flags;
 	ad[33] = (uint8_t)(count >> 24);
 	ad[34] = (uint8_t)(count >> 16);
@@ -1154,6 +1158,90 @@ only_the_homeservers_clients_approvals_count(void **state)
 	EVP_PKEY_free(k.pk);
 }
 
+/* The audit log holds text (the last few records). */
+static bool
+audited(struct fixture *f, const char *text)
+{
+	json_t *rows = NULL;
+	char *dump;
+	bool yes;
+
+	assert_int_equal(fg_store_audit_list(f->ag.store, 5, &rows), FG_OK);
+	dump = json_dumps(rows, 0);
+	yes = dump != NULL && strstr(dump, text) != NULL;
+	free(dump);
+	json_decref(rows);
+	return yes;
+}
+
+/*
+ * A credential imported from pam-u2f signs for its own relying party
+ * (pam://host): only an admin imports it; auth.begin offers it in an rp
+ * group; auth.finish checks rpIdHash against its rp, not ours; the
+ * browser path never offers it and refuses it even when presented.
+ */
+static void
+an_imported_credential_works_for_its_rp_on_pam_only(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t pub[65];
+	size_t publen = sizeof(pub);
+	struct key k;
+	json_t *req, *r, *b, *a, *g;
+
+	memset(&k, 0, sizeof(k));
+	assert_non_null(k.pk = EVP_EC_gen("P-256"));
+	assert_int_equal(fg_random(k.id, sizeof(k.id)), FG_OK);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(k.pk,
+			     "encoded-pub-key", pub, sizeof(pub), &publen),
+	    1);
+	req = json_pack("{s:s,s:[{s:i,s:s,s:i,s:s}]}", "op",
+	    FG_OP_CRED_IMPORT, "credentials", "line", 3, "user", "alice",
+	    "alg", FG_COSE_ES256, "rp_id", "pam://ws1");
+	g = json_array_get(json_object_get(req, "credentials"), 0);
+	put_b64(g, "credential_id", k.id, sizeof(k.id));
+	put_b64(g, "public_key", pub + 1, 64);
+	r = call(f, &alice, json_deep_copy(req));
+	assert_string_equal(error_of(r), FG_E_DENIED);
+	json_decref(r);
+	r = call(f, &root, req);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+
+	b = begin(f, &alice, "alice");
+	assert_int_equal(
+	    json_array_size(json_object_get(b, "allow_credentials")), 0);
+	g = json_array_get(json_object_get(b, "rp_groups"), 0);
+	assert_string_equal(fg_json_str(g, "rp_id"), "pam://ws1");
+	assert_int_equal(
+	    json_array_size(json_object_get(g, "allow_credentials")), 1);
+	/* signed for our rp_id, not the credential's: refused */
+	assert_false(allowed(finish(f, &alice, b, &k, true)));
+	json_decref(b);
+	ad_rp = "pam://ws1";
+	b = begin(f, &alice, "alice");
+	assert_true(allowed(finish(f, &alice, b, &k, true)));
+	json_decref(b);
+
+	a = authorize(f, NULL);
+	b = call(f, &web,
+	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+		fg_json_str(a, "tx"), "user", "@alice:" RP));
+	assert_true(json_is_true(json_object_get(b, "ok")));
+	assert_null(json_object_get(b, "rp_groups"));
+	req = assertion(FG_OP_WEB_FINISH, b, &k, WEB_ORIGIN,
+	    FG_AD_UP | FG_AD_UV, true);
+	json_object_set_new(req, "tx", json_string(fg_json_str(a, "tx")));
+	r = call(f, &web, req);
+	assert_null(fg_json_str(r, "redirect"));
+	assert_true(audited(f, "another relying party"));
+	json_decref(r);
+	json_decref(b);
+	json_decref(a);
+	ad_rp = RP;
+	EVP_PKEY_free(k.pk);
+}
+
 int
 main(void)
 {
@@ -1198,6 +1286,9 @@ main(void)
 		web_challenges_cannot_take_pams_slots_or_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		only_the_homeservers_clients_approvals_count, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		an_imported_credential_works_for_its_rp_on_pam_only, setup,
+		teardown),
 	};
 
 	return cmocka_run_group_tests_name("agent", tests, NULL, NULL);

@@ -439,6 +439,72 @@ base64url_round_trip_and_rejects(void **state)
 	assert_int_equal(fg_b64url_decode("AA AA", &out, &len), FG_ERR_INVALID);
 }
 
+/* pam-u2f's plain base64: padded, '=' only at the end, its own alphabet. */
+static void
+base64_with_padding_and_rejects(void **state)
+{
+	static const char *const bad[] = { "", "AAA", "AA=A", "A===",
+		"AA-_", "AA AA===", "=AAA", "AAAA\n" };
+	uint8_t *out = NULL;
+	size_t len, i;
+
+	(void)state;
+	assert_int_equal(fg_b64_decode("+/8=", &out, &len), FG_OK);
+	assert_int_equal(len, 2);
+	assert_memory_equal(out, "\xfb\xff", 2);
+	free(out);
+	assert_int_equal(fg_b64_decode("AQ==", &out, &len), FG_OK);
+	assert_int_equal(len, 1);
+	free(out);
+	assert_int_equal(fg_b64_decode("AQID", &out, &len), FG_OK);
+	assert_int_equal(len, 3);
+	free(out);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(fg_b64_decode(bad[i], &out, &len),
+		    FG_ERR_INVALID);
+}
+
+/* Raw public keys (pam-u2f's, libfido2's) become COSE keys that load;
+ * a wrong length, a point off the curve or another alg do not. */
+static void
+cose_from_raw_keys(void **state)
+{
+	EVP_PKEY *ec = EVP_EC_gen("P-256");
+	uint8_t pub[65], *cose = NULL, zero[64] = { 0 };
+	size_t publen = sizeof(pub), n;
+	struct fg_pubkey *k = NULL;
+
+	(void)state;
+	assert_non_null(ec);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(ec,
+			     "encoded-pub-key", pub, sizeof(pub), &publen),
+	    1);
+	/* x||y, and 04||x||y, give the same key */
+	assert_int_equal(fg_cose_from_raw(FG_COSE_ES256, pub + 1, 64, &cose,
+			     &n),
+	    FG_OK);
+	assert_int_equal(fg_pubkey_from_cose(cose, n, &k), FG_OK);
+	assert_int_equal(fg_pubkey_alg(k), FG_COSE_ES256);
+	fg_pubkey_free(&k);
+	free(cose);
+	assert_int_equal(fg_cose_from_raw(FG_COSE_ES256, pub, 65, &cose, &n),
+	    FG_OK);
+	free(cose);
+	assert_int_equal(fg_cose_from_raw(FG_COSE_ES256, pub + 1, 63, &cose,
+			     &n),
+	    FG_ERR_INVALID);
+	assert_int_equal(fg_cose_from_raw(FG_COSE_ES256, zero, 64, &cose, &n),
+	    FG_ERR_INVALID);
+	assert_int_equal(fg_cose_from_raw(FG_COSE_EDDSA, pub + 1, 64, &cose,
+			     &n),
+	    FG_ERR_INVALID);
+	assert_int_equal(fg_cose_from_raw(FG_COSE_ES384, pub + 1, 64, &cose,
+			     &n),
+	    FG_ERR_UNSUPPORTED);
+	assert_null(cose);
+	EVP_PKEY_free(ec);
+}
+
 /* packed self attestation, made here: the credential key signs. */
 static void
 packed_self_attestation(void **state)
@@ -1223,6 +1289,8 @@ main(void)
 		cmocka_unit_test(malformed_and_unsupported_keys),
 		cmocka_unit_test(authdata_with_attested_credential),
 		cmocka_unit_test(base64url_round_trip_and_rejects),
+		cmocka_unit_test(base64_with_padding_and_rejects),
+		cmocka_unit_test(cose_from_raw_keys),
 		cmocka_unit_test(packed_self_attestation),
 		cmocka_unit_test(user_names),
 		cmocka_unit_test(cbor_counts_bounded_by_input),

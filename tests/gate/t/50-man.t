@@ -68,9 +68,9 @@ same_set "fido2gatectl: the long options of --help are those of fido2gatectl(8)'
 	"$(printf '%s\n' "$man_page" | sections 'OPTIONS|COMMANDS' | longs)" \
 	"$(printf '%s\n' "$help" | longs)"
 help_commands=$(printf '%s\n' "$help" | sed -n '/^commands:/,/^$/p' |
-	sed -n 's/^  \([a-z][a-z-]*\).*/\1/p' | sort -u)
+	sed -n 's/^  \([a-z][a-z0-9-]*\).*/\1/p' | sort -u)
 man_commands=$(printf '%s\n' "$man_page" | sections COMMANDS |
-	sed -n 's/^       \([a-z][a-z-]*\).*/\1/p' | sort -u)
+	sed -n 's/^       \([a-z][a-z0-9-]*\).*/\1/p' | sort -u)
 ok $([ "$(printf '%s\n' "$help_commands" | wc -l)" -ge 5 ]; echo $?) \
 	"fido2gatectl --help lists its commands"
 same_set "fido2gatectl: the commands of --help are those of its COMMANDS" \

@@ -29,7 +29,7 @@ complete_words() {
 
 help=$("$BUILD/fido2gatectl" --help)
 help_commands=$(printf '%s\n' "$help" | sed -n '/^commands:/,/^$/p' |
-	sed -n 's/^  \([a-z][a-z-]*\).*/\1/p' | sort -u)
+	sed -n 's/^  \([a-z][a-z0-9-]*\).*/\1/p' | sort -u)
 help_options=$(printf '%s\n' "$help" | sed -n '/^options:/,/^$/p' |
 	grep -oE -- '--[a-z][a-z-]*' | sort -u)
 ok $([ "$(printf '%s\n' "$help_commands" | wc -l)" -ge 5 ]; echo $?) \
@@ -54,9 +54,14 @@ is "$(complete_words fido2gatectl unlock ro)" \
 	"$(compgen -u ro | sort -u)" "unlock <TAB> offers user names"
 is "$(complete_words fido2gatectl status '')" "" \
 	"status takes no argument: nothing offered"
+is "$(complete_words fido2gatectl import-pam-u2f --)" \
+	"$(printf '%s\n' "$help" | sed -n 's/^  import-pam-u2f //p' | grep -o -- '--[a-z-]*' | sort -u)" \
+	"import-pam-u2f --<TAB> offers its options from --help"
 mkdir "$T/run"
 : > "$T/run/agent.sock"
 is "$(complete_words fido2gatectl --socket "$T/run/a")" "$T/run/agent.sock" \
 	"--socket <TAB> offers file names"
+is "$(complete_words fido2gatectl import-pam-u2f "$T/run/a")" "$T/run/agent.sock" \
+	"import-pam-u2f <TAB> offers file names"
 
 done_testing

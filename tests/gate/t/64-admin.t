@@ -47,6 +47,8 @@ got=$(printf '%s\n' '{"op":"admin.add","user":"bob"}' | raw)
 like "$got" '"error":"stepup"' "so is admin.add"
 got=$(printf '%s\n' '{"op":"user.unlock","user":"bob"}' '{"op":"cred.revoke","user":"ann","credential":"ann admin key"}' | raw)
 is "$(grep -c '"error":"stepup"' <<< "$got")" 2 "and unlock and revoke"
+got=$(printf '%s\n' '{"op":"cred.import","credentials":[{}]}' '{"op":"user.lock","user":"bob","reason":"x"}' '{"op":"cred.set","user":"ann","credential":"ann admin key","set":"disable"}' | raw)
+is "$(grep -c '"error":"stepup"' <<< "$got")" 3 "and import, lock and disable"
 
 # ann enrols bob with her own key
 SOFTKEY_STATE="$T/bob1" admin_ctl ann enroll bob --label bob-laptop > "$T/out" 2>&1
