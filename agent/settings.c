@@ -185,6 +185,12 @@ const struct fg_setting fg_settings[] = {
 	       "warn about a user with fewer (a spare key avoids the "
 	       "lost-key call)."},
 
+    {"admin", "invite_ttl", &fg_type_seconds, MAIN(invite_ttl), .min = 300,
+	.max = 2592000, .def = "86400",
+	.doc = "How long a link of fido2gatectl invite lives; the key "
+	       "enrolled through it then waits as long for an admin's "
+	       "confirmation."},
+
     /* [oidc]: the homeserver gate, off without issuer */
     {"oidc", "issuer", &fg_type_issuer, GATE(issuer),
 	.doc = "The web front's public base URL, without a trailing /: "

@@ -24,6 +24,7 @@ static const struct {
 	{ "revoke", ctl_revoke },
 	{ "unlock", ctl_unlock },
 	{ "approve", ctl_approve },
+	{ "invite", ctl_invite },
 	{ "admin", ctl_admin },
 	{ "rotate-keys", ctl_rotate_keys },
 	{ "status", ctl_status },
@@ -49,7 +50,10 @@ usage(FILE *f)
 		"  enable USER CREDENTIAL       let a disabled credential log in again\n"
 		"  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
 		"  approve REQUEST              approve, as a second admin, a recovery,\n"
-		"                               an unlock or an admin change\n"
+		"                               an unlock or an admin change; confirm\n"
+		"                               an invited key\n"
+		"  invite USER                  a one-time link for USER to enrol a key\n"
+		"                               in the browser (remote enrolment)\n"
 		"  admin add|remove USER        register or remove an admin\n"
 		"  admin list                   the admins and the waiting requests\n"
 		"  rotate-keys                  new id_token signing keys for the\n"
