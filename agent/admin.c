@@ -33,7 +33,7 @@ struct actor {
 
 static const char *const actions[] = { "enroll", "revoke", "lock", "unlock",
 	"approve", "rename", "disable", "enable", "admin.add", "admin.remove",
-	"rotate-keys", "import" };
+	"rotate-keys", "import", "invite" };
 
 static bool
 action_known(const char *a)
@@ -542,6 +542,54 @@ fg_recovery_request(struct fg_agent *ag, const char *user, const char *actor,
 	if ((key = strstr(actor, " key=")) != NULL)
 		snprintf(who.cred, sizeof(who.cred), "%s", key + 5);
 	request_fill(ag, rq, "recover", user, &who);
+}
+
+/*
+ * invite.create's authorisation: a registered admin's step-up. Not in
+ * bootstrap mode: the invited key waits for an admin's confirmation, and
+ * there is no admin to give it. by gets the admin's name, detail the
+ * audit's words.
+ */
+json_t *
+fg_invite_authorize(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req, const char *user, char *by, size_t bylen,
+    char *detail, size_t len)
+{
+	struct actor who;
+	json_t *reply;
+
+	if ((reply = authorize(ag, peer, req, "invite", user, &who)) != NULL)
+		return reply;
+	if (who.bootstrap)
+		return fg_reply_error(FG_E_DENIED,
+		    "no admin is registered, and an invited key waits for "
+		    "an admin's confirmation: register an admin first "
+		    "(fido2gatectl admin add)");
+	snprintf(by, bylen, "%s", who.name);
+	snprintf(detail, len, "%s", who.detail);
+	return NULL;
+}
+
+/*
+ * The request an admin confirms an invited key with. While two admins
+ * must agree ([admin] approvals = 2, two or more registered) it is the
+ * inviting admin's, so another admin confirms; else it is the invited
+ * user's, so any admin but that user (an invited admin) confirms, the
+ * inviting one included. It waits as long as a link lives.
+ */
+void
+fg_invite_request(struct fg_agent *ag, const char *user, const char *by,
+    struct fg_request *rq)
+{
+	struct actor who = { 0 };
+	bool second = false;
+
+	if (needs_second(ag, &who, &second) != FG_OK)
+		second = true; /* the stricter, when the store cannot say */
+	snprintf(who.name, sizeof(who.name), "%s", second ? by : user);
+	snprintf(who.cred, sizeof(who.cred), "%s", "invitation");
+	request_fill(ag, rq, "invite", user, &who);
+	rq->expires = rq->created + ag->cfg.invite_ttl;
 }
 
 static json_t *

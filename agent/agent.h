@@ -143,6 +143,7 @@ struct fg_config {
 	char notify_command[256]; /* exec'd directly; "": none */
 	bool notify_matrix;	  /* a server notice, via the admin API */
 	unsigned notify_timeout;  /* seconds per notification */
+	unsigned invite_ttl;	    /* seconds an invitation link lives */
 	struct fg_gate gate;
 };
 
@@ -399,6 +400,24 @@ int fg_store_requests(struct fg_store *s, json_t **out);
 int fg_store_request_approve(struct fg_store *s, const struct fg_request *rq,
     const char *by, const char *by_cred, int64_t not_before,
     const struct fg_audit *a);
+/* Invitations (remote enrolment): the token's SHA-256 only is kept. */
+struct fg_invitation {
+	char user[FG_USER_NAME_MAX + 1];
+	char created_by[FG_USER_NAME_MAX + 1];
+	int64_t expires;
+	int64_t used; /* when it enrolled a key; 0: not yet */
+};
+int fg_store_invite_add(struct fg_store *s, const uint8_t hash[32],
+    const char *user, const char *by, int64_t expires,
+    const struct fg_audit *a);
+int fg_store_invite_get(struct fg_store *s, const uint8_t hash[32],
+    struct fg_invitation *inv);
+/* The credential (pending), rq and the invitation spent, at once;
+ * FG_ERR_NOTFOUND (nothing written) when the invitation is used, expired
+ * or not rq->user's; FG_ERR_EXISTS for a credential already enrolled. */
+int fg_store_invite_enrol(struct fg_store *s, const uint8_t hash[32],
+    const uint8_t handle[32], const struct fg_cred *c,
+    const struct fg_request *rq, const struct fg_audit *a);
 /* FG_ERR_NOTFOUND when the credential is not in state from. */
 int fg_store_cred_set(struct fg_store *s, int64_t id, const char *from,
     const char *state, const char *label, const struct fg_audit *a);
@@ -432,6 +451,7 @@ enum fg_purpose {
 	FG_PURPOSE_ENROL = 2, /* enroll.begin */
 	FG_PURPOSE_WEB = 3,   /* web.begin: a browser, in a transaction */
 	FG_PURPOSE_ADMIN = 4, /* admin.begin: an admin's step-up */
+	FG_PURPOSE_INVITE = 5, /* invite.begin: a browser's new key */
 };
 
 struct fg_chal {
@@ -737,6 +757,50 @@ char *fg_oidc_logout_token(struct fg_agent *ag,
 /* lock.c: user.lock, an administrator's lock */
 json_t *fg_op_user_lock(struct fg_agent *, const struct fg_peer *,
     const json_t *);
+
+/* The page of an invitation link, kept by oidc.c among the browser's
+ * transactions (no web.* request takes it). */
+struct fg_invite_tx {
+	uint8_t hash[32]; /* the token's SHA-256 */
+	char user[FG_USER_NAME_MAX + 1];
+	bool first_done;  /* the first factor passed for user */
+	uint8_t session[FG_SESSION_LEN]; /* its open challenge, if any */
+	bool has_session;
+};
+bool fg_gate_on(const struct fg_agent *ag);
+/* A refusal of a request anyone on the network can send, audited at a
+ * bounded rate. */
+void fg_audit_quiet(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *event, const char *reason, const char *detail);
+/* A new page for the invitation: "tx", "expires_in" (and "upstream" with
+ * the organisation's provider first) set in reply. */
+int fg_oidc_invite_new(struct fg_agent *ag, const uint8_t hash[32],
+    const char *user, json_t *reply);
+/* The invitation page named by req's "tx"; NULL when there is none. */
+struct fg_invite_tx *fg_oidc_invite_of(struct fg_agent *ag,
+    const json_t *req, uint8_t id[FG_TX_LEN]);
+void fg_oidc_invite_end(struct fg_agent *ag, const uint8_t id[FG_TX_LEN]);
+
+/* invite.c: remote enrolment by invitation. */
+json_t *fg_op_invite_create(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_invite_open(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_invite_begin(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+json_t *fg_op_invite_finish(struct fg_agent *, const struct fg_peer *,
+    const json_t *);
+/* admin.c: invite.create's authorisation (a registered admin's step-up;
+ * by and detail name them); and the request an admin confirms an invited
+ * key with (by: the admin who invited). */
+json_t *fg_invite_authorize(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req, const char *user, char *by, size_t bylen,
+    char *detail, size_t len);
+void fg_invite_request(struct fg_agent *ag, const char *user,
+    const char *by, struct fg_request *rq);
+/* ops.c: a challenge of purpose for user (the per-user cap applies). */
+json_t *fg_issue(struct fg_agent *ag, const struct fg_peer *peer,
+    enum fg_purpose purpose, const char *user, struct fg_chal **out);
 
 /* Returns the reply (never NULL unless out of memory). */
 json_t *fg_agent_handle(struct fg_agent *ag, const struct fg_peer *peer,

@@ -94,7 +94,9 @@ bucket(const struct fg_chal_table *t, const uint8_t *session)
 static size_t *
 pool(struct fg_chal_table *t, enum fg_purpose purpose)
 {
-	return purpose == FG_PURPOSE_WEB ? &t->web_count : &t->count;
+	return purpose == FG_PURPOSE_WEB || purpose == FG_PURPOSE_INVITE ?
+	    &t->web_count :
+	    &t->count;
 }
 
 int
@@ -106,7 +108,7 @@ fg_chal_issue(struct fg_chal_table *t, enum fg_purpose purpose,
 
 	*out = NULL;
 	if (*pool(t, purpose) >=
-	    (purpose == FG_PURPOSE_WEB ? t->web_cap : t->cap))
+	    (pool(t, purpose) == &t->web_count ? t->web_cap : t->cap))
 		return FG_ERR_LIMIT;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->user = strdup(user)) == NULL) {

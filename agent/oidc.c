@@ -42,6 +42,9 @@ struct tx {
 	bool has_session;
 	char up_user[FG_USER_NAME_MAX + 1];
 	json_t *up_amr;		      /* the provider's amr, if any */
+	/* an invitation's page (invite.c), not a login: no client, and no
+	 * web.* request takes it */
+	struct fg_invite_tx *invite;
 };
 
 /* An authorization code, and what it was minted for. */
@@ -104,6 +107,10 @@ tx_free(void *p)
 	if (t->up_verifier != NULL)
 		fg_wipe_free(t->up_verifier, strlen(t->up_verifier));
 	json_decref(t->up_amr);
+	if (t->invite != NULL) {
+		OPENSSL_cleanse(t->invite, sizeof(*t->invite));
+		free(t->invite);
+	}
 	free(t);
 }
 
@@ -260,8 +267,8 @@ fg_oidc_sweep(struct fg_agent *ag, int64_t now)
  * so that a flood cannot fill the append-only log (and then the disk);
  * the next record says how many were left out.
  */
-static void
-audit_unauthenticated(struct fg_agent *ag, const struct fg_peer *peer,
+void
+fg_audit_quiet(struct fg_agent *ag, const struct fg_peer *peer,
     const char *event, const char *reason, const char *detail)
 {
 	struct fg_oidc *o = ag->oidc;
@@ -287,8 +294,8 @@ audit_unauthenticated(struct fg_agent *ag, const struct fg_peer *peer,
 	fg_audit(ag, peer, event, NULL, NULL, "deny", why, detail);
 }
 
-static bool
-gate_on(const struct fg_agent *ag)
+bool
+fg_gate_on(const struct fg_agent *ag)
 {
 	return ag->cfg.gate.issuer[0] != '\0' && ag->oidc != NULL &&
 	    ag->keys_signing != NULL;
@@ -475,7 +482,7 @@ fg_op_oidc_discovery(struct fg_agent *ag, const struct fg_peer *peer,
 
 	(void)peer;
 	(void)req;
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if (asprintf(&authz, "%s/authorize", iss) < 0)
 		authz = NULL;
@@ -531,7 +538,7 @@ fg_op_oidc_jwks(struct fg_agent *ag, const struct fg_peer *peer,
 
 	(void)peer;
 	(void)req;
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if ((jwks = fg_keys_jwks(ag)) == NULL)
 		return fg_store_failed();
@@ -549,7 +556,7 @@ fg_op_oidc_rotate(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!peer->admin)
 		return fg_denied();
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if ((reply = fg_admin_authorize(ag, peer, req, "rotate-keys", "",
 		 detail, sizeof(detail))) != NULL)
@@ -626,7 +633,7 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if (!json_is_object(params) || json_object_size(params) > 32)
 		return fg_bad_request("params must be an object of strings");
@@ -654,7 +661,7 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 		if (strcmp(client->redirect[i], redirect) == 0)
 			break;
 	if (redirect == NULL || i == client->n_redirect) {
-		audit_unauthenticated(ag, peer, FG_OP_OIDC_AUTHORIZE,
+		fg_audit_quiet(ag, peer, FG_OP_OIDC_AUTHORIZE,
 		    "redirect_uri not registered for the client", client->id);
 		return oauth_error("invalid_request",
 		    "redirect_uri is not one registered for this client",
@@ -759,9 +766,13 @@ out:
 static struct entry *
 tx_of(struct fg_agent *ag, const json_t *req, uint8_t id[FG_TX_LEN])
 {
+	struct entry *e;
+
 	if (!decode_id(fg_json_str(req, "tx"), id, FG_TX_LEN))
 		return NULL;
-	return table_get(&ag->oidc->tx, id, FG_TX_LEN);
+	e = table_get(&ag->oidc->tx, id, FG_TX_LEN);
+	/* an invitation's page is no login */
+	return e != NULL && ((struct tx *)e->value)->invite == NULL ? e : NULL;
 }
 
 /*
@@ -867,7 +878,7 @@ fg_op_web_begin(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if (tx_of(ag, req, id) == NULL)
 		return fg_reply_error(FG_E_NO_SESSION,
@@ -956,7 +967,7 @@ fg_op_web_finish(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if ((e = tx_of(ag, req, id)) == NULL)
 		return fg_reply_error(FG_E_NO_SESSION,
@@ -1030,7 +1041,7 @@ fg_op_web_abort(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if (!fg_opt_text(req, "reason", FG_TEXT_MAX, &why))
 		return fg_bad_request("reason is not short printable text");
@@ -1059,7 +1070,7 @@ fg_op_upstream_config(struct fg_agent *ag, const struct fg_peer *peer,
 	(void)req;
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag) || (u = fg_gate_upstream(&ag->cfg.gate)) == NULL)
+	if (!fg_gate_on(ag) || (u = fg_gate_upstream(&ag->cfg.gate)) == NULL)
 		return fg_reply_error(FG_E_DENIED,
 		    "no provider is configured as the first factor");
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:s}",
@@ -1106,7 +1117,7 @@ fg_op_upstream_session(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag) || fg_gate_upstream(&ag->cfg.gate) == NULL)
+	if (!fg_gate_on(ag) || fg_gate_upstream(&ag->cfg.gate) == NULL)
 		return fg_reply_error(FG_E_DENIED, "no provider configured");
 	if ((e = tx_of_state(ag, fg_json_str(req, "state"), false)) == NULL)
 		return fg_reply_error(FG_E_NO_SESSION,
@@ -1155,6 +1166,52 @@ upstream_user(const struct fg_upstream *u, const json_t *claims, char *out,
 }
 
 /*
+ * An invitation's first factor: the provider must name the very user the
+ * link was made for; anyone else (the link forwarded, stolen, or opened by
+ * a colleague signed in at the provider) ends the page.
+ */
+static json_t *
+invite_upstream(struct fg_agent *ag, const struct fg_peer *peer,
+    struct entry *e, const char *user, const struct fg_upstream *u)
+{
+	struct tx *t = e->value;
+	char detail[FG_USER_NAME_MAX + 96], *tx_s;
+	json_t *reply;
+
+	if (strcmp(user, t->invite->user) != 0) {
+		snprintf(detail, sizeof(detail), "%s signed in at %s",
+		    user, u->name);
+		fg_audit(ag, peer, FG_OP_INVITE_BEGIN, t->invite->user, NULL,
+		    "deny",
+		    "the organisation's provider named another user than "
+		    "the one invited",
+		    detail);
+		fg_failure(ag, fg_charged_uid(peer), peer->pid,
+		    t->invite->user);
+		table_del(&ag->oidc->tx, e);
+		return fg_reply_error(FG_E_REFUSED,
+		    "this invitation is for another user");
+	}
+	t->invite->first_done = true;
+	fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, user, NULL, "ok",
+	    "the organisation's provider named the invited user; the new "
+	    "key follows",
+	    u->name);
+	if ((tx_s = fg_b64url_encode(e->key, FG_TX_LEN)) == NULL)
+		return fg_reply_error(FG_E_INTERNAL, "out of memory");
+	reply = fg_reply_ok();
+	json_object_set_new(reply, "invite", json_true());
+	json_object_set_new(reply, "user", json_string(user));
+	json_object_set_new(reply, "tx", json_string(tx_s));
+	json_object_set_new(reply, "uv",
+	    json_string(fg_uv_policy_name(ag->cfg.uv)));
+	json_object_set_new(reply, "expires_in",
+	    json_integer((e->expires - fg_now_ms()) / 1000));
+	free(tx_s);
+	return reply;
+}
+
+/*
  * The front redeemed the provider's code and checked its id_token
  * (signature against the provider's keys, algorithm, iss, aud, azp, exp,
  * iat, our nonce): it hands over the claims, or why it refused them. The
@@ -1176,10 +1233,10 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag) || (u = fg_gate_upstream(&ag->cfg.gate)) == NULL)
+	if (!fg_gate_on(ag) || (u = fg_gate_upstream(&ag->cfg.gate)) == NULL)
 		return fg_reply_error(FG_E_DENIED, "no provider configured");
 	if ((e = tx_of_state(ag, fg_json_str(req, "state"), true)) == NULL) {
-		audit_unauthenticated(ag, peer, FG_OP_WEB_UPSTREAM,
+		fg_audit_quiet(ag, peer, FG_OP_WEB_UPSTREAM,
 		    "the provider's answer carries an unknown, used or "
 		    "expired state",
 		    u->name);
@@ -1218,6 +1275,8 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 		reply = fg_reply_error(FG_E_REFUSED, why);
 		return reply;
 	}
+	if (t->invite != NULL)
+		return invite_upstream(ag, peer, e, user, u);
 	snprintf(t->up_user, sizeof(t->up_user), "%s", user);
 	t->up_done = true;
 	amr = json_object_get(claims, "amr");
@@ -1387,7 +1446,7 @@ fg_op_oidc_token(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if ((client = token_client(ag, req, &reply)) == NULL) {
 		fg_audit(ag, peer, FG_OP_OIDC_TOKEN, NULL, NULL, "deny",
@@ -1497,7 +1556,7 @@ fg_op_oidc_userinfo(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!web_caller(peer))
 		return fg_denied();
-	if (!gate_on(ag))
+	if (!fg_gate_on(ag))
 		return gate_off();
 	if (!decode_id(fg_json_str(req, "access_token"), raw, sizeof(raw)) ||
 	    (e = table_get(&ag->oidc->tokens, raw, sizeof(raw))) == NULL)
@@ -1551,7 +1610,7 @@ fg_op_login_check(struct fg_agent *ag, const struct fg_peer *peer,
 
 	if (!peer->homeserver && peer->uid != 0)
 		return fg_denied();
-	if (!gate_on(ag) || g->server_name[0] == '\0')
+	if (!fg_gate_on(ag) || g->server_name[0] == '\0')
 		return gate_off();
 	if (user_id == NULL || strlen(user_id) > 512 ||
 	    !fg_text_printable(user_id, strlen(user_id)) ||
@@ -1694,4 +1753,66 @@ fg_oidc_logout_token(struct fg_agent *ag, const struct fg_oidc_client *client,
 	json_decref(claims);
 	free(jti);
 	return jws;
+}
+
+/* --- invitations' pages (invite.c) --- */
+
+int
+fg_oidc_invite_new(struct fg_agent *ag, const uint8_t hash[32],
+    const char *user, json_t *reply)
+{
+	uint8_t id[FG_TX_LEN];
+	struct tx *t = NULL;
+	char *tx_s = NULL;
+	json_t *up = NULL;
+	int r, ret = FG_ERR_NOMEM;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->invite = calloc(1, sizeof(*t->invite))) == NULL ||
+	    fg_random(id, sizeof(id)) != FG_OK ||
+	    (tx_s = fg_b64url_encode(id, sizeof(id))) == NULL)
+		goto out;
+	memcpy(t->invite->hash, hash, sizeof(t->invite->hash));
+	snprintf(t->invite->user, sizeof(t->invite->user), "%s", user);
+	if (ag->cfg.gate.ff == FG_FF_OIDC &&
+	    (up = upstream_start(ag, t, id)) == NULL)
+		goto out;
+	if ((r = table_put(&ag->oidc->tx, id, sizeof(id),
+		 (int64_t)TX_TTL_S * 1000, t)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	t = NULL;
+	json_object_set_new(reply, "tx", json_string(tx_s));
+	json_object_set_new(reply, "expires_in", json_integer(TX_TTL_S));
+	if (up != NULL)
+		json_object_set_new(reply, "upstream", up);
+	up = NULL;
+	ret = FG_OK;
+out:
+	tx_free(t);
+	json_decref(up);
+	free(tx_s);
+	return ret;
+}
+
+struct fg_invite_tx *
+fg_oidc_invite_of(struct fg_agent *ag, const json_t *req,
+    uint8_t id[FG_TX_LEN])
+{
+	struct entry *e;
+
+	if (!fg_gate_on(ag) || !decode_id(fg_json_str(req, "tx"), id, FG_TX_LEN) ||
+	    (e = table_get(&ag->oidc->tx, id, FG_TX_LEN)) == NULL)
+		return NULL;
+	return ((struct tx *)e->value)->invite;
+}
+
+void
+fg_oidc_invite_end(struct fg_agent *ag, const uint8_t id[FG_TX_LEN])
+{
+	struct entry *e = table_get(&ag->oidc->tx, id, FG_TX_LEN);
+
+	if (e != NULL && ((struct tx *)e->value)->invite != NULL)
+		table_del(&ag->oidc->tx, e);
 }

@@ -292,8 +292,12 @@ static const char *
 tally(const struct fg_agent *ag, enum fg_purpose purpose, const char *user,
     bool slots, char *buf, size_t len)
 {
-	if (user == NULL || purpose != FG_PURPOSE_WEB ||
-	    (!slots && ag->cfg.gate.ff != FG_FF_NONE))
+	/* an invitation's challenges come after its first factor: its
+	 * failures are the user's own, its slots the browser's */
+	if (user == NULL ||
+	    (purpose != FG_PURPOSE_WEB && purpose != FG_PURPOSE_INVITE) ||
+	    (!slots && (ag->cfg.gate.ff != FG_FF_NONE ||
+			   purpose == FG_PURPOSE_INVITE)))
 		return user;
 	snprintf(buf, len, "web\n%s", user);
 	return buf;
@@ -334,7 +338,8 @@ fg_agent_expired(const struct fg_chal *c, void *agent)
 
 	fg_limits_session(ag->limits, &ag->cfg,
 	    tally(ag, c->purpose, c->user, true, buf, sizeof(buf)), -1);
-	if (c->purpose == FG_PURPOSE_ENROL)
+	/* an enrolment left unanswered is no failed login */
+	if (c->purpose == FG_PURPOSE_ENROL || c->purpose == FG_PURPOSE_INVITE)
 		return;
 	/* a login left unanswered: the key was not there, or not touched */
 	fg_audit(ag, &caller,
@@ -352,9 +357,9 @@ fg_agent_expired(const struct fg_chal *c, void *agent)
  * local user can make root hold open (a stopped su or sudo) are all for
  * that user, so they cannot crowd out anyone else's login.
  */
-static json_t *
-issue(struct fg_agent *ag, const struct fg_peer *peer, enum fg_purpose purpose,
-    const char *user, struct fg_chal **out)
+json_t *
+fg_issue(struct fg_agent *ag, const struct fg_peer *peer,
+    enum fg_purpose purpose, const char *user, struct fg_chal **out)
 {
 	char buf[FG_USER_NAME_MAX + 8];
 	const char *slots = tally(ag, purpose, user, true, buf, sizeof(buf));
@@ -476,7 +481,7 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		    service);
 		return fg_store_failed();
 	}
-	if ((reply = issue(ag, peer, purpose, user, &c)) != NULL) {
+	if ((reply = fg_issue(ag, peer, purpose, user, &c)) != NULL) {
 		fg_audit(ag, peer, event, user, NULL, "deny",
 		    fg_json_str(reply, "message"), service);
 		fg_cred_list_free(&creds, n);
@@ -961,7 +966,7 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		    "the user has max_credentials_per_user active credentials; "
 		    "revoke one first");
 	}
-	if ((reply = issue(ag, peer, FG_PURPOSE_ENROL, user, &c)) != NULL) {
+	if ((reply = fg_issue(ag, peer, FG_PURPOSE_ENROL, user, &c)) != NULL) {
 		fg_cred_list_free(&creds, n);
 		free(actor);
 		return reply;
@@ -1704,6 +1709,10 @@ static const struct fg_op ops[] = {
 	{ FG_OP_UPSTREAM_CONFIG, fg_op_upstream_config },
 	{ FG_OP_UPSTREAM_SESSION, fg_op_upstream_session },
 	{ FG_OP_WEB_UPSTREAM, fg_op_web_upstream },
+	{ FG_OP_INVITE_CREATE, fg_op_invite_create },
+	{ FG_OP_INVITE_OPEN, fg_op_invite_open },
+	{ FG_OP_INVITE_BEGIN, fg_op_invite_begin },
+	{ FG_OP_INVITE_FINISH, fg_op_invite_finish },
 };
 
 json_t *

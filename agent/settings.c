@@ -185,6 +185,11 @@ const struct fg_setting fg_settings[] = {
 	       "warn about a user with fewer (a spare key avoids the "
 	       "lost-key call)."},
 
+    {"admin", "invite_ttl", &fg_type_seconds, MAIN(invite_ttl), .min = 300,
+	.max = 2592000, .def = "86400",
+	.doc = "How long a link of fido2gatectl invite lives; the key "
+	       "enrolled through it then waits as long for an admin's "
+	       "confirmation."},
     /* [notify]: enrolments, revocations, locks, unlocks, lockouts */
     {"notify", "command", &fg_type_path, MAIN(notify_command),
 	.doc = "A program run for each event, directly (no shell), with "

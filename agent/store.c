@@ -167,6 +167,35 @@ static const char *const migrations[] = {
 	 * stands in until its first login (fg_store_cred_bind) */
 	"ALTER TABLE credentials ADD COLUMN id_pending INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* 8: remote enrolment by invitation (docs/admin-guide.md): the
+	 * links' tokens, of which only a hash is kept, and the request an
+	 * admin confirms an invited key with (action 'invite'; the CHECK
+	 * is rebuilt with the table, as in 5) */
+	"CREATE TABLE invitations ("
+	"  token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),"
+	"  user TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  used INTEGER);"
+	"CREATE TABLE requests_new ("
+	"  id TEXT PRIMARY KEY,"
+	"  action TEXT NOT NULL"
+	"    CHECK (action IN ('recover', 'unlock', 'admin.add',"
+	"      'admin.remove', 'invite')),"
+	"  user TEXT NOT NULL,"
+	"  credential INTEGER,"
+	"  requested_by TEXT NOT NULL,"
+	"  requested_cred TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  approved_by TEXT,"
+	"  approved_cred TEXT,"
+	"  approved INTEGER);"
+	"INSERT INTO requests_new SELECT * FROM requests;"
+	"DROP TABLE requests;"
+	"ALTER TABLE requests_new RENAME TO requests;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -917,15 +946,14 @@ request_insert(struct fg_store *s, const struct fg_request *rq,
 	return FG_OK;
 }
 
-int
-fg_store_cred_add(struct fg_store *s, const char *user,
-    const uint8_t handle[32], const struct fg_cred *c,
-    const struct fg_request *rq, const struct fg_audit *a)
+/* The statements that enrol c for user: the user (unless known: then
+ * their handle stays), then the credential. */
+static int
+cred_statements(struct fg_store *s, const char *user,
+    const uint8_t handle[32], const struct fg_cred *c, sqlite3_stmt **st)
 {
-	sqlite3_stmt *st[3] = {NULL, NULL, NULL};
-	int r, ret = FG_ERR_INTERNAL;
+	int r;
 
-	/* the user first, unless known: then their handle stays */
 	if ((r = prepare(s,
 		 "INSERT INTO users (name, handle, created) VALUES (?, ?, ?)"
 		 " ON CONFLICT (name) DO NOTHING",
@@ -936,11 +964,8 @@ fg_store_cred_add(struct fg_store *s, const char *user,
 		 " aaguid, fmt, label, created, state, not_before)"
 		 " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users"
 		 " WHERE name = ?",
-		 &st[1])) != FG_OK ||
-	    (rq != NULL && (r = request_insert(s, rq, &st[2])) != FG_OK)) {
-		ret = r;
-		goto out;
-	}
+		 &st[1])) != FG_OK)
+		return r;
 	bind_text(st[0], 1, user);
 	sqlite3_bind_blob(st[0], 2, handle, 32, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st[0], 3, now_s());
@@ -961,6 +986,22 @@ fg_store_cred_add(struct fg_store *s, const char *user,
 	if (c->not_before != 0)
 		sqlite3_bind_int64(st[1], 13, c->not_before);
 	bind_text(st[1], 14, user);
+	return FG_OK;
+}
+
+int
+fg_store_cred_add(struct fg_store *s, const char *user,
+    const uint8_t handle[32], const struct fg_cred *c,
+    const struct fg_request *rq, const struct fg_audit *a)
+{
+	sqlite3_stmt *st[3] = {NULL, NULL, NULL};
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = cred_statements(s, user, handle, c, st)) != FG_OK ||
+	    (rq != NULL && (r = request_insert(s, rq, &st[2])) != FG_OK)) {
+		ret = r;
+		goto out;
+	}
 	/* an enrolment is durable: fsynced before we answer; a recovery's
 	 * request names the credential just inserted (the last statement:
 	 * change() checks that it made its row) */
@@ -1848,7 +1889,9 @@ action_statement(struct fg_store *s, const struct fg_request *rq,
 {
 	int r = FG_ERR_INVALID;
 
-	if (strcmp(rq->action, "recover") == 0) {
+	/* an invited key, as a recovered one, waits in state pending */
+	if (strcmp(rq->action, "recover") == 0 ||
+	    strcmp(rq->action, "invite") == 0) {
 		if ((r = prepare(s,
 			 "UPDATE credentials SET state = 'active',"
 			 " not_before = ?2 WHERE id = ?1 AND state = 'pending'",
@@ -2067,5 +2110,105 @@ fg_store_cred_set(struct fg_store *s, int64_t id, const char *from,
 	ret = change(s, &st, 1, true, a, true);
 out:
 	release(s, st);
+	return ret;
+}
+
+int
+fg_store_invite_add(struct fg_store *s, const uint8_t hash[32],
+    const char *user, const char *by, int64_t expires,
+    const struct fg_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "INSERT INTO invitations (token_hash, user, created_by,"
+		 " created, expires) VALUES (?, ?, ?, ?, ?)",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+	bind_text(st, 2, user);
+	bind_text(st, 3, by);
+	sqlite3_bind_int64(st, 4, now_s());
+	sqlite3_bind_int64(st, 5, expires);
+	ret = change(s, &st, 1, true, a, true);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_invite_get(struct fg_store *s, const uint8_t hash[32],
+    struct fg_invitation *inv)
+{
+	sqlite3_stmt *st = NULL;
+	const char *t;
+	int r, ret = FG_ERR_INTERNAL;
+
+	memset(inv, 0, sizeof(*inv));
+	if ((r = prepare(s,
+		 "SELECT user, created_by, expires, coalesce(used, 0)"
+		 " FROM invitations WHERE token_hash = ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		ret = db_error(s, "invitation");
+		goto out;
+	}
+	t = (const char *)sqlite3_column_text(st, 0);
+	snprintf(inv->user, sizeof(inv->user), "%s", t != NULL ? t : "");
+	t = (const char *)sqlite3_column_text(st, 1);
+	snprintf(inv->created_by, sizeof(inv->created_by), "%s",
+	    t != NULL ? t : "");
+	inv->expires = sqlite3_column_int64(st, 2);
+	inv->used = sqlite3_column_int64(st, 3);
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
+/*
+ * An invited key: the credential (pending), the request an admin
+ * confirms it with, and the invitation spent, in one transaction. The
+ * invitation's update comes last and must find its row (still unused,
+ * unexpired, for this user), or nothing is written (FG_ERR_NOTFOUND):
+ * two browsers finishing one link at once enrol one key.
+ */
+int
+fg_store_invite_enrol(struct fg_store *s, const uint8_t hash[32],
+    const uint8_t handle[32], const struct fg_cred *c,
+    const struct fg_request *rq, const struct fg_audit *a)
+{
+	sqlite3_stmt *st[4] = {NULL, NULL, NULL, NULL};
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = cred_statements(s, rq->user, handle, c, st)) != FG_OK ||
+	    (r = request_insert(s, rq, &st[2])) != FG_OK ||
+	    (r = prepare(s,
+		 "UPDATE invitations SET used = ?2 WHERE token_hash = ?1"
+		 " AND used IS NULL AND expires > ?2 AND user = ?3",
+		 &st[3])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_blob(st[3], 1, hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st[3], 2, now_s());
+	bind_text(st[3], 3, rq->user);
+	ret = change(s, st, 4, true, a, true);
+out:
+	release(s, st[0]);
+	release(s, st[1]);
+	release(s, st[2]);
+	release(s, st[3]);
 	return ret;
 }

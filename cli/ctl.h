@@ -54,6 +54,7 @@ int ctl_rename(struct ctl *c, int argc, char **argv);
 int ctl_disable(struct ctl *c, int argc, char **argv);
 int ctl_enable(struct ctl *c, int argc, char **argv);
 int ctl_approve(struct ctl *c, int argc, char **argv);
+int ctl_invite(struct ctl *c, int argc, char **argv);
 int ctl_admin(struct ctl *c, int argc, char **argv);
 void ctl_print_json(const json_t *v);
 /* A member of a record, for a person: controls escaped, "-" when absent. */

@@ -177,6 +177,44 @@ ctl_approve(struct ctl *c, int argc, char **argv)
 	return done(c, reply, line);
 }
 
+/*
+ * A one-time link for USER's remote enrolment: the user opens it, passes
+ * the first factor, and registers a key in the browser, which then waits
+ * for an admin's `approve`. The link is shown once and never kept.
+ */
+int
+ctl_invite(struct ctl *c, int argc, char **argv)
+{
+	json_t *reply;
+	char when[32], line[1400];
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return usage(_("usage: fido2gatectl invite USER\n"));
+	if ((rc = ctl_call_stepped(c, "invite", argv[1],
+		 json_pack("{s:s,s:s}", "op", FG_OP_INVITE_CREATE, "user",
+		     argv[1]),
+		 &reply)) != CTL_EXIT_OK)
+		return rc;
+	if (fg_json_str(reply, "link") == NULL) {
+		json_decref(reply);
+		fputs(_("fido2gatectl: the agent's reply has no link\n"),
+		    stderr);
+		return CTL_EXIT_FAIL;
+	}
+	snprintf(line, sizeof(line),
+	    _("%s\n"
+	      "Give this link to %s only, over a channel you trust. It works "
+	      "once, until %s;\nthe key it enrols waits for an admin's "
+	      "fido2gatectl approve.\n"),
+	    fg_json_str(reply, "link"), argv[1],
+	    ctl_when(json_integer_value(json_object_get(reply, "expires")),
+		when, sizeof(when)));
+	rc = done(c, reply, line);
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
 static int
 admin_list(struct ctl *c)
 {

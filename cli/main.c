@@ -26,6 +26,7 @@ static const struct {
 	{ "import-pam-u2f", ctl_import_pam_u2f },
 	{ "unlock", ctl_unlock },
 	{ "approve", ctl_approve },
+	{ "invite", ctl_invite },
 	{ "admin", ctl_admin },
 	{ "rotate-keys", ctl_rotate_keys },
 	{ "status", ctl_status },
@@ -51,7 +52,10 @@ usage(FILE *f)
 		"  enable USER CREDENTIAL       let a disabled credential log in again\n"
 		"  revoke USER CREDENTIAL       revoke by credential ID prefix or label\n"
 		"  approve REQUEST              approve, as a second admin, a recovery,\n"
-		"                               an unlock or an admin change\n"
+		"                               an unlock or an admin change; confirm\n"
+		"                               an invited key\n"
+		"  invite USER                  a one-time link for USER to enrol a key\n"
+		"                               in the browser (remote enrolment)\n"
 		"  admin add|remove USER        register or remove an admin\n"
 		"  admin list                   the admins and the waiting requests\n"
 		"  import-pam-u2f FILE [--dry-run] [--origin ORIGIN] [--appid APPID]\n"

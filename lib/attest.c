@@ -411,3 +411,77 @@ fg_attest_result_clear(struct fg_attest_result *res)
 	sk_X509_pop_free(res->x5c, X509_free);
 	memset(res, 0, sizeof(*res));
 }
+
+/* The text key of a CBOR map's pair, compared with want. */
+static bool
+key_is(const struct cbor_pair *p, const char *want)
+{
+	size_t n = strlen(want);
+
+	return cbor_isa_string(p->key) && cbor_string_is_definite(p->key) &&
+	    cbor_string_length(p->key) == n &&
+	    memcmp(cbor_string_handle(p->key), want, n) == 0;
+}
+
+int
+fg_attest_object_split(const uint8_t *obj, size_t len, char *fmt,
+    size_t fmtlen, uint8_t **ad, size_t *ad_len, uint8_t **st,
+    size_t *st_len)
+{
+	struct cbor_load_result lr;
+	cbor_item_t *map = NULL;
+	struct cbor_pair *pairs;
+	const cbor_item_t *f = NULL, *a = NULL, *s = NULL;
+	size_t i, n;
+	int ret = FG_ERR_INVALID;
+
+	*ad = *st = NULL;
+	*ad_len = *st_len = 0;
+	map = fg_cbor_load(obj, len, &lr);
+	if (map == NULL || lr.error.code != CBOR_ERR_NONE || lr.read != len ||
+	    !cbor_isa_map(map) || !cbor_map_is_definite(map))
+		goto out;
+	pairs = cbor_map_handle(map);
+	n = cbor_map_size(map);
+	for (i = 0; i < n; i++) {
+		if (key_is(&pairs[i], "fmt"))
+			f = pairs[i].value;
+		else if (key_is(&pairs[i], "authData"))
+			a = pairs[i].value;
+		else if (key_is(&pairs[i], "attStmt"))
+			s = pairs[i].value;
+		else
+			goto out; /* WebAuthn §6.5: these three, no more */
+	}
+	if (f == NULL || a == NULL || s == NULL || !cbor_isa_string(f) ||
+	    !cbor_string_is_definite(f) || cbor_string_length(f) == 0 ||
+	    cbor_string_length(f) >= fmtlen || !cbor_isa_bytestring(a) ||
+	    !cbor_bytestring_is_definite(a) || !cbor_isa_map(s))
+		goto out;
+	memcpy(fmt, cbor_string_handle(f), cbor_string_length(f));
+	fmt[cbor_string_length(f)] = '\0';
+	if (!fg_text_printable(fmt, strlen(fmt)) ||
+	    (*ad = malloc(cbor_bytestring_length(a) + 1)) == NULL) {
+		ret = *ad == NULL ? FG_ERR_NOMEM : FG_ERR_INVALID;
+		goto out;
+	}
+	memcpy(*ad, cbor_bytestring_handle(a), cbor_bytestring_length(a));
+	*ad_len = cbor_bytestring_length(a);
+	/* the statement, in CBOR again, as fg_attest_verify takes it (a
+	 * CTAP authenticator's attStmt: what libfido2 hands the CLI) */
+	if ((*st_len = cbor_serialize_alloc(s, st, &n)) == 0) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (ret != FG_OK) {
+		free(*ad);
+		free(*st);
+		*ad = *st = NULL;
+		*ad_len = *st_len = 0;
+	}
+	if (map != NULL)
+		cbor_decref(&map);
+	return ret;
+}

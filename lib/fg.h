@@ -193,6 +193,13 @@ int fg_attest_verify(const char *fmt, const uint8_t *authdata,
     const uint8_t cdh[32], const char *rp_id, struct fg_attest_result *res,
     char *why, size_t whylen);
 void fg_attest_result_clear(struct fg_attest_result *res);
+/* A browser's attestationObject (WebAuthn §6.5: {fmt, authData, attStmt}
+ * in CBOR) into what fg_attest_verify takes: fmt, the authenticator data
+ * and the statement (CBOR), both malloc'd. FG_OK, FG_ERR_INVALID (not
+ * such an object), FG_ERR_NOMEM. */
+int fg_attest_object_split(const uint8_t *obj, size_t len, char *fmt,
+    size_t fmtlen, uint8_t **ad, size_t *ad_len, uint8_t **st,
+    size_t *st_len);
 
 /*
  * attest_policy.c: which verified attestations an enrolment accepts. One

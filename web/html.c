@@ -30,6 +30,12 @@ enum word {
 	W_DETAIL,
 	W_PROVIDER_USER, /* before the user the provider named */
 	W_PROVIDER_KEY_HINT,
+	/* an invitation's enrolment page */
+	W_ENROL_TITLE,
+	W_ENROL_FOR, /* before the invited user */
+	W_ENROL_PASSWORD_HINT,
+	W_ENROL_KEY_HINT,
+	W_ENROL_SUBMIT,
 	W_PAGES /* then each page's title and text */
 };
 
@@ -50,6 +56,14 @@ static const char *const words[W_PAGES] = {
     [W_PROVIDER_USER] = N_("Your organisation has signed you in as "),
     [W_PROVIDER_KEY_HINT] = N_("To finish, your browser will ask you to "
 			       "touch your security key."),
+    [W_ENROL_TITLE] = N_("Register your security key"),
+    [W_ENROL_FOR] = N_("This invitation is for the account "),
+    [W_ENROL_PASSWORD_HINT] = N_("Enter your password to show that the "
+				 "invitation is yours."),
+    [W_ENROL_KEY_HINT] = N_("Next, your browser will ask you to touch "
+			    "your new security key. It will work once an "
+			    "administrator has confirmed it."),
+    [W_ENROL_SUBMIT] = N_("Register my security key"),
 };
 
 static const struct {
@@ -98,6 +112,9 @@ static const struct {
     [FG_PAGE_UP_EXPIRED] = {N_("This sign-in has expired or was already "
 			       "used"),
 	N_("Go back to the application and start again.")},
+    [FG_PAGE_INVITE_GONE] = {N_("This invitation link cannot be used"),
+	N_("The link is unknown, was already used, or has expired. Ask "
+	   "your administrator for a new one.")},
 };
 
 /* login.js's messages by key (the front's "error" codes among them);
@@ -162,6 +179,26 @@ static const struct {
 		    "site. Tell your administrator.")},
     {"browser", N_("Your browser could not use the key ({name}). Try "
 		   "again, or use another browser.")},
+    /* the enrolment page's */
+    {"enrol_touch", N_("Touch your new security key now (plug it in first "
+		       "if it is not).")},
+    {"enrol_finishing", N_("Registering your key…")},
+    {"enrol_done", N_("Your key is registered. It will work once an "
+		      "administrator has confirmed it: tell them the "
+		      "request {request}.")},
+    {"wrong_password", N_("Wrong password. Try again.")},
+    {"enrol_expired", N_("This page has expired, or the link was used "
+			 "meanwhile. Open the invitation link again; if it "
+			 "no longer works, ask your administrator for a new "
+			 "one.")},
+    {"enrol_refused", N_("This key cannot be registered: it may be "
+			 "registered already, or not be a kind of key your "
+			 "organisation accepts. Try another key, or ask your "
+			 "administrator.")},
+    {"enrol_not_allowed", N_("The key was not touched in time, or the "
+			     "request was cancelled. Try again.")},
+    {"enrol_already", N_("This key is already registered for your "
+			 "account. Use another key.")},
 };
 
 #define N_SCRIPT (sizeof(script) / sizeof(script[0]))
@@ -382,5 +419,73 @@ fg_html_error_at(enum fg_lang lang, enum fg_page page, const char *detail,
 		fg_buf_str(&b, "</p>\n");
 	}
 	fg_buf_str(&b, "</main>\n</body>\n</html>\n");
+	return fg_buf_take(&b, len);
+}
+
+char *
+fg_html_enrol(const struct fg_invite_view *v, size_t *len)
+{
+	enum fg_lang lang = v->lang;
+	bool password = strcmp(v->first_factor, "password") == 0;
+	struct fg_buf b = {0};
+	json_t *data;
+	char *json;
+
+	data = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:o*}", "tx", v->tx,
+	    "user", v->user, "first_factor", v->first_factor, "uv", v->uv,
+	    "lang", fg_lang_code(lang), "expires_in",
+	    (json_int_t)v->expires_in, "root", v->root, "messages",
+	    script_messages(lang));
+	if (data != NULL && json_object_get(data, "messages") == NULL) {
+		json_decref(data);
+		data = NULL;
+	}
+	json = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+	json_decref(data);
+	if (json == NULL)
+		return NULL;
+	head(&b, lang, text(lang, W_ENROL_TITLE), v->root);
+	fg_buf_str(&b, "<script src=\"");
+	fg_buf_html(&b, v->root);
+	fg_buf_str(&b,
+	    "static/enrol.js\" defer></script>\n"
+	    "</head>\n<body>\n<main id=\"enrol\" data-page=\"");
+	fg_buf_html(&b, json);
+	free(json);
+	fg_buf_str(&b, "\">\n<h1>");
+	fg_buf_html(&b, text(lang, W_ENROL_TITLE));
+	fg_buf_str(&b, "</h1>\n<p class=\"who\" id=\"invited\">");
+	fg_buf_html(&b, text(lang, W_ENROL_FOR));
+	fg_buf_str(&b, "<strong>");
+	fg_buf_html(&b, v->user);
+	fg_buf_str(&b, "</strong>.</p>\n"
+		       /* no name on the fields: without enrol.js the form
+			* sends nothing (and its button stays disabled) */
+		       "<form id=\"form\" method=\"post\">\n");
+	if (password) {
+		fg_buf_str(&b, "<div class=\"field\">\n<label for=\"password\">");
+		fg_buf_html(&b, text(lang, W_PASSWORD_LABEL));
+		fg_buf_str(&b,
+		    "</label>\n<input id=\"password\" "
+		    "type=\"password\" autocomplete=\"current-password\" "
+		    "maxlength=\"1024\" required autofocus "
+		    "aria-describedby=\"password-hint\">\n"
+		    "<p id=\"password-hint\" class=\"hint\">");
+		fg_buf_html(&b, text(lang, W_ENROL_PASSWORD_HINT));
+		fg_buf_str(&b, "</p>\n</div>\n");
+	}
+	fg_buf_str(&b, "<p class=\"hint\">");
+	fg_buf_html(&b, text(lang, W_ENROL_KEY_HINT));
+	fg_buf_str(&b, "</p>\n<button id=\"go\" type=\"submit\" disabled>");
+	fg_buf_html(&b, text(lang, W_ENROL_SUBMIT));
+	fg_buf_str(&b,
+	    "</button>\n</form>\n"
+	    "<p id=\"status\" class=\"status\" role=\"status\" "
+	    "aria-live=\"polite\"></p>\n"
+	    "<p id=\"error\" class=\"error\" role=\"alert\" "
+	    "aria-live=\"assertive\" tabindex=\"-1\"></p>\n"
+	    "<noscript><p class=\"error\">");
+	fg_buf_html(&b, text(lang, W_NOSCRIPT));
+	fg_buf_str(&b, "</p></noscript>\n</main>\n</body>\n</html>\n");
 	return fg_buf_take(&b, len);
 }

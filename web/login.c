@@ -1,7 +1,8 @@
 /*
  * The login page's JSON bodies (POST /login/begin, /login/finish,
  * /login/abort) turned into the agent's requests web.begin, web.finish
- * and web.abort (docs/oidc.md). jansson parses (one object, no repeated
+ * and web.abort (docs/oidc.md), and the enrolment page's (POST
+ * /invite/begin, /invite/finish) into invite.begin and invite.finish. jansson parses (one object, no repeated
  * member); this file takes only the members each op knows, each of its
  * type and size, and refuses anything else, so a page, or someone posing
  * as one, cannot slip the agent a member it did not expect.
@@ -51,6 +52,21 @@ static const struct member abort_members[] = {
     {"tx", K_ID, FG_TX_LEN, FG_TX_LEN, true},
     {"session", K_ID, FG_SESSION_LEN, FG_SESSION_LEN, true},
     {"reason", K_TEXT, 1, FG_TEXT_MAX, true},
+    END_OF_MEMBERS,
+};
+
+/* an invitation's page: the first factor, then the new key */
+static const struct member invite_begin_members[] = {
+    {"tx", K_ID, FG_TX_LEN, FG_TX_LEN, true},
+    {"password", K_SECRET, 1, FG_WEB_PASSWORD_MAX, false},
+    END_OF_MEMBERS,
+};
+
+static const struct member invite_finish_members[] = {
+    {"tx", K_ID, FG_TX_LEN, FG_TX_LEN, true},
+    {"session", K_ID, FG_SESSION_LEN, FG_SESSION_LEN, true},
+    {"attestation_object", K_B64, FG_AD_MIN, FG_WEB_B64_MAX, true},
+    {"client_data_json", K_B64, 1, FG_WEB_B64_MAX, true},
     END_OF_MEMBERS,
 };
 
@@ -109,6 +125,14 @@ fg_login_request(enum fg_login_op op, const char *body, size_t len,
 	case FG_LOGIN_FINISH:
 		members = finish_members;
 		opname = FG_OP_WEB_FINISH;
+		break;
+	case FG_INVITE_BEGIN:
+		members = invite_begin_members;
+		opname = FG_OP_INVITE_BEGIN;
+		break;
+	case FG_INVITE_FINISH:
+		members = invite_finish_members;
+		opname = FG_OP_INVITE_FINISH;
 		break;
 	case FG_LOGIN_ABORT:
 	default:

@@ -419,3 +419,117 @@ fg_refusal_unavailable(const char *code)
 
 	return !one_of(code, decisions);
 }
+
+int
+fg_reply_invite(const json_t *reply, struct fg_invite_view *out)
+{
+	static const char *const factors[] = {"password", "provider", NULL};
+	const char *u = str_member(reply, "user", FG_USER_NAME_MAX);
+	const char *ff = fg_json_str(reply, "first_factor");
+	const char *uv = fg_json_str(reply, "uv");
+	enum fg_lang lang = out->lang;
+	const char *root = out->root;
+	json_int_t exp = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->lang = lang;
+	out->root = root;
+	/* after the provider, web.upstream says no first_factor */
+	if (ff == NULL && json_is_true(json_object_get(reply, "invite")))
+		ff = "provider";
+	if (!copy(out->tx, sizeof(out->tx),
+		b64_member(reply, "tx", FG_TX_LEN, FG_TX_LEN)) ||
+	    u == NULL || !fg_text_printable(u, strlen(u)) ||
+	    !copy(out->user, sizeof(out->user), u) || !one_of(ff, factors) ||
+	    !copy(out->first_factor, sizeof(out->first_factor), ff)) {
+		memset(out, 0, sizeof(*out));
+		return FG_ERR_PROTO;
+	}
+	snprintf(out->uv, sizeof(out->uv), "%s",
+	    one_of(uv, uv_names) ? uv : FG_UV_NAME_PREFERRED);
+	out->expires_in =
+	    int_member(reply, "expires_in", 1, 86400, &exp) ? (long)exp : 300;
+	out->lang = lang;
+	out->root = root;
+	return FG_OK;
+}
+
+int
+fg_reply_invite_begin(const json_t *reply, json_t **page)
+{
+	static const char *const conveyances[] = {"none", "direct", NULL};
+	const json_t *excl = json_object_get(reply, "exclude_credentials");
+	const json_t *algs = json_object_get(reply, "algorithms");
+	const char *rp_id = str_member(reply, "rp_id", FG_RP_ID_MAX);
+	const char *rp_name = str_member(reply, "rp_name", 127);
+	const char *user = str_member(reply, "user", FG_USER_NAME_MAX);
+	json_t *ids = NULL, *alg_list = NULL, *p = NULL;
+	json_int_t timeout, alg;
+	size_t i;
+
+	*page = NULL;
+	if (b64_member(reply, "session", FG_SESSION_LEN, FG_SESSION_LEN) ==
+		NULL ||
+	    b64_member(reply, "challenge", FG_CHALLENGE_LEN,
+		FG_CHALLENGE_LEN) == NULL ||
+	    b64_member(reply, "user_handle", FG_USER_HANDLE_LEN,
+		FG_USER_HANDLE_LEN) == NULL ||
+	    rp_id == NULL || !fg_text_printable(rp_id, strlen(rp_id)) ||
+	    strchr(rp_id, ' ') != NULL || rp_name == NULL ||
+	    !fg_text_printable(rp_name, strlen(rp_name)) || user == NULL ||
+	    !fg_text_printable(user, strlen(user)) || !json_is_array(excl) ||
+	    json_array_size(excl) > FG_ALLOW_MAX || !json_is_array(algs) ||
+	    json_array_size(algs) == 0 || json_array_size(algs) > 8 ||
+	    !one_of(fg_json_str(reply, "uv"), uv_names) ||
+	    !one_of(fg_json_str(reply, "attestation"), conveyances) ||
+	    !int_member(reply, "timeout", 1, 3600, &timeout))
+		return FG_ERR_PROTO;
+	if ((ids = json_array()) == NULL || (alg_list = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < json_array_size(excl); i++) {
+		json_t *id = json_array_get(excl, i);
+		if (b64_value(id, 1, FG_CRED_ID_MAX) == NULL ||
+		    json_array_append(ids, id) != 0)
+			goto bad;
+	}
+	for (i = 0; i < json_array_size(algs); i++) {
+		if (!json_is_integer(json_array_get(algs, i)))
+			goto bad;
+		alg = json_integer_value(json_array_get(algs, i));
+		if (alg < -65536 || alg > 65535 ||
+		    json_array_append_new(alg_list, json_integer(alg)) != 0)
+			goto bad;
+	}
+	p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:I}",
+	    "session", fg_json_str(reply, "session"), "challenge",
+	    fg_json_str(reply, "challenge"), "user_handle",
+	    fg_json_str(reply, "user_handle"), "user", user, "rp_id", rp_id,
+	    "rp_name", rp_name, "exclude_credentials", ids, "algorithms",
+	    alg_list, "uv", fg_json_str(reply, "uv"), "attestation",
+	    fg_json_str(reply, "attestation"), "timeout", timeout);
+	if (p == NULL)
+		return FG_ERR_NOMEM;
+	*page = p;
+	return FG_OK;
+bad:
+	json_decref(ids);
+	json_decref(alg_list);
+	return FG_ERR_PROTO;
+nomem:
+	json_decref(ids);
+	json_decref(alg_list);
+	return FG_ERR_NOMEM;
+}
+
+int
+fg_reply_invite_finish(const json_t *reply, json_t **page)
+{
+	const char *id = str_member(reply, "request", 23);
+
+	*page = NULL;
+	if (!json_is_true(json_object_get(reply, "pending")) || id == NULL ||
+	    strspn(id, "0123456789abcdef") != strlen(id))
+		return FG_ERR_PROTO;
+	*page = json_pack("{s:b,s:s}", "pending", 1, "request", id);
+	return *page != NULL ? FG_OK : FG_ERR_NOMEM;
+}

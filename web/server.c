@@ -33,6 +33,9 @@
 /* how much of an oversized body is read (and dropped) so that the client
  * can be told 413; past that the connection is closed */
 #define DISCARD_MAX (64 * 1024)
+/* an invitation link's page; what follows is its token, a secret: never
+ * logged */
+#define ENROL_PREFIX "/enrol/"
 
 struct fg_web {
 	struct MHD_Daemon *d;
@@ -52,6 +55,9 @@ enum route_id {
 	R_TOKEN,
 	R_USERINFO,
 	R_UPSTREAM,
+	R_ENROL,      /* GET /enrol/TOKEN: an invitation link's page */
+	R_INV_BEGIN,  /* its first factor, then the key's options */
+	R_INV_FINISH, /* the new key */
 	R_STATIC,
 };
 
@@ -90,9 +96,18 @@ static const struct route routes[] = {
 	FG_BUDGET_TOKEN},
     {"/upstream/callback", R_UPSTREAM, M_GET, "GET", B_ANY, false,
 	FG_BUDGET_LOGIN},
+    /* a path that ends in '/' takes what follows: the link's token */
+    {ENROL_PREFIX, R_ENROL, M_GET | M_HEAD, "GET, HEAD", B_ANY, false,
+	FG_BUDGET_LOGIN},
+    {"/invite/begin", R_INV_BEGIN, M_POST, "POST", B_JSON, true,
+	FG_BUDGET_LOGIN},
+    {"/invite/finish", R_INV_FINISH, M_POST, "POST", B_JSON, true,
+	FG_BUDGET_LOGIN},
     {"/static/login.js", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false,
 	FG_BUDGET_NONE},
     {"/static/login.css", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false,
+	FG_BUDGET_NONE},
+    {"/static/enrol.js", R_STATIC, M_GET | M_HEAD, "GET, HEAD", B_ANY, false,
 	FG_BUDGET_NONE},
 };
 
@@ -211,6 +226,9 @@ log_req(struct MHD_Connection *c, const char *method, const char *url,
 	va_list ap;
 
 	client_address(c, addr, sizeof(addr));
+	if (url != NULL &&
+	    strncmp(url, ENROL_PREFIX, strlen(ENROL_PREFIX)) == 0)
+		url = ENROL_PREFIX "...";
 	fg_text_escape(url != NULL ? url : "", path, sizeof(path));
 	fg_text_escape(method != NULL ? method : "", m, sizeof(m));
 	va_start(ap, fmt);
@@ -346,7 +364,8 @@ unavailable(struct MHD_Connection *c, const struct route *r, enum fg_lang lang)
 		return respond_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    json_pack("{s:s,s:s}", "error",
 			r->id == R_BEGIN || r->id == R_FINISH ||
-				r->id == R_ABORT
+				r->id == R_ABORT || r->id == R_INV_BEGIN ||
+				r->id == R_INV_FINISH
 			    ? "unavailable"
 			    : "temporarily_unavailable",
 			"error_description",
@@ -1209,6 +1228,21 @@ do_upstream(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 		    gone ? NULL : why.message);
 		goto out;
 	}
+	if (r == FG_OK && json_is_true(json_object_get(reply, "invite"))) {
+		/* an invitation's first factor: the enrolment page follows */
+		struct fg_invite_view v = {.lang = lang, .root = "../"};
+		size_t len = 0;
+		char *html = fg_reply_invite(reply, &v) == FG_OK
+		    ? fg_html_enrol(&v, &len)
+		    : NULL;
+
+		if (html != NULL) {
+			ret = respond(c, MHD_HTTP_OK, TYPE_HTML, html, len,
+			    NULL, 0);
+			goto out;
+		}
+		r = FG_ERR_PROTO;
+	}
 	if (r == FG_OK &&
 	    fg_reply_upstream(reply, &authz, user, sizeof(user)) == FG_OK) {
 		struct fg_login_view v = {lang, &authz, NULL};
@@ -1230,6 +1264,139 @@ out:
 	json_decref(reply);
 	fg_params_clear(&p);
 	return ret;
+}
+
+/* --- invitations: remote enrolment --- */
+
+/* GET /enrol/TOKEN: the agent checks the link (unknown, used, expired)
+ * and opens a page bound to its user; with the organisation's provider
+ * first, the browser goes there at once. The page sits one level below
+ * the front's root. */
+static enum MHD_Result
+do_enrol(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const char *method, const char *url)
+{
+	enum fg_lang lang = request_lang(c);
+	const char *token = url + strlen(ENROL_PREFIX);
+	struct fg_invite_view v = {.lang = lang, .root = "../"};
+	struct fg_refusal why;
+	json_t *reply = NULL;
+	char err[256], text[512], *html;
+	size_t len = 0, n = strlen(token);
+	enum MHD_Result ret;
+	int r;
+
+	if (n == 0 || n > 64 ||
+	    strspn(token,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789-_") != n) {
+		log_req(c, method, url, 410, "not an invitation link");
+		return respond_page_below(c, MHD_HTTP_GONE, lang,
+		    FG_PAGE_INVITE_GONE, NULL);
+	}
+	r = fg_web_call(&w->conf.agent,
+	    json_pack("{s:s,s:s}", "op", FG_OP_INVITE_OPEN, "token", token),
+	    &reply, &why, err, sizeof(err));
+	if (r == FG_ERR_DENIED && !fg_refusal_unavailable(why.code)) {
+		bool gone = strcmp(why.code, FG_E_NO_SESSION) == 0;
+		log_req(c, method, url, gone ? 410 : 403, "%s",
+		    refusal_text(&why, text, sizeof(text)));
+		ret = respond_page_below(c,
+		    gone ? MHD_HTTP_GONE : MHD_HTTP_FORBIDDEN, lang,
+		    FG_PAGE_INVITE_GONE, why.message);
+		goto out;
+	}
+	if (r == FG_OK &&
+	    strcmp(fg_json_str(reply, "first_factor") != NULL
+		    ? fg_json_str(reply, "first_factor")
+		    : "",
+		"provider") == 0) {
+		ret = to_provider(w, c, rq, reply, lang, method, url);
+		goto out;
+	}
+	if (r == FG_OK && fg_reply_invite(reply, &v) == FG_OK) {
+		html = fg_html_enrol(&v, &len);
+		ret = html == NULL ? MHD_NO
+				   : respond(c, MHD_HTTP_OK, TYPE_HTML, html, len,
+					 NULL, 0);
+		goto out;
+	}
+	log_req(c, method, url, 503, "%s",
+	    r == FG_OK		  ? "the agent's invite.open reply is malformed"
+	    : r == FG_ERR_DENIED ? refusal_text(&why, text, sizeof(text))
+				 : err);
+	ret = unavailable_below(c, lang);
+out:
+	json_decref(reply);
+	return ret;
+}
+
+/* invite.begin, invite.finish: the enrolment page's requests */
+static enum MHD_Result
+do_invite(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
+    const char *method, const char *url)
+{
+	bool begin = rq->route->id == R_INV_BEGIN;
+	struct fg_refusal why;
+	json_t *req = NULL, *reply = NULL, *page = NULL;
+	const char *bad = NULL;
+	char err[256], text[512], after[16];
+	struct hdr retry = {"Retry-After", after};
+	unsigned status;
+	int r;
+
+	if (fg_login_request(begin ? FG_INVITE_BEGIN : FG_INVITE_FINISH,
+		rq->body.p != NULL ? rq->body.p : "", rq->body.len, &req,
+		&bad) != FG_OK) {
+		log_req(c, method, url, 400, "%s", bad);
+		return respond_json(c, MHD_HTTP_BAD_REQUEST,
+		    json_pack("{s:s}", "error", "bad_request"), NULL, 0);
+	}
+	r = fg_web_call(&w->conf.agent, req, &reply, &why, err, sizeof(err));
+	if (r == FG_ERR_DENIED && !fg_refusal_unavailable(why.code)) {
+		const char *code = begin ? "denied" : "enrol_refused";
+
+		status = MHD_HTTP_FORBIDDEN;
+		if (strcmp(why.code, FG_E_LOCKED) == 0) {
+			code = "locked";
+		} else if (strcmp(why.code, FG_E_RATE_LIMITED) == 0) {
+			code = "rate_limited";
+			status = MHD_HTTP_TOO_MANY_REQUESTS;
+		} else if (strcmp(why.code, FG_E_NO_SESSION) == 0) {
+			code = "enrol_expired";
+		} else if (strcmp(why.code, FG_E_REFUSED) == 0 && begin) {
+			code = "wrong_password";
+		} else if (strcmp(why.code, FG_E_BAD_REQUEST) == 0) {
+			code = "bad_request";
+			status = MHD_HTTP_BAD_REQUEST;
+		}
+		log_req(c, method, url, status, "%s",
+		    refusal_text(&why, text, sizeof(text)));
+		page = why.retry_after > 0
+		    ? json_pack("{s:s,s:i}", "error", code, "retry_after",
+			  (int)why.retry_after)
+		    : json_pack("{s:s}", "error", code);
+		snprintf(after, sizeof(after), "%u", why.retry_after);
+		json_decref(reply);
+		return respond_json(
+		    c, status, page, &retry, why.retry_after > 0 ? 1 : 0);
+	}
+	if (r == FG_OK) {
+		r = begin ? fg_reply_invite_begin(reply, &page)
+			  : fg_reply_invite_finish(reply, &page);
+		if (r != FG_OK)
+			snprintf(err, sizeof(err),
+			    "the agent's %s reply is malformed",
+			    begin ? FG_OP_INVITE_BEGIN : FG_OP_INVITE_FINISH);
+	} else if (r == FG_ERR_DENIED) {
+		refusal_text(&why, err, sizeof(err));
+	}
+	json_decref(reply);
+	if (r != FG_OK) {
+		log_req(c, method, url, 503, "%s", err);
+		return unavailable(c, rq->route, FG_LANG_EN);
+	}
+	return respond_json(c, MHD_HTTP_OK, page, NULL, 0);
 }
 
 /* --- the request's life --- */
@@ -1326,7 +1493,10 @@ on_headers(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
 		fg_ip_str(&rq->client, conn->client, sizeof(conn->client));
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(url, routes[i].path) == 0)
+		if (strcmp(url, routes[i].path) == 0 ||
+		    (routes[i].path[strlen(routes[i].path) - 1] == '/' &&
+			strncmp(url, routes[i].path, strlen(routes[i].path)) ==
+			    0))
 			break;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
 		rq->method = M_GET;
@@ -1434,6 +1604,11 @@ on_body_done(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
 		return do_userinfo(w, c, rq, method, url);
 	case R_UPSTREAM:
 		return do_upstream(w, c, rq, method, url);
+	case R_ENROL:
+		return do_enrol(w, c, rq, method, url);
+	case R_INV_BEGIN:
+	case R_INV_FINISH:
+		return do_invite(w, c, rq, method, url);
 	case R_STATIC:
 	default:
 		return do_static(c, url);

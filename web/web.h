@@ -124,6 +124,8 @@ enum fg_login_op {
 	FG_LOGIN_BEGIN,
 	FG_LOGIN_FINISH,
 	FG_LOGIN_ABORT,
+	FG_INVITE_BEGIN,  /* an invitation's page: /invite/begin */
+	FG_INVITE_FINISH, /* /invite/finish */
 };
 #define FG_WEB_PASSWORD_MAX 1024
 #define FG_WEB_USER_MAX 255 /* a Matrix user ID */
@@ -187,6 +189,25 @@ int fg_reply_begin(const json_t *reply, json_t **page);
 int fg_reply_finish(const json_t *reply, json_t **page, bool *allow);
 int fg_reply_token(const json_t *reply, json_t **token);
 int fg_reply_claims(const json_t *reply, json_t **claims);
+/* An invitation's enrolment page: invite.open's reply (first_factor
+ * "password" or "provider"), or web.upstream's for an invitation
+ * (first_factor "provider", the user the provider named and the agent
+ * checked). */
+struct fg_invite_view {
+	enum fg_lang lang;
+	char tx[64];
+	char user[FG_USER_NAME_MAX + 1];
+	char first_factor[16];
+	char uv[16];
+	long expires_in;
+	const char *root; /* from the page's URL back to the front's root */
+};
+int fg_reply_invite(const json_t *reply, struct fg_invite_view *out);
+/* invite.begin's answer as the page needs it: the options of
+ * navigator.credentials.create(), and nothing else */
+int fg_reply_invite_begin(const json_t *reply, json_t **page);
+/* invite.finish's: {"pending": true, "request": ID} */
+int fg_reply_invite_finish(const json_t *reply, json_t **page);
 /* an OAuth refusal's code (RFC 6749 §4.1.2.1, §5.2): lowercase letters
  * and '_', at most 63 bytes; NULL when the reply carries none */
 const char *fg_reply_oauth_error(const json_t *reply);
@@ -223,6 +244,7 @@ enum fg_page {
 	FG_PAGE_UP_REFUSED,  /* 403: it ended the sign-in (an error) */
 	FG_PAGE_UP_DENIED,   /* 403: the agent refuses who it named */
 	FG_PAGE_UP_EXPIRED,  /* 400: an unknown, used or expired state */
+	FG_PAGE_INVITE_GONE, /* 410: an unknown, used or expired link */
 	FG_PAGE_COUNT
 };
 
@@ -234,6 +256,8 @@ char *fg_html_login(const struct fg_login_view *v, size_t *len);
  * without a user. */
 char *fg_html_login_named(const struct fg_login_view *v, const char *user,
     const char *root, size_t *len);
+/* The enrolment page of an invitation link. */
+char *fg_html_enrol(const struct fg_invite_view *v, size_t *len);
 /* detail: a sentence for the user (escaped here), or NULL */
 char *fg_html_error(
     enum fg_lang lang, enum fg_page page, const char *detail, size_t *len);

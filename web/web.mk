@@ -22,7 +22,8 @@ $(BUILD)/web/%.o: web/%.c
 	$(CC) $(FG_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # static.c embeds these (.incbin), which -MMD does not see
-$(BUILD)/web/static.o: web/static/login.js web/static/login.css
+$(BUILD)/web/static.o: web/static/login.js web/static/login.css \
+		web/static/enrol.js
 
 $(BUILD)/fido2gate-web: $(WEB_OBJ) $(FG_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(WEB_OBJ) $(FG_LIB) $(FG_LIBS) -lmicrohttpd \

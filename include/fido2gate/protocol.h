@@ -46,6 +46,12 @@
 					       disable, enable */
 #define FG_OP_USER_SHOW "user.show"	    /* admin, or a user's own */
 #define FG_OP_STATUS "status"		/* anyone; counters for admins */
+/* Remote enrolment by invitation (docs/admin-guide.md): an admin's link,
+ * opened in a browser through the web front, which relays the rest. */
+#define FG_OP_INVITE_CREATE "invite.create" /* admin + step-up: a link */
+#define FG_OP_INVITE_OPEN "invite.open"	    /* web: the link's page */
+#define FG_OP_INVITE_BEGIN "invite.begin"   /* web: first factor, options */
+#define FG_OP_INVITE_FINISH "invite.finish" /* web: the new key, pending */
 
 /*
  * The homeserver gate. The web front (its own uid, [web] user) relays the
@@ -115,5 +121,6 @@ enum fg_uv_policy {
 #define FG_TX_LEN 16		/* a login transaction's ID */
 #define FG_IMPORT_MAX 64	/* credentials in one cred.import */
 #define FG_RP_GROUPS_MAX 4	/* auth.begin's rp_groups */
+#define FG_INVITE_TOKEN_LEN 32	/* an invitation link's token: 256 bits */
 
 #endif

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// The browser on an invitation link's enrolment page (fido2gatectl
+// invite): for each line on stdin (a JSON scenario), a fresh browser
+// context with its own empty virtual authenticator opens the link, types
+// the password with the keyboard, submits with Enter, and lets the key
+// make a new credential through navigator.credentials.create(); one JSON
+// line on stdout for each. The shell test drives it as a coprocess, as
+// driver.mjs.
+//
+// A scenario:
+//   {"url": LINK,          the link fido2gatectl invite printed
+//    "front": ORIGIN,      the front's origin
+//    "password": TEXT,     typed when the page has a password field
+//    "uv": true, "presence": true, "authenticator": true (as driver.mjs)
+//    "locale": "en-US",
+//    "save": FILE,         the new credential as fg-webkey's JSON (for
+//                          driver.mjs's "keys"), once registered
+//    "shot": FILE}         a screenshot once the page has answered
+//
+// The answer: {"outcome": "done"|"error"|"page"|"driver_error", "status"
+// (the link's HTTP status), "text" (the page's message, or its body when
+// it is no enrolment page), "title", "lang", "replies": [the front's JSON
+// replies to /invite/*], "credentials": how many the key holds, "ms"}.
+
+import { writeFileSync } from "node:fs";
+import * as fg from "./lib.mjs";
+
+async function run(browser, sc) {
+  const t0 = Date.now();
+  const s = await fg.newSession(browser, { locale: sc.locale || "en-US" });
+  try {
+    await page_routes(s);
+    if (sc.authenticator !== false)
+      await fg.addAuthenticator(s, { uv: sc.uv !== false, presence: sc.presence !== false });
+    const resp = await s.page.goto(sc.url, { waitUntil: "load" });
+    const status = resp ? resp.status() : 0;
+    const info = await fg.pageInfo(s);
+    const base = { status, title: info.title, lang: info.lang, replies: s.replies };
+    if ((await s.page.locator("#enrol").count()) === 0)
+      return { outcome: "page", text: info.text, ...base, ms: Date.now() - t0 };
+    await s.page.waitForSelector("#go:not([disabled])", { state: "attached" });
+    const focus = await s.page.evaluate(() => (document.activeElement || {}).id || "");
+    if (sc.password !== undefined && sc.password !== null) {
+      if (focus !== "password") throw new Error(`focus is on ${focus}, not the password`);
+      await s.page.keyboard.type(sc.password);
+    }
+    await s.page.keyboard.press("Enter");
+    const done = s.page.locator("#done");
+    const error = s.page.locator("#error").filter({ hasText: /\S/ });
+    const r = await Promise.any([
+      done.waitFor({ state: "visible" }).then(async () => ({ outcome: "done", text: (await done.textContent()).trim() })),
+      error.waitFor({ state: "visible" }).then(async () => ({ outcome: "error", text: (await error.textContent()).trim() })),
+    ]);
+    if (sc.shot) await fg.screenshot(s, sc.shot);
+    const creds = s.authenticator ? await fg.credentials(s) : [];
+    if (r.outcome === "done" && sc.save && creds.length === 1) {
+      const c = creds[0];
+      writeFileSync(sc.save, JSON.stringify({
+        credential_id: Buffer.from(c.credentialId, "base64").toString("base64url"),
+        rp_id: c.rpId,
+        private_key: c.privateKey,
+        user_handle: c.userHandle ? Buffer.from(c.userHandle, "base64").toString("base64url") : null,
+        sign_count: c.signCount,
+      }) + "\n");
+    }
+    return { ...r, ...base, credentials: creds.length, ms: Date.now() - t0 };
+  } finally {
+    await fg.closeSession(s).catch(() => {});
+  }
+}
+
+// the front's JSON replies to the page, for the test to read
+async function page_routes(s) {
+  await s.page.route(
+    (u) => /\/invite\/(begin|finish)$/.test(u.pathname),
+    async (route) => {
+      const r = await route.fetch();
+      const text = await r.text();
+      const entry = { path: new URL(route.request().url()).pathname, status: r.status(), body: null };
+      try {
+        entry.body = JSON.parse(text);
+      } catch {}
+      s.replies.push(entry);
+      return route.fulfill({ response: r, body: text });
+    },
+  );
+}
+
+const browser = await fg.launchBrowser();
+await fg.serveLines((sc) => run(browser, sc));
+await browser.close();
