@@ -232,8 +232,8 @@ request_fill(struct fg_agent *ag, struct fg_request *rq, const char *action,
 	rq->expires = rq->created + ag->cfg.recovery_window;
 }
 
-static void
-reply_request(json_t *reply, const struct fg_request *rq)
+void
+fg_reply_pending(json_t *reply, const struct fg_request *rq)
 {
 	json_object_set_new(reply, "pending", json_true());
 	json_object_set_new(reply, "request", json_string(rq->id));
@@ -280,7 +280,7 @@ act_or_request(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_store_failed();
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "user", json_string(user));
-	reply_request(reply, &rq);
+	fg_reply_pending(reply, &rq);
 	return reply;
 }
 

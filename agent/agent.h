@@ -664,6 +664,12 @@ json_t *fg_enroll_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 void fg_recovery_request(struct fg_agent *ag, const char *user,
     const char *actor, struct fg_request *rq);
 json_t *fg_cred_json(const struct fg_cred *c);
+/* A reply's "pending", "request" and "expires": rq waits for an admin. */
+void fg_reply_pending(json_t *reply, const struct fg_request *rq);
+/* The credential an enrolment stores, from its verified attestation (the
+ * pointers are res's and label's: cred lives no longer than they do). */
+void fg_cred_from_attest(struct fg_cred *cred,
+    const struct fg_attest_result *res, const char *fmt, char *label);
 
 /* Enrolment's attestation, for every path that enrols (the CLI's
  * enroll.finish and any other): the statement verified, then the

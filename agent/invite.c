@@ -468,18 +468,7 @@ fg_op_invite_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	cid_s = fg_b64url_encode(res.cred_id, res.cred_id_len);
 	snprintf(label, sizeof(label), "invited-%.8s",
 	    cid_s != NULL ? cid_s : "");
-	cred.cred_id = res.cred_id;
-	cred.cred_id_len = res.cred_id_len;
-	cred.alg = res.alg;
-	cred.pubkey = res.cose_key;
-	cred.pubkey_len = res.cose_key_len;
-	cred.sign_count = res.sign_count;
-	cred.uv = (res.flags & FG_AD_UV) != 0;
-	cred.be = (res.flags & FG_AD_BE) != 0;
-	cred.bs = (res.flags & FG_AD_BS) != 0;
-	memcpy(cred.aaguid, res.aaguid, 16);
-	cred.fmt = fmt;
-	cred.label = label;
+	fg_cred_from_attest(&cred, &res, fmt, label);
 	snprintf(cred.state, sizeof(cred.state), "pending");
 	fg_invite_request(ag, c->user, row.created_by, &rq);
 	rq.cred_id = res.cred_id;

@@ -1009,14 +1009,6 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	return reply;
 }
 
-static void
-reply_pending(json_t *reply, const struct fg_request *rq)
-{
-	json_object_set_new(reply, "pending", json_true());
-	json_object_set_new(reply, "request", json_string(rq->id));
-	json_object_set_new(reply, "expires", json_integer(rq->expires));
-}
-
 /* The user's active keys against min_keys, for the admin's warning. */
 static void
 active_keys(struct fg_agent *ag, json_t *reply, const char *user)
@@ -1052,6 +1044,24 @@ fg_enroll_attest(const struct fg_agent *ag, const char *fmt,
 		return r;
 	}
 	return FG_OK;
+}
+
+void
+fg_cred_from_attest(struct fg_cred *cred, const struct fg_attest_result *res,
+    const char *fmt, char *label)
+{
+	cred->cred_id = res->cred_id;
+	cred->cred_id_len = res->cred_id_len;
+	cred->alg = res->alg;
+	cred->pubkey = res->cose_key;
+	cred->pubkey_len = res->cose_key_len;
+	cred->sign_count = res->sign_count;
+	cred->uv = (res->flags & FG_AD_UV) != 0;
+	cred->be = (res->flags & FG_AD_BE) != 0;
+	cred->bs = (res->flags & FG_AD_BS) != 0;
+	memcpy(cred->aaguid, res->aaguid, 16);
+	cred->fmt = (char *)(uintptr_t)fmt;
+	cred->label = label;
 }
 
 static json_t *
@@ -1124,18 +1134,7 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	else
 		snprintf(label, sizeof(label), "key-%.8s",
 		    cid_s != NULL ? cid_s : "");
-	cred.cred_id = res.cred_id;
-	cred.cred_id_len = res.cred_id_len;
-	cred.alg = res.alg;
-	cred.pubkey = res.cose_key;
-	cred.pubkey_len = res.cose_key_len;
-	cred.sign_count = res.sign_count;
-	cred.uv = (res.flags & FG_AD_UV) != 0;
-	cred.be = (res.flags & FG_AD_BE) != 0;
-	cred.bs = (res.flags & FG_AD_BS) != 0;
-	memcpy(cred.aaguid, res.aaguid, 16);
-	cred.fmt = (char *)(uintptr_t)fmt;
-	cred.label = label;
+	fg_cred_from_attest(&cred, &res, fmt, label);
 	if (c->recovery) {
 		/* the lost-key call: the key waits for a second admin */
 		fg_recovery_request(ag, c->user, c->actor, &rq);
@@ -1177,7 +1176,7 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "attestation", json_string(res.kind));
 	json_object_set_new(reply, "uv", json_boolean(cred.uv));
 	if (c->recovery)
-		reply_pending(reply, &rq);
+		fg_reply_pending(reply, &rq);
 	active_keys(ag, reply, c->user);
 	fg_notify(ag, "enroll", c->user, label);
 out:
