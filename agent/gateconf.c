@@ -523,18 +523,126 @@ first_factor_show(const struct fg_setting *s, const void *obj, FILE *f)
 const struct fg_setting_type fg_type_first_factor = { "choice",
 	first_factor_parse, first_factor_show };
 
+/*
+ * glibc's regcomp() copies the tree of a repeated expression once per
+ * repetition, so a repetition of a repetition ("a+++", "(a{9}){9}")
+ * multiplies its size: 120 stacked "+" in a 256-byte pattern ask for
+ * gigabytes. A Matrix ID pattern needs neither, so refuse both before
+ * compiling, and bound the counts of an interval. This only walks the
+ * tokens ERE defines; the grammar itself is still regcomp()'s to judge.
+ */
+#define FG_REGEX_DUP_MAX 64
+#define FG_CONF_REGEX_DEPTH 16
+
+static const char *
+regex_too_costly(const char *v)
+{
+	bool rep_in[FG_CONF_REGEX_DEPTH + 1] = { false };
+	bool prev_rep = false, prev_group_rep = false;
+	size_t depth = 0;
+	const char *p = v;
+	unsigned long n;
+	char *end;
+
+	while (*p != '\0') {
+		switch (*p) {
+		case '\\':
+			if (p[1] != '\0')
+				p++;
+			prev_rep = prev_group_rep = false;
+			break;
+		case '[':
+			/* a bracket expression: "]" first is literal, and
+			 * "[:alpha:]" and the like nest one level */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' ||
+				    p[1] == '=')) {
+					char close = p[1];
+
+					for (p += 2; *p != '\0' &&
+					    !(p[0] == close && p[1] == ']'); p++)
+						;
+					if (*p == '\0')
+						break;
+					p++;
+				}
+				p++;
+			}
+			if (*p == '\0')
+				return NULL;	/* regcomp() says why */
+			prev_rep = prev_group_rep = false;
+			break;
+		case '(':
+			if (depth == FG_CONF_REGEX_DEPTH)
+				return "too many nested groups";
+			rep_in[++depth] = false;
+			prev_rep = prev_group_rep = false;
+			break;
+		case ')':
+			if (depth == 0)
+				return NULL;
+			prev_group_rep = rep_in[depth--];
+			rep_in[depth] |= prev_group_rep;
+			prev_rep = false;
+			break;
+		case '*':
+		case '+':
+		case '?':
+		case '{':
+			if (prev_rep)
+				return "a repetition of a repetition";
+			if (prev_group_rep)
+				return "a repeated group that itself repeats";
+			if (*p == '{') {
+				/* "{n}", "{n,}", "{n,m}": each count bounded */
+				errno = 0;
+				n = strtoul(p + 1, &end, 10);
+				if (*end == ',' && end[1] != '}' && n <=
+				    FG_REGEX_DUP_MAX)
+					n = strtoul(end + 1, &end, 10);
+				if (errno != 0 || n > FG_REGEX_DUP_MAX)
+					return "a repetition count above 64";
+				if ((p = strchr(p, '}')) == NULL)
+					return NULL;
+			}
+			rep_in[depth] = true;
+			prev_rep = true;
+			prev_group_rep = false;
+			break;
+		default:
+			prev_rep = prev_group_rep = false;
+			break;
+		}
+		p++;
+	}
+	return NULL;
+}
+
 /* [homeserver] exempt: an extended regular expression, each line one. */
 static bool
 regex_parse(const struct fg_setting *s, void *obj, const char *v,
     struct fg_conf_ctx *x)
 {
 	struct fg_gate *g = &((struct fg_config *)obj)->gate;
+	const char *why;
 	regex_t *re;
 
-	(void)s;
 	if (g->n_exempt == FG_EXEMPT_MAX || strlen(v) > 256 ||
 	    (re = calloc(1, sizeof(*re))) == NULL)
 		return false;
+	if ((why = regex_too_costly(v)) != NULL) {
+		free(re);
+		snprintf(x->err, x->errlen, "[%s] %s: %s is not allowed "
+					    "(it can make the pattern use "
+					    "unbounded memory)",
+		    x->section, s->key, why);
+		return false;
+	}
 	if (regcomp(re, v, REG_EXTENDED | REG_NOSUB) != 0) {
 		free(re);
 		snprintf(x->err, x->errlen, "[%s] %s: not an extended regular "

@@ -57,6 +57,22 @@ printf '[oidc]\ntoken_ttl = 3601\n' | check above.conf
 ok $((! $?)) "a number above its range is refused, in the gate's sections too"
 like "$(cat "$T/err")" 'above.conf:2: bad value for \[oidc\] token_ttl' \
 	"with its file and line"
+# glibc's regcomp() copies a repeated expression per repetition: a
+# repetition of a repetition would let one line of config take gigabytes
+# (the fuzzer found "b+++..."), so those are refused, with the reason
+hs='[relying_party]\nid = example.org\n[homeserver]\nuser = root\nserver_name = example.org\n'
+plus=$(printf '+%.0s' $(seq 120))
+for re in "^@b$plus" '^@(a{9}){9}' '^@(b(c+))*' '^@a{65}' '^@a{1,99999999999999999999}' 'a*?'; do
+	printf "$hs"'exempt = %s\n' "$re" | check exempt-costly.conf
+	ok $((! $?)) "exempt = ${re:0:24}: refused"
+	like "$(cat "$T/err")" "exempt-costly.conf:6: .*\[homeserver\] exempt: a .* is not allowed" \
+		"  with its line and why"
+done
+for re in '^@bridge_[a-z]{1,32}:' '^@(irc|slack)_[^:]+:example\.org$' '^@[[:alnum:]+]*:' '^@a\++:'; do
+	printf "$hs"'exempt = %s\n' "$re" | check exempt-fine.conf
+	ok $? "exempt = $re: accepted" || diag "$(cat "$T/err")"
+done
+
 printf '[upstream.corp]\nskew = 601\n' | check instance.conf
 ok $((! $?)) "and in a [upstream.NAME] section"
 like "$(cat "$T/err")" 'instance.conf:2: bad value for \[upstream.corp\] skew' \
