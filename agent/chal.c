@@ -54,6 +54,7 @@ fg_chal_free(struct fg_chal **c)
 		return;
 	free((*c)->user);
 	free((*c)->label);
+	free((*c)->detail);
 	OPENSSL_cleanse(*c, sizeof(**c));
 	free(*c);
 	*c = NULL;

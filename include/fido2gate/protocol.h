@@ -30,7 +30,8 @@
 #define FG_OP_CRED_LIST "cred.list"	/* admin, or a user's own */
 #define FG_OP_CRED_REVOKE "cred.revoke" /* admin */
 #define FG_OP_USER_UNLOCK "user.unlock" /* admin */
-#define FG_OP_AUDIT_LIST "audit.list"	/* admin */
+#define FG_OP_AUDIT_LIST "audit.list"	/* admin; user, since, limit */
+#define FG_OP_AUDIT_VERIFY "audit.verify" /* admin: the hash chain, anchors */
 #define FG_OP_STATUS "status"		/* anyone; counters for admins */
 
 /*
