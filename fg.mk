@@ -57,8 +57,10 @@ $(BUILD)/fido2gated: $(AGENT_OBJ) $(FG_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(FG_LIB) $(FG_LIBS) \
 		$(AGENT_LIBS)
 
-$(BUILD)/fido2gatectl: $(CLI_OBJ) $(FG_LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(FG_LIB) $(FG_LIBS) -lfido2
+# audit --verify --db: the agent's audit chain code, and SQLite
+$(BUILD)/fido2gatectl: $(CLI_OBJ) $(BUILD)/agent/auditchain.o $(FG_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/agent/auditchain.o \
+		$(FG_LIB) $(FG_LIBS) -lfido2 -lsqlite3
 
 $(BUILD)/pam_fido2gate.so: $(PAM_OBJ) $(FG_LIB) pam_module/pam_fido2gate.map
 	$(CC) -shared $(ALL_LDFLAGS) \

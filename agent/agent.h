@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "auditchain.h"
 #include "fg.h"
 
 /* gateconf.c: the homeserver gate's settings ([web], [oidc], [homeserver],
@@ -131,6 +132,7 @@ struct fg_config {
 	unsigned backoff_base;	  /* seconds; doubles with each failure */
 	unsigned backoff_max;	  /* seconds */
 	unsigned lockout_after;	  /* failures; 0: never lock */
+	unsigned anchor_every;	  /* [audit]: records; 0: no anchors */
 	unsigned failure_window;  /* seconds until failures are forgotten */
 	char admin_group[64];
 	/* [admin] */
@@ -308,9 +310,13 @@ struct fg_audit {
 
 /* journal.c: each audit record also goes to the journal as one entry
  * (syslog where there is none), once fg_journal_open() was called. The
- * store calls it when the record is committed. */
+ * store calls it when the record is committed, with the record's id and
+ * hash (0 and NULL: a record the store could not keep). */
 void fg_journal_open(void);
-void fg_journal_audit(const struct fg_audit *a);
+void fg_journal_audit(const struct fg_audit *a, int64_t id,
+    const char *hash);
+/* The chain's head as an anchor: to the journal, and to stderr. */
+void fg_journal_anchor(int64_t id, const char *hash);
 
 int fg_store_open(const char *path, struct fg_store **out, char *err,
     size_t errlen);
@@ -354,8 +360,19 @@ int fg_store_cred_mark_suspicious(struct fg_store *s, int64_t id,
     const struct fg_audit *a);
 int fg_store_cred_revoke(struct fg_store *s, int64_t id,
     const struct fg_audit *a);
+/* A record of its own (outside any change), chained like every other. */
 int fg_store_audit(struct fg_store *s, const struct fg_audit *a);
-int fg_store_audit_list(struct fg_store *s, int limit, json_t **out);
+/* The latest limit records of user (any when NULL) written at since
+ * (seconds) or later, oldest first, with every column. */
+int fg_store_audit_list(struct fg_store *s, const char *user, int64_t since,
+    int limit, json_t **out);
+/* fg_audit_verify() on the store (lib/auditchain.h). */
+int fg_store_audit_verify(struct fg_store *s, const struct fg_anchor *from,
+    size_t max, const struct fg_anchor *anchors, size_t n_anchors,
+    json_t **out);
+/* Every that many records the store sends the chain's head to the journal
+ * as an anchor (fg_journal_anchor); 0, the default: never. */
+void fg_store_set_anchor_every(struct fg_store *s, unsigned every);
 int fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
     int64_t *revoked);
 /* A secret of the agent's, len bytes, made at first use and kept in the
@@ -459,9 +476,11 @@ struct fg_chal {
 	uint8_t challenge[FG_CHALLENGE_LEN];
 	enum fg_purpose purpose;
 	uid_t caller;
+	pid_t caller_pid; /* for the audit of a challenge left to expire */
 	int64_t expires; /* monotonic milliseconds */
 	char *user;
 	char *label;		     /* enrolment */
+	char *detail; /* auth: service, rhost, tty, for the audit records */
 	uint8_t handle[32];	     /* enrolment */
 	bool uv_required;
 	uint8_t tx[FG_TX_LEN]; /* web: the login transaction it belongs to */
@@ -631,7 +650,7 @@ struct fg_login {
 
 /* The login's two halves, shared by auth.* (PAM) and web.* (browser). */
 json_t *fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
-    const char *event, const char *user, const char *service,
+    const char *event, const char *user, const char *detail,
     enum fg_purpose purpose, bool uv_floor, struct fg_chal **out);
 /* A challenge given up without a failure (its login asked for another). */
 void fg_login_drop(struct fg_agent *ag, const uint8_t session[FG_SESSION_LEN]);
@@ -683,9 +702,10 @@ int fg_enroll_attest(const struct fg_agent *ag, const char *fmt,
 /* Shared by the handlers of ops.c and oidc.c. */
 json_t *fg_reply_ok(void);
 json_t *fg_reply_deferred(void);
-/* Locked or backing off: the refusal, audited as event; NULL to go on. */
+/* Locked or backing off: the refusal, audited as event with detail (where
+ * the login comes from); NULL to go on. */
 json_t *fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
-    const char *event, const char *user, const char *service,
+    const char *event, const char *user, const char *detail,
     enum fg_purpose purpose);
 /* FG_OK: user is not locked; FG_ERR_DENIED: locked (after failures or by
  * an administrator); FG_ERR_STORE: cannot tell (refuse). */

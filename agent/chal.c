@@ -56,6 +56,7 @@ fg_chal_free(struct fg_chal **c)
 	free((*c)->label);
 	free((*c)->bound);
 	free((*c)->actor);
+	free((*c)->detail);
 	OPENSSL_cleanse(*c, sizeof(**c));
 	free(*c);
 	*c = NULL;

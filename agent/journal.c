@@ -31,7 +31,7 @@
 
 #include "agent.h"
 
-#define FIELDS_MAX 16
+#define FIELDS_MAX 20
 #define QUEUE_MAX 256
 /* journald's native socket; sd_journal_send() succeeds silently without it */
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -53,6 +53,9 @@ static const struct {
 	{ "credential.suspicious", "297822e5cc9a4483a22cd286e911b0f0" },
 	{ "", "eccb7664fe2148a9871c504db42c9411" },
 };
+
+/* MESSAGE_ID of an anchor, the audit chain's head. */
+#define ANCHOR_ID "560fa67984274c7fa88543b4ca5ca192"
 
 /* One record, ready to send: the journal's fields, or the syslog line. */
 struct entry {
@@ -260,15 +263,18 @@ fg_journal_open(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* The record as one entry, with how many records before it were lost. */
+/* The record as one entry, with how many records before it were lost,
+ * and its place in the audit chain: id and hash (0 and NULL when the store
+ * could not keep it), so that the log holds a copy of the chain. */
 static struct entry *
-entry_new(const struct fg_audit *a, unsigned long dropped)
+entry_new(const struct fg_audit *a, int64_t id, const char *hash,
+    unsigned long dropped)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 	char *event = NULL, *user = NULL, *cred = NULL, *result = NULL,
 	     *reason = NULL, *detail = NULL, *qreason = NULL, *qdetail = NULL,
 	     *quser = NULL, *msg = NULL;
-	char lost[64] = "", lost_kv[40] = "";
+	char lost[64] = "", lost_kv[40] = "", rec[48] = "", rec_kv[128];
 	bool failed = false;
 
 	if (e == NULL)
@@ -289,12 +295,18 @@ entry_new(const struct fg_audit *a, unsigned long dropped)
 		    dropped);
 		snprintf(lost_kv, sizeof(lost_kv), " not_logged=%lu", dropped);
 	}
-	if (asprintf(&msg, "%s %s %s%s%s%s%s%s%s (caller uid %ld pid %ld)%s",
+	if (id > 0 && hash != NULL) {
+		snprintf(rec, sizeof(rec), ", record %lld", (long long)id);
+		snprintf(rec_kv, sizeof(rec_kv), " audit_id=%lld audit_hash=%s",
+		    (long long)id, hash);
+	} else
+		snprintf(rec_kv, sizeof(rec_kv), " audit_id=- audit_hash=-");
+	if (asprintf(&msg, "%s %s %s%s%s%s%s%s%s (caller uid %ld pid %ld)%s%s",
 		event, a->user != NULL ? user : "-", result, a->reason != NULL ? ": " : "",
 		a->reason != NULL ? qreason : "",
 		a->credential != NULL ? ", credential " : "", cred,
 		a->detail != NULL ? ", " : "", a->detail != NULL ? qdetail : "",
-		(long)a->caller_uid, (long)a->caller_pid, lost) < 0) {
+		(long)a->caller_uid, (long)a->caller_pid, rec, lost) < 0) {
 		msg = NULL;
 		goto fail;
 	}
@@ -315,15 +327,20 @@ entry_new(const struct fg_audit *a, unsigned long dropped)
 		field(e, &failed, "FIDO2GATE_DETAIL=%s", detail);
 	field(e, &failed, "FIDO2GATE_CALLER_UID=%ld", (long)a->caller_uid);
 	field(e, &failed, "FIDO2GATE_CALLER_PID=%ld", (long)a->caller_pid);
+	if (id > 0 && hash != NULL) {
+		field(e, &failed, "FIDO2GATE_AUDIT_ID=%lld", (long long)id);
+		field(e, &failed, "FIDO2GATE_AUDIT_HASH=%s", hash);
+	}
 	if (dropped > 0)
 		field(e, &failed, "FIDO2GATE_NOT_LOGGED=%lu", dropped);
 	if (failed ||
 	    asprintf(&e->line,
 		"event=%s user=%s result=%s reason=%s credential=%s "
-		"detail=%s caller_uid=%ld caller_pid=%ld%s",
+		"detail=%s caller_uid=%ld caller_pid=%ld%s%s",
 		event, quser, result, qreason,
 		a->credential != NULL ? cred : "-", qdetail,
-		(long)a->caller_uid, (long)a->caller_pid, lost_kv) < 0) {
+		(long)a->caller_uid, (long)a->caller_pid, rec_kv,
+		lost_kv) < 0) {
 		e->line = NULL;
 		goto fail;
 	}
@@ -345,18 +362,10 @@ out:
 	return e;
 }
 
-void
-fg_journal_audit(const struct fg_audit *a)
+/* Queues e (taken) for the sender, or counts it lost. */
+static void
+enqueue(struct entry *e, unsigned long dropped)
 {
-	struct entry *e;
-	unsigned long dropped;
-
-	if (!J.enabled || a == NULL || a->event == NULL || a->result == NULL)
-		return;
-	pthread_mutex_lock(&J.lock);
-	dropped = J.dropped;
-	pthread_mutex_unlock(&J.lock);
-	e = entry_new(a, dropped);
 	pthread_mutex_lock(&J.lock);
 	if (e == NULL || J.len == QUEUE_MAX) {
 		J.dropped++;
@@ -369,4 +378,69 @@ fg_journal_audit(const struct fg_audit *a)
 	J.len++;
 	pthread_cond_signal(&J.wake);
 	pthread_mutex_unlock(&J.lock);
+}
+
+static unsigned long
+dropped_so_far(void)
+{
+	unsigned long dropped;
+
+	pthread_mutex_lock(&J.lock);
+	dropped = J.dropped;
+	pthread_mutex_unlock(&J.lock);
+	return dropped;
+}
+
+void
+fg_journal_audit(const struct fg_audit *a, int64_t id, const char *hash)
+{
+	unsigned long dropped;
+
+	if (!J.enabled || a == NULL || a->event == NULL || a->result == NULL)
+		return;
+	dropped = dropped_so_far();
+	enqueue(entry_new(a, id, hash, dropped), dropped);
+}
+
+/*
+ * An anchor: the audit chain's head, for an admin to keep away from this
+ * host (fido2gatectl audit --verify --anchor ID:HASH finds a log cut
+ * short or rewritten before it). It goes to the journal like a record,
+ * and to stderr as well, at once: a full queue may drop a journal entry,
+ * and where the agent's stderr is kept by something else than the
+ * journal (a file, a remote collector) that is one more copy.
+ */
+void
+fg_journal_anchor(int64_t id, const char *hash)
+{
+	struct entry *e;
+	unsigned long dropped;
+	bool failed = false;
+
+	fprintf(stderr, "fido2gated: audit anchor %lld:%s\n", (long long)id,
+	    hash);
+	if (!J.enabled)
+		return;
+	dropped = dropped_so_far();
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		enqueue(NULL, dropped);
+		return;
+	}
+	e->prio = LOG_INFO;
+	field(e, &failed, "MESSAGE=audit anchor %lld:%s", (long long)id, hash);
+	field(e, &failed, "PRIORITY=%d", e->prio);
+	field(e, &failed, "SYSLOG_FACILITY=%d", LOG_AUTHPRIV >> 3);
+	field(e, &failed, "SYSLOG_IDENTIFIER=fido2gated");
+	field(e, &failed, "MESSAGE_ID=%s", ANCHOR_ID);
+	field(e, &failed, "FIDO2GATE_EVENT=audit.anchor");
+	field(e, &failed, "FIDO2GATE_AUDIT_ID=%lld", (long long)id);
+	field(e, &failed, "FIDO2GATE_AUDIT_HASH=%s", hash);
+	if (failed || asprintf(&e->line,
+			  "event=audit.anchor audit_id=%lld audit_hash=%s",
+			  (long long)id, hash) < 0) {
+		e->line = NULL;
+		entry_free(e);
+		e = NULL;
+	}
+	enqueue(e, dropped);
 }

@@ -748,6 +748,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "fido2gated: store: %s\n", err);
 		goto out;
 	}
+	fg_store_set_anchor_every(ag.store, ag.cfg.anchor_every);
 	if (fg_chal_table_new(ag.cfg.max_pending, ag.cfg.max_pending_web,
 		fg_agent_expired, &ag,
 		&ag.chal) != FG_OK ||

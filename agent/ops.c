@@ -21,6 +21,9 @@
 #define LABEL_MAX 64
 #define RESIDENT_ID_LEN 35 /* "\0rk" and a SHA-256 */
 #define AUDIT_LIMIT_MAX 1000
+#define AUDIT_ANCHORS_MAX 64
+/* records one audit.verify walks: a tenth of a second or so */
+#define AUDIT_VERIFY_STEP 20000
 #define DECOY_ID_LEN 64
 /* credentials per cred.list reply: 25 of the largest fit in 64 KiB */
 #define LIST_PAGE 25
@@ -179,7 +182,7 @@ fg_audit(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
 	if (fg_store_audit(ag->store, &a) != FG_OK) {
 		fprintf(stderr, "fido2gated: audit write failed: %s %s %s\n",
 		    event, user != NULL ? user : "-", result);
-		fg_journal_audit(&a);
+		fg_journal_audit(&a, 0, NULL);
 	}
 }
 
@@ -332,7 +335,7 @@ void
 fg_agent_expired(const struct fg_chal *c, void *agent)
 {
 	struct fg_agent *ag = agent;
-	struct fg_peer caller = { .uid = c->caller };
+	struct fg_peer caller = { .uid = c->caller, .pid = c->caller_pid };
 
 	char buf[FG_USER_NAME_MAX + 8];
 
@@ -346,9 +349,9 @@ fg_agent_expired(const struct fg_chal *c, void *agent)
 	    c->purpose == FG_PURPOSE_WEB ? FG_OP_WEB_FINISH :
 	    c->purpose == FG_PURPOSE_ADMIN ? "admin.stepup" :
 					     FG_OP_AUTH_FINISH,
-	    c->user, NULL, "deny", "challenge expired unanswered", NULL);
-	fg_failure_of(ag, c->purpose == FG_PURPOSE_WEB ? 0 : c->caller, 0,
-	    c->purpose, c->user);
+	    c->user, NULL, "deny", "challenge expired unanswered", c->detail);
+	fg_failure_of(ag, c->purpose == FG_PURPOSE_WEB ? 0 : c->caller,
+	    c->caller_pid, c->purpose, c->user);
 }
 
 /*
@@ -401,7 +404,7 @@ fg_login_drop(struct fg_agent *ag, const uint8_t session[FG_SESSION_LEN])
 /* Locked, or backing off: the refusal to send, or NULL to go on. */
 json_t *
 fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
-    const char *event, const char *user, const char *service,
+    const char *event, const char *user, const char *detail,
     enum fg_purpose purpose)
 {
 	int64_t locked_at, failures, wait, web;
@@ -412,7 +415,7 @@ fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 	if (fg_store_lock_get(ag->store, user, &locked_at, &failures) !=
 	    FG_OK) {
 		fg_audit(ag, peer, event, user, NULL, "error",
-		    "store unreadable", service);
+		    "store unreadable", detail);
 		return fg_store_failed();
 	}
 	if (locked_at != 0) {
@@ -422,7 +425,7 @@ fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 		    reason[0] != '\0';
 		fg_audit(ag, peer, event, user, NULL, "deny",
 		    admin ? "locked by an administrator" : "locked out",
-		    service);
+		    detail);
 		return fg_reply_error(FG_E_LOCKED, admin ?
 			"locked by an administrator until fido2gatectl unlock" :
 			"too many failed attempts: locked until an "
@@ -437,7 +440,7 @@ fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
 	if (wait == 0)
 		return NULL;
 	fg_audit(ag, peer, event, user, NULL, "deny", "backing off",
-	    service);
+	    detail);
 	snprintf(msg, sizeof(msg),
 	    "too many failed attempts: try again in %lld s",
 	    (long long)(wait + 999) / 1000);
@@ -452,11 +455,12 @@ fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
  * the lockout and backoff checks, the allow list (or decoys), the user
  * verification policy. purpose says which finish may take it; uv_floor
  * raises the policy (the browser path without a first factor needs the
- * PIN). The audit names the event.
+ * PIN). The audit names the event, with detail (where the login comes
+ * from: the PAM service, remote host and tty, or the OpenID client).
  */
 json_t *
 fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
-    const char *event, const char *user, const char *service,
+    const char *event, const char *user, const char *detail,
     enum fg_purpose purpose, bool uv_floor, struct fg_chal **out)
 {
 	struct fg_user u;
@@ -468,7 +472,7 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	int r;
 
 	*out = NULL;
-	if ((reply = fg_attempt_refused(ag, peer, event, user, service,
+	if ((reply = fg_attempt_refused(ag, peer, event, user, detail,
 		 purpose)) != NULL)
 		return reply;
 	r = fg_store_user_find(ag->store, user, &u);
@@ -478,14 +482,22 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		r = FG_OK;
 	if (r != FG_OK) {
 		fg_audit(ag, peer, event, user, NULL, "error", "store unreadable",
-		    service);
+		    detail);
 		return fg_store_failed();
 	}
 	if ((reply = fg_issue(ag, peer, purpose, user, &c)) != NULL) {
 		fg_audit(ag, peer, event, user, NULL, "deny",
-		    fg_json_str(reply, "message"), service);
+		    fg_json_str(reply, "message"), detail);
 		fg_cred_list_free(&creds, n);
 		return reply;
+	}
+	/* the decision's record says where the login came from, as the
+	 * begin's does; without it, no login */
+	if (detail != NULL && detail[0] != '\0' &&
+	    (c->detail = strdup(detail)) == NULL) {
+		fg_login_drop(ag, c->session);
+		fg_cred_list_free(&creds, n);
+		return fg_reply_error(FG_E_INTERNAL, "out of memory");
 	}
 	allow = json_array();
 	groups = json_array();
@@ -512,6 +524,7 @@ fg_login_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		fprintf(stderr, "fido2gated: cannot make the decoy list of %s\n",
 		    user);
 	c->uv_required = uv;
+	c->caller_pid = peer->pid;
 	reply = fg_reply_ok();
 	fg_b64_put(reply, "session", c->session, sizeof(c->session));
 	fg_b64_put(reply, "challenge", c->challenge, sizeof(c->challenge));
@@ -536,6 +549,7 @@ op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
 	const char *user = fg_json_str(req, "user"), *service, *rhost, *tty;
+	char detail[64 + 256 + 64 + 32];
 	struct fg_chal *c;
 
 	if (!fg_user_name_valid(user))
@@ -545,13 +559,18 @@ op_auth_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	    !fg_opt_text(req, "tty", 64, &tty))
 		return fg_bad_request(
 		    "service, rhost or tty is not short printable text");
+	/* where the login comes from, in every record of it: the begin,
+	 * and the decision (the challenge keeps it) */
+	snprintf(detail, sizeof(detail), "service=%s rhost=%s tty=%s",
+	    service[0] != '\0' ? service : "-",
+	    rhost[0] != '\0' ? rhost : "-", tty[0] != '\0' ? tty : "-");
 	if (peer->uid != 0 && strcmp(peer->name, user) != 0) {
 		fg_audit(ag, peer, FG_OP_AUTH_BEGIN, user, NULL, "deny",
-		    "caller may only authenticate itself", service);
+		    "caller may only authenticate itself", detail);
 		return fg_reply_error(FG_E_DENIED,
 		    "only root may authenticate another user");
 	}
-	return fg_login_begin(ag, peer, FG_OP_AUTH_BEGIN, user, service,
+	return fg_login_begin(ag, peer, FG_OP_AUTH_BEGIN, user, detail,
 	    FG_PURPOSE_AUTH, false, &c);
 }
 
@@ -564,7 +583,7 @@ deny(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
 {
 	json_t *r;
 
-	fg_audit(ag, peer, event, c->user, cred, "deny", reason, NULL);
+	fg_audit(ag, peer, event, c->user, cred, "deny", reason, c->detail);
 	fg_failure_of(ag, fg_charged_uid(peer), peer->pid, c->purpose, c->user);
 	r = fg_reply_ok();
 	json_object_set_new(r, "result", json_string(FG_RESULT_DENY));
@@ -819,6 +838,8 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		/* a valid signature with an old counter: a cloned key */
 		struct fg_audit au = audit_record(peer, "credential.suspicious",
 		    c->user, cid_s, "deny", "counter_regression");
+
+		au.detail = c->detail;
 		if (fg_store_cred_mark_suspicious(ag->store, cred.id, &au) !=
 		    FG_OK)
 			fprintf(stderr, "fido2gated: cannot mark %s suspicious\n",
@@ -837,9 +858,17 @@ fg_login_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	{
 		struct fg_audit au = audit_record(peer, event, c->user, cid_s,
 		    "allow", "signature verified");
+		char bound[FG_TEXT_MAX + 32];
 		/* the counter must be saved before we say yes; a resident
 		 * credential's first login records its ID with it */
-		au.detail = binding ? "resident credential bound" : NULL;
+		au.detail = c->detail;
+		if (binding) {
+			snprintf(bound, sizeof(bound),
+			    "resident credential bound%s%s",
+			    c->detail != NULL ? " " : "",
+			    c->detail != NULL ? c->detail : "");
+			au.detail = bound;
+		}
 		r = binding ? fg_store_cred_bind(ag->store, cred.id, cid,
 				  cid_len, v.sign_count, v.flags, &au) :
 			      fg_store_cred_used(ag->store, cred.id,
@@ -918,7 +947,7 @@ op_auth_abort(struct fg_agent *ag, const struct fg_peer *peer,
 		 &charged)) != NULL)
 		return reply;
 	fg_audit(ag, peer, FG_OP_AUTH_ABORT, c->user, NULL, "deny",
-	    why[0] != '\0' ? why : "aborted by the client", NULL);
+	    why[0] != '\0' ? why : "aborted by the client", c->detail);
 	fg_failure(ag, fg_charged_uid(peer), peer->pid, c->user);
 	fg_chal_free(&c);
 	return fg_reply_ok();
@@ -1659,12 +1688,16 @@ op_status(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req)
 	return reply;
 }
 
+/* The latest records, newest last: at most "limit", of "user" only,
+ * written at "since" (Unix seconds) or later. */
 static json_t *
 op_audit_list(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
 	const json_t *lj = json_object_get(req, "limit");
-	json_int_t limit = 50;
+	const json_t *uj = json_object_get(req, "user");
+	const json_t *sj = json_object_get(req, "since");
+	json_int_t limit = 50, since = 0;
 	json_t *reply, *rows = NULL;
 
 	if (!peer->admin)
@@ -1675,10 +1708,91 @@ op_audit_list(struct fg_agent *ag, const struct fg_peer *peer,
 			return fg_bad_request("limit must be 1 to 1000");
 		limit = json_integer_value(lj);
 	}
-	if (fg_store_audit_list(ag->store, (int)limit, &rows) != FG_OK)
+	if (uj != NULL && !fg_user_name_valid(json_string_value(uj)))
+		return fg_bad_request("user is not a valid user name");
+	if (sj != NULL) {
+		if (!json_is_integer(sj) || json_integer_value(sj) < 0)
+			return fg_bad_request(
+			    "since must be a time in seconds since 1970");
+		since = json_integer_value(sj);
+	}
+	if (fg_store_audit_list(ag->store, json_string_value(uj),
+		(int64_t)since, (int)limit, &rows) != FG_OK)
 		return fg_store_failed();
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "records", rows);
+	return reply;
+}
+
+/* A hash as the chain spells it: 64 lower-case hex digits. */
+static bool
+hash_valid(const char *h)
+{
+	size_t i;
+
+	if (h == NULL || strlen(h) != FG_AUDIT_HASH_HEX - 1)
+		return false;
+	for (i = 0; h[i] != '\0'; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') ||
+			(h[i] >= 'a' && h[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* An {"id", "hash"} of a request: a record number and its hash. */
+static bool
+anchor_of(const json_t *a, struct fg_anchor *out)
+{
+	const json_t *id = json_object_get(a, "id");
+	const char *hash = fg_json_str(a, "hash");
+
+	if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+	    !hash_valid(hash))
+		return false;
+	out->id = json_integer_value(id);
+	memcpy(out->hash, hash, FG_AUDIT_HASH_HEX);
+	return true;
+}
+
+/*
+ * The audit chain checked against the anchors the admin kept ("anchors":
+ * [{"id", "hash"}...]), AUDIT_VERIFY_STEP records a request: the agent
+ * answers nobody else while it walks, so a long log is walked in steps,
+ * each going on "from" the last one's head. The verdict is the reply, ok
+ * either way: a tampered log is an answer, not a failed request.
+ */
+static json_t *
+op_audit_verify(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req)
+{
+	const json_t *aj = json_object_get(req, "anchors"), *a;
+	const json_t *fj = json_object_get(req, "from");
+	struct fg_anchor anchors[AUDIT_ANCHORS_MAX], from;
+	json_t *reply, *verdict = NULL;
+	size_t n = 0, i;
+
+	if (!peer->admin)
+		return fg_denied();
+	if (aj != NULL && (!json_is_array(aj) ||
+			      json_array_size(aj) > AUDIT_ANCHORS_MAX))
+		return fg_bad_request("anchors must be a list of at most 64");
+	json_array_foreach(aj, i, a)
+	{
+		if (!anchor_of(a, &anchors[n]) || anchors[n].id < 1)
+			return fg_bad_request("each anchor needs id (a record "
+					      "number) and hash (64 lower-case "
+					      "hex digits)");
+		n++;
+	}
+	if (fj != NULL && !anchor_of(fj, &from))
+		return fg_bad_request("from needs id and hash: the head of "
+				      "the last step");
+	if (fg_store_audit_verify(ag->store, fj != NULL ? &from : NULL,
+		AUDIT_VERIFY_STEP, anchors, n, &verdict) != FG_OK)
+		return fg_store_failed();
+	reply = fg_reply_ok();
+	json_object_update(reply, verdict);
+	json_decref(verdict);
 	return reply;
 }
 
@@ -1693,6 +1807,7 @@ static const struct fg_op ops[] = {
 	{ FG_OP_CRED_IMPORT, op_cred_import },
 	{ FG_OP_STATUS, op_status },
 	{ FG_OP_AUDIT_LIST, op_audit_list },
+	{ FG_OP_AUDIT_VERIFY, op_audit_verify },
 	{ FG_OP_USER_UNLOCK, fg_op_user_unlock },
 	{ FG_OP_USER_LOCK, fg_op_user_lock },
 	{ FG_OP_OIDC_DISCOVERY, fg_op_oidc_discovery },

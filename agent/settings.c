@@ -203,6 +203,15 @@ const struct fg_setting fg_settings[] = {
     {"notify", "timeout", &fg_type_seconds, MAIN(notify_timeout), .min = 1,
 	.max = 60, .def = "10", .doc = "Per notification."},
 
+    /* [audit] */
+    {"audit", "anchor_every", &fg_type_number, MAIN(anchor_every), .min = 0,
+	.max = 1000000, .def = "100",
+	.doc = "Every that many audit records, the agent writes the audit "
+	       "chain's head (record id and hash) to the journal and to "
+	       "its stderr as an anchor line, for an admin to keep "
+	       "elsewhere and give to fido2gatectl audit --verify "
+	       "--anchor; 0: no anchors."},
+
     /* [oidc]: the homeserver gate, off without issuer */
     {"oidc", "issuer", &fg_type_issuer, GATE(issuer),
 	.doc = "The web front's public base URL, without a trailing /: "
@@ -367,6 +376,9 @@ const struct fg_setting_section fg_setting_sections[] = {
 	"How a user hears of every enrolment, revocation, lock, "
 	"unlock and lockout of their account. A notification never "
 	"holds anything up; whether it went is audited (notify)."},
+    {"audit",
+	"The audit log: a hash chain in the store, copied to the "
+	"journal."},
     {"oidc",
 	"The homeserver gate: fido2gate as the homeserver's OpenID "
 	"Connect provider, through the web front fido2gate-web(8). "

@@ -4,7 +4,8 @@
  * one transaction together with its audit record; enrolments, revocations
  * and lockouts with synchronous=FULL, so that once acknowledged they survive
  * a crash or a power loss (see change() for logins). The audit table
- * is append-only, enforced by triggers.
+ * is append-only, enforced by triggers, and a hash chain (auditchain.c)
+ * that shows what was done to it behind the triggers' back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@ struct fg_store {
 	} cache[STMT_CACHE];
 	size_t ncache;
 	size_t maxcache; /* STMT_CACHE unless fg_store_set_stmt_cache() */
+	unsigned anchor_every; /* 0: no anchors (fg_store_set_anchor_every) */
 };
 
 static const char *const migrations[] = {
@@ -196,6 +198,18 @@ static const char *const migrations[] = {
 	"INSERT INTO requests_new SELECT * FROM requests;"
 	"DROP TABLE requests;"
 	"ALTER TABLE requests_new RENAME TO requests;",
+	/* 9: the audit log as a hash chain (see the comment above
+	 * audit_insert()): each record holds the hash of the one before and
+	 * its own. The update trigger now lets a record's hash be set once,
+	 * and nothing else: the records written before this version are
+	 * chained by chain_all() in this same transaction. */
+	"ALTER TABLE audit ADD COLUMN prev TEXT;"
+	"ALTER TABLE audit ADD COLUMN hash TEXT;"
+	"CREATE INDEX audit_user ON audit(user, id);"
+	"DROP TRIGGER audit_no_update;"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	"  WHEN OLD.hash IS NOT NULL OR NEW.id IS NOT OLD.id"
+	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -297,9 +311,126 @@ rollback(struct fg_store *s)
 }
 
 static int
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return v == NULL ? sqlite3_bind_null(st, i) :
+			   sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* The record id, just written or chained with its prev: hashed as
+ * verification will read it, and sealed with its hash. */
+static int
+seal(struct fg_store *s, int64_t id, char hash[FG_AUDIT_HASH_HEX])
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s, "SELECT * FROM audit WHERE id = ?", &st)) !=
+	    FG_OK) {
+		ret = r;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		ret = db_error(s, "audit");
+		goto out;
+	}
+	if ((r = fg_audit_hash(st, hash)) != FG_OK) {
+		fprintf(stderr, "fido2gated: store: cannot hash audit record "
+				"%lld\n",
+		    (long long)id);
+		ret = r;
+		goto out;
+	}
+	release(s, st);
+	st = NULL;
+	if ((r = prepare(s,
+		 "UPDATE audit SET hash = ? WHERE id = ? AND hash IS NULL",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	bind_text(st, 1, hash);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		ret = db_error(s, "audit");
+		goto out;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		ret = FG_ERR_STORE;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
+/*
+ * Migration 5: the records written before the chain existed are chained
+ * as they stand, in id order, the first with FG_AUDIT_GENESIS as its prev.
+ * The chain vouches for them from the upgrade on, not for what was done
+ * to them before (when only the triggers kept them).
+ */
+static int
+chain_all(struct fg_store *s)
+{
+	sqlite3_stmt *next = NULL, *link = NULL;
+	char prev[FG_AUDIT_HASH_HEX] = FG_AUDIT_GENESIS, hash[FG_AUDIT_HASH_HEX];
+	int64_t id = 0;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s, "SELECT id FROM audit WHERE id > ? ORDER BY id"
+			    " LIMIT 1",
+		 &next)) != FG_OK ||
+	    (r = prepare(s, "UPDATE audit SET prev = ? WHERE id = ?",
+		 &link)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	for (;;) {
+		sqlite3_bind_int64(next, 1, id);
+		if ((r = sqlite3_step(next)) == SQLITE_DONE)
+			break;
+		if (r != SQLITE_ROW) {
+			ret = db_error(s, "audit chain");
+			goto out;
+		}
+		id = sqlite3_column_int64(next, 0);
+		sqlite3_reset(next);
+		bind_text(link, 1, prev);
+		sqlite3_bind_int64(link, 2, id);
+		if (sqlite3_step(link) != SQLITE_DONE) {
+			ret = db_error(s, "audit chain");
+			goto out;
+		}
+		sqlite3_reset(link);
+		if ((r = seal(s, id, hash)) != FG_OK) {
+			ret = r;
+			goto out;
+		}
+		memcpy(prev, hash, sizeof(prev));
+	}
+	ret = FG_OK;
+out:
+	release(s, next);
+	release(s, link);
+	return ret;
+}
+
+/* The code a migration runs after its SQL, in the same transaction. */
+static const struct {
+	int version;
+	int (*fn)(struct fg_store *);
+} migration_code[] = {
+	{ 9, chain_all },
+};
+
+static int
 migrate(struct fg_store *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
+	size_t k;
 	int version, i, r, ret = FG_ERR_INTERNAL;
 
 	if ((r = exec(s, "BEGIN IMMEDIATE")) != FG_OK ||
@@ -326,8 +457,18 @@ migrate(struct fg_store *s, char *err, size_t errlen)
 		goto out;
 	}
 	for (i = version; i < SCHEMA_VERSION; i++) {
-		if ((r = exec(s, migrations[i])) != FG_OK ||
-		    (r = prepare(s, "INSERT INTO schema_version VALUES (?)",
+		if ((r = exec(s, migrations[i])) != FG_OK) {
+			ret = r;
+			goto out;
+		}
+		for (k = 0; k < sizeof(migration_code) /
+			sizeof(migration_code[0]); k++)
+			if (migration_code[k].version == i + 1 &&
+			    (r = migration_code[k].fn(s)) != FG_OK) {
+				ret = r;
+				goto out;
+			}
+		if ((r = prepare(s, "INSERT INTO schema_version VALUES (?)",
 			 &st)) != FG_OK) {
 			ret = r;
 			goto out;
@@ -553,23 +694,50 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
-static int
-bind_text(sqlite3_stmt *st, int i, const char *v)
+/* Is record id one whose hash goes out as an anchor? */
+static bool
+anchor_due(const struct fg_store *s, int64_t id)
 {
-	return v == NULL ? sqlite3_bind_null(st, i) :
-			   sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	return s->anchor_every != 0 && id % s->anchor_every == 0;
 }
 
+/*
+ * One audit record, linked to the chain's head. The caller holds a write
+ * transaction (BEGIN IMMEDIATE), so the head read here is still the head
+ * when the record is committed: two agents on one store cannot fork the
+ * chain. The record is inserted with its prev, then sealed with its hash
+ * (seal()), in id and hash for the journal.
+ */
 static int
-audit_insert(struct fg_store *s, const struct fg_audit *a)
+audit_insert(struct fg_store *s, const struct fg_audit *a, int64_t *id,
+    char hash[FG_AUDIT_HASH_HEX])
 {
 	sqlite3_stmt *st = NULL;
+	char prev[FG_AUDIT_HASH_HEX] = FG_AUDIT_GENESIS;
+	const unsigned char *h;
 	int r, ret = FG_ERR_INTERNAL;
 
+	if ((r = prepare(s, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	/* a head without a hash (written behind the agent's back) links to
+	 * "": verification names that record either way */
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		h = sqlite3_column_text(st, 0);
+		snprintf(prev, sizeof(prev), "%s",
+		    h != NULL ? (const char *)h : "");
+	} else if (r != SQLITE_DONE) {
+		ret = db_error(s, "audit");
+		goto out;
+	}
+	release(s, st);
+	st = NULL;
 	if ((r = prepare(s,
 		 "INSERT INTO audit (ts, event, user, credential, caller_uid,"
-		 " caller_pid, result, reason, detail)"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 " caller_pid, result, reason, detail, prev)"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
@@ -583,8 +751,14 @@ audit_insert(struct fg_store *s, const struct fg_audit *a)
 	bind_text(st, 7, a->result);
 	bind_text(st, 8, a->reason);
 	bind_text(st, 9, a->detail);
+	bind_text(st, 10, prev);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		ret = db_error(s, "audit");
+		goto out;
+	}
+	*id = sqlite3_last_insert_rowid(s->db);
+	if ((r = seal(s, *id, hash)) != FG_OK) {
+		ret = r;
 		goto out;
 	}
 	ret = FG_OK;
@@ -593,14 +767,70 @@ out:
 	return ret;
 }
 
+/*
+ * The WAL on disk. A login's commit is not fsynced (change()), and an
+ * anchor must not outlive its record, or a power loss would pass for a
+ * cut log; SQLite cannot change the safety level of a transaction under
+ * way, and a checkpoint costs several times this one fdatasync.
+ */
+static int
+sync_wal(struct fg_store *s)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db,
+	    "main"));
+	int fd, ret = FG_ERR_IO;
+
+	if (wal == NULL ||
+	    (fd = open(wal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return FG_ERR_IO;
+	if (fdatasync(fd) == 0)
+		ret = FG_OK;
+	close(fd);
+	return ret;
+}
+
+/* A record is committed: its copy to the journal, and every anchor_every
+ * records the chain's head as an anchor, once its record is on disk. */
+static void
+committed(struct fg_store *s, const struct fg_audit *a, int64_t id,
+    const char *hash)
+{
+	fg_journal_audit(a, id, hash);
+	if (!anchor_due(s, id))
+		return;
+	if (sync_wal(s) == FG_OK)
+		fg_journal_anchor(id, hash);
+	else
+		fprintf(stderr, "fido2gated: store: cannot sync the WAL: "
+				"no anchor for audit record %lld\n",
+		    (long long)id);
+}
+
 int
 fg_store_audit(struct fg_store *s, const struct fg_audit *a)
 {
-	int r = audit_insert(s, a);
+	char hash[FG_AUDIT_HASH_HEX];
+	int64_t id = 0;
+	int r, ret = FG_ERR_INTERNAL;
 
-	if (r == FG_OK)
-		fg_journal_audit(a);
-	return r;
+	if ((r = exec(s, "BEGIN IMMEDIATE")) != FG_OK ||
+	    (r = audit_insert(s, a, &id, hash)) != FG_OK ||
+	    (r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	committed(s, a, id, hash);
+	ret = FG_OK;
+out:
+	if (ret != FG_OK)
+		rollback(s);
+	return ret;
+}
+
+void
+fg_store_set_anchor_every(struct fg_store *s, unsigned every)
+{
+	s->anchor_every = every;
 }
 
 /*
@@ -622,6 +852,8 @@ static int
 change(struct fg_store *s, sqlite3_stmt *const *st, size_t n, bool need_row,
     const struct fg_audit *a, bool durable)
 {
+	char hash[FG_AUDIT_HASH_HEX];
+	int64_t id = 0;
 	size_t i;
 	int r, ret = FG_ERR_INTERNAL;
 
@@ -639,12 +871,12 @@ change(struct fg_store *s, sqlite3_stmt *const *st, size_t n, bool need_row,
 		ret = FG_ERR_NOTFOUND;
 		goto out;
 	}
-	if ((r = audit_insert(s, a)) != FG_OK ||
+	if ((r = audit_insert(s, a, &id, hash)) != FG_OK ||
 	    (r = exec(s, "COMMIT")) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	fg_journal_audit(a); /* committed: the journal says what happened */
+	committed(s, a, id, hash); /* the journal says what happened */
 	ret = FG_OK;
 out:
 	if (ret != FG_OK)
@@ -1046,9 +1278,16 @@ fg_store_cred_import(struct fg_store *s, const struct fg_cred *creds,
     const uint8_t (*handles)[32], const struct fg_audit *audits, size_t n)
 {
 	sqlite3_stmt *st[2] = { NULL, NULL };
+	struct {
+		int64_t id;
+		char hash[FG_AUDIT_HASH_HEX];
+	} *chained;
 	size_t i;
 	int r, ret = FG_ERR_INTERNAL;
 
+	/* each record's number and hash, for the journal once committed */
+	if ((chained = calloc(n > 0 ? n : 1, sizeof(*chained))) == NULL)
+		return FG_ERR_NOMEM;
 	if ((r = prepare(s,
 		 "INSERT INTO users (name, handle, created) VALUES (?, ?, ?)"
 		 " ON CONFLICT (name) DO NOTHING",
@@ -1094,7 +1333,8 @@ fg_store_cred_import(struct fg_store *s, const struct fg_cred *creds,
 			ret = FG_ERR_STORE;
 			goto out;
 		}
-		if ((r = audit_insert(s, &audits[i])) != FG_OK) {
+		if ((r = audit_insert(s, &audits[i], &chained[i].id,
+			 chained[i].hash)) != FG_OK) {
 			ret = r;
 			goto out;
 		}
@@ -1104,7 +1344,7 @@ fg_store_cred_import(struct fg_store *s, const struct fg_cred *creds,
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		fg_journal_audit(&audits[i]);
+		committed(s, &audits[i], chained[i].id, chained[i].hash);
 	ret = FG_OK;
 out:
 	if (ret != FG_OK)
@@ -1112,6 +1352,7 @@ out:
 	exec(s, "PRAGMA synchronous = NORMAL");
 	release(s, st[0]);
 	release(s, st[1]);
+	free(chained);
 	return ret;
 }
 
@@ -1211,26 +1452,44 @@ out:
 	return ret;
 }
 
-int
-fg_store_audit_list(struct fg_store *s, int limit, json_t **out)
+/* A value of a row, as JSON. A text that is not UTF-8 (json_string()
+ * refuses it) is NULL: the caller leaves that field out. */
+static json_t *
+column_json(sqlite3_stmt *st, int i)
 {
-	static const char *const names[] = {"id", "ts", "event", "user",
-	    "credential", "caller_uid", "caller_pid", "result", "reason",
-	    "detail"};
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_NULL:
+		return json_null();
+	default:
+		return json_string((const char *)sqlite3_column_text(st, i));
+	}
+}
+
+int
+fg_store_audit_list(struct fg_store *s, const char *user, int64_t since,
+    int limit, json_t **out)
+{
 	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL, *row, *v;
+	json_t *arr = NULL, *row;
 	int i, r, ret = FG_ERR_INTERNAL;
 
 	*out = NULL;
+	/* every column, those of later migrations too; two statements, as
+	 * "?1 IS NULL OR user = ?1" would not use the index on user */
 	if ((r = prepare(s,
-		 "SELECT id, ts, event, user, credential, caller_uid,"
-		 " caller_pid, result, reason, detail FROM audit"
-		 " ORDER BY id DESC LIMIT ?",
+		 user != NULL ? "SELECT * FROM audit WHERE user = ?1"
+				" AND ts >= ?2 ORDER BY id DESC LIMIT ?3"
+			      : "SELECT * FROM audit WHERE ?1 IS NULL"
+				" AND ts >= ?2 ORDER BY id DESC LIMIT ?3",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int(st, 1, limit);
+	bind_text(st, 1, user);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int(st, 3, limit);
 	if ((arr = json_array()) == NULL) {
 		ret = FG_ERR_NOMEM;
 		goto out;
@@ -1242,22 +1501,9 @@ fg_store_audit_list(struct fg_store *s, int limit, json_t **out)
 			ret = FG_ERR_NOMEM;
 			goto out;
 		}
-		for (i = 0; i < 10; i++) {
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER:
-				v = json_integer(sqlite3_column_int64(st, i));
-				break;
-			case SQLITE_NULL:
-				v = json_null();
-				break;
-			default:
-				v = json_string((const char *)
-					sqlite3_column_text(st, i));
-			}
-			/* a text that is not UTF-8 (json_string() refuses
-			 * it) loses its field, not the whole list */
-			json_object_set_new(row, names[i], v);
-		}
+		for (i = 0; i < sqlite3_column_count(st); i++)
+			json_object_set_new(row, sqlite3_column_name(st, i),
+			    column_json(st, i));
 	}
 	if (r != SQLITE_DONE) {
 		ret = db_error(s, "audit");
@@ -1270,6 +1516,22 @@ out:
 	json_decref(arr);
 	release(s, st);
 	return ret;
+}
+
+int
+fg_store_audit_verify(struct fg_store *s, const struct fg_anchor *from,
+    size_t max, const struct fg_anchor *anchors, size_t n_anchors,
+    json_t **out)
+{
+	int r = fg_audit_verify(s->db, from, max, anchors, n_anchors, out);
+
+	if (r == FG_ERR_STORE)
+		db_error(s, "audit");
+	else if (r != FG_OK)
+		fprintf(stderr, "fido2gated: store: cannot check the audit "
+				"chain: %s\n",
+		    fg_strerror(r));
+	return r;
 }
 
 int
@@ -1762,7 +2024,8 @@ fg_store_approval_consume(struct fg_store *s, const char *user,
     const struct fg_audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), id = 0;
+	char hash[FG_AUDIT_HASH_HEX];
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
@@ -1797,12 +2060,12 @@ fg_store_approval_consume(struct fg_store *s, const char *user,
 		goto out;
 	}
 	sqlite3_reset(st);
-	if ((r = audit_insert(s, a)) != FG_OK ||
+	if ((r = audit_insert(s, a, &id, hash)) != FG_OK ||
 	    (r = exec(s, "COMMIT")) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	fg_journal_audit(a); /* committed: the journal says what happened */
+	committed(s, a, id, hash); /* the journal says what happened */
 	ret = FG_OK;
 out:
 	if (ret != FG_OK)

@@ -3,6 +3,7 @@
  * status and audit. Each sends one request and prints the reply for a person, or as
  * JSON with --json.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "auditchain.h"
 #include "ctl.h"
 
 
@@ -280,33 +282,311 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
+#define AUDIT_USAGE                                                            \
+	_("usage: fido2gatectl audit [--limit 1-1000] [--user USER] "          \
+	  "[--since TIME]\n"                                                    \
+	  "       fido2gatectl audit --anchor\n"                               \
+	  "       fido2gatectl audit --verify [--db FILE] [--anchor ID:HASH]...\n" \
+	  "  TIME: 2026-11-30, 2026-11-30T08:00[:00][Z] (UTC), a Unix time, "   \
+	  "or an age: 90s, 30m, 12h, 2d, 1w\n")
+#define ANCHORS_MAX 64
+
+/*
+ * --since: an ISO 8601 date or date and time (UTC, as audit shows
+ * times), a Unix time, or an age before now (30m, 12h, 2d). Whole
+ * string or nothing: strptime must reach its end.
+ */
+static bool
+parse_since(const char *arg, time_t now, long long *out)
+{
+	static const char *const formats[] = { "%Y-%m-%dT%H:%M:%S",
+		"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
+		"%Y-%m-%d" };
+	static const struct {
+		char unit;
+		long long s;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 'w', 7 * 86400 } };
+	struct tm tm;
+	const char *end;
+	char *e;
+	long long n;
+	size_t i;
+
+	if (arg[0] >= '0' && arg[0] <= '9' && strchr(arg, '-') == NULL &&
+	    strchr(arg, ':') == NULL) {
+		errno = 0;
+		n = strtoll(arg, &e, 10);
+		if (errno != 0 || n < 0)
+			return false;
+		if (*e == '\0') {
+			*out = n;
+			return true;
+		}
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (e[0] == units[i].unit && e[1] == '\0' &&
+			    n <= (long long)now / units[i].s) {
+				*out = (long long)now - n * units[i].s;
+				return true;
+			}
+		return false;
+	}
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(arg, formats[i], &tm);
+		if (end != NULL && end[0] == 'Z')
+			end++;
+		if (end != NULL && *end == '\0') {
+			*out = (long long)timegm(&tm);
+			return *out >= 0;
+		}
+	}
+	return false;
+}
+
+/* ID:HASH as --anchor gives it and audit --anchor prints it. */
+static bool
+parse_anchor(const char *arg, json_t *anchors)
+{
+	const char *colon = strchr(arg, ':');
+	char *end;
+	long long id;
+
+	if (colon == NULL || json_array_size(anchors) >= ANCHORS_MAX)
+		return false;
+	errno = 0;
+	id = strtoll(arg, &end, 10);
+	if (errno != 0 || end != colon || id < 1 || strlen(colon + 1) != 64 ||
+	    strspn(colon + 1, "0123456789abcdef") != 64)
+		return false;
+	return json_array_append_new(anchors,
+		   json_pack("{s:I,s:s}", "id", (json_int_t)id, "hash",
+		       colon + 1)) == 0;
+}
+
+static int audit_verdict(struct ctl *c, json_t *reply);
+
+/* The chain's verdict: exit 0 intact, 1 tampered. The agent walks a
+ * step of the log a request (it serves no one else meanwhile); each step
+ * goes on from the last one's head. */
+static int
+audit_verify(struct ctl *c, json_t *anchors)
+{
+	json_t *req, *reply = NULL, *from = NULL;
+	json_int_t records = 0;
+	int rc;
+
+	for (;;) {
+		req = json_pack("{s:s,s:O}", "op", FG_OP_AUDIT_VERIFY,
+		    "anchors", anchors);
+		if (req != NULL && from != NULL)
+			json_object_set_new(req, "from", from);
+		from = NULL;
+		if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK) {
+			json_decref(anchors);
+			return rc;
+		}
+		records += json_integer_value(json_object_get(reply, "records"));
+		if (!json_is_true(json_object_get(reply, "intact")) ||
+		    !json_is_true(json_object_get(reply, "more")))
+			break;
+		from = json_incref(json_object_get(reply, "head"));
+		json_decref(reply);
+	}
+	json_decref(anchors);
+	json_object_del(reply, "v");
+	json_object_del(reply, "ok");
+	json_object_set_new(reply, "records", json_integer(records));
+	return audit_verdict(c, reply);
+}
+
+/*
+ * A copy of a store (with its -wal file, if any) checked here, without
+ * the agent: opened read-only, and no secret is needed. In one walk: no
+ * one waits on this process.
+ */
+static int
+audit_verify_file(struct ctl *c, const char *path, json_t *janchors)
+{
+	struct fg_anchor anchors[ANCHORS_MAX];
+	sqlite3 *db = NULL;
+	json_t *v = NULL, *a;
+	size_t n = 0, i;
+	int rc = CTL_EXIT_FAIL;
+
+	json_array_foreach(janchors, i, a)
+	{
+		anchors[n].id = json_integer_value(json_object_get(a, "id"));
+		snprintf(anchors[n].hash, sizeof(anchors[n].hash), "%s",
+		    fg_json_str(a, "hash"));
+		n++;
+	}
+	json_decref(janchors);
+	if (sqlite3_open_v2(path, &db,
+		SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
+		fprintf(stderr, _("fido2gatectl: %s: %s\n"), path,
+		    db != NULL ? sqlite3_errmsg(db) : "cannot open");
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (fg_audit_verify(db, NULL, 0, anchors, n, &v) != FG_OK) {
+		fprintf(stderr,
+		    _("fido2gatectl: %s: cannot read the audit log: %s\n"),
+		    path, sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = audit_verdict(c, v);
+out:
+	sqlite3_close(db);
+	return rc;
+}
+
+/* Prints the verdict (taken): exit 0 intact, 1 tampered. */
+static int
+audit_verdict(struct ctl *c, json_t *reply)
+{
+	json_t *bad, *head;
+	int rc;
+
+	json_object_del(reply, "more");
+	bad = json_object_get(reply, "bad");
+	head = json_object_get(reply, "head");
+	rc = json_is_true(json_object_get(reply, "intact")) ? CTL_EXIT_OK :
+							      CTL_EXIT_FAIL;
+	if (c->json)
+		ctl_print_json(reply);
+	else if (rc == CTL_EXIT_OK)
+		printf(_("intact, %lld records, head %lld %s\n"),
+		    (long long)json_integer_value(
+			json_object_get(reply, "records")),
+		    (long long)json_integer_value(json_object_get(head, "id")),
+		    fg_json_str(head, "hash"));
+	else
+		printf(_("tampered: record %lld (%s): %s\n"),
+		    (long long)json_integer_value(json_object_get(bad, "id")),
+		    fg_json_str(bad, "problem"), fg_json_str(bad, "message"));
+	json_decref(reply);
+	return rc;
+}
+
+/* The chain's head, ID:HASH, for the admin to keep elsewhere. */
+static int
+audit_head(struct ctl *c)
+{
+	json_t *reply, *rec;
+	int rc;
+
+	if ((rc = ctl_call(c,
+		 json_pack("{s:s,s:i}", "op", FG_OP_AUDIT_LIST, "limit", 1),
+		 &reply)) != CTL_EXIT_OK)
+		return rc;
+	rec = json_array_get(json_object_get(reply, "records"), 0);
+	if (rec == NULL || fg_json_str(rec, "hash") == NULL) {
+		fputs(_("fido2gatectl: the audit log is empty\n"), stderr);
+		json_decref(reply);
+		return CTL_EXIT_FAIL;
+	}
+	if (c->json) {
+		json_t *o = json_pack("{s:O,s:O}", "id",
+		    json_object_get(rec, "id"), "hash",
+		    json_object_get(rec, "hash"));
+		ctl_print_json(o);
+		json_decref(o);
+	} else
+		printf("%lld:%s\n",
+		    (long long)json_integer_value(json_object_get(rec, "id")),
+		    fg_json_str(rec, "hash"));
+	json_decref(reply);
+	return CTL_EXIT_OK;
+}
+
 int
 ctl_audit(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "limit", required_argument, NULL, 'n' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "since", required_argument, NULL, 's' },
+		{ "verify", no_argument, NULL, 'v' },
+		{ "anchor", optional_argument, NULL, 'a' },
+		{ "db", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	json_t *req, *reply, *rows, *row;
+	json_t *req, *reply, *rows, *row, *anchors;
+	const char *user = NULL, *db = NULL;
+	long long since = -1;
 	long limit = 50;
 	char *end, buf[32];
+	bool verify = false, head = false, listing = false;
 	size_t i;
 	int ch, rc;
 
+	if ((anchors = json_array()) == NULL)
+		return CTL_EXIT_FAIL;
 	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
-		if (ch != 'n' || (limit = strtol(optarg, &end, 10)) < 1 ||
-		    limit > 1000 || *end != '\0') {
-			fputs(_("usage: fido2gatectl audit [--limit 1-1000]\n"),
-			    stderr);
+		const char *arg = optarg;
+		bool good = true;
+
+		switch (ch) {
+		case 'n':
+			limit = strtol(optarg, &end, 10);
+			good = limit >= 1 && limit <= 1000 && *end == '\0';
+			listing = true;
+			break;
+		case 'u':
+			user = optarg;
+			listing = true;
+			break;
+		case 's':
+			good = parse_since(optarg, time(NULL), &since);
+			listing = true;
+			break;
+		case 'v':
+			verify = true;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'a':
+			/* --anchor ID:HASH as well as --anchor=ID:HASH */
+			if (arg == NULL && optind < argc &&
+			    argv[optind][0] != '-')
+				arg = argv[optind++];
+			if (arg == NULL)
+				head = true;
+			else
+				good = parse_anchor(arg, anchors);
+			break;
+		default:
+			good = false;
+		}
+		if (!good) {
+			fputs(AUDIT_USAGE, stderr);
+			json_decref(anchors);
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		fputs(_("usage: fido2gatectl audit [--limit 1-1000]\n"),
-		    stderr);
+	if (optind != argc || (verify && (listing || head)) ||
+	    (head && (listing || json_array_size(anchors) > 0)) ||
+	    (!verify && (json_array_size(anchors) > 0 || db != NULL))) {
+		fputs(AUDIT_USAGE, stderr);
+		json_decref(anchors);
 		return CTL_EXIT_USAGE;
 	}
+	if (verify && db != NULL)
+		return audit_verify_file(c, db, anchors);
+	if (verify)
+		return audit_verify(c, anchors);
+	json_decref(anchors);
+	if (head)
+		return audit_head(c);
 	req = json_pack("{s:s,s:i}", "op", FG_OP_AUDIT_LIST, "limit", (int)limit);
+	if (user != NULL)
+		json_object_set_new(req, "user", json_string(user));
+	if (since >= 0)
+		json_object_set_new(req, "since", json_integer(since));
 	if ((rc = ctl_call(c, req, &reply)) != CTL_EXIT_OK)
 		return rc;
 	rows = json_object_get(reply, "records");

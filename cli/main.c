@@ -70,7 +70,14 @@ usage(FILE *f)
 		"  unlock USER                  clear USER's lock, or lockout and backoff\n"
 		"                               after failed attempts (admin only)\n"
 		"  status                       the agent's state\n"
-		"  audit [--limit N]            the latest audit records (admin only)\n"
+		"  audit [--limit N] [--user USER] [--since TIME]\n"
+		"                               the latest audit records (admin only)\n"
+		"  audit --anchor               the audit chain's head, ID:HASH, to keep\n"
+		"                               elsewhere\n"
+		"  audit --verify [--db FILE] [--anchor ID:HASH]...\n"
+		"                               check the audit chain (and that it still\n"
+		"                               holds each anchor); with --db, in a copy\n"
+		"                               of the store, without the agent\n"
 		"  verify                       verify one assertion offline: a JSON\n"
 		"                               request on stdin, a verdict on stdout\n"),
 	    f);
@@ -85,8 +92,10 @@ usage(FILE *f)
 	    FG_SOCKET_DEFAULT);
 	fputs(_("\n"
 		"exit status:\n"
-		"  0  success (verify: the assertion is valid)\n"
-		"  1  refused, rejected or not found (verify: the assertion is invalid)\n"
+		"  0  success (verify: the assertion is valid; audit --verify: the\n"
+		"     audit log is intact)\n"
+		"  1  refused, rejected or not found (verify: the assertion is invalid;\n"
+		"     audit --verify: the audit log was tampered with)\n"
 		"  2  usage error or unusable request\n"
 		"  3  the agent cannot be reached\n"
 		"  4  the agent refused this caller (not root or an admin)\n"

@@ -32,7 +32,8 @@
 #define FG_OP_CRED_IMPORT "cred.import" /* admin: pam-u2f's credentials */
 #define FG_OP_USER_UNLOCK "user.unlock" /* admin */
 #define FG_OP_USER_LOCK "user.lock"	/* admin: an incident's lock */
-#define FG_OP_AUDIT_LIST "audit.list"	/* admin */
+#define FG_OP_AUDIT_LIST "audit.list"	/* admin; user, since, limit */
+#define FG_OP_AUDIT_VERIFY "audit.verify" /* admin: the hash chain, anchors */
 /* The admin's own key (see docs/admin-guide.md): admin.begin gives the
  * challenge for one action on one target; the request that acts carries
  * the answer as "stepup": {session, credential_id, authenticator_data,

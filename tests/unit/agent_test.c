@@ -1166,7 +1166,7 @@ audited(struct fixture *f, const char *text)
 	char *dump;
 	bool yes;
 
-	assert_int_equal(fg_store_audit_list(f->ag.store, 5, &rows), FG_OK);
+	assert_int_equal(fg_store_audit_list(f->ag.store, NULL, 0, 5, &rows), FG_OK);
 	dump = json_dumps(rows, 0);
 	yes = dump != NULL && strstr(dump, text) != NULL;
 	free(dump);

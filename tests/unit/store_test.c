@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -112,7 +113,7 @@ audit_rows(struct fg_store *s, const char *user)
 	const char *who;
 	size_t i, n = 0;
 
-	assert_int_equal(fg_store_audit_list(s, 1000, &rows), FG_OK);
+	assert_int_equal(fg_store_audit_list(s, NULL, 0, 1000, &rows), FG_OK);
 	json_array_foreach(rows, i, row)
 	{
 		who = json_string_value(json_object_get(row, "user"));
@@ -205,7 +206,7 @@ exercise(struct fg_store *s, const char *user)
 	assert_int_equal(fg_store_audit(s, &au), FG_OK);
 	/* enroll, auth, suspicious, revoke, lock, unlock, status */
 	assert_int_equal(audit_rows(s, user), 7);
-	assert_int_equal(fg_store_audit_list(s, 2, &rows), FG_OK);
+	assert_int_equal(fg_store_audit_list(s, NULL, 0, 2, &rows), FG_OK);
 	assert_int_equal(json_array_size(rows), 2);
 	json_decref(rows);
 }
@@ -481,6 +482,209 @@ an_admin_lock_revokes_the_unconsumed_approvals(void **state)
 	assert_string_equal(reason, "");
 }
 
+/* The verdict of the chain: intact (with how many records), or the first
+ * bad record's id and problem. */
+static void
+verdict_is(struct fg_store *s, const struct fg_anchor *from, size_t max,
+    const struct fg_anchor *anchors, size_t n, bool intact, int64_t id,
+    const char *problem)
+{
+	json_t *v = NULL;
+
+	assert_int_equal(
+	    fg_store_audit_verify(s, from, max, anchors, n, &v), FG_OK);
+	assert_int_equal(json_is_true(json_object_get(v, "intact")), intact);
+	if (intact)
+		assert_int_equal(json_integer_value(json_object_get(v,
+				     "records")),
+		    id);
+	else {
+		json_t *bad = json_object_get(v, "bad");
+		assert_int_equal(json_integer_value(json_object_get(bad, "id")),
+		    id);
+		assert_string_equal(
+		    json_string_value(json_object_get(bad, "problem")),
+		    problem);
+	}
+	json_decref(v);
+}
+
+static void
+assert_verdict(struct fg_store *s, const struct fg_anchor *anchors, size_t n,
+    bool intact, int64_t id, const char *problem)
+{
+	verdict_is(s, NULL, 0, anchors, n, intact, id, problem);
+}
+
+/* a step of at most max records from the record after from */
+static void
+assert_verdict_from(struct fg_store *s, const struct fg_anchor *from,
+    size_t max, bool intact, int64_t id, const char *problem)
+{
+	verdict_is(s, from, max, NULL, 0, intact, id, problem);
+}
+
+/* sql run on the store's file behind its back, triggers dropped first */
+static void
+behind_its_back(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char full[512];
+
+	snprintf(full, sizeof(full),
+	    "DROP TRIGGER IF EXISTS audit_no_update;"
+	    " DROP TRIGGER IF EXISTS audit_no_delete; %s",
+	    sql);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, full, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Every record, standalone or with a change, links to the one before;
+ * one whose change failed leaves no trace in the chain. */
+static void
+the_chain_links_every_record(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("unlock", "alice");
+	struct fg_cred c;
+	uint8_t id[16];
+	int i;
+
+	assert_verdict(f->s, NULL, 0, true, 0, NULL);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(fg_store_audit(f->s, &au), FG_OK);
+	cred_for(&c, id, "alice", 1, "main");
+	au.event = "enroll";
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "alice", handle_a, &c, NULL, &au), FG_OK);
+	au.result = NULL; /* the record fails: so does the change */
+	assert_int_equal(fg_store_audit(f->s, &au), FG_ERR_STORE);
+	au.result = "ok";
+	assert_int_equal(fg_store_audit(f->s, &au), FG_OK);
+	assert_verdict(f->s, NULL, 0, true, 7, NULL);
+}
+
+/* An edit, a deletion, a cut-off tail (against an anchor): each is found
+ * at the first bad record. */
+static void
+the_chain_names_the_first_bad_record(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("unlock", "bob");
+	struct fg_anchor head = { 0 };
+	json_t *v = NULL;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		assert_int_equal(fg_store_audit(f->s, &au), FG_OK);
+	assert_int_equal(fg_store_audit_verify(f->s, NULL, 0, NULL, 0, &v), FG_OK);
+	head.id = json_integer_value(
+	    json_object_get(json_object_get(v, "head"), "id"));
+	snprintf(head.hash, sizeof(head.hash), "%s",
+	    json_string_value(
+		json_object_get(json_object_get(v, "head"), "hash")));
+	json_decref(v);
+	assert_int_equal(head.id, 8);
+	assert_verdict(f->s, &head, 1, true, 8, NULL);
+
+	behind_its_back(f->path, "DELETE FROM audit WHERE id >= 7");
+	assert_verdict(f->s, NULL, 0, true, 6, NULL);
+	assert_verdict(f->s, &head, 1, false, 7, "truncated");
+	behind_its_back(f->path, "DELETE FROM audit WHERE id = 5");
+	assert_verdict(f->s, NULL, 0, false, 5, "deleted");
+	behind_its_back(f->path, "UPDATE audit SET user = 'eve' WHERE id = 3");
+	assert_verdict(f->s, NULL, 0, false, 3, "edited");
+	behind_its_back(f->path, "UPDATE audit SET hash = NULL WHERE id = 2");
+	assert_verdict(f->s, NULL, 0, false, 2, "unchained");
+}
+
+/* The head of a verdict, as an anchor to go on from. */
+static void
+head_of(const json_t *v, struct fg_anchor *a)
+{
+	const json_t *head = json_object_get(v, "head");
+
+	a->id = json_integer_value(json_object_get(head, "id"));
+	snprintf(a->hash, sizeof(a->hash), "%s",
+	    json_string_value(json_object_get(head, "hash")));
+}
+
+/* A walk in steps, each from the last one's head, finds what one walk
+ * would: an anchor past the end (which only the last step sees), an edit
+ * in a later step. */
+static void
+the_chain_can_be_walked_in_steps(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("unlock", "dave");
+	struct fg_anchor from, past = { .id = 99 };
+	json_t *v = NULL, *bad;
+	int64_t total = 0;
+	int i, steps = 0;
+
+	for (i = 0; i < 10; i++)
+		assert_int_equal(fg_store_audit(f->s, &au), FG_OK);
+	memset(past.hash, 'a', 64);
+	for (;;) {
+		assert_int_equal(fg_store_audit_verify(f->s,
+				     steps > 0 ? &from : NULL, 3, &past, 1, &v),
+		    FG_OK);
+		total += json_integer_value(json_object_get(v, "records"));
+		steps++;
+		if (!json_is_true(json_object_get(v, "intact")) ||
+		    !json_is_true(json_object_get(v, "more")))
+			break;
+		head_of(v, &from);
+		json_decref(v);
+	}
+	/* 3 + 3 + 3 + 1 records, the last step reaching the end */
+	assert_int_equal(steps, 4);
+	assert_int_equal(total, 10);
+	bad = json_object_get(v, "bad");
+	assert_int_equal(json_integer_value(json_object_get(bad, "id")), 11);
+	assert_string_equal(json_string_value(json_object_get(bad, "problem")),
+	    "truncated");
+	json_decref(v);
+
+	behind_its_back(f->path, "UPDATE audit SET user = 'eve' WHERE id = 8");
+	assert_int_equal(fg_store_audit_verify(f->s, NULL, 6, NULL, 0, &v),
+	    FG_OK);
+	assert_true(json_is_true(json_object_get(v, "more")));
+	head_of(v, &from);
+	json_decref(v);
+	assert_int_equal(from.id, 6);
+	assert_verdict_from(f->s, &from, 1, true, 1, NULL);
+	assert_verdict_from(f->s, &from, 3, false, 8, "edited");
+}
+
+/* Two agents on one store, writing at once: one chain, not two. */
+static void
+two_writers_do_not_fork_the_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("unlock", "carol");
+	struct fg_store *other = NULL;
+	char err[256];
+	int i, status;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int bad = fg_store_open(f->path, &other, err, sizeof(err));
+		for (i = 0; i < 200 && bad == FG_OK; i++)
+			bad = fg_store_audit(other, &au);
+		fg_store_close(&other);
+		_exit(bad == FG_OK ? 0 : 1);
+	}
+	for (i = 0; i < 200; i++)
+		assert_int_equal(fg_store_audit(f->s, &au), FG_OK);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_verdict(f->s, NULL, 0, true, 400, NULL);
+}
+
 int
 main(void)
 {
@@ -495,6 +699,10 @@ main(void)
 	    T(a_change_that_finds_no_row_writes_nothing),
 	    T(a_second_key_keeps_the_users_handle),
 	    T(an_admin_lock_revokes_the_unconsumed_approvals),
+	    T(the_chain_links_every_record),
+	    T(the_chain_names_the_first_bad_record),
+	    T(the_chain_can_be_walked_in_steps),
+	    T(two_writers_do_not_fork_the_chain),
 	};
 #undef T
 

@@ -48,8 +48,11 @@ is "$(complete_words fido2gatectl enroll --)" \
 	"enroll --<TAB> offers enroll's own options from --help (--alg, --label)"
 is "$(complete_words fido2gatectl enroll alice --alg '')" "$(printf 'eddsa\nes256\nrs256')" \
 	"enroll --alg <TAB> offers the algorithms"
-is "$(complete_words fido2gatectl audit --)" "--limit" \
-	"audit --<TAB> offers --limit"
+is "$(complete_words fido2gatectl audit --)" \
+	"$(printf '%s\n' "$help" | sed -n 's/^  audit //p' | grep -o -- '--[a-z]*' | sort -u)" \
+	"audit --<TAB> offers audit's own options from --help (--anchor, --db, --limit, --since, --user, --verify)"
+is "$(complete_words fido2gatectl audit --user ro)" \
+	"$(compgen -u ro | sort -u)" "audit --user <TAB> offers user names"
 is "$(complete_words fido2gatectl unlock ro)" \
 	"$(compgen -u ro | sort -u)" "unlock <TAB> offers user names"
 is "$(complete_words fido2gatectl status '')" "" \

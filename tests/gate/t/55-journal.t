@@ -87,7 +87,8 @@ agent_pid = sys.argv[3]
 F = {"event": "FIDO2GATE_EVENT", "user": "FIDO2GATE_USER",
      "result": "FIDO2GATE_RESULT", "reason": "FIDO2GATE_REASON",
      "credential": "FIDO2GATE_CREDENTIAL", "detail": "FIDO2GATE_DETAIL",
-     "caller_uid": "FIDO2GATE_CALLER_UID", "caller_pid": "FIDO2GATE_CALLER_PID"}
+     "caller_uid": "FIDO2GATE_CALLER_UID", "caller_pid": "FIDO2GATE_CALLER_PID",
+     "id": "FIDO2GATE_AUDIT_ID", "hash": "FIDO2GATE_AUDIT_HASH"}
 def key(d, names):
     return tuple(str(d.get(n)) if d.get(n) is not None else None for n in names)
 want = sorted(key(r, F.keys()) for r in audit)
@@ -105,9 +106,9 @@ print("names", " ".join(sorted({k for e in entries for k in e
 PY
 cat "$T/check" > /dev/null
 like "$(cat "$T/check")" "^fields same$" \
-	"every entry carries its record's event, user, result, reason, credential, detail, caller uid and pid" ||
+	"every entry carries its record's event, user, result, reason, credential, detail, caller uid and pid, id and chain hash" ||
 	diag_file "$T/check"
-like "$(cat "$T/check")" "^entry auth.finish alice allow prio=6 facility=10 id=eccb7664fe2148a9871c504db42c9411 pid=agent msg=auth.finish alice allow: \"signature verified\", credential [A-Za-z0-9_-]+ \(caller uid 0 pid [0-9]+\)$" \
+like "$(cat "$T/check")" "^entry auth.finish alice allow prio=6 facility=10 id=eccb7664fe2148a9871c504db42c9411 pid=agent msg=auth.finish alice allow: \"signature verified\", credential [A-Za-z0-9_-]+, \"service=gate rhost=- tty=-\" \(caller uid 0 pid [0-9]+\), record [0-9]+$" \
 	"the allowed login: info, authpriv, the login message id, from the agent, a readable message" ||
 	diag_file "$T/check"
 like "$(cat "$T/check")" "^entry auth.(finish|abort) alice deny prio=5 .*id=eccb7664fe2148a9871c504db42c9411 pid=agent " \
@@ -116,7 +117,7 @@ like "$(cat "$T/check")" "^entry enroll alice ok prio=6 .*id=2add6e5faa164a4d9c6
 	"the enrolment: the admin message id" || diag_file "$T/check"
 like "$(cat "$T/check")" "^entry unlock alice ok prio=6 .*id=2add6e5faa164a4d9c6364c1fc035333 " \
 	"the unlock: the admin message id" || diag_file "$T/check"
-like "$(cat "$T/check")" "^names FIDO2GATE_CALLER_PID FIDO2GATE_CALLER_UID FIDO2GATE_CREDENTIAL( FIDO2GATE_DETAIL)? FIDO2GATE_EVENT FIDO2GATE_REASON FIDO2GATE_RESULT FIDO2GATE_USER MESSAGE MESSAGE_ID PRIORITY SYSLOG_FACILITY SYSLOG_IDENTIFIER$" \
+like "$(cat "$T/check")" "^names FIDO2GATE_AUDIT_HASH FIDO2GATE_AUDIT_ID FIDO2GATE_CALLER_PID FIDO2GATE_CALLER_UID FIDO2GATE_CREDENTIAL( FIDO2GATE_DETAIL)? FIDO2GATE_EVENT FIDO2GATE_REASON FIDO2GATE_RESULT FIDO2GATE_USER MESSAGE MESSAGE_ID PRIORITY SYSLOG_FACILITY SYSLOG_IDENTIFIER$" \
 	"no field but those (no session, challenge, signature)" || diag_file "$T/check"
 journalctl -D /run/log/journal --no-pager -o cat -t fido2gated FIDO2GATE_USER=alice \
 	FIDO2GATE_RESULT=allow > "$T/alice" 2>&1
@@ -169,7 +170,7 @@ ok $((! $?)) "another key is refused"
 syslog_has() { grep -Eq -- "$1" "$T/syslog" 2> /dev/null; }
 wait_for 10 syslog_has 'fido2gated\[[0-9]+\]: event=auth.finish user="alice" result=allow'
 ok $? "the allowed login reaches syslog" || diag_file "$T/syslog"
-like "$(cat "$T/syslog")" "^<86>.*fido2gated\[$AGENT_PID\]: event=auth.finish user=\"alice\" result=allow reason=\"signature verified\" credential=[A-Za-z0-9_-]+ detail=\".*\" caller_uid=0 caller_pid=[0-9]+$" \
+like "$(cat "$T/syslog")" "^<86>.*fido2gated\[$AGENT_PID\]: event=auth.finish user=\"alice\" result=allow reason=\"signature verified\" credential=[A-Za-z0-9_-]+ detail=\"service=gate rhost=- tty=-\" caller_uid=0 caller_pid=[0-9]+ audit_id=[0-9]+ audit_hash=[0-9a-f]{64}$" \
 	"as one line: authpriv.info, the agent's pid, the record's facts" || diag_file "$T/syslog"
 like "$(cat "$T/syslog")" "^<85>.*fido2gated\[$AGENT_PID\]: event=auth.(finish|abort) user=\"alice\" result=deny " \
 	"the refusal too, authpriv.notice" || diag_file "$T/syslog"
