@@ -343,6 +343,12 @@ fg_op_invite_begin(struct fg_agent *ag, const struct fg_peer *peer,
 		if (!inv->first_done)
 			return fg_reply_error(FG_E_DENIED,
 			    "sign in with the organisation's provider first");
+		/* a locked user enrols nothing, whichever the first factor:
+		 * an incident's lock must hold against a link sent before */
+		if ((reply = fg_attempt_refused(ag, peer, FG_OP_INVITE_BEGIN,
+			 inv->user, ag->cfg.gate.first_factor,
+			 FG_PURPOSE_INVITE)) != NULL)
+			return reply;
 		return invite_challenge(ag, peer, id, inv);
 	}
 	if (ag->cfg.gate.ff != FG_FF_PAM)

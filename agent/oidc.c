@@ -1224,7 +1224,7 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 {
 	const struct fg_upstream *u;
 	const json_t *claims = json_object_get(req, "claims");
-	const char *error = fg_json_str(req, "error"), *why, *acr;
+	const char *error = fg_json_str(req, "error"), *why, *acr, *invited;
 	char user[FG_USER_NAME_MAX + 1];
 	struct entry *e;
 	struct tx *t;
@@ -1244,13 +1244,16 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 		    "this sign-in is unknown, used or expired: start again");
 	}
 	t = e->value;
+	/* an invitation's page: its refusals are audited against the
+	 * invited user */
+	invited = t->invite != NULL ? t->invite->user : NULL;
 	if (error != NULL || !json_is_object(claims)) {
 		char why_s[FG_TEXT_MAX + 1];
 		snprintf(why_s, sizeof(why_s), "%s",
 		    error != NULL && fg_text_printable(error, strlen(error)) ?
 			error :
 			"no claims");
-		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, NULL, NULL, "deny",
+		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, invited, NULL, "deny",
 		    why_s, u->name);
 		table_del(&ag->oidc->tx, e);
 		return fg_reply_error(FG_E_REFUSED,
@@ -1261,7 +1264,7 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 		if (acr != NULL && strcmp(acr, u->acr[i]) == 0)
 			break;
 	if (u->n_acr > 0 && i == u->n_acr) {
-		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, NULL, NULL, "deny",
+		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, invited, NULL, "deny",
 		    "the provider's acr is not one of those accepted", u->name);
 		table_del(&ag->oidc->tx, e);
 		return fg_reply_error(FG_E_REFUSED,
@@ -1269,8 +1272,8 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 		    "service");
 	}
 	if ((why = upstream_user(u, claims, user, sizeof(user))) != NULL) {
-		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, NULL, NULL, "deny", why,
-		    u->name);
+		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, invited, NULL, "deny",
+		    why, u->name);
 		table_del(&ag->oidc->tx, e);
 		reply = fg_reply_error(FG_E_REFUSED, why);
 		return reply;

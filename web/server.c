@@ -340,17 +340,37 @@ request_lang(struct MHD_Connection *c)
 	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
 }
 
+/* The front's root as a page of route r sees it: the pages below it
+ * (/upstream/callback, /enrol/TOKEN) lead back up, relatively, so that
+ * the stylesheet and the scripts resolve under any prefix the proxy
+ * maps to "/". */
+static const char *
+route_root(const struct route *r)
+{
+	return r != NULL && (r->id == R_UPSTREAM || r->id == R_ENROL) ? "../"
+									: "";
+}
+
+static enum MHD_Result
+respond_page_at(struct MHD_Connection *c, unsigned status, enum fg_lang lang,
+    enum fg_page page, const char *detail, const char *root,
+    const struct hdr *extra, size_t n_extra)
+{
+	size_t len = 0;
+	char *html = fg_html_error_at(lang, page, detail, root, &len);
+
+	if (html == NULL)
+		return MHD_NO;
+	return respond(c, status, TYPE_HTML, html, len, extra, n_extra);
+}
+
 static enum MHD_Result
 respond_page(struct MHD_Connection *c, unsigned status, enum fg_lang lang,
     enum fg_page page, const char *detail, const struct hdr *extra,
     size_t n_extra)
 {
-	size_t len = 0;
-	char *html = fg_html_error(lang, page, detail, &len);
-
-	if (html == NULL)
-		return MHD_NO;
-	return respond(c, status, TYPE_HTML, html, len, extra, n_extra);
+	return respond_page_at(
+	    c, status, lang, page, detail, "", extra, n_extra);
 }
 
 /* The agent cannot serve: a page or JSON, by the endpoint; never a
@@ -371,8 +391,8 @@ unavailable(struct MHD_Connection *c, const struct route *r, enum fg_lang lang)
 			"error_description",
 			"the sign-in service is unavailable"),
 		    retry, 1);
-	return respond_page(c, MHD_HTTP_SERVICE_UNAVAILABLE, lang,
-	    FG_PAGE_UNAVAILABLE, NULL, retry, 1);
+	return respond_page_at(c, MHD_HTTP_SERVICE_UNAVAILABLE, lang,
+	    FG_PAGE_UNAVAILABLE, NULL, route_root(r), retry, 1);
 }
 
 /* --- request helpers --- */
@@ -521,12 +541,7 @@ static enum MHD_Result
 respond_page_below(struct MHD_Connection *c, unsigned status,
     enum fg_lang lang, enum fg_page page, const char *detail)
 {
-	size_t len = 0;
-	char *html = fg_html_error_at(lang, page, detail, "../", &len);
-
-	if (html == NULL)
-		return MHD_NO;
-	return respond(c, status, TYPE_HTML, html, len, NULL, 0);
+	return respond_page_at(c, status, lang, page, detail, "../", NULL, 0);
 }
 
 /* 429, over the client's budget: nothing went to the agent */
@@ -546,8 +561,8 @@ too_many(struct MHD_Connection *c, const struct route *r, unsigned retry_after)
 			"too many requests from this address: retry later",
 			"retry_after", (int)retry_after),
 		    &h, 1);
-	html = fg_html_error_at(request_lang(c), FG_PAGE_TOO_MANY, NULL,
-	    r->id == R_UPSTREAM ? "../" : "", &len);
+	html = fg_html_error_at(
+	    request_lang(c), FG_PAGE_TOO_MANY, NULL, route_root(r), &len);
 	if (html == NULL)
 		return MHD_NO;
 	return respond(
@@ -619,11 +634,13 @@ to_provider(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 		if (fail != FG_UP_AGENT)
 			upstream_end(w, c, method, url, st.state, err);
 		explicit_bzero(&st, sizeof(st));
+		/* from /authorize, or below the root from /enrol/TOKEN */
 		if (fail == FG_UP_UNREACHABLE || fail == FG_UP_INVALID)
-			return respond_page(c, MHD_HTTP_BAD_GATEWAY, lang,
+			return respond_page_at(c, MHD_HTTP_BAD_GATEWAY, lang,
 			    fail == FG_UP_UNREACHABLE ? FG_PAGE_UP_DOWN
 						      : FG_PAGE_UP_INVALID,
-			    fail == FG_UP_INVALID ? err : NULL, NULL, 0);
+			    fail == FG_UP_INVALID ? err : NULL,
+			    route_root(rq->route), NULL, 0);
 		return unavailable(c, rq->route, lang);
 	}
 	{
@@ -1516,8 +1533,9 @@ on_headers(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
 			return respond_json(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 			    json_pack("{s:s}", "error", "invalid_request"),
 			    &allow, 1);
-		return respond_page(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    request_lang(c), FG_PAGE_METHOD, NULL, &allow, 1);
+		return respond_page_at(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    request_lang(c), FG_PAGE_METHOD, NULL,
+		    route_root(&routes[i]), &allow, 1);
 	}
 	clen = MHD_lookup_connection_value(
 	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -1536,8 +1554,9 @@ on_headers(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
 				    json_pack(
 					"{s:s}", "error", "invalid_request"),
 				    NULL, 0);
-			return respond_page(c, MHD_HTTP_CONTENT_TOO_LARGE,
-			    request_lang(c), FG_PAGE_TOO_LARGE, NULL, NULL, 0);
+			return respond_page_at(c, MHD_HTTP_CONTENT_TOO_LARGE,
+			    request_lang(c), FG_PAGE_TOO_LARGE, NULL,
+			    route_root(&routes[i]), NULL, 0);
 		}
 	}
 	type = MHD_lookup_connection_value(
@@ -1583,8 +1602,9 @@ on_body_done(struct fg_web *w, struct MHD_Connection *c, struct req *rq,
 			return respond_json(c, MHD_HTTP_CONTENT_TOO_LARGE,
 			    json_pack("{s:s}", "error", "invalid_request"),
 			    NULL, 0);
-		return respond_page(c, MHD_HTTP_CONTENT_TOO_LARGE,
-		    request_lang(c), FG_PAGE_TOO_LARGE, NULL, NULL, 0);
+		return respond_page_at(c, MHD_HTTP_CONTENT_TOO_LARGE,
+		    request_lang(c), FG_PAGE_TOO_LARGE, NULL,
+		    route_root(rq->route), NULL, 0);
 	}
 	if (rq->body.failed)
 		return MHD_NO;

@@ -32,13 +32,14 @@ export const TIMEOUT_MS = Number(process.env.FG_E2E_TIMEOUT_MS || 60000);
 const b64 = (b64url) =>
   Buffer.from(b64url, "base64url").toString("base64");
 
-// launchBrowser(): one headless Chromium for a whole test. playwright
-// gives it a fresh, empty --user-data-dir of its own, removed at close.
-export async function launchBrowser() {
+// launchBrowser([flags]): one headless Chromium for a whole test, with
+// these flags too. playwright gives it a fresh, empty --user-data-dir of
+// its own, removed at close.
+export async function launchBrowser(extra = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...extra],
     timeout: TIMEOUT_MS,
   });
 }

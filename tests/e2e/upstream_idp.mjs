@@ -2,8 +2,9 @@
 // The organisation's identity provider for tests/gate/t/46-upstream.t: npm's
 // oidc-provider (OpenID Certified), with strict settings of its own: PKCE
 // (S256) required of every client, ES256 and RS256 signing keys, client
-// secrets, its own login page with a password per user (a minimal custom
-// interaction, no devInteractions), acr and amr set at login. It serves
+// secrets, its own login page with a password per user and a cancel
+// button (a minimal custom interaction, no devInteractions), acr and amr
+// set at login. It serves
 // HTTPS on loopback with the certificate the test made.
 //
 // Where the real provider cannot misbehave on purpose, this process plays
@@ -146,7 +147,8 @@ ${error ? `<p id="idp-error">${esc(error)}</p>` : ""}
 <form method="post" action="/interaction/${esc(uid)}/login">
 <label>Login <input id="login" name="login" autocomplete="username" autofocus></label>
 <label>Password <input id="password" name="password" type="password"></label>
-<button id="submit" type="submit">Sign in</button></form></body></html>`);
+<button id="submit" type="submit">Sign in</button>
+<button id="cancel" name="cancel" value="1" type="submit" formnovalidate>Cancel</button></form></body></html>`);
 }
 
 async function readForm(req) {
@@ -165,6 +167,12 @@ async function interaction(req, res, url) {
   if (details.uid !== m[1]) return res.writeHead(400).end();
   if (!m[2]) return loginPage(res, details.uid, null);
   const form = await readForm(req);
+  // the user gives up: the client hears error=access_denied (RFC 6749
+  // §4.1.2.1), as from any provider's cancel button
+  if (form.get("cancel"))
+    return provider.interactionFinished(req, res,
+      { error: "access_denied", error_description: "End-User aborted interaction" },
+      { mergeWithLastSubmission: false });
   const u = USERS[form.get("login") || ""];
   if (!u || form.get("password") !== u.password)
     return loginPage(res, details.uid, "Wrong login or password.");
