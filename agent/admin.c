@@ -6,8 +6,12 @@
  * signed this agent's challenge for that very change with an enrolled key
  * of their own (the step-up): a help desk talked into "please enrol this
  * key" needs the admin's key and PIN, not a shell. Until the first admin
- * is registered the agent is in bootstrap mode: root and the admin group
- * act as before, every such act audited as a bootstrap, and status says so.
+ * is registered the agent is in bootstrap mode, and status says so: root
+ * alone may enrol one user's keys and register that user as the first
+ * admin, nothing else ([admin] bootstrap = first-admin); or, on a single
+ * machine where root is the only admin anyway, root and the admin group
+ * act without a key (bootstrap = open). Every such act is audited as a
+ * bootstrap.
  *
  * What an attacker would ask a help desk for (a key for a user who has lost
  * every key, an unlock, another admin) needs a second, different admin's
@@ -64,6 +68,52 @@ actor_detail(struct actor *who)
 }
 
 /*
+ * Bootstrap mode, first-admin: root enrols the first admin's keys and
+ * registers them, and that is all. One user only: were root free to enrol
+ * anyone until some admin exists, a help desk with a root shell could go
+ * on enrolling keys for callers and simply never register an admin. An
+ * upgraded store whose users already hold keys: root registers one of
+ * them with admin add. NULL when allowed; else the refusal (audited).
+ */
+static json_t *
+bootstrap_refused(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *action, const char *target)
+{
+	int64_t users = 0, active, revoked;
+	struct fg_user u;
+	const char *why = NULL;
+	int r;
+
+	if (ag->cfg.bootstrap_open)
+		return NULL;
+	if (peer->uid != 0)
+		why = "no admin is registered yet: only root may register the "
+		      "first one";
+	else if (strcmp(action, "admin.add") == 0)
+		return NULL;
+	else if (strcmp(action, "enroll") != 0)
+		why = "no admin is registered yet: register the first one "
+		      "(fido2gatectl admin add USER) before anything else";
+	else {
+		if (fg_store_counts(ag->store, &users, &active, &revoked) !=
+			FG_OK ||
+		    ((r = fg_store_user_find(ag->store, target, &u)) != FG_OK &&
+			r != FG_ERR_NOTFOUND))
+			return fg_store_failed();
+		if (users > 1 || (users == 1 && r == FG_ERR_NOTFOUND))
+			why = "no admin is registered yet: root enrols the keys "
+			      "of one user only, the first admin; register them "
+			      "(fido2gatectl admin add USER) before anything "
+			      "else";
+	}
+	if (why == NULL)
+		return NULL;
+	fg_audit(ag, peer, "admin.bootstrap", target, NULL, "deny", why,
+	    action);
+	return stepup_refused(why);
+}
+
+/*
  * May peer do action on target? NULL and *who filled when it may; else
  * the refusal. The step-up's challenge was issued for exactly this action
  * and target, to this caller, and is taken here once, whatever the
@@ -90,6 +140,9 @@ authorize(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req,
 	if (fg_store_admin_count(ag->store, NULL, &admins, &is_admin) != FG_OK)
 		return fg_store_failed();
 	if (admins == 0) {
+		if ((reply = bootstrap_refused(ag, peer, action, target)) !=
+		    NULL)
+			return reply;
 		who->bootstrap = true;
 		snprintf(who->name, sizeof(who->name), "%s",
 		    peer->name[0] != '\0' ? peer->name : "uid");
@@ -749,6 +802,8 @@ op_admin_list(struct fg_agent *ag, const struct fg_peer *peer,
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "bootstrap",
 	    json_boolean(json_array_size(admins) == 0));
+	json_object_set_new(reply, "bootstrap_mode",
+	    json_string(ag->cfg.bootstrap_open ? "open" : "first-admin"));
 	json_object_set_new(reply, "admins", admins);
 	json_object_set_new(reply, "requests", requests);
 	json_object_set_new(reply, "approvals",

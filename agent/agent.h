@@ -137,6 +137,7 @@ struct fg_config {
 	char admin_group[64];
 	/* [admin] */
 	enum fg_uv_policy admin_uv; /* the admins' step-up */
+	bool bootstrap_open;	    /* no admin yet: root and group act */
 	size_t recovery_admins;	    /* 1 or 2 */
 	unsigned recovery_window;   /* seconds a request waits */
 	unsigned recovery_delay;    /* a recovered key's cooling-off */

@@ -163,6 +163,14 @@ const struct fg_setting fg_settings[] = {
 	.doc = "What an admin's key must prove at each step-up: required "
 	       "asks for its PIN, so that a stolen admin key is not "
 	       "enough."},
+    {"admin", "bootstrap", &fg_type_flag, MAIN(bootstrap_open),
+	.values = "first-admin|open", .def = "first-admin",
+	.doc = "Until the first admin is registered: first-admin lets root "
+	       "alone enrol one user's keys and register that user as the "
+	       "first admin (fido2gatectl admin add), and nothing else; "
+	       "open lets root and the admin group act without a key, as "
+	       "on a single machine where root is the only admin. Each "
+	       "such act is audited as a bootstrap."},
     {"admin", "approvals", &fg_type_number, MAIN(recovery_admins), .min = 1,
 	.max = 2, .def = "2",
 	.doc = "Distinct admins who must agree to a recovery (a key for a "

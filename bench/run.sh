@@ -31,7 +31,7 @@ start_agent() {
 	local dir=$1
 	mkdir -p "$dir"
 	chmod 700 "$dir"
-	{ printf '[relying_party]\nid = fido2gate.test\n'; cat; } > "$dir/agent.conf"
+	{ printf '[relying_party]\nid = fido2gate.test\n'; cat; printf '[admin]\nbootstrap = open\n'; } > "$dir/agent.conf"
 	"$BUILD/fido2gated" --socket "$dir/s" --db "$dir/store.db" --config "$dir/agent.conf" 2> "$dir/log" &
 	AGENT=$!
 	for _ in $(seq 400); do [ -S "$dir/s" ] && "$BUILD/fido2gatectl" --socket "$dir/s" status > /dev/null 2>&1 && return 0; sleep 0.05; done

@@ -75,6 +75,8 @@ user = $(id -un)
 [client.app]
 secret_file = $D/secret
 redirect_uri = $CB
+[admin]
+bootstrap = open
 CONF
 chmod 600 "$D/g/agent.conf"
 "$BUILD/fido2gated" --socket "$D/g/s" --db "$D/g/store.db" --config "$D/g/agent.conf" 2> "$D/g/agent.log" &

@@ -232,9 +232,16 @@ admin_list(struct ctl *c)
 		json_decref(reply);
 		return CTL_EXIT_OK;
 	}
-	if (json_is_true(json_object_get(reply, "bootstrap")))
+	if (json_is_true(json_object_get(reply, "bootstrap")) &&
+	    fg_json_str(reply, "bootstrap_mode") != NULL &&
+	    strcmp(fg_json_str(reply, "bootstrap_mode"), "open") == 0)
 		fputs(_("no admin is registered: bootstrap mode (root and the "
 			"admin group act without a key)\n"),
+		    stdout);
+	else if (json_is_true(json_object_get(reply, "bootstrap")))
+		fputs(_("no admin is registered: bootstrap mode (root may only "
+			"enrol the first admin's keys and register them with "
+			"fido2gatectl admin add USER)\n"),
 		    stdout);
 	json_array_foreach(json_object_get(reply, "admins"), i, a)
 	{

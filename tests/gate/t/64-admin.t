@@ -5,11 +5,15 @@
 . "$(dirname "$0")/../../lib/tap.sh"
 . "$(dirname "$0")/../../lib/gate.sh"
 
+chmod 755 "$T"
 write_conf << 'EOF2'
 [rate_limit]
 lockout_after = 3
+[access]
+admin_group = users
 [admin]
 recovery_delay = 2
+bootstrap = first-admin
 EOF2
 agent_start
 
@@ -23,13 +27,30 @@ admin_ctl() {
 		sk "$BUILD/fido2gatectl" --socket "$SOCK" --as "$name" "$@"
 }
 
-like "$(ctl admin list)" "no admin is registered" "a fresh agent is in bootstrap mode"
+like "$(ctl admin list)" "no admin is registered: bootstrap mode \(root may only enrol the first admin's keys" \
+	"a fresh agent is in bootstrap mode, first-admin by default"
 like "$(ctl --json status)" '"admins": 0' "status says no admin is registered"
+raw() { sed 's/^{/{"v":1,/' | "$BUILD/test/fg-client" "$SOCK" raw; }
+as_group_admin() { setpriv --reuid=nobody --regid=nogroup --groups=users "$@"; }
 
-# bootstrap: root enrols the first admin's key and registers them
+# bootstrap, first-admin: root alone, for the first admin only
+got=$(printf '%s\n' '{"op":"user.unlock","user":"bob"}' '{"op":"user.lock","user":"bob","reason":"x"}' \
+	'{"op":"cred.import","credentials":[{}]}' '{"op":"invite.create","user":"bob"}' \
+	'{"op":"cred.revoke","user":"bob","credential":"abcd"}' | raw)
+is "$(grep -c '"error":"stepup".*no admin is registered yet' <<< "$got")" 5 \
+	"bootstrap: root cannot unlock, lock, import, invite or revoke before the first admin"
+got=$(printf '%s\n' '{"v":1,"op":"enroll.begin","user":"ann"}' | as_group_admin "$BUILD/test/fg-client" "$SOCK" raw)
+like "$got" '"error":"stepup".*only root may register the first one' \
+	"an admin-group member who is not root can do nothing in bootstrap mode"
+audit_has "admin.bootstrap +ann +deny"
+ok $? "each refusal is audited"
 echo 1357 | SOFTKEY_PIN=1357 SOFTKEY_STATE="$T/admin-ann" sk "$BUILD/fido2gatectl" --socket "$SOCK" enroll ann --label "ann admin key" > "$T/out" 2>&1
 ok $? "bootstrap: root enrols ann's key without an admin key"
 like "$(cat "$T/out")" "no admin is registered" "and is warned that no admin key was asked for"
+SOFTKEY_STATE="$T/bob0" sk "$BUILD/fido2gatectl" --socket "$SOCK" enroll bob > "$T/out" 2>&1
+is $? 4 "but not a second user's: root enrols one user's keys only, before that user is an admin"
+like "$(cat "$T/out")" "keys of one user only" "and is told to register the first admin"
+is "$(ctl --json list bob | grep -c credential_id)" 0 "bob has no key"
 ctl admin add ann > "$T/out" 2>&1
 ok $? "bootstrap: root registers ann, the first admin"
 audit_has "admin.add +ann +ok .*bootstrap"
@@ -39,7 +60,6 @@ ok $? "audited as a bootstrap"
 enrol bob > "$T/out" 2>&1
 is $? 4 "root without an admin key cannot enrol any more (exit 4)"
 like "$(cat "$T/out")" "not a registered admin" "and is told why"
-raw() { sed 's/^{/{"v":1,/' | "$BUILD/test/fg-client" "$SOCK" raw; }
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 got=$(printf '%s\n' '{"op":"enroll.begin","user":"bob"}' | raw)
 like "$got" '"error":"stepup"' "enroll.begin without a step-up is refused by the agent itself"
