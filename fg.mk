@@ -10,13 +10,15 @@ FG_PATHS := -DFG_CONFIG_DEFAULT='"$(SYSCONFDIR)/fido2gate/fido2gate.conf"'
 PREFIX ?= /usr
 LOCALEDIR ?= $(PREFIX)/share/locale
 FG_PATHS += -DFG_LOCALEDIR='"$(LOCALEDIR)"'
-FG_CFLAGS := $(ALL_CFLAGS) -D_GNU_SOURCE -Ilib $(FG_PATHS)
+# libpq: the PostgreSQL store (agent/store_pg.c)
+PQ_CFLAGS := $(shell pkg-config --cflags libpq)
+FG_CFLAGS := $(ALL_CFLAGS) -D_GNU_SOURCE -Ilib $(FG_PATHS) $(PQ_CFLAGS)
 FG_SAN_CFLAGS := -std=gnu11 $(SAN_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude \
-	-Ilib $(FG_PATHS)
+	-Ilib $(FG_PATHS) $(PQ_CFLAGS)
 FG_LIBS := -ljansson -lcbor -lcrypto
 # libsystemd: socket activation and the journal (agent/main.c, journal.c);
 # libcurl: a lock's logouts and the notifications (agent/outbound.c)
-AGENT_LIBS := -lsqlite3 -linih -ljose -lpam -lcurl \
+AGENT_LIBS := -lsqlite3 -lpq -linih -ljose -lpam -lcurl \
 	$(shell pkg-config --libs libsystemd)
 
 FG_LIB_SRC := $(wildcard lib/*.c)

@@ -133,6 +133,8 @@ struct fg_config {
 	unsigned backoff_max;	  /* seconds */
 	unsigned lockout_after;	  /* failures; 0: never lock */
 	unsigned anchor_every;	  /* [audit]: records; 0: no anchors */
+	char store[1024];	  /* [store]: "": --db */
+	char store_password_file[256];
 	unsigned failure_window;  /* seconds until failures are forgotten */
 	char admin_group[64];
 	/* [admin] */
@@ -321,7 +323,15 @@ void fg_journal_anchor(int64_t id, const char *hash);
 
 int fg_store_open(const char *path, struct fg_store **out, char *err,
     size_t errlen);
+/* the same, with PostgreSQL's password file ([store] password_file) */
+int fg_store_open_with(const char *where, const char *passfile,
+    struct fg_store **out, char *err, size_t errlen);
 void fg_store_close(struct fg_store **s);
+/* "sqlite" or "postgresql" */
+const char *fg_store_backend(const struct fg_store *s);
+/* FG_OK when the store answers, else FG_ERR_STORE and why (PostgreSQL
+ * cannot be reached, say) */
+int fg_store_check(struct fg_store *s, char *why, size_t whylen);
 /* Keep at most max prepared statements (0: none, each is finalized after
  * its use); FG_ERR_INVALID above the built-in size. For tests and
  * benchmarks: the default is the fastest. */

@@ -37,25 +37,25 @@ put_u64(EVP_MD_CTX *ctx, uint64_t v)
 
 /*
  * The hash of an audit record: SHA-256 over FG_AUDIT_TAG, then every column
- * of the row st stands on (a SELECT * FROM audit) but hash itself and
+ * of the record (a row of SELECT * FROM audit) but hash itself and
  * those that are NULL, in the table's order, each as its name and a
  * typed, length-prefixed value. No two different records serialise
  * alike, whatever bytes their text holds, and a column added by a later
  * migration is covered without a change here. id, ts and prev are columns
  * like the others: a record moved, redated or relinked no longer matches
- * its hash.
+ * its hash. Both stores give a record the same columns and types, so a
+ * record hashes alike in SQLite and in PostgreSQL.
  */
 int
-fg_audit_hash(sqlite3_stmt *st, char hex[FG_AUDIT_HASH_HEX])
+fg_audit_hash_cols(const struct fg_audit_col *cols, size_t n,
+    char hex[FG_AUDIT_HASH_HEX])
 {
 	EVP_MD_CTX *ctx = NULL;
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, k;
-	const char *name;
-	const void *p;
-	double d;
 	uint64_t bits;
-	int i, n = sqlite3_column_count(st), ret = FG_ERR_INTERNAL;
+	size_t i;
+	int ret = FG_ERR_INTERNAL;
 	bool good;
 
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
@@ -63,38 +63,32 @@ fg_audit_hash(sqlite3_stmt *st, char hex[FG_AUDIT_HASH_HEX])
 	    !put_bytes(ctx, FG_AUDIT_TAG, strlen(FG_AUDIT_TAG)))
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((name = sqlite3_column_name(st, i)) == NULL)
+		if (cols[i].name == NULL)
 			goto out;
 		/* NULL is left out, name and all: a column a later
 		 * migration adds is NULL in the records before it, whose
 		 * hashes then stay as they were */
-		if (strcmp(name, "hash") == 0 ||
-		    sqlite3_column_type(st, i) == SQLITE_NULL)
+		if (strcmp(cols[i].name, "hash") == 0 || cols[i].type == 0)
 			continue;
-		good = put_bytes(ctx, name, strlen(name));
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_INTEGER:
+		good = put_bytes(ctx, cols[i].name, strlen(cols[i].name));
+		switch (cols[i].type) {
+		case 'i':
 			good = good && EVP_DigestUpdate(ctx, "i", 1) == 1 &&
-			    put_u64(ctx, (uint64_t)sqlite3_column_int64(st, i));
+			    put_u64(ctx, (uint64_t)cols[i].i);
 			break;
-		case SQLITE_FLOAT:
-			d = sqlite3_column_double(st, i);
-			memcpy(&bits, &d, sizeof(bits));
+		case 'r':
+			memcpy(&bits, &cols[i].r, sizeof(bits));
 			good = good && EVP_DigestUpdate(ctx, "r", 1) == 1 &&
 			    put_u64(ctx, bits);
 			break;
-		case SQLITE_TEXT:
-			p = sqlite3_column_text(st, i);
-			good = good && EVP_DigestUpdate(ctx, "t", 1) == 1 &&
-			    put_bytes(
-				ctx, p, (size_t)sqlite3_column_bytes(st, i));
+		case 't':
+		case 'b':
+			good = good &&
+			    EVP_DigestUpdate(ctx, &cols[i].type, 1) == 1 &&
+			    put_bytes(ctx, cols[i].p, cols[i].n);
 			break;
-		case SQLITE_BLOB:
-			p = sqlite3_column_blob(st, i);
-			good = good && EVP_DigestUpdate(ctx, "b", 1) == 1 &&
-			    put_bytes(
-				ctx, p, (size_t)sqlite3_column_bytes(st, i));
-			break;
+		default:
+			good = false;
 		}
 		if (!good)
 			goto out;
@@ -107,6 +101,56 @@ fg_audit_hash(sqlite3_stmt *st, char hex[FG_AUDIT_HASH_HEX])
 out:
 	EVP_MD_CTX_free(ctx);
 	return ret;
+}
+
+/* The columns of the SQLite row st stands on. */
+static int
+sqlite_cols(sqlite3_stmt *st, struct fg_audit_col *cols, size_t *n)
+{
+	int i, count = sqlite3_column_count(st);
+
+	if (count < 0 || (size_t)count > FG_AUDIT_COLS_MAX)
+		return FG_ERR_STORE;
+	for (i = 0; i < count; i++) {
+		struct fg_audit_col *c = &cols[i];
+
+		memset(c, 0, sizeof(*c));
+		c->name = sqlite3_column_name(st, i);
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			c->type = 'i';
+			c->i = sqlite3_column_int64(st, i);
+			break;
+		case SQLITE_FLOAT:
+			c->type = 'r';
+			c->r = sqlite3_column_double(st, i);
+			break;
+		case SQLITE_TEXT:
+			c->type = 't';
+			c->p = sqlite3_column_text(st, i);
+			c->n = (size_t)sqlite3_column_bytes(st, i);
+			break;
+		case SQLITE_BLOB:
+			c->type = 'b';
+			c->p = sqlite3_column_blob(st, i);
+			c->n = (size_t)sqlite3_column_bytes(st, i);
+			break;
+		}
+	}
+	*n = (size_t)count;
+	return FG_OK;
+}
+
+int
+fg_audit_hash(sqlite3_stmt *st, char hex[FG_AUDIT_HASH_HEX])
+{
+	struct fg_audit_col cols[FG_AUDIT_COLS_MAX];
+	size_t n = 0;
+	int r;
+
+	if ((r = sqlite_cols(st, cols, &n)) != FG_OK)
+		return r;
+	return fg_audit_hash_cols(cols, n, hex);
 }
 
 /* The verdict's first bad record. */
@@ -124,6 +168,31 @@ tampered(int64_t id, const char *problem, int64_t checked, const char *fmt, ...)
 	    problem, "message", msg);
 }
 
+/* A column of a record by name, or NULL. */
+static const struct fg_audit_col *
+col_named(const struct fg_audit_col *cols, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(cols[i].name, name) == 0)
+			return &cols[i];
+	return NULL;
+}
+
+/* A text column as a C string (hex hashes): NULL when absent, NULL or
+ * not text. */
+static const char *
+col_hex(const struct fg_audit_col *c, char buf[FG_AUDIT_HASH_HEX + 1])
+{
+	if (c == NULL || c->type != 't')
+		return NULL;
+	snprintf(buf, FG_AUDIT_HASH_HEX + 1, "%.*s",
+	    (int)(c->n < FG_AUDIT_HASH_HEX ? c->n : FG_AUDIT_HASH_HEX),
+	    (const char *)c->p);
+	return buf;
+}
+
 /*
  * Walks the chain, oldest first, from the record after from (the start
  * when NULL), at most max records (0: all), and stops at the first record
@@ -136,19 +205,22 @@ tampered(int64_t id, const char *problem, int64_t checked, const char *fmt, ...)
  * hash: any size of log.
  */
 int
-fg_audit_verify(sqlite3 *db, const struct fg_anchor *from, size_t max,
+fg_audit_verify_walk(fg_audit_next_fn next, void *ctx,
+    const struct fg_anchor *from, size_t max,
     const struct fg_anchor *anchors, size_t n_anchors, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct fg_audit_col cols[FG_AUDIT_COLS_MAX];
+	const struct fg_audit_col *c_id;
 	char prev[FG_AUDIT_HASH_HEX] = FG_AUDIT_GENESIS,
-	     hash[FG_AUDIT_HASH_HEX];
-	const char *name, *stored, *link;
+	     hash[FG_AUDIT_HASH_HEX], sbuf[FG_AUDIT_HASH_HEX + 1],
+	     lbuf[FG_AUDIT_HASH_HEX + 1];
+	const char *stored, *link;
 	int64_t id, expect = 1, checked = 0, last = 0;
 	bool more = false;
-	int c_id = -1, c_prev = -1, c_hash = -1, i, r, ret = FG_ERR_INTERNAL;
+	int r, ret = FG_ERR_INTERNAL;
 	const struct fg_anchor *missing = NULL;
 	json_t *v = NULL;
-	size_t k;
+	size_t k, n = 0;
 
 	*out = NULL;
 	if (from != NULL) {
@@ -157,36 +229,22 @@ fg_audit_verify(sqlite3 *db, const struct fg_anchor *from, size_t max,
 		last = from->id;
 		expect = from->id + 1;
 	}
-	if (sqlite3_prepare_v2(db,
-		"SELECT * FROM audit WHERE id > ? ORDER BY id", -1, &st,
-		NULL) != SQLITE_OK) {
-		ret = FG_ERR_STORE;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, last);
-	for (i = 0; i < sqlite3_column_count(st); i++) {
-		name = sqlite3_column_name(st, i);
-		if (strcmp(name, "id") == 0)
-			c_id = i;
-		else if (strcmp(name, "prev") == 0)
-			c_prev = i;
-		else if (strcmp(name, "hash") == 0)
-			c_hash = i;
-	}
-	if (c_id < 0 || c_prev < 0 || c_hash < 0) {
-		v = tampered(1, "unchained", 0,
-		    "the audit table has no id, prev or hash column");
-		goto done;
-	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((r = next(ctx, cols, &n)) == 1) {
 		if (max != 0 && (size_t)checked == max) {
 			more = true;
 			break;
 		}
-		id = sqlite3_column_int64(st, c_id);
-		stored = (const char *)sqlite3_column_text(st, c_hash);
-		link = (const char *)sqlite3_column_text(st, c_prev);
-		if ((r = fg_audit_hash(st, hash)) != FG_OK) {
+		if ((c_id = col_named(cols, n, "id")) == NULL ||
+		    c_id->type != 'i' || col_named(cols, n, "prev") == NULL ||
+		    col_named(cols, n, "hash") == NULL) {
+			v = tampered(1, "unchained", 0,
+			    "the audit table has no id, prev or hash column");
+			goto done;
+		}
+		id = c_id->i;
+		stored = col_hex(col_named(cols, n, "hash"), sbuf);
+		link = col_hex(col_named(cols, n, "prev"), lbuf);
+		if ((r = fg_audit_hash_cols(cols, n, hash)) != FG_OK) {
 			ret = r;
 			goto out;
 		}
@@ -241,8 +299,8 @@ fg_audit_verify(sqlite3 *db, const struct fg_anchor *from, size_t max,
 		expect = id + 1;
 		checked++;
 	}
-	if (!more && r != SQLITE_DONE) {
-		ret = FG_ERR_STORE;
+	if (!more && r != 0) {
+		ret = r < 0 ? r : FG_ERR_STORE;
 		goto out;
 	}
 	for (k = 0; k < n_anchors && !more; k++)
@@ -267,6 +325,41 @@ done:
 	}
 	*out = v;
 	ret = FG_OK;
+out:
+	return ret;
+}
+
+/* fg_audit_verify_walk's rows from SQLite. */
+static int
+sqlite_next(void *ctx, struct fg_audit_col *cols, size_t *n)
+{
+	sqlite3_stmt *st = ctx;
+	int r = sqlite3_step(st);
+
+	if (r == SQLITE_DONE)
+		return 0;
+	if (r != SQLITE_ROW)
+		return FG_ERR_STORE;
+	return sqlite_cols(st, cols, n) == FG_OK ? 1 : FG_ERR_STORE;
+}
+
+int
+fg_audit_verify(sqlite3 *db, const struct fg_anchor *from, size_t max,
+    const struct fg_anchor *anchors, size_t n_anchors, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = FG_ERR_INTERNAL;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(db,
+		"SELECT * FROM audit WHERE id > ? ORDER BY id", -1, &st,
+		NULL) != SQLITE_OK) {
+		ret = FG_ERR_STORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, from != NULL ? from->id : 0);
+	ret = fg_audit_verify_walk(sqlite_next, st, from, max, anchors,
+	    n_anchors, out);
 out:
 	sqlite3_finalize(st);
 	return ret;

@@ -77,7 +77,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: fido2gated --socket PATH --db PATH [--config FILE]\n"
+	    "usage: fido2gated --socket PATH [--db STORE] [--config FILE]\n"
 	    "       fido2gated --check-config [--config FILE]\n"
 	    "\n"
 	    "The fido2gate agent: the credential store, the challenges and\n"
@@ -86,7 +86,9 @@ usage(FILE *f)
 	    "\n"
 	    "options:\n"
 	    "  --socket PATH    the Unix socket to serve\n"
-	    "  --db PATH        the credential store (SQLite)\n"
+	    "  --db STORE       the credential store: PATH or sqlite:PATH\n"
+	    "                   (SQLite), or postgresql:CONNINFO; without\n"
+	    "                   it, store in [store] of the settings\n"
 	    "  --config FILE    the settings (fido2gate.conf(5)); without it,\n"
 	    "                   " FG_CONFIG_DEFAULT "\n"
 	    "                   when it exists, else the built-in defaults\n"
@@ -709,7 +711,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (!check_only && (sock == NULL || db == NULL))) {
+	if (optind != argc || (!check_only && sock == NULL)) {
 		usage(stderr);
 		return 2;
 	}
@@ -743,8 +745,19 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* --db, else [store] store */
+	if (db == NULL && ag.cfg.store[0] != '\0')
+		db = ag.cfg.store;
+	if (db == NULL) {
+		fprintf(stderr, "fido2gated: no store: give --db PATH, or set "
+				"store in [store]\n");
+		usage(stderr);
+		goto out;
+	}
 	fg_journal_open();
-	if (fg_store_open(db, &ag.store, err, sizeof(err)) != FG_OK) {
+	if (fg_store_open_with(db, ag.cfg.store_password_file[0] != '\0' ?
+			ag.cfg.store_password_file : NULL,
+		&ag.store, err, sizeof(err)) != FG_OK) {
 		fprintf(stderr, "fido2gated: store: %s\n", err);
 		goto out;
 	}

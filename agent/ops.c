@@ -1656,6 +1656,20 @@ op_status(struct fg_agent *ag, const struct fg_peer *peer, const json_t *req)
 		json_object_set_new(reply, "dropped_unread",
 		    json_integer((json_int_t)ag->dropped_unparsed));
 	}
+	/* the store: which, and whether it answers (a shared one can be
+	 * away, and then every login is refused) */
+	if (peer->admin) {
+		char why[512], msg[600];
+
+		json_object_set_new(reply, "store",
+		    json_string(fg_store_backend(ag->store)));
+		if (fg_store_check(ag->store, why, sizeof(why)) != FG_OK) {
+			json_decref(reply);
+			snprintf(msg, sizeof(msg),
+			    "the credential store failed: %s", why);
+			return fg_reply_error(FG_E_STORE, msg);
+		}
+	}
 	/* bootstrap mode (no admin: root acts without a key) must show */
 	if (peer->admin) {
 		int64_t admins;

@@ -29,6 +29,8 @@
 	.size = sizeof(((struct fg_upstream *)0)->m)
 #define GIVEN(m) .given = 1 + offsetof(struct fg_config, m)
 
+static const struct fg_setting_type fg_type_store;
+
 const struct fg_setting fg_settings[] = {
     /* [relying_party]: the WebAuthn relying party */
     {"relying_party", "id", &fg_type_rp_id, MAIN(rp_id),
@@ -220,6 +222,27 @@ const struct fg_setting fg_settings[] = {
 	       "elsewhere and give to fido2gatectl audit --verify "
 	       "--anchor; 0: no anchors."},
 
+    /* [store]: where the credentials, counters and audit chain live */
+    {"store", "store", &fg_type_store, MAIN(store),
+	.def_doc = "the --db of fido2gated",
+	.doc = "sqlite:PATH, an SQLite file of this host (the default, "
+	       "as --db PATH), or postgresql:CONNINFO, a PostgreSQL "
+	       "database several agents share: CONNINFO is a libpq "
+	       "connection string (host=db1,db2 dbname=fido2gate "
+	       "user=fido2gate, or a postgresql:// URI; several hosts "
+	       "for a failover: the agent connects to the one that takes "
+	       "writes). Its password goes in password_file, never in "
+	       "the string. While PostgreSQL cannot be reached every "
+	       "login is refused; the agent connects again by itself. "
+	       "--db on the command line wins over this setting."},
+    {"store", "password_file", &fg_type_path,
+	MAIN(store_password_file),
+	.def_doc = "none (or libpq's PGPASSFILE, ~/.pgpass)",
+	.doc = "A PostgreSQL password file (lines of "
+	       "host:port:database:user:password) owned by the agent's "
+	       "user, mode 0600: the agent refuses to start on any "
+	       "other."},
+
     /* [oidc]: the homeserver gate, off without issuer */
     {"oidc", "issuer", &fg_type_issuer, GATE(issuer),
 	.doc = "The web front's public base URL, without a trailing /: "
@@ -387,6 +410,9 @@ const struct fg_setting_section fg_setting_sections[] = {
     {"audit",
 	"The audit log: a hash chain in the store, copied to the "
 	"journal."},
+    {"store",
+	"The store: SQLite on this host, or PostgreSQL shared by "
+	"several agents."},
     {"oidc",
 	"The homeserver gate: fido2gate as the homeserver's OpenID "
 	"Connect provider, through the web front fido2gate-web(8). "
@@ -641,6 +667,22 @@ fg_conf_list_show(const struct fg_setting *s, char *const *items, size_t n,
 
 const struct fg_setting_type fg_type_text = {
     "text", text_parse, fg_conf_text_show};
+
+/* [store] store: sqlite:/PATH or postgresql:CONNINFO (which the store
+ * checks when it connects) */
+static bool
+store_parse(const struct fg_setting *s, void *obj, const char *v,
+    struct fg_conf_ctx *x)
+{
+	(void)x;
+	if (strncmp(v, "sqlite:/", 8) != 0 &&
+	    (strncmp(v, "postgresql:", 11) != 0 || v[11] == '\0'))
+		return false;
+	return fg_conf_text((char *)obj + s->offset, s->size, v);
+}
+
+static const struct fg_setting_type fg_type_store = {
+    "store", store_parse, fg_conf_text_show};
 
 /* The position of v among s->values ("a|b|c"), or -1. */
 static int

@@ -1,245 +1,68 @@
 /*
- * The credential store: one SQLite database in WAL mode, created 0600,
- * with a schema_version table and numbered migrations. Every change runs in
- * one transaction together with its audit record; enrolments, revocations
- * and lockouts with synchronous=FULL, so that once acknowledged they survive
- * a crash or a power loss (see change() for logins). The audit table
- * is append-only, enforced by triggers, and a hash chain (auditchain.c)
- * that shows what was done to it behind the triggers' back.
+ * The credential store: SQLite (the embedded default) or PostgreSQL (the
+ * store several agents share), behind one interface (agent.h) written once
+ * over the backends' primitives (store_db.h), with a schema_version table
+ * and numbered migrations. Every change runs in one transaction together
+ * with its audit record; enrolments, revocations and lockouts durable, so
+ * that once acknowledged they survive a crash or a power loss (see
+ * change() for logins). The audit table is append-only, enforced by
+ * triggers, and a hash chain (auditchain.c) that shows what was done to it
+ * behind the triggers' back.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include "agent.h"
+#include "store_db.h"
 
 /* Prepared statements are kept, keyed by their SQL's address (every SQL
  * string here is a literal): parsing SQL was a third of a login's cost. */
 #define STMT_CACHE 48
 
 struct fg_store {
-	sqlite3 *db;
+	struct db *db;
 	struct {
 		const char *sql;
-		sqlite3_stmt *st;
+		struct db_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
 	size_t maxcache; /* STMT_CACHE unless fg_store_set_stmt_cache() */
 	unsigned anchor_every; /* 0: no anchors (fg_store_set_anchor_every) */
 };
 
-static const char *const migrations[] = {
-	/* 1: the first schema */
-	"CREATE TABLE users ("
-	"  id INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL UNIQUE,"
-	"  handle BLOB NOT NULL UNIQUE CHECK (length(handle) = 32),"
-	"  created INTEGER NOT NULL);"
-	"CREATE TABLE credentials ("
-	"  id INTEGER PRIMARY KEY,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id),"
-	"  credential_id BLOB NOT NULL UNIQUE,"
-	"  alg INTEGER NOT NULL,"
-	"  public_key BLOB NOT NULL,"
-	"  sign_count INTEGER NOT NULL CHECK (sign_count >= 0),"
-	"  uv INTEGER NOT NULL DEFAULT 0,"
-	"  backup_eligible INTEGER NOT NULL DEFAULT 0,"
-	"  backed_up INTEGER NOT NULL DEFAULT 0,"
-	"  aaguid BLOB,"
-	"  fmt TEXT NOT NULL,"
-	"  label TEXT NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  last_used INTEGER,"
-	"  state TEXT NOT NULL DEFAULT 'active'"
-	"    CHECK (state IN ('active', 'revoked')),"
-	"  suspicious INTEGER NOT NULL DEFAULT 0,"
-	"  revoked INTEGER);"
-	"CREATE INDEX credentials_user ON credentials(user_id);"
-	"CREATE TABLE audit ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  ts INTEGER NOT NULL,"
-	"  event TEXT NOT NULL,"
-	"  user TEXT,"
-	"  credential TEXT,"
-	"  caller_uid INTEGER,"
-	"  caller_pid INTEGER,"
-	"  result TEXT NOT NULL,"
-	"  reason TEXT,"
-	"  detail TEXT);"
-	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
-	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
-	/* 2: lockouts, which an admin clears */
-	"CREATE TABLE lockouts ("
-	"  user TEXT PRIMARY KEY,"
-	"  locked_at INTEGER NOT NULL,"
-	"  failures INTEGER NOT NULL);",
-	/* 3: the agent's own secrets, made once (the decoy IDs' key) */
-	"CREATE TABLE secrets ("
-	"  name TEXT PRIMARY KEY,"
-	"  value BLOB NOT NULL);",
-	/* 4: the homeserver gate: id_token signing keys (private JWKs, which
-	 * never leave the agent), and the approvals a homeserver login
-	 * consumes, one each */
-	"CREATE TABLE signing_keys ("
-	"  kid TEXT PRIMARY KEY,"
-	"  alg TEXT NOT NULL,"
-	"  jwk TEXT NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  retired INTEGER);"
-	"CREATE TABLE approvals ("
-	"  id INTEGER PRIMARY KEY,"
-	"  user TEXT NOT NULL,"
-	"  sid TEXT NOT NULL UNIQUE,"
-	"  client TEXT NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  consumed INTEGER,"
-	"  revoked INTEGER);"
-	"CREATE INDEX approvals_user ON approvals(user, created);",
-	/* 5: admins, who act with their own key; the requests a second
-	 * admin must approve; credentials that wait for that approval
-	 * (pending) or that an admin set aside (disabled), and a recovered
-	 * key's cooling-off (not_before). SQLite cannot change a CHECK in
-	 * place: the table is rebuilt, in the migration's transaction. */
-	"CREATE TABLE credentials_new ("
-	"  id INTEGER PRIMARY KEY,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id),"
-	"  credential_id BLOB NOT NULL UNIQUE,"
-	"  alg INTEGER NOT NULL,"
-	"  public_key BLOB NOT NULL,"
-	"  sign_count INTEGER NOT NULL CHECK (sign_count >= 0),"
-	"  uv INTEGER NOT NULL DEFAULT 0,"
-	"  backup_eligible INTEGER NOT NULL DEFAULT 0,"
-	"  backed_up INTEGER NOT NULL DEFAULT 0,"
-	"  aaguid BLOB,"
-	"  fmt TEXT NOT NULL,"
-	"  label TEXT NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  last_used INTEGER,"
-	"  state TEXT NOT NULL DEFAULT 'active'"
-	"    CHECK (state IN ('active', 'revoked', 'pending', 'disabled')),"
-	"  suspicious INTEGER NOT NULL DEFAULT 0,"
-	"  revoked INTEGER,"
-	"  not_before INTEGER);"
-	"INSERT INTO credentials_new SELECT *, NULL FROM credentials;"
-	"DROP TABLE credentials;"
-	"ALTER TABLE credentials_new RENAME TO credentials;"
-	"CREATE INDEX credentials_user ON credentials(user_id);"
-	"CREATE TABLE admins ("
-	"  name TEXT PRIMARY KEY,"
-	"  created INTEGER NOT NULL,"
-	"  added_by TEXT NOT NULL);"
-	"CREATE TABLE requests ("
-	"  id TEXT PRIMARY KEY,"
-	"  action TEXT NOT NULL"
-	"    CHECK (action IN ('recover', 'unlock', 'admin.add',"
-	"      'admin.remove')),"
-	"  user TEXT NOT NULL,"
-	"  credential INTEGER,"
-	"  requested_by TEXT NOT NULL,"
-	"  requested_cred TEXT NOT NULL,"
-	"  reason TEXT,"
-	"  created INTEGER NOT NULL,"
-	"  expires INTEGER NOT NULL,"
-	"  approved_by TEXT,"
-	"  approved_cred TEXT,"
-	"  approved INTEGER);",
-	/* 6: an administrator's lock (fido2gatectl lock): a lockout with
-	 * the reason and who locked; failures alone leave them NULL */
-	"ALTER TABLE lockouts ADD COLUMN reason TEXT;"
-	"ALTER TABLE lockouts ADD COLUMN locked_by TEXT;",
-	/* 7: credentials imported from pam-u2f keep their relying party
-	 * (NULL: the configured rp_id) and their own policy (a PIN or
-	 * built-in user verification at every use) */
-	"ALTER TABLE credentials ADD COLUMN rp_id TEXT"
-	"  CHECK (rp_id IS NULL OR length(rp_id) BETWEEN 1 AND 253);"
-	"ALTER TABLE credentials ADD COLUMN uv_required INTEGER NOT NULL"
-	"  DEFAULT 0;"
-	/* a resident credential's file holds no credential ID: a placeholder
-	 * stands in until its first login (fg_store_cred_bind) */
-	"ALTER TABLE credentials ADD COLUMN id_pending INTEGER NOT NULL"
-	"  DEFAULT 0;",
-	/* 8: remote enrolment by invitation (docs/admin-guide.md): the
-	 * links' tokens, of which only a hash is kept, and the request an
-	 * admin confirms an invited key with (action 'invite'; the CHECK
-	 * is rebuilt with the table, as in 5) */
-	"CREATE TABLE invitations ("
-	"  token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),"
-	"  user TEXT NOT NULL,"
-	"  created_by TEXT NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  expires INTEGER NOT NULL,"
-	"  used INTEGER);"
-	"CREATE TABLE requests_new ("
-	"  id TEXT PRIMARY KEY,"
-	"  action TEXT NOT NULL"
-	"    CHECK (action IN ('recover', 'unlock', 'admin.add',"
-	"      'admin.remove', 'invite')),"
-	"  user TEXT NOT NULL,"
-	"  credential INTEGER,"
-	"  requested_by TEXT NOT NULL,"
-	"  requested_cred TEXT NOT NULL,"
-	"  reason TEXT,"
-	"  created INTEGER NOT NULL,"
-	"  expires INTEGER NOT NULL,"
-	"  approved_by TEXT,"
-	"  approved_cred TEXT,"
-	"  approved INTEGER);"
-	"INSERT INTO requests_new SELECT * FROM requests;"
-	"DROP TABLE requests;"
-	"ALTER TABLE requests_new RENAME TO requests;",
-	/* 9: the audit log as a hash chain (see the comment above
-	 * audit_insert()): each record holds the hash of the one before and
-	 * its own. The update trigger now lets a record's hash be set once,
-	 * and nothing else: the records written before this version are
-	 * chained by chain_all() in this same transaction. */
-	"ALTER TABLE audit ADD COLUMN prev TEXT;"
-	"ALTER TABLE audit ADD COLUMN hash TEXT;"
-	"CREATE INDEX audit_user ON audit(user, id);"
-	"DROP TRIGGER audit_no_update;"
-	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-	"  WHEN OLD.hash IS NOT NULL OR NEW.id IS NOT OLD.id"
-	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
-};
-#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-/* The one place an SQLite error becomes ours, logged in SQLite's words. A
- * broken UNIQUE constraint is no failure of the store: the row is already
- * there (a credential enrolled twice), and the caller tells the user so. */
+/* The one place a backend's error becomes ours, logged in the backend's
+ * words. A broken UNIQUE constraint is no failure of the store: the row is
+ * already there (a credential enrolled twice), and the caller tells the
+ * user so. */
 static int
 db_error(struct fg_store *s, const char *what)
 {
-	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE ||
-	    sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+	if (s->db->ops->errcode(s->db) == FG_ERR_EXISTS)
 		return FG_ERR_EXISTS;
 	fprintf(stderr, "fido2gated: store: %s: %s\n", what,
-	    sqlite3_errmsg(s->db));
+	    s->db->ops->errmsg(s->db));
 	return FG_ERR_STORE;
 }
 
 static int
-prepare(struct fg_store *s, const char *sql, sqlite3_stmt **st)
+prepare(struct fg_store *s, const char *sql, struct db_stmt **st)
 {
 	size_t i;
+	int r;
 
 	for (i = 0; i < s->ncache; i++)
 		if (s->cache[i].sql == sql) {
 			*st = s->cache[i].st;
 			return FG_OK;
 		}
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-		NULL) != SQLITE_OK)
-		return db_error(s, "prepare");
+	if ((r = s->db->ops->prepare(s->db, sql, st)) != FG_OK) {
+		*st = NULL;
+		return r == FG_ERR_STORE ? db_error(s, "prepare") : r;
+	}
 	if (s->ncache < s->maxcache) {
 		s->cache[s->ncache].sql = sql;
 		s->cache[s->ncache].st = *st;
@@ -251,7 +74,7 @@ prepare(struct fg_store *s, const char *sql, sqlite3_stmt **st)
 /* Done with a statement from prepare(): reset it for the next use, or
  * finalize it when the cache had no room for it. */
 static void
-release(struct fg_store *s, sqlite3_stmt *st)
+release(struct fg_store *s, struct db_stmt *st)
 {
 	size_t i;
 
@@ -259,62 +82,112 @@ release(struct fg_store *s, sqlite3_stmt *st)
 		return;
 	for (i = 0; i < s->ncache; i++)
 		if (s->cache[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
+			db_reset(st);
+			s->db->ops->clear_bindings(st);
 			return;
 		}
-	sqlite3_finalize(st);
+	s->db->ops->finalize(st);
 }
 
 /* One statement without parameters (a literal), or several (migrations). */
 static int
 exec(struct fg_store *s, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	char *msg = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if (strchr(sql, ';') != NULL) {
-		if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-			fprintf(stderr, "fido2gated: store: %s\n",
-			    msg != NULL ? msg : sqlite3_errmsg(s->db));
-			ret = FG_ERR_STORE;
-			goto out;
-		}
-	} else {
-		if ((r = prepare(s, sql, &st)) != FG_OK) {
-			ret = r;
-			goto out;
-		}
-		while ((r = sqlite3_step(st)) == SQLITE_ROW)
-			;
-		if (r != SQLITE_DONE) {
-			ret = db_error(s, sql);
-			goto out;
-		}
+		ret = s->db->ops->exec(s->db, sql);
+		goto out;
+	}
+	if ((r = prepare(s, sql, &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	while ((r = db_step(st)) == DB_ROW)
+		;
+	if (r != DB_DONE) {
+		ret = db_error(s, sql);
+		goto out;
 	}
 	ret = FG_OK;
 out:
 	release(s, st);
-	sqlite3_free(msg);
 	return ret;
 }
 
-/* Ends a transaction that failed, unless SQLite already has: after some
- * errors (a full disk, an I/O error) it rolls back by itself, and our
- * ROLLBACK would only log that no transaction is active. */
+/* A write transaction, under the store's one writer lock. */
+static int
+begin(struct fg_store *s)
+{
+	if (s->db->ops->begin(s->db) != FG_OK)
+		return db_error(s, "begin");
+	return FG_OK;
+}
+
+/* Ends a transaction that failed, unless the backend already has (SQLite
+ * after a full disk, PostgreSQL after a lost connection). */
 static void
 rollback(struct fg_store *s)
 {
-	if (sqlite3_get_autocommit(s->db) == 0)
+	if (s->db->ops->in_transaction(s->db))
 		exec(s, "ROLLBACK");
 }
 
-static int
-bind_text(sqlite3_stmt *st, int i, const char *v)
+static void
+durable(struct fg_store *s, bool on)
 {
-	return v == NULL ? sqlite3_bind_null(st, i) :
-			   sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	s->db->ops->durable(s->db, on);
+}
+
+/* The columns of the audit record st stands on, for the chain. */
+static int
+stmt_cols(struct db_stmt *st, struct fg_audit_col *cols, size_t *n)
+{
+	int i, count = db_column_count(st);
+
+	if (count < 0 || (size_t)count > FG_AUDIT_COLS_MAX)
+		return FG_ERR_STORE;
+	for (i = 0; i < count; i++) {
+		struct fg_audit_col *c = &cols[i];
+
+		memset(c, 0, sizeof(*c));
+		c->name = db_column_name(st, i);
+		switch (db_column_type(st, i)) {
+		case DB_INTEGER:
+			c->type = 'i';
+			c->i = db_column_int64(st, i);
+			break;
+		case DB_FLOAT:
+			c->type = 'r';
+			c->r = db_column_double(st, i);
+			break;
+		case DB_TEXT:
+			c->type = 't';
+			c->p = db_column_text(st, i);
+			c->n = (size_t)db_column_bytes(st, i);
+			break;
+		case DB_BLOB:
+			c->type = 'b';
+			c->p = db_column_blob(st, i);
+			c->n = (size_t)db_column_bytes(st, i);
+			break;
+		}
+	}
+	*n = (size_t)count;
+	return FG_OK;
+}
+
+static int
+hash_row(struct db_stmt *st, char hash[FG_AUDIT_HASH_HEX])
+{
+	struct fg_audit_col cols[FG_AUDIT_COLS_MAX];
+	size_t n = 0;
+	int r;
+
+	if ((r = stmt_cols(st, cols, &n)) != FG_OK)
+		return r;
+	return fg_audit_hash_cols(cols, n, hash);
 }
 
 /* The record id, just written or chained with its prev: hashed as
@@ -322,7 +195,7 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 static int
 seal(struct fg_store *s, int64_t id, char hash[FG_AUDIT_HASH_HEX])
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s, "SELECT * FROM audit WHERE id = ?", &st)) !=
@@ -330,12 +203,12 @@ seal(struct fg_store *s, int64_t id, char hash[FG_AUDIT_HASH_HEX])
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	db_bind_int64(st, 1, id);
+	if (db_step(st) != DB_ROW) {
 		ret = db_error(s, "audit");
 		goto out;
 	}
-	if ((r = fg_audit_hash(st, hash)) != FG_OK) {
+	if ((r = hash_row(st, hash)) != FG_OK) {
 		fprintf(stderr, "fido2gated: store: cannot hash audit record "
 				"%lld\n",
 		    (long long)id);
@@ -350,13 +223,13 @@ seal(struct fg_store *s, int64_t id, char hash[FG_AUDIT_HASH_HEX])
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, hash);
-	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	db_bind_text(st, 1, hash);
+	db_bind_int64(st, 2, id);
+	if (db_step(st) != DB_DONE) {
 		ret = db_error(s, "audit");
 		goto out;
 	}
-	if (sqlite3_changes(s->db) != 1) {
+	if (db_changes(s->db) != 1) {
 		ret = FG_ERR_STORE;
 		goto out;
 	}
@@ -375,7 +248,7 @@ out:
 static int
 chain_all(struct fg_store *s)
 {
-	sqlite3_stmt *next = NULL, *link = NULL;
+	struct db_stmt *next = NULL, *link = NULL;
 	char prev[FG_AUDIT_HASH_HEX] = FG_AUDIT_GENESIS, hash[FG_AUDIT_HASH_HEX];
 	int64_t id = 0;
 	int r, ret = FG_ERR_INTERNAL;
@@ -389,22 +262,22 @@ chain_all(struct fg_store *s)
 		goto out;
 	}
 	for (;;) {
-		sqlite3_bind_int64(next, 1, id);
-		if ((r = sqlite3_step(next)) == SQLITE_DONE)
+		db_bind_int64(next, 1, id);
+		if ((r = db_step(next)) == DB_DONE)
 			break;
-		if (r != SQLITE_ROW) {
+		if (r != DB_ROW) {
 			ret = db_error(s, "audit chain");
 			goto out;
 		}
-		id = sqlite3_column_int64(next, 0);
-		sqlite3_reset(next);
-		bind_text(link, 1, prev);
-		sqlite3_bind_int64(link, 2, id);
-		if (sqlite3_step(link) != SQLITE_DONE) {
+		id = db_column_int64(next, 0);
+		db_reset(next);
+		db_bind_text(link, 1, prev);
+		db_bind_int64(link, 2, id);
+		if (db_step(link) != DB_DONE) {
 			ret = db_error(s, "audit chain");
 			goto out;
 		}
-		sqlite3_reset(link);
+		db_reset(link);
 		if ((r = seal(s, id, hash)) != FG_OK) {
 			ret = r;
 			goto out;
@@ -429,11 +302,11 @@ static const struct {
 static int
 migrate(struct fg_store *s, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	size_t k;
 	int version, i, r, ret = FG_ERR_INTERNAL;
 
-	if ((r = exec(s, "BEGIN IMMEDIATE")) != FG_OK ||
+	if ((r = begin(s)) != FG_OK ||
 	    (r = exec(s,
 		 "CREATE TABLE IF NOT EXISTS schema_version ("
 		 "version INTEGER NOT NULL)")) != FG_OK ||
@@ -442,22 +315,22 @@ migrate(struct fg_store *s, char *err, size_t errlen)
 		ret = r;
 		goto out;
 	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (db_step(st) != DB_ROW) {
 		ret = db_error(s, "schema_version");
 		goto out;
 	}
-	version = sqlite3_column_int(st, 0);
+	version = db_column_int(st, 0);
 	release(s, st);
 	st = NULL;
-	if (version > SCHEMA_VERSION) {
+	if (version > (int)s->db->ops->n_migrations) {
 		snprintf(err, errlen,
 		    "the store has schema version %d; this agent knows %d",
-		    version, SCHEMA_VERSION);
+		    version, (int)s->db->ops->n_migrations);
 		ret = FG_ERR_STORE;
 		goto out;
 	}
-	for (i = version; i < SCHEMA_VERSION; i++) {
-		if ((r = exec(s, migrations[i])) != FG_OK) {
+	for (i = version; i < (int)s->db->ops->n_migrations; i++) {
+		if ((r = exec(s, s->db->ops->migrations[i])) != FG_OK) {
 			ret = r;
 			goto out;
 		}
@@ -473,8 +346,8 @@ migrate(struct fg_store *s, char *err, size_t errlen)
 			ret = r;
 			goto out;
 		}
-		sqlite3_bind_int(st, 1, i + 1);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		db_bind_int64(st, 1, i + 1);
+		if (db_step(st) != DB_DONE) {
 			ret = db_error(s, "schema_version");
 			goto out;
 		}
@@ -487,168 +360,51 @@ migrate(struct fg_store *s, char *err, size_t errlen)
 	}
 	ret = FG_OK;
 out:
-	/* SQLite's message first: the ROLLBACK replaces it */
+	/* the backend's message first: the ROLLBACK replaces it */
 	if (ret != FG_OK && err[0] == '\0')
 		snprintf(err, errlen, "migration failed: %s",
-		    sqlite3_errmsg(s->db));
+		    s->db->ops->errmsg(s->db));
 	release(s, st);
 	if (ret != FG_OK)
 		rollback(s);
 	return ret;
 }
 
-/* Create the file ourselves, 0600 and never through a symlink, so that
- * SQLite (which copies the database's mode to -wal and -shm) never makes a
- * readable store. */
-static int
-create_private(const char *path, char *err, size_t errlen)
+/*
+ * where: sqlite:PATH, postgresql:CONNINFO (a libpq connection string,
+ * several hosts allowed), or a bare path (SQLite, as before there was a
+ * choice).
+ */
+int
+fg_store_open(const char *where, struct fg_store **out, char *err,
+    size_t errlen)
 {
-	struct stat sb;
-	int fd, ret = FG_ERR_INTERNAL;
-
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		ret = FG_ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		ret = FG_ERR_IO;
-		goto out;
-	}
-	if (sb.st_uid != geteuid() || (sb.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-		    "%s: must be owned by uid %u and not readable by others "
-		    "(mode 0600)",
-		    path, (unsigned)geteuid());
-		ret = FG_ERR_DENIED;
-		goto out;
-	}
-	ret = FG_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
-/* Whoever can write the store's folder can swap the store, or plant a
- * -wal or -shm file for SQLite to trust: it must be ours (or root's) and
- * writable by no one else. */
-static int
-check_folder(const char *path, char *err, size_t errlen)
-{
-	char *copy = NULL;
-	const char *dir;
-	struct stat sb;
-	int ret = FG_ERR_INTERNAL;
-
-	if ((copy = strdup(path)) == NULL) {
-		ret = FG_ERR_NOMEM;
-		goto out;
-	}
-	dir = dirname(copy);
-	if (stat(dir, &sb) != 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		ret = FG_ERR_IO;
-		goto out;
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a folder", dir);
-		ret = FG_ERR_DENIED;
-		goto out;
-	}
-	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
-		snprintf(err, errlen,
-		    "%s: the store's folder must be owned by uid %u or root, "
-		    "not uid %u",
-		    dir, (unsigned)geteuid(), (unsigned)sb.st_uid);
-		ret = FG_ERR_DENIED;
-		goto out;
-	}
-	if ((sb.st_mode & 022) != 0) {
-		snprintf(err, errlen,
-		    "%s: the store's folder is writable by group or others "
-		    "(mode %03o); run chmod go-w on it",
-		    dir, (unsigned)(sb.st_mode & 0777));
-		ret = FG_ERR_DENIED;
-		goto out;
-	}
-	ret = FG_OK;
-out:
-	free(copy);
-	return ret;
-}
-
-/* SQLite's own files beside the store: absent, or private and ours. */
-static int
-check_sidecars(const char *path, char *err, size_t errlen)
-{
-	static const char *const suffix[] = { "-wal", "-shm", "-journal" };
-	char side[4096];
-	struct stat sb;
-	size_t i;
-
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(side, sizeof(side), "%s%s", path, suffix[i]);
-		if (lstat(side, &sb) != 0)
-			continue;
-		if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-		    (sb.st_mode & 077) != 0) {
-			snprintf(err, errlen,
-			    "%s: must be a regular file owned by uid %u, mode "
-			    "0600 (found mode %03o, uid %u%s)",
-			    side, (unsigned)geteuid(),
-			    (unsigned)(sb.st_mode & 0777), (unsigned)sb.st_uid,
-			    S_ISLNK(sb.st_mode) ? ", a symlink" : "");
-			return FG_ERR_DENIED;
-		}
-	}
-	return FG_OK;
+	return fg_store_open_with(where, NULL, out, err, errlen);
 }
 
 int
-fg_store_open(const char *path, struct fg_store **out, char *err,
-    size_t errlen)
+fg_store_open_with(const char *where, const char *passfile,
+    struct fg_store **out, char *err, size_t errlen)
 {
+	const struct db_ops *ops = &fg_db_sqlite;
 	struct fg_store *s = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	*out = NULL;
 	err[0] = '\0';
-	if (strlen(path) >= 4000) {
-		snprintf(err, errlen, "the store's path is too long");
-		ret = FG_ERR_INVALID;
-		goto out;
-	}
-	if ((r = check_folder(path, err, errlen)) != FG_OK ||
-	    (r = create_private(path, err, errlen)) != FG_OK ||
-	    (r = check_sidecars(path, err, errlen)) != FG_OK) {
-		ret = r;
-		goto out;
+	if (strncmp(where, "sqlite:", 7) == 0) {
+		where += 7;
+	} else if (strncmp(where, "postgresql:", 11) == 0) {
+		ops = &fg_db_pg;
+		where += 11;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		ret = FG_ERR_NOMEM;
 		goto out;
 	}
 	s->maxcache = STMT_CACHE;
-	if (sqlite3_open_v2(path, &s->db,
-		SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
-		    SQLITE_OPEN_FULLMUTEX,
-		NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		ret = FG_ERR_STORE;
-		goto out;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
-	sqlite3_extended_result_codes(s->db, 1);
-	if (exec(s, "PRAGMA journal_mode = WAL") != FG_OK ||
-	    exec(s, "PRAGMA synchronous = NORMAL") != FG_OK ||
-	    exec(s, "PRAGMA foreign_keys = ON") != FG_OK ||
-	    exec(s, "PRAGMA secure_delete = ON") != FG_OK) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
-		ret = FG_ERR_STORE;
+	if ((r = ops->open(where, passfile, &s->db, err, errlen)) != FG_OK) {
+		ret = r;
 		goto out;
 	}
 	if ((r = migrate(s, err, errlen)) != FG_OK) {
@@ -659,7 +415,7 @@ fg_store_open(const char *path, struct fg_store **out, char *err,
 	s = NULL;
 	ret = FG_OK;
 out:
-	/* finalizes what migrate() cached, or sqlite3_close() would refuse */
+	/* finalizes what migrate() cached, or closing would refuse */
 	fg_store_close(&s);
 	return ret;
 }
@@ -669,11 +425,36 @@ fg_store_close(struct fg_store **s)
 {
 	if (s == NULL || *s == NULL)
 		return;
-	while ((*s)->ncache > 0)
-		sqlite3_finalize((*s)->cache[--(*s)->ncache].st);
-	sqlite3_close((*s)->db);
+	if ((*s)->db != NULL) {
+		while ((*s)->ncache > 0)
+			(*s)->db->ops->finalize(
+			    (*s)->cache[--(*s)->ncache].st);
+		(*s)->db->ops->close((*s)->db);
+	}
 	free(*s);
 	*s = NULL;
+}
+
+const char *
+fg_store_backend(const struct fg_store *s)
+{
+	return s->db->ops->name;
+}
+
+int
+fg_store_check(struct fg_store *s, char *why, size_t whylen)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_STORE;
+
+	why[0] = '\0';
+	if ((r = prepare(s, "SELECT 1", &st)) == FG_OK &&
+	    db_step(st) == DB_ROW)
+		ret = FG_OK;
+	else
+		snprintf(why, whylen, "%s", s->db->ops->errmsg(s->db));
+	release(s, st);
+	return ret;
 }
 
 int
@@ -683,7 +464,7 @@ fg_store_set_stmt_cache(struct fg_store *s, size_t max)
 		return FG_ERR_INVALID;
 	/* between two calls no statement is in use: the surplus can go */
 	while (s->ncache > max)
-		sqlite3_finalize(s->cache[--s->ncache].st);
+		s->db->ops->finalize(s->cache[--s->ncache].st);
 	s->maxcache = max;
 	return FG_OK;
 }
@@ -712,7 +493,7 @@ static int
 audit_insert(struct fg_store *s, const struct fg_audit *a, int64_t *id,
     char hash[FG_AUDIT_HASH_HEX])
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char prev[FG_AUDIT_HASH_HEX] = FG_AUDIT_GENESIS;
 	const unsigned char *h;
 	int r, ret = FG_ERR_INTERNAL;
@@ -724,39 +505,39 @@ audit_insert(struct fg_store *s, const struct fg_audit *a, int64_t *id,
 	}
 	/* a head without a hash (written behind the agent's back) links to
 	 * "": verification names that record either way */
-	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		h = sqlite3_column_text(st, 0);
+	if ((r = db_step(st)) == DB_ROW) {
+		h = db_column_text(st, 0);
 		snprintf(prev, sizeof(prev), "%s",
 		    h != NULL ? (const char *)h : "");
-	} else if (r != SQLITE_DONE) {
+	} else if (r != DB_DONE) {
 		ret = db_error(s, "audit");
 		goto out;
 	}
 	release(s, st);
 	st = NULL;
-	if ((r = prepare(s,
-		 "INSERT INTO audit (ts, event, user, credential, caller_uid,"
-		 " caller_pid, result, reason, detail, prev)"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		 &st)) != FG_OK) {
+	if ((r = prepare(s, s->db->ops->audit_insert, &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, now_s());
-	bind_text(st, 2, a->event);
-	bind_text(st, 3, a->user);
-	bind_text(st, 4, a->credential);
-	sqlite3_bind_int64(st, 5, (int64_t)a->caller_uid);
-	sqlite3_bind_int64(st, 6, (int64_t)a->caller_pid);
-	bind_text(st, 7, a->result);
-	bind_text(st, 8, a->reason);
-	bind_text(st, 9, a->detail);
-	bind_text(st, 10, prev);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	db_bind_int64(st, 1, now_s());
+	db_bind_text(st, 2, a->event);
+	db_bind_text(st, 3, a->user);
+	db_bind_text(st, 4, a->credential);
+	db_bind_int64(st, 5, (int64_t)a->caller_uid);
+	db_bind_int64(st, 6, (int64_t)a->caller_pid);
+	db_bind_text(st, 7, a->result);
+	db_bind_text(st, 8, a->reason);
+	db_bind_text(st, 9, a->detail);
+	db_bind_text(st, 10, prev);
+	if (db_step(st) != DB_ROW) {
 		ret = db_error(s, "audit");
 		goto out;
 	}
-	*id = sqlite3_last_insert_rowid(s->db);
+	*id = db_column_int64(st, 0);
+	if (db_step(st) != DB_DONE) {
+		ret = db_error(s, "audit");
+		goto out;
+	}
 	if ((r = seal(s, *id, hash)) != FG_OK) {
 		ret = r;
 		goto out;
@@ -764,28 +545,6 @@ audit_insert(struct fg_store *s, const struct fg_audit *a, int64_t *id,
 	ret = FG_OK;
 out:
 	release(s, st);
-	return ret;
-}
-
-/*
- * The WAL on disk. A login's commit is not fsynced (change()), and an
- * anchor must not outlive its record, or a power loss would pass for a
- * cut log; SQLite cannot change the safety level of a transaction under
- * way, and a checkpoint costs several times this one fdatasync.
- */
-static int
-sync_wal(struct fg_store *s)
-{
-	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db,
-	    "main"));
-	int fd, ret = FG_ERR_IO;
-
-	if (wal == NULL ||
-	    (fd = open(wal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return FG_ERR_IO;
-	if (fdatasync(fd) == 0)
-		ret = FG_OK;
-	close(fd);
 	return ret;
 }
 
@@ -798,7 +557,7 @@ committed(struct fg_store *s, const struct fg_audit *a, int64_t id,
 	fg_journal_audit(a, id, hash);
 	if (!anchor_due(s, id))
 		return;
-	if (sync_wal(s) == FG_OK)
+	if (s->db->ops->flush(s->db) == FG_OK)
 		fg_journal_anchor(id, hash);
 	else
 		fprintf(stderr, "fido2gated: store: cannot sync the WAL: "
@@ -813,7 +572,7 @@ fg_store_audit(struct fg_store *s, const struct fg_audit *a)
 	int64_t id = 0;
 	int r, ret = FG_ERR_INTERNAL;
 
-	if ((r = exec(s, "BEGIN IMMEDIATE")) != FG_OK ||
+	if ((r = begin(s)) != FG_OK ||
 	    (r = audit_insert(s, a, &id, hash)) != FG_OK ||
 	    (r = exec(s, "COMMIT")) != FG_OK) {
 		ret = r;
@@ -849,25 +608,26 @@ fg_store_set_anchor_every(struct fg_store *s, unsigned every)
  * saves an fsync per login.
  */
 static int
-change(struct fg_store *s, sqlite3_stmt *const *st, size_t n, bool need_row,
-    const struct fg_audit *a, bool durable)
+change(struct fg_store *s, struct db_stmt *const *st, size_t n, bool need_row,
+    const struct fg_audit *a, bool durable_commit)
 {
 	char hash[FG_AUDIT_HASH_HEX];
 	int64_t id = 0;
 	size_t i;
 	int r, ret = FG_ERR_INTERNAL;
 
-	if ((durable && (r = exec(s, "PRAGMA synchronous = FULL")) != FG_OK) ||
-	    (r = exec(s, "BEGIN IMMEDIATE")) != FG_OK) {
+	if (durable_commit)
+		durable(s, true);
+	if ((r = begin(s)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		if (sqlite3_step(st[i]) != SQLITE_DONE) {
+		if (db_step(st[i]) != DB_DONE) {
 			ret = db_error(s, "change");
 			goto out;
 		}
-	if (need_row && sqlite3_changes(s->db) != 1) {
+	if (need_row && db_changes(s->db) != 1) {
 		ret = FG_ERR_NOTFOUND;
 		goto out;
 	}
@@ -881,15 +641,15 @@ change(struct fg_store *s, sqlite3_stmt *const *st, size_t n, bool need_row,
 out:
 	if (ret != FG_OK)
 		rollback(s);
-	if (durable)
-		exec(s, "PRAGMA synchronous = NORMAL");
+	if (durable_commit)
+		durable(s, false);
 	return ret;
 }
 
 int
 fg_store_user_find(struct fg_store *s, const char *name, struct fg_user *u)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	memset(u, 0, sizeof(*u));
@@ -898,25 +658,25 @@ fg_store_user_find(struct fg_store *s, const char *name, struct fg_user *u)
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, name);
-	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
+	db_bind_text(st, 1, name);
+	if ((r = db_step(st)) == DB_DONE) {
 		ret = FG_ERR_NOTFOUND;
 		goto out;
 	}
-	if (r != SQLITE_ROW) {
+	if (r != DB_ROW) {
 		ret = db_error(s, "user");
 		goto out;
 	}
 	/* the schema says 32 bytes: anything else is a damaged store */
-	if (sqlite3_column_bytes(st, 1) != 32) {
+	if (db_column_bytes(st, 1) != 32) {
 		fprintf(stderr,
 		    "fido2gated: store: user: a handle of %d bytes\n",
-		    sqlite3_column_bytes(st, 1));
+		    db_column_bytes(st, 1));
 		ret = FG_ERR_STORE;
 		goto out;
 	}
-	u->id = sqlite3_column_int64(st, 0);
-	memcpy(u->handle, sqlite3_column_blob(st, 1), 32);
+	u->id = db_column_int64(st, 0);
+	memcpy(u->handle, db_column_blob(st, 1), 32);
 	snprintf(u->name, sizeof(u->name), "%s", name);
 	ret = FG_OK;
 out:
@@ -925,63 +685,63 @@ out:
 }
 
 static char *
-col_strdup(sqlite3_stmt *st, int i)
+col_strdup(struct db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_column_text(st, i);
 
 	return strdup(t != NULL ? (const char *)t : "");
 }
 
 static int
-read_cred(sqlite3_stmt *st, struct fg_cred *c)
+read_cred(struct db_stmt *st, struct fg_cred *c)
 {
 	const unsigned char *state;
 	const void *p;
 	int n, ret = FG_ERR_INTERNAL;
 
 	memset(c, 0, sizeof(*c));
-	c->id = sqlite3_column_int64(st, 0);
-	c->user_id = sqlite3_column_int64(st, 1);
-	if ((p = sqlite3_column_text(st, 2)) != NULL)
+	c->id = db_column_int64(st, 0);
+	c->user_id = db_column_int64(st, 1);
+	if ((p = db_column_text(st, 2)) != NULL)
 		snprintf(c->user, sizeof(c->user), "%s", (const char *)p);
-	c->alg = sqlite3_column_int(st, 4);
-	c->sign_count = (uint32_t)sqlite3_column_int64(st, 6);
-	c->uv = sqlite3_column_int(st, 7) != 0;
-	c->be = sqlite3_column_int(st, 8) != 0;
-	c->bs = sqlite3_column_int(st, 9) != 0;
-	if ((p = sqlite3_column_blob(st, 10)) != NULL &&
-	    sqlite3_column_bytes(st, 10) == 16)
+	c->alg = db_column_int(st, 4);
+	c->sign_count = (uint32_t)db_column_int64(st, 6);
+	c->uv = db_column_int(st, 7) != 0;
+	c->be = db_column_int(st, 8) != 0;
+	c->bs = db_column_int(st, 9) != 0;
+	if ((p = db_column_blob(st, 10)) != NULL &&
+	    db_column_bytes(st, 10) == 16)
 		memcpy(c->aaguid, p, 16);
-	c->created = sqlite3_column_int64(st, 13);
-	c->last_used = sqlite3_column_int64(st, 14);
+	c->created = db_column_int64(st, 13);
+	c->last_used = db_column_int64(st, 14);
 	/* a state we cannot read is not 'active' */
-	state = sqlite3_column_text(st, 15);
+	state = db_column_text(st, 15);
 	c->revoked =
 	    state == NULL || strcmp((const char *)state, "active") != 0;
 	snprintf(c->state, sizeof(c->state), "%s",
 	    state != NULL ? (const char *)state : "unknown");
-	c->not_before = sqlite3_column_int64(st, 17);
-	c->suspicious = sqlite3_column_int(st, 16) != 0;
-	c->uv_required = sqlite3_column_int(st, 19) != 0;
-	c->id_pending = sqlite3_column_int(st, 20) != 0;
-	if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
+	c->not_before = db_column_int64(st, 17);
+	c->suspicious = db_column_int(st, 16) != 0;
+	c->uv_required = db_column_int(st, 19) != 0;
+	c->id_pending = db_column_int(st, 20) != 0;
+	if (db_column_type(st, 18) != DB_NULL &&
 	    (c->rp_id = col_strdup(st, 18)) == NULL) {
 		ret = FG_ERR_NOMEM;
 		goto out;
 	}
-	if ((n = sqlite3_column_bytes(st, 3)) <= 0 ||
+	if ((n = db_column_bytes(st, 3)) <= 0 ||
 	    (c->cred_id = malloc((size_t)n)) == NULL) {
 		ret = FG_ERR_NOMEM;
 		goto out;
 	}
-	memcpy(c->cred_id, sqlite3_column_blob(st, 3), (size_t)n);
+	memcpy(c->cred_id, db_column_blob(st, 3), (size_t)n);
 	c->cred_id_len = (size_t)n;
-	if ((n = sqlite3_column_bytes(st, 5)) <= 0 ||
+	if ((n = db_column_bytes(st, 5)) <= 0 ||
 	    (c->pubkey = malloc((size_t)n)) == NULL) {
 		ret = FG_ERR_NOMEM;
 		goto out;
 	}
-	memcpy(c->pubkey, sqlite3_column_blob(st, 5), (size_t)n);
+	memcpy(c->pubkey, db_column_blob(st, 5), (size_t)n);
 	c->pubkey_len = (size_t)n;
 	if ((c->fmt = col_strdup(st, 11)) == NULL ||
 	    (c->label = col_strdup(st, 12)) == NULL) {
@@ -1004,14 +764,14 @@ out:
 
 /* Step a bound statement over CRED_COLUMNS into a new list. */
 static int
-collect(struct fg_store *s, sqlite3_stmt *st, struct fg_cred **list,
+collect(struct fg_store *s, struct db_stmt *st, struct fg_cred **list,
     size_t *n)
 {
 	struct fg_cred *l = NULL, *nl;
 	size_t cnt = 0;
 	int r, ret = FG_ERR_INTERNAL;
 
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((r = db_step(st)) == DB_ROW) {
 		if ((nl = realloc(l, (cnt + 1) * sizeof(*l))) == NULL) {
 			ret = FG_ERR_NOMEM;
 			goto out;
@@ -1023,7 +783,7 @@ collect(struct fg_store *s, sqlite3_stmt *st, struct fg_cred **list,
 		}
 		cnt++;
 	}
-	if (r != SQLITE_DONE) {
+	if (r != DB_DONE) {
 		ret = db_error(s, "credentials");
 		goto out;
 	}
@@ -1041,7 +801,7 @@ int
 fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
     struct fg_cred **list, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	*list = NULL;
@@ -1053,8 +813,8 @@ fg_store_creds(struct fg_store *s, int64_t user_id, bool active_only,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int(st, 2, active_only);
+	db_bind_int64(st, 1, user_id);
+	db_bind_int64(st, 2, active_only);
 	ret = collect(s, st, list, n);
 out:
 	release(s, st);
@@ -1065,7 +825,7 @@ int
 fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
     int limit, struct fg_cred **list, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	*list = NULL;
@@ -1084,9 +844,9 @@ fg_store_creds_page(struct fg_store *s, int64_t user_id, int64_t after,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int(st, 3, limit);
+	db_bind_int64(st, 1, user_id);
+	db_bind_int64(st, 2, after);
+	db_bind_int64(st, 3, limit);
 	ret = collect(s, st, list, n);
 out:
 	release(s, st);
@@ -1097,7 +857,7 @@ int
 fg_store_cred_get(struct fg_store *s, int64_t user_id, const uint8_t *cred_id,
     size_t len, struct fg_cred *out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	memset(out, 0, sizeof(*out));
@@ -1108,13 +868,13 @@ fg_store_cred_get(struct fg_store *s, int64_t user_id, const uint8_t *cred_id,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_blob(st, 2, cred_id, (int)len, SQLITE_TRANSIENT);
-	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
+	db_bind_int64(st, 1, user_id);
+	db_bind_blob(st, 2, cred_id, (int)len);
+	if ((r = db_step(st)) == DB_DONE) {
 		ret = FG_ERR_NOTFOUND;
 		goto out;
 	}
-	if (r != SQLITE_ROW) {
+	if (r != DB_ROW) {
 		ret = db_error(s, "credential");
 		goto out;
 	}
@@ -1152,29 +912,28 @@ fg_cred_list_free(struct fg_cred **list, size_t n)
  * named by its credential ID, inserted in the same transaction. */
 static int
 request_insert(struct fg_store *s, const struct fg_request *rq,
-    sqlite3_stmt **st)
+    struct db_stmt **st)
 {
 	int r;
 
 	if ((r = prepare(s,
-		 "INSERT INTO requests (id, action, user, credential,"
+		 "INSERT INTO requests (id, action, \"user\", credential,"
 		 " requested_by, requested_cred, reason, created, expires)"
 		 " VALUES (?1, ?2, ?3, (SELECT id FROM credentials"
 		 "  WHERE credential_id = ?4), ?5, ?6, ?7, ?8, ?9)",
 		 st)) != FG_OK)
 		return r;
-	bind_text(*st, 1, rq->id);
-	bind_text(*st, 2, rq->action);
-	bind_text(*st, 3, rq->user);
+	db_bind_text(*st, 1, rq->id);
+	db_bind_text(*st, 2, rq->action);
+	db_bind_text(*st, 3, rq->user);
 	if (rq->cred_id != NULL)
-		sqlite3_bind_blob(*st, 4, rq->cred_id, (int)rq->cred_id_len,
-		    SQLITE_TRANSIENT);
-	bind_text(*st, 5, rq->requested_by);
-	bind_text(*st, 6, rq->requested_cred);
+		db_bind_blob(*st, 4, rq->cred_id, (int)rq->cred_id_len);
+	db_bind_text(*st, 5, rq->requested_by);
+	db_bind_text(*st, 6, rq->requested_cred);
 	if (rq->reason[0] != '\0')
-		bind_text(*st, 7, rq->reason);
-	sqlite3_bind_int64(*st, 8, rq->created);
-	sqlite3_bind_int64(*st, 9, rq->expires);
+		db_bind_text(*st, 7, rq->reason);
+	db_bind_int64(*st, 8, rq->created);
+	db_bind_int64(*st, 9, rq->expires);
 	return FG_OK;
 }
 
@@ -1182,7 +941,7 @@ request_insert(struct fg_store *s, const struct fg_request *rq,
  * their handle stays), then the credential. */
 static int
 cred_statements(struct fg_store *s, const char *user,
-    const uint8_t handle[32], const struct fg_cred *c, sqlite3_stmt **st)
+    const uint8_t handle[32], const struct fg_cred *c, struct db_stmt **st)
 {
 	int r;
 
@@ -1198,26 +957,26 @@ cred_statements(struct fg_store *s, const char *user,
 		 " WHERE name = ?",
 		 &st[1])) != FG_OK)
 		return r;
-	bind_text(st[0], 1, user);
-	sqlite3_bind_blob(st[0], 2, handle, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st[0], 3, now_s());
-	sqlite3_bind_blob(
-	    st[1], 1, c->cred_id, (int)c->cred_id_len, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st[1], 2, c->alg);
-	sqlite3_bind_blob(
-	    st[1], 3, c->pubkey, (int)c->pubkey_len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st[1], 4, c->sign_count);
-	sqlite3_bind_int(st[1], 5, c->uv);
-	sqlite3_bind_int(st[1], 6, c->be);
-	sqlite3_bind_int(st[1], 7, c->bs);
-	sqlite3_bind_blob(st[1], 8, c->aaguid, 16, SQLITE_TRANSIENT);
-	bind_text(st[1], 9, c->fmt);
-	bind_text(st[1], 10, c->label);
-	sqlite3_bind_int64(st[1], 11, now_s());
-	bind_text(st[1], 12, c->state[0] != '\0' ? c->state : "active");
+	db_bind_text(st[0], 1, user);
+	db_bind_blob(st[0], 2, handle, 32);
+	db_bind_int64(st[0], 3, now_s());
+	db_bind_blob(
+	    st[1], 1, c->cred_id, (int)c->cred_id_len);
+	db_bind_int64(st[1], 2, c->alg);
+	db_bind_blob(
+	    st[1], 3, c->pubkey, (int)c->pubkey_len);
+	db_bind_int64(st[1], 4, c->sign_count);
+	db_bind_int64(st[1], 5, c->uv);
+	db_bind_int64(st[1], 6, c->be);
+	db_bind_int64(st[1], 7, c->bs);
+	db_bind_blob(st[1], 8, c->aaguid, 16);
+	db_bind_text(st[1], 9, c->fmt);
+	db_bind_text(st[1], 10, c->label);
+	db_bind_int64(st[1], 11, now_s());
+	db_bind_text(st[1], 12, c->state[0] != '\0' ? c->state : "active");
 	if (c->not_before != 0)
-		sqlite3_bind_int64(st[1], 13, c->not_before);
-	bind_text(st[1], 14, user);
+		db_bind_int64(st[1], 13, c->not_before);
+	db_bind_text(st[1], 14, user);
 	return FG_OK;
 }
 
@@ -1226,7 +985,7 @@ fg_store_cred_add(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,
     const struct fg_request *rq, const struct fg_audit *a)
 {
-	sqlite3_stmt *st[3] = {NULL, NULL, NULL};
+	struct db_stmt *st[3] = {NULL, NULL, NULL};
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = cred_statements(s, user, handle, c, st)) != FG_OK ||
@@ -1248,7 +1007,7 @@ out:
 int
 fg_store_cred_known(struct fg_store *s, const uint8_t *cred_id, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s, "SELECT 1 FROM credentials WHERE credential_id = ?",
@@ -1256,10 +1015,10 @@ fg_store_cred_known(struct fg_store *s, const uint8_t *cred_id, size_t len)
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_blob(st, 1, cred_id, (int)len, SQLITE_TRANSIENT);
-	if ((r = sqlite3_step(st)) == SQLITE_DONE)
+	db_bind_blob(st, 1, cred_id, (int)len);
+	if ((r = db_step(st)) == DB_DONE)
 		ret = FG_ERR_NOTFOUND;
-	else if (r == SQLITE_ROW)
+	else if (r == DB_ROW)
 		ret = FG_OK;
 	else
 		ret = db_error(s, "credential");
@@ -1277,11 +1036,12 @@ int
 fg_store_cred_import(struct fg_store *s, const struct fg_cred *creds,
     const uint8_t (*handles)[32], const struct fg_audit *audits, size_t n)
 {
-	sqlite3_stmt *st[2] = { NULL, NULL };
+	struct db_stmt *st[2] = { NULL, NULL };
 	struct {
 		int64_t id;
 		char hash[FG_AUDIT_HASH_HEX];
 	} *chained;
+	static const uint8_t zero_aaguid[16];
 	size_t i;
 	int r, ret = FG_ERR_INTERNAL;
 
@@ -1296,40 +1056,38 @@ fg_store_cred_import(struct fg_store *s, const struct fg_cred *creds,
 		 "INSERT INTO credentials (user_id, credential_id, alg,"
 		 " public_key, sign_count, uv, aaguid, fmt, label, created,"
 		 " rp_id, uv_required, id_pending)"
-		 " SELECT id, ?, ?, ?, 0, 0, zeroblob(16), ?, ?, ?, ?, ?, ?"
+		 " SELECT id, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?"
 		 " FROM users WHERE name = ?",
 		 &st[1])) != FG_OK ||
-	    (r = exec(s, "PRAGMA synchronous = FULL")) != FG_OK ||
-	    (r = exec(s, "BEGIN IMMEDIATE")) != FG_OK) {
+	    (durable(s, true), r = begin(s)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		const struct fg_cred *c = &creds[i];
 
-		sqlite3_reset(st[0]);
-		sqlite3_reset(st[1]);
-		bind_text(st[0], 1, c->user);
-		sqlite3_bind_blob(st[0], 2, handles[i], 32, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st[0], 3, now_s());
-		sqlite3_bind_blob(st[1], 1, c->cred_id, (int)c->cred_id_len,
-		    SQLITE_TRANSIENT);
-		sqlite3_bind_int(st[1], 2, c->alg);
-		sqlite3_bind_blob(st[1], 3, c->pubkey, (int)c->pubkey_len,
-		    SQLITE_TRANSIENT);
-		bind_text(st[1], 4, c->fmt);
-		bind_text(st[1], 5, c->label);
-		sqlite3_bind_int64(st[1], 6, now_s());
-		bind_text(st[1], 7, c->rp_id);
-		sqlite3_bind_int(st[1], 8, c->uv_required);
-		sqlite3_bind_int(st[1], 9, c->id_pending);
-		bind_text(st[1], 10, c->user);
-		if (sqlite3_step(st[0]) != SQLITE_DONE ||
-		    sqlite3_step(st[1]) != SQLITE_DONE) {
+		db_reset(st[0]);
+		db_reset(st[1]);
+		db_bind_text(st[0], 1, c->user);
+		db_bind_blob(st[0], 2, handles[i], 32);
+		db_bind_int64(st[0], 3, now_s());
+		db_bind_blob(st[1], 1, c->cred_id, (int)c->cred_id_len);
+		db_bind_int64(st[1], 2, c->alg);
+		db_bind_blob(st[1], 3, c->pubkey, (int)c->pubkey_len);
+		db_bind_blob(st[1], 4, zero_aaguid, sizeof(zero_aaguid));
+		db_bind_text(st[1], 5, c->fmt);
+		db_bind_text(st[1], 6, c->label);
+		db_bind_int64(st[1], 7, now_s());
+		db_bind_text(st[1], 8, c->rp_id);
+		db_bind_int64(st[1], 9, c->uv_required);
+		db_bind_int64(st[1], 10, c->id_pending);
+		db_bind_text(st[1], 11, c->user);
+		if (db_step(st[0]) != DB_DONE ||
+		    db_step(st[1]) != DB_DONE) {
 			ret = db_error(s, "import");
 			goto out;
 		}
-		if (sqlite3_changes(s->db) != 1) {
+		if (db_changes(s->db) != 1) {
 			ret = FG_ERR_STORE;
 			goto out;
 		}
@@ -1349,7 +1107,7 @@ fg_store_cred_import(struct fg_store *s, const struct fg_cred *creds,
 out:
 	if (ret != FG_OK)
 		rollback(s);
-	exec(s, "PRAGMA synchronous = NORMAL");
+	durable(s, false);
 	release(s, st[0]);
 	release(s, st[1]);
 	free(chained);
@@ -1360,7 +1118,7 @@ int
 fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
     uint8_t flags, const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	/* the WHERE clause re-checks the counter inside the transaction */
@@ -1373,10 +1131,10 @@ fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, count);
-	sqlite3_bind_int64(st, 2, now_s());
-	sqlite3_bind_int(st, 3, (flags & FG_AD_BS) != 0);
-	sqlite3_bind_int64(st, 4, id);
+	db_bind_int64(st, 1, count);
+	db_bind_int64(st, 2, now_s());
+	db_bind_int64(st, 3, (flags & FG_AD_BS) != 0);
+	db_bind_int64(st, 4, id);
 	ret = change(s, &st, 1, true, a, false);
 out:
 	release(s, st);
@@ -1387,7 +1145,7 @@ int
 fg_store_cred_bind(struct fg_store *s, int64_t id, const uint8_t *cred_id,
     size_t len, uint32_t count, uint8_t flags, const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
@@ -1399,11 +1157,11 @@ fg_store_cred_bind(struct fg_store *s, int64_t id, const uint8_t *cred_id,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_blob(st, 1, cred_id, (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, count);
-	sqlite3_bind_int64(st, 3, now_s());
-	sqlite3_bind_int(st, 4, (flags & FG_AD_BS) != 0);
-	sqlite3_bind_int64(st, 5, id);
+	db_bind_blob(st, 1, cred_id, (int)len);
+	db_bind_int64(st, 2, count);
+	db_bind_int64(st, 3, now_s());
+	db_bind_int64(st, 4, (flags & FG_AD_BS) != 0);
+	db_bind_int64(st, 5, id);
 	/* the credential's identity changes: durable, as an enrolment */
 	ret = change(s, &st, 1, true, a, true);
 out:
@@ -1415,7 +1173,7 @@ int
 fg_store_cred_mark_suspicious(struct fg_store *s, int64_t id,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
@@ -1424,7 +1182,7 @@ fg_store_cred_mark_suspicious(struct fg_store *s, int64_t id,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	ret = change(s, &st, 1, true, a, true);
 out:
 	release(s, st);
@@ -1434,7 +1192,7 @@ out:
 int
 fg_store_cred_revoke(struct fg_store *s, int64_t id, const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
@@ -1444,8 +1202,8 @@ fg_store_cred_revoke(struct fg_store *s, int64_t id, const struct fg_audit *a)
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, now_s());
-	sqlite3_bind_int64(st, 2, id);
+	db_bind_int64(st, 1, now_s());
+	db_bind_int64(st, 2, id);
 	ret = change(s, &st, 1, true, a, true);
 out:
 	release(s, st);
@@ -1455,15 +1213,15 @@ out:
 /* A value of a row, as JSON. A text that is not UTF-8 (json_string()
  * refuses it) is NULL: the caller leaves that field out. */
 static json_t *
-column_json(sqlite3_stmt *st, int i)
+column_json(struct db_stmt *st, int i)
 {
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_NULL:
+	switch (db_column_type(st, i)) {
+	case DB_INTEGER:
+		return json_integer(db_column_int64(st, i));
+	case DB_NULL:
 		return json_null();
 	default:
-		return json_string((const char *)sqlite3_column_text(st, i));
+		return json_string((const char *)db_column_text(st, i));
 	}
 }
 
@@ -1471,7 +1229,7 @@ int
 fg_store_audit_list(struct fg_store *s, const char *user, int64_t since,
     int limit, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	json_t *arr = NULL, *row;
 	int i, r, ret = FG_ERR_INTERNAL;
 
@@ -1479,7 +1237,7 @@ fg_store_audit_list(struct fg_store *s, const char *user, int64_t since,
 	/* every column, those of later migrations too; two statements, as
 	 * "?1 IS NULL OR user = ?1" would not use the index on user */
 	if ((r = prepare(s,
-		 user != NULL ? "SELECT * FROM audit WHERE user = ?1"
+		 user != NULL ? "SELECT * FROM audit WHERE \"user\" = ?1"
 				" AND ts >= ?2 ORDER BY id DESC LIMIT ?3"
 			      : "SELECT * FROM audit WHERE ?1 IS NULL"
 				" AND ts >= ?2 ORDER BY id DESC LIMIT ?3",
@@ -1487,25 +1245,25 @@ fg_store_audit_list(struct fg_store *s, const char *user, int64_t since,
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, user);
-	sqlite3_bind_int64(st, 2, since);
-	sqlite3_bind_int(st, 3, limit);
+	db_bind_text(st, 1, user);
+	db_bind_int64(st, 2, since);
+	db_bind_int64(st, 3, limit);
 	if ((arr = json_array()) == NULL) {
 		ret = FG_ERR_NOMEM;
 		goto out;
 	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((r = db_step(st)) == DB_ROW) {
 		/* the newest first from SQLite, the oldest first to callers */
 		if ((row = json_object()) == NULL ||
 		    json_array_insert_new(arr, 0, row) != 0) {
 			ret = FG_ERR_NOMEM;
 			goto out;
 		}
-		for (i = 0; i < sqlite3_column_count(st); i++)
-			json_object_set_new(row, sqlite3_column_name(st, i),
+		for (i = 0; i < db_column_count(st); i++)
+			json_object_set_new(row, db_column_name(st, i),
 			    column_json(st, i));
 	}
-	if (r != SQLITE_DONE) {
+	if (r != DB_DONE) {
 		ret = db_error(s, "audit");
 		goto out;
 	}
@@ -1518,19 +1276,42 @@ out:
 	return ret;
 }
 
+/* fg_audit_verify_walk's records, from the store's statement. */
+static int
+walk_next(void *ctx, struct fg_audit_col *cols, size_t *n)
+{
+	struct db_stmt *st = ctx;
+	int r = db_step(st);
+
+	if (r == DB_DONE)
+		return 0;
+	if (r != DB_ROW)
+		return FG_ERR_STORE;
+	return stmt_cols(st, cols, n) == FG_OK ? 1 : FG_ERR_STORE;
+}
+
 int
 fg_store_audit_verify(struct fg_store *s, const struct fg_anchor *from,
     size_t max, const struct fg_anchor *anchors, size_t n_anchors,
     json_t **out)
 {
-	int r = fg_audit_verify(s->db, from, max, anchors, n_anchors, out);
+	struct db_stmt *st = NULL;
+	int r;
 
+	*out = NULL;
+	if ((r = prepare(s, "SELECT * FROM audit WHERE id > ? ORDER BY id",
+		 &st)) != FG_OK)
+		return r;
+	db_bind_int64(st, 1, from != NULL ? from->id : 0);
+	r = fg_audit_verify_walk(walk_next, st, from, max, anchors, n_anchors,
+	    out);
 	if (r == FG_ERR_STORE)
 		db_error(s, "audit");
 	else if (r != FG_OK)
 		fprintf(stderr, "fido2gated: store: cannot check the audit "
 				"chain: %s\n",
 		    fg_strerror(r));
+	release(s, st);
 	return r;
 }
 
@@ -1538,7 +1319,7 @@ int
 fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
     int64_t *revoked)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
@@ -1549,13 +1330,13 @@ fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
 		ret = r;
 		goto out;
 	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (db_step(st) != DB_ROW) {
 		ret = db_error(s, "counts");
 		goto out;
 	}
-	*users = sqlite3_column_int64(st, 0);
-	*active = sqlite3_column_int64(st, 1);
-	*revoked = sqlite3_column_int64(st, 2);
+	*users = db_column_int64(st, 0);
+	*active = db_column_int64(st, 1);
+	*revoked = db_column_int64(st, 2);
 	ret = FG_OK;
 out:
 	release(s, st);
@@ -1566,22 +1347,22 @@ int
 fg_store_lock_get(struct fg_store *s, const char *user, int64_t *locked_at,
     int64_t *failures)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	*locked_at = 0;
 	*failures = 0;
 	if ((r = prepare(s,
-		 "SELECT locked_at, failures FROM lockouts WHERE user = ?",
+		 "SELECT locked_at, failures FROM lockouts WHERE \"user\" = ?",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, user);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		*locked_at = sqlite3_column_int64(st, 0);
-		*failures = sqlite3_column_int64(st, 1);
-	} else if (r != SQLITE_DONE) {
+	db_bind_text(st, 1, user);
+	if ((r = db_step(st)) == DB_ROW) {
+		*locked_at = db_column_int64(st, 0);
+		*failures = db_column_int64(st, 1);
+	} else if (r != DB_DONE) {
 		ret = db_error(s, "lockout");
 		goto out;
 	}
@@ -1595,20 +1376,20 @@ int
 fg_store_lock_set(struct fg_store *s, const char *user, int64_t failures,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
-		 "INSERT INTO lockouts (user, locked_at, failures)"
-		 " VALUES (?, ?, ?) ON CONFLICT (user) DO UPDATE"
+		 "INSERT INTO lockouts (\"user\", locked_at, failures)"
+		 " VALUES (?, ?, ?) ON CONFLICT (\"user\") DO UPDATE"
 		 " SET failures = excluded.failures",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, user);
-	sqlite3_bind_int64(st, 2, now_s());
-	sqlite3_bind_int64(st, 3, failures);
+	db_bind_text(st, 1, user);
+	db_bind_int64(st, 2, now_s());
+	db_bind_int64(st, 3, failures);
 	ret = change(s, &st, 1, false, a, true);
 out:
 	release(s, st);
@@ -1619,15 +1400,15 @@ int
 fg_store_lock_clear(struct fg_store *s, const char *user,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
-	if ((r = prepare(s, "DELETE FROM lockouts WHERE user = ?", &st)) !=
+	if ((r = prepare(s, "DELETE FROM lockouts WHERE \"user\" = ?", &st)) !=
 	    FG_OK) {
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, user);
+	db_bind_text(st, 1, user);
 	ret = change(s, &st, 1, true, a, true);
 out:
 	release(s, st);
@@ -1638,26 +1419,26 @@ int
 fg_store_lock_reason(struct fg_store *s, const char *user, char *reason,
     size_t reasonlen, char *by, size_t bylen)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	reason[0] = '\0';
 	by[0] = '\0';
 	if ((r = prepare(s,
-		 "SELECT reason, locked_by FROM lockouts WHERE user = ?"
+		 "SELECT reason, locked_by FROM lockouts WHERE \"user\" = ?"
 		 " AND reason IS NOT NULL",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, user);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, user);
+	if ((r = db_step(st)) == DB_ROW) {
 		snprintf(reason, reasonlen, "%s",
-		    (const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_text(st, 1) != NULL)
+		    (const char *)db_column_text(st, 0));
+		if (db_column_text(st, 1) != NULL)
 			snprintf(by, bylen, "%s",
-			    (const char *)sqlite3_column_text(st, 1));
-	} else if (r != SQLITE_DONE) {
+			    (const char *)db_column_text(st, 1));
+	} else if (r != DB_DONE) {
 		ret = db_error(s, "lockout");
 		goto out;
 	}
@@ -1678,40 +1459,40 @@ int
 fg_store_lock_admin(struct fg_store *s, const char *user, const char *reason,
     const char *by, int64_t *revoked, const struct fg_audit *a)
 {
-	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
+	struct db_stmt *st[3] = { NULL, NULL, NULL };
 	int64_t now = now_s();
 	int r, ret = FG_ERR_INTERNAL;
 
 	*revoked = 0;
 	if ((r = prepare(s,
-		 "SELECT count(*) FROM approvals WHERE user = ?"
+		 "SELECT count(*) FROM approvals WHERE \"user\" = ?"
 		 " AND consumed IS NULL AND revoked IS NULL",
 		 &st[2])) != FG_OK ||
 	    (r = prepare(s,
-		 "INSERT INTO lockouts (user, locked_at, failures, reason,"
-		 " locked_by) VALUES (?, ?, 0, ?, ?) ON CONFLICT (user)"
+		 "INSERT INTO lockouts (\"user\", locked_at, failures, reason,"
+		 " locked_by) VALUES (?, ?, 0, ?, ?) ON CONFLICT (\"user\")"
 		 " DO UPDATE SET reason = excluded.reason,"
 		 " locked_by = excluded.locked_by",
 		 &st[0])) != FG_OK ||
 	    (r = prepare(s,
-		 "UPDATE approvals SET revoked = ? WHERE user = ?"
+		 "UPDATE approvals SET revoked = ? WHERE \"user\" = ?"
 		 " AND consumed IS NULL AND revoked IS NULL",
 		 &st[1])) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	bind_text(st[2], 1, user);
-	if (sqlite3_step(st[2]) != SQLITE_ROW) {
+	db_bind_text(st[2], 1, user);
+	if (db_step(st[2]) != DB_ROW) {
 		ret = db_error(s, "lock");
 		goto out;
 	}
-	*revoked = sqlite3_column_int64(st[2], 0);
-	bind_text(st[0], 1, user);
-	sqlite3_bind_int64(st[0], 2, now);
-	bind_text(st[0], 3, reason);
-	bind_text(st[0], 4, by);
-	sqlite3_bind_int64(st[1], 1, now);
-	bind_text(st[1], 2, user);
+	*revoked = db_column_int64(st[2], 0);
+	db_bind_text(st[0], 1, user);
+	db_bind_int64(st[0], 2, now);
+	db_bind_text(st[0], 3, reason);
+	db_bind_text(st[0], 4, by);
+	db_bind_int64(st[1], 1, now);
+	db_bind_text(st[1], 2, user);
 	ret = change(s, st, 2, false, a, true);
 out:
 	release(s, st[0]);
@@ -1723,7 +1504,7 @@ out:
 int
 fg_store_locked_count(struct fg_store *s, int64_t *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	*n = 0;
@@ -1731,11 +1512,11 @@ fg_store_locked_count(struct fg_store *s, int64_t *n)
 		ret = r;
 		goto out;
 	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (db_step(st) != DB_ROW) {
 		ret = db_error(s, "lockouts");
 		goto out;
 	}
-	*n = sqlite3_column_int64(st, 0);
+	*n = db_column_int64(st, 0);
 	ret = FG_OK;
 out:
 	release(s, st);
@@ -1746,32 +1527,32 @@ int
 fg_store_sessions(struct fg_store *s, const char *user, int limit,
     json_t **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	json_t *arr = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	*out = NULL;
 	if ((r = prepare(s,
-		 "SELECT sid, client FROM approvals WHERE user = ?"
+		 "SELECT sid, client FROM approvals WHERE \"user\" = ?"
 		 " ORDER BY id DESC LIMIT ?",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, user);
-	sqlite3_bind_int(st, 2, limit);
+	db_bind_text(st, 1, user);
+	db_bind_int64(st, 2, limit);
 	if ((arr = json_array()) == NULL) {
 		ret = FG_ERR_NOMEM;
 		goto out;
 	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+	while ((r = db_step(st)) == DB_ROW)
 		if (json_array_append_new(arr, json_pack("{s:s,s:s}", "sid",
-			(const char *)sqlite3_column_text(st, 0), "client",
-			(const char *)sqlite3_column_text(st, 1))) != 0) {
+			(const char *)db_column_text(st, 0), "client",
+			(const char *)db_column_text(st, 1))) != 0) {
 			ret = FG_ERR_NOMEM;
 			goto out;
 		}
-	if (r != SQLITE_DONE) {
+	if (r != DB_DONE) {
 		ret = db_error(s, "sessions");
 		goto out;
 	}
@@ -1788,7 +1569,7 @@ int
 fg_store_secret(struct fg_store *s, const char *name, uint8_t *out,
     size_t len)
 {
-	sqlite3_stmt *st[2] = { NULL, NULL };
+	struct db_stmt *st[2] = { NULL, NULL };
 	uint8_t fresh[64];
 	int r, ret = FG_ERR_INTERNAL;
 
@@ -1804,19 +1585,19 @@ fg_store_secret(struct fg_store *s, const char *name, uint8_t *out,
 		ret = r;
 		goto out;
 	}
-	bind_text(st[0], 1, name);
-	sqlite3_bind_blob(st[0], 2, fresh, (int)len, SQLITE_TRANSIENT);
-	if (sqlite3_step(st[0]) != SQLITE_DONE) {
+	db_bind_text(st[0], 1, name);
+	db_bind_blob(st[0], 2, fresh, (int)len);
+	if (db_step(st[0]) != DB_DONE) {
 		ret = db_error(s, "secret");
 		goto out;
 	}
-	bind_text(st[1], 1, name);
-	if (sqlite3_step(st[1]) != SQLITE_ROW ||
-	    (size_t)sqlite3_column_bytes(st[1], 0) != len) {
+	db_bind_text(st[1], 1, name);
+	if (db_step(st[1]) != DB_ROW ||
+	    (size_t)db_column_bytes(st[1], 0) != len) {
 		ret = db_error(s, "secret");
 		goto out;
 	}
-	memcpy(out, sqlite3_column_blob(st[1], 0), len);
+	memcpy(out, db_column_blob(st[1], 0), len);
 	ret = FG_OK;
 out:
 	OPENSSL_cleanse(fresh, sizeof(fresh));
@@ -1829,7 +1610,7 @@ int
 fg_store_list_shape(struct fg_store *s, uint64_t pick, size_t *n,
     size_t *lens, size_t max)
 {
-	sqlite3_stmt *st[2] = { NULL, NULL };
+	struct db_stmt *st[2] = { NULL, NULL };
 	int64_t top, user_id;
 	int r, ret = FG_ERR_INTERNAL;
 
@@ -1844,21 +1625,21 @@ fg_store_list_shape(struct fg_store *s, uint64_t pick, size_t *n,
 		ret = r;
 		goto out;
 	}
-	if (sqlite3_step(st[0]) != SQLITE_ROW) {
+	if (db_step(st[0]) != DB_ROW) {
 		ret = db_error(s, "shape");
 		goto out;
 	}
-	top = sqlite3_column_int64(st[0], 0);
-	sqlite3_bind_int64(st[1], 1, top > 0 ? (int64_t)(pick % (uint64_t)top) + 1 : 1);
-	if ((r = sqlite3_step(st[1])) == SQLITE_DONE) {
+	top = db_column_int64(st[0], 0);
+	db_bind_int64(st[1], 1, top > 0 ? (int64_t)(pick % (uint64_t)top) + 1 : 1);
+	if ((r = db_step(st[1])) == DB_DONE) {
 		ret = FG_OK; /* nobody enrolled, or only past the pick */
 		goto out;
 	}
-	if (r != SQLITE_ROW) {
+	if (r != DB_ROW) {
 		ret = db_error(s, "shape");
 		goto out;
 	}
-	user_id = sqlite3_column_int64(st[1], 0);
+	user_id = db_column_int64(st[1], 0);
 	release(s, st[1]);
 	st[1] = NULL;
 	if ((r = prepare(s,
@@ -1869,10 +1650,10 @@ fg_store_list_shape(struct fg_store *s, uint64_t pick, size_t *n,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st[1], 1, user_id);
-	while ((r = sqlite3_step(st[1])) == SQLITE_ROW && *n < max)
-		lens[(*n)++] = (size_t)sqlite3_column_int64(st[1], 0);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+	db_bind_int64(st[1], 1, user_id);
+	while ((r = db_step(st[1])) == DB_ROW && *n < max)
+		lens[(*n)++] = (size_t)db_column_int64(st[1], 0);
+	if (r != DB_ROW && r != DB_DONE) {
 		ret = db_error(s, "shape");
 		goto out;
 	}
@@ -1886,7 +1667,7 @@ out:
 int
 fg_store_keys(struct fg_store *s, int64_t since, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	json_t *arr = NULL, *row;
 	int r, ret = FG_ERR_INTERNAL;
 
@@ -1898,20 +1679,20 @@ fg_store_keys(struct fg_store *s, int64_t since, json_t **out)
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, since);
+	db_bind_int64(st, 1, since);
 	if ((arr = json_array()) == NULL) {
 		ret = FG_ERR_NOMEM;
 		goto out;
 	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((r = db_step(st)) == DB_ROW) {
 		json_error_t jerr;
 		json_t *jwk = json_loads(
-		    (const char *)sqlite3_column_text(st, 2), 0, &jerr);
+		    (const char *)db_column_text(st, 2), 0, &jerr);
 		row = json_pack("{s:s?,s:s?,s:o*,s:I,s:I}", "kid",
-		    (const char *)sqlite3_column_text(st, 0), "alg",
-		    (const char *)sqlite3_column_text(st, 1), "jwk", jwk,
-		    "created", (json_int_t)sqlite3_column_int64(st, 3),
-		    "retired", (json_int_t)sqlite3_column_int64(st, 4));
+		    (const char *)db_column_text(st, 0), "alg",
+		    (const char *)db_column_text(st, 1), "jwk", jwk,
+		    "created", (json_int_t)db_column_int64(st, 3),
+		    "retired", (json_int_t)db_column_int64(st, 4));
 		if (row == NULL || jwk == NULL ||
 		    json_array_append_new(arr, row) != 0) {
 			json_decref(row);
@@ -1919,7 +1700,7 @@ fg_store_keys(struct fg_store *s, int64_t since, json_t **out)
 			goto out;
 		}
 	}
-	if (r != SQLITE_DONE) {
+	if (r != DB_DONE) {
 		ret = db_error(s, "keys");
 		goto out;
 	}
@@ -1936,12 +1717,12 @@ int
 fg_store_key_add(struct fg_store *s, const char *kid, const char *alg,
     const char *jwk, bool retire_others, const struct fg_audit *a)
 {
-	sqlite3_stmt *st[2] = { NULL, NULL };
+	struct db_stmt *st[2] = { NULL, NULL };
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
 		 "UPDATE signing_keys SET retired = ? WHERE alg = ?"
-		 " AND retired IS NULL AND ?",
+		 " AND retired IS NULL AND ? <> 0",
 		 &st[0])) != FG_OK ||
 	    (r = prepare(s,
 		 "INSERT INTO signing_keys (kid, alg, jwk, created)"
@@ -1950,13 +1731,13 @@ fg_store_key_add(struct fg_store *s, const char *kid, const char *alg,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st[0], 1, (sqlite3_int64)time(NULL));
-	bind_text(st[0], 2, alg);
-	sqlite3_bind_int(st[0], 3, retire_others);
-	bind_text(st[1], 1, kid);
-	bind_text(st[1], 2, alg);
-	bind_text(st[1], 3, jwk);
-	sqlite3_bind_int64(st[1], 4, (sqlite3_int64)time(NULL));
+	db_bind_int64(st[0], 1, (int64_t)time(NULL));
+	db_bind_text(st[0], 2, alg);
+	db_bind_int64(st[0], 3, retire_others);
+	db_bind_text(st[1], 1, kid);
+	db_bind_text(st[1], 2, alg);
+	db_bind_text(st[1], 3, jwk);
+	db_bind_int64(st[1], 4, (int64_t)time(NULL));
 	ret = change(s, st, 2, true, a, true);
 out:
 	release(s, st[0]);
@@ -1968,20 +1749,20 @@ int
 fg_store_approval_add(struct fg_store *s, const char *user, const char *sid,
     const char *client, const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
-		 "INSERT INTO approvals (user, sid, client, created)"
+		 "INSERT INTO approvals (\"user\", sid, client, created)"
 		 " VALUES (?, ?, ?, ?)",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, user);
-	bind_text(st, 2, sid);
-	bind_text(st, 3, client);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	db_bind_text(st, 1, user);
+	db_bind_text(st, 2, sid);
+	db_bind_text(st, 3, client);
+	db_bind_int64(st, 4, (int64_t)time(NULL));
 	/* not fsynced: an approval a power loss takes away only makes the
 	 * login it was for fail (closed); consuming and revoking one are */
 	ret = change(s, &st, 1, true, a, false);
@@ -1994,7 +1775,7 @@ int
 fg_store_approval_revoke(struct fg_store *s, const char *sid,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
@@ -2004,8 +1785,8 @@ fg_store_approval_revoke(struct fg_store *s, const char *sid,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	bind_text(st, 2, sid);
+	db_bind_int64(st, 1, (int64_t)time(NULL));
+	db_bind_text(st, 2, sid);
 	ret = change(s, &st, 1, false, a, true);
 out:
 	release(s, st);
@@ -2023,43 +1804,44 @@ fg_store_approval_consume(struct fg_store *s, const char *user,
     const char *client, unsigned window, char *sid, size_t sidlen,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int64_t now = (int64_t)time(NULL), id = 0;
 	char hash[FG_AUDIT_HASH_HEX];
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
 		 "UPDATE approvals SET consumed = ?1 WHERE id = ("
-		 " SELECT id FROM approvals WHERE user = ?2"
+		 " SELECT id FROM approvals WHERE \"user\" = ?2"
 		 " AND (?4 IS NULL OR client = ?4)"
 		 " AND consumed IS NULL AND revoked IS NULL"
 		 " AND created > ?1 - ?3 ORDER BY created DESC, id DESC"
-		 " LIMIT 1) RETURNING sid",
+		 " LIMIT 1) AND consumed IS NULL AND revoked IS NULL"
+		 " RETURNING sid",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, now);
-	bind_text(st, 2, user);
-	sqlite3_bind_int64(st, 3, window);
-	bind_text(st, 4, client);
-	if ((r = exec(s, "BEGIN IMMEDIATE")) != FG_OK) {
+	db_bind_int64(st, 1, now);
+	db_bind_text(st, 2, user);
+	db_bind_int64(st, 3, window);
+	db_bind_text(st, 4, client);
+	if ((r = begin(s)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((r = db_step(st)) == DB_ROW) {
 		snprintf(sid, sidlen, "%s",
-		    (const char *)sqlite3_column_text(st, 0));
-		r = sqlite3_step(st);
-	} else if (r == SQLITE_DONE) {
+		    (const char *)db_column_text(st, 0));
+		r = db_step(st);
+	} else if (r == DB_DONE) {
 		ret = FG_ERR_NOTFOUND;
 		goto out;
 	}
-	if (r != SQLITE_DONE) {
+	if (r != DB_DONE) {
 		ret = db_error(s, "approval");
 		goto out;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if ((r = audit_insert(s, a, &id, hash)) != FG_OK ||
 	    (r = exec(s, "COMMIT")) != FG_OK) {
 		ret = r;
@@ -2079,7 +1861,7 @@ out:
 int
 fg_store_admins(struct fg_store *s, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	json_t *arr = json_array();
 	int r, ret = FG_ERR_INTERNAL;
 
@@ -2094,17 +1876,17 @@ fg_store_admins(struct fg_store *s, json_t **out)
 		ret = r;
 		goto out;
 	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+	while ((r = db_step(st)) == DB_ROW)
 		if (json_array_append_new(arr,
 			json_pack("{s:s,s:I,s:s}", "name",
-			    (const char *)sqlite3_column_text(st, 0), "created",
-			    (json_int_t)sqlite3_column_int64(st, 1),
+			    (const char *)db_column_text(st, 0), "created",
+			    (json_int_t)db_column_int64(st, 1),
 			    "added_by",
-			    (const char *)sqlite3_column_text(st, 2))) != 0) {
+			    (const char *)db_column_text(st, 2))) != 0) {
 			ret = FG_ERR_NOMEM;
 			goto out;
 		}
-	if (r != SQLITE_DONE) {
+	if (r != DB_DONE) {
 		ret = db_error(s, "admins");
 		goto out;
 	}
@@ -2121,24 +1903,25 @@ int
 fg_store_admin_count(struct fg_store *s, const char *name, int64_t *all,
     bool *is_admin)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	*all = 0;
 	*is_admin = false;
 	if ((r = prepare(s,
-		 "SELECT count(*), coalesce(sum(name = ?), 0) FROM admins",
+		 "SELECT count(*), coalesce(sum(CASE WHEN name = ? THEN 1"
+		 " ELSE 0 END), 0) FROM admins",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, name != NULL ? name : "");
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	db_bind_text(st, 1, name != NULL ? name : "");
+	if (db_step(st) != DB_ROW) {
 		ret = db_error(s, "admins");
 		goto out;
 	}
-	*all = sqlite3_column_int64(st, 0);
-	*is_admin = sqlite3_column_int64(st, 1) != 0;
+	*all = db_column_int64(st, 0);
+	*is_admin = db_column_int64(st, 1) != 0;
 	ret = FG_OK;
 out:
 	release(s, st);
@@ -2148,7 +1931,7 @@ out:
 /* The statements an approved (or single-admin) action runs, in *st. */
 static int
 action_statement(struct fg_store *s, const struct fg_request *rq,
-    const char *by, int64_t not_before, sqlite3_stmt **st)
+    const char *by, int64_t not_before, struct db_stmt **st)
 {
 	int r = FG_ERR_INVALID;
 
@@ -2160,28 +1943,28 @@ action_statement(struct fg_store *s, const struct fg_request *rq,
 			 " not_before = ?2 WHERE id = ?1 AND state = 'pending'",
 			 st)) != FG_OK)
 			return r;
-		sqlite3_bind_int64(*st, 1, rq->credential);
+		db_bind_int64(*st, 1, rq->credential);
 		if (not_before != 0)
-			sqlite3_bind_int64(*st, 2, not_before);
+			db_bind_int64(*st, 2, not_before);
 	} else if (strcmp(rq->action, "unlock") == 0) {
-		if ((r = prepare(s, "DELETE FROM lockouts WHERE user = ?",
+		if ((r = prepare(s, "DELETE FROM lockouts WHERE \"user\" = ?",
 			 st)) != FG_OK)
 			return r;
-		bind_text(*st, 1, rq->user);
+		db_bind_text(*st, 1, rq->user);
 	} else if (strcmp(rq->action, "admin.add") == 0) {
 		if ((r = prepare(s,
 			 "INSERT INTO admins (name, created, added_by)"
 			 " VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
 			 st)) != FG_OK)
 			return r;
-		bind_text(*st, 1, rq->user);
-		sqlite3_bind_int64(*st, 2, now_s());
-		bind_text(*st, 3, by);
+		db_bind_text(*st, 1, rq->user);
+		db_bind_int64(*st, 2, now_s());
+		db_bind_text(*st, 3, by);
 	} else if (strcmp(rq->action, "admin.remove") == 0) {
 		if ((r = prepare(s, "DELETE FROM admins WHERE name = ?", st)) !=
 		    FG_OK)
 			return r;
-		bind_text(*st, 1, rq->user);
+		db_bind_text(*st, 1, rq->user);
 	}
 	return r;
 }
@@ -2190,7 +1973,7 @@ int
 fg_store_act(struct fg_store *s, const struct fg_request *rq, const char *by,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = action_statement(s, rq, by, 0, &st)) == FG_OK)
@@ -2203,7 +1986,7 @@ int
 fg_store_request_add(struct fg_store *s, const struct fg_request *rq,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = request_insert(s, rq, &st)) == FG_OK)
@@ -2213,18 +1996,18 @@ fg_store_request_add(struct fg_store *s, const struct fg_request *rq,
 }
 
 #define REQUEST_COLUMNS \
-	"id, action, user, coalesce(credential, 0), requested_by," \
+	"id, action, \"user\", coalesce(credential, 0), requested_by," \
 	" requested_cred, coalesce(reason, ''), created, expires," \
 	" approved_by FROM requests"
 
 static void
-read_request(sqlite3_stmt *st, struct fg_request *rq)
+read_request(struct db_stmt *st, struct fg_request *rq)
 {
 	const char *t;
 
 	memset(rq, 0, sizeof(*rq));
 #define COPY(field, i)                                                         \
-	t = (const char *)sqlite3_column_text(st, i);                         \
+	t = (const char *)db_column_text(st, i);                         \
 	snprintf(rq->field, sizeof(rq->field), "%s", t != NULL ? t : "")
 	COPY(id, 0);
 	COPY(action, 1);
@@ -2234,16 +2017,16 @@ read_request(sqlite3_stmt *st, struct fg_request *rq)
 	COPY(reason, 6);
 	COPY(approved_by, 9);
 #undef COPY
-	rq->credential = sqlite3_column_int64(st, 3);
-	rq->created = sqlite3_column_int64(st, 7);
-	rq->expires = sqlite3_column_int64(st, 8);
+	rq->credential = db_column_int64(st, 3);
+	rq->created = db_column_int64(st, 7);
+	rq->expires = db_column_int64(st, 8);
 }
 
 int
 fg_store_request_get(struct fg_store *s, const char *id,
     struct fg_request *rq)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	memset(rq, 0, sizeof(*rq));
@@ -2252,12 +2035,12 @@ fg_store_request_get(struct fg_store *s, const char *id,
 		ret = r;
 		goto out;
 	}
-	bind_text(st, 1, id);
-	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
+	db_bind_text(st, 1, id);
+	if ((r = db_step(st)) == DB_DONE) {
 		ret = FG_ERR_NOTFOUND;
 		goto out;
 	}
-	if (r != SQLITE_ROW) {
+	if (r != DB_ROW) {
 		ret = db_error(s, "request");
 		goto out;
 	}
@@ -2271,7 +2054,7 @@ out:
 int
 fg_store_requests(struct fg_store *s, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	struct fg_request rq;
 	json_t *arr = json_array();
 	int r, ret = FG_ERR_INTERNAL;
@@ -2288,8 +2071,8 @@ fg_store_requests(struct fg_store *s, json_t **out)
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, now_s());
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, now_s());
+	while ((r = db_step(st)) == DB_ROW) {
 		read_request(st, &rq);
 		if (json_array_append_new(arr,
 			json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id",
@@ -2302,7 +2085,7 @@ fg_store_requests(struct fg_store *s, json_t **out)
 			goto out;
 		}
 	}
-	if (r != SQLITE_DONE) {
+	if (r != DB_DONE) {
 		ret = db_error(s, "requests");
 		goto out;
 	}
@@ -2326,7 +2109,7 @@ fg_store_request_approve(struct fg_store *s, const struct fg_request *rq,
     const char *by, const char *by_cred, int64_t not_before,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st[2] = { NULL, NULL };
+	struct db_stmt *st[2] = { NULL, NULL };
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = action_statement(s, rq, by, not_before, &st[0])) != FG_OK ||
@@ -2338,10 +2121,10 @@ fg_store_request_approve(struct fg_store *s, const struct fg_request *rq,
 		ret = r;
 		goto out;
 	}
-	bind_text(st[1], 1, rq->id);
-	bind_text(st[1], 2, by);
-	bind_text(st[1], 3, by_cred);
-	sqlite3_bind_int64(st[1], 4, now_s());
+	db_bind_text(st[1], 1, rq->id);
+	db_bind_text(st[1], 2, by);
+	db_bind_text(st[1], 3, by_cred);
+	db_bind_int64(st[1], 4, now_s());
 	ret = change(s, st, 2, true, a, true);
 out:
 	release(s, st[0]);
@@ -2354,7 +2137,7 @@ int
 fg_store_cred_set(struct fg_store *s, int64_t id, const char *from,
     const char *state, const char *label, const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
@@ -2364,12 +2147,12 @@ fg_store_cred_set(struct fg_store *s, int64_t id, const char *from,
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	bind_text(st, 2, from);
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, from);
 	if (state != NULL)
-		bind_text(st, 3, state);
+		db_bind_text(st, 3, state);
 	if (label != NULL)
-		bind_text(st, 4, label);
+		db_bind_text(st, 4, label);
 	ret = change(s, &st, 1, true, a, true);
 out:
 	release(s, st);
@@ -2381,21 +2164,21 @@ fg_store_invite_add(struct fg_store *s, const uint8_t hash[32],
     const char *user, const char *by, int64_t expires,
     const struct fg_audit *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = prepare(s,
-		 "INSERT INTO invitations (token_hash, user, created_by,"
+		 "INSERT INTO invitations (token_hash, \"user\", created_by,"
 		 " created, expires) VALUES (?, ?, ?, ?, ?)",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
-	bind_text(st, 2, user);
-	bind_text(st, 3, by);
-	sqlite3_bind_int64(st, 4, now_s());
-	sqlite3_bind_int64(st, 5, expires);
+	db_bind_blob(st, 1, hash, 32);
+	db_bind_text(st, 2, user);
+	db_bind_text(st, 3, by);
+	db_bind_int64(st, 4, now_s());
+	db_bind_int64(st, 5, expires);
 	ret = change(s, &st, 1, true, a, true);
 out:
 	release(s, st);
@@ -2406,34 +2189,34 @@ int
 fg_store_invite_get(struct fg_store *s, const uint8_t hash[32],
     struct fg_invitation *inv)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	const char *t;
 	int r, ret = FG_ERR_INTERNAL;
 
 	memset(inv, 0, sizeof(*inv));
 	if ((r = prepare(s,
-		 "SELECT user, created_by, expires, coalesce(used, 0)"
+		 "SELECT \"user\", created_by, expires, coalesce(used, 0)"
 		 " FROM invitations WHERE token_hash = ?",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
-	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
+	db_bind_blob(st, 1, hash, 32);
+	if ((r = db_step(st)) == DB_DONE) {
 		ret = FG_ERR_NOTFOUND;
 		goto out;
 	}
-	if (r != SQLITE_ROW) {
+	if (r != DB_ROW) {
 		ret = db_error(s, "invitation");
 		goto out;
 	}
-	t = (const char *)sqlite3_column_text(st, 0);
+	t = (const char *)db_column_text(st, 0);
 	snprintf(inv->user, sizeof(inv->user), "%s", t != NULL ? t : "");
-	t = (const char *)sqlite3_column_text(st, 1);
+	t = (const char *)db_column_text(st, 1);
 	snprintf(inv->created_by, sizeof(inv->created_by), "%s",
 	    t != NULL ? t : "");
-	inv->expires = sqlite3_column_int64(st, 2);
-	inv->used = sqlite3_column_int64(st, 3);
+	inv->expires = db_column_int64(st, 2);
+	inv->used = db_column_int64(st, 3);
 	ret = FG_OK;
 out:
 	release(s, st);
@@ -2452,21 +2235,21 @@ fg_store_invite_enrol(struct fg_store *s, const uint8_t hash[32],
     const uint8_t handle[32], const struct fg_cred *c,
     const struct fg_request *rq, const struct fg_audit *a)
 {
-	sqlite3_stmt *st[4] = {NULL, NULL, NULL, NULL};
+	struct db_stmt *st[4] = {NULL, NULL, NULL, NULL};
 	int r, ret = FG_ERR_INTERNAL;
 
 	if ((r = cred_statements(s, rq->user, handle, c, st)) != FG_OK ||
 	    (r = request_insert(s, rq, &st[2])) != FG_OK ||
 	    (r = prepare(s,
 		 "UPDATE invitations SET used = ?2 WHERE token_hash = ?1"
-		 " AND used IS NULL AND expires > ?2 AND user = ?3",
+		 " AND used IS NULL AND expires > ?2 AND \"user\" = ?3",
 		 &st[3])) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	sqlite3_bind_blob(st[3], 1, hash, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st[3], 2, now_s());
-	bind_text(st[3], 3, rq->user);
+	db_bind_blob(st[3], 1, hash, 32);
+	db_bind_int64(st[3], 2, now_s());
+	db_bind_text(st[3], 3, rq->user);
 	ret = change(s, st, 4, true, a, true);
 out:
 	release(s, st[0]);

@@ -1,5 +1,6 @@
 /*
- * The audit log's hash chain, over SQLite rows of the audit table. Made in
+ * The audit log's hash chain, over rows of the audit table of either
+ * store (SQLite or PostgreSQL), each read as a list of columns. Made in
  * agent/auditchain.c, which the agent's store and fido2gatectl's offline
  * check link; the PAM module and the web front do not.
  */
@@ -25,8 +26,32 @@ struct fg_anchor {
 	char hash[FG_AUDIT_HASH_HEX];
 };
 
-/* The hash of the row st stands on (a SELECT * FROM audit). */
+/* A column of an audit record, as both stores give it. */
+struct fg_audit_col {
+	const char *name;
+	char type; /* 'i' integer, 'r' real, 't' text, 'b' blob; 0: NULL */
+	int64_t i;
+	double r;
+	const void *p; /* text or blob, n bytes */
+	size_t n;
+};
+#define FG_AUDIT_COLS_MAX 32
+
+/* The next record of a SELECT * FROM audit WHERE id > (from's id, or 0)
+ * ORDER BY id: 1 with its columns in cols, 0 past the last, or an
+ * FG_ERR_*. */
+typedef int (*fg_audit_next_fn)(void *ctx, struct fg_audit_col *cols,
+    size_t *n);
+
+/* The hash of a record, from its columns in the table's order. */
+int fg_audit_hash_cols(const struct fg_audit_col *cols, size_t n,
+    char hex[FG_AUDIT_HASH_HEX]);
+/* The hash of the SQLite row st stands on (a SELECT * FROM audit). */
 int fg_audit_hash(sqlite3_stmt *st, char hex[FG_AUDIT_HASH_HEX]);
+/* fg_audit_verify's walk over any store's records. */
+int fg_audit_verify_walk(fg_audit_next_fn next, void *ctx,
+    const struct fg_anchor *from, size_t max,
+    const struct fg_anchor *anchors, size_t n_anchors, json_t **out);
 /* The chain checked against the anchors, from the record after from (the
  * first when NULL), at most max records (0: to the end): a verdict
  * {intact, records, head {id, hash}, more} (more: the walk stopped at max;

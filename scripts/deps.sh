@@ -6,10 +6,10 @@ set -eu
 PACKAGES="
 gcc make pkg-config libc6-dev perl
 libfido2-dev libcbor-dev libssl-dev libpam0g-dev
-libjansson-dev libsqlite3-dev libmicrohttpd-dev libinih-dev libjose-dev
+libjansson-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libinih-dev libjose-dev
 libcurl4-openssl-dev
 fido2-tools libpam-u2f pamu2fcfg pamtester libpam-wrapper libcmocka-dev
-valgrind openssl sqlite3 python3 util-linux
+valgrind openssl sqlite3 postgresql-15 python3 util-linux
 clang libclang-rt-14-dev
 curl
 scdoc gettext locales libsystemd-dev systemd udev umockdev bash-completion

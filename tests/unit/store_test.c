@@ -1,8 +1,9 @@
 /*
  * Unit tests of the credential store, on a real SQLite file in a private
- * temporary folder: a statement the cache has no room for is finalized
- * (not recursed on, not leaked), and every change is all or nothing
- * together with its audit record.
+ * temporary folder, or (store-unit CONNINFO) on a new database of a real
+ * PostgreSQL for each test: a statement the cache has no room for is
+ * finalized (not recursed on, not leaked), and every change is all or
+ * nothing together with its audit record.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,15 +18,45 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "agent.h"
 
 struct fixture {
 	char dir[512];
-	char path[600];
+	char path[600]; /* what fg_store_open() is given */
+	char pgdb[64];	/* PostgreSQL: the test's own database */
 	struct fg_store *s;
 };
+
+/* PostgreSQL's connection string (argv[1]), or NULL: SQLite */
+static const char *pg_base;
+
+/* sql on PostgreSQL, in database db (base's when NULL) */
+static void
+pg_run(const char *db, const char *sql)
+{
+	char info[1024];
+	PGconn *c;
+	PGresult *res;
+
+	snprintf(info, sizeof(info), "%s%s%s", pg_base,
+	    db != NULL ? " dbname=" : "", db != NULL ? db : "");
+	c = PQconnectdb(info);
+	if (PQstatus(c) != CONNECTION_OK)
+		fprintf(stderr, "store_test: %s", PQerrorMessage(c));
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	res = PQexec(c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "store_test: %s: %s", sql,
+		    PQresultErrorMessage(res));
+	assert_true(PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK);
+	PQclear(res);
+	PQfinish(c);
+}
 
 static const uint8_t handle_a[32] = {0xa1, 0xa1, 0xa1};
 static const uint8_t handle_b[32] = {0xb2, 0xb2, 0xb2};
@@ -49,6 +80,17 @@ setup(void **state)
 		return -1;
 	}
 	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	if (pg_base != NULL) {
+		static unsigned n;
+		char sql[128];
+
+		snprintf(f->pgdb, sizeof(f->pgdb), "fgunit_%ld_%u",
+		    (long)getpid(), n++);
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pgdb);
+		pg_run(NULL, sql);
+		snprintf(f->path, sizeof(f->path), "postgresql:%s dbname=%s",
+		    pg_base, f->pgdb);
+	}
 	if (fg_store_open(f->path, &f->s, err, sizeof(err)) != FG_OK) {
 		fprintf(stderr, "store_test: %s\n", err);
 		rmdir(f->dir);
@@ -68,6 +110,10 @@ teardown(void **state)
 	size_t i;
 
 	fg_store_close(&f->s);
+	if (f->pgdb[0] != '\0') {
+		snprintf(p, sizeof(p), "DROP DATABASE %s WITH (FORCE)", f->pgdb);
+		pg_run(NULL, p);
+	}
 	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
 		unlink(p);
@@ -253,6 +299,8 @@ released_statements_do_not_leak(void **state)
 	size_t n;
 	int i;
 
+	if (pg_base != NULL)
+		skip(); /* SQLite's own memory count */
 	assert_int_equal(fg_store_set_stmt_cache(f->s, 0), FG_OK);
 	cred_for(&c, id, "alice", 1, "main");
 	assert_int_equal(
@@ -524,13 +572,22 @@ assert_verdict_from(struct fg_store *s, const struct fg_anchor *from,
 	verdict_is(s, from, max, NULL, 0, intact, id, problem);
 }
 
-/* sql run on the store's file behind its back, triggers dropped first */
+/* sql run on the store behind its back, triggers dropped first */
 static void
-behind_its_back(const char *path, const char *sql)
+behind_its_back(const struct fixture *f, const char *sql)
 {
+	const char *path = f->path;
 	sqlite3 *db = NULL;
 	char full[512];
 
+	if (pg_base != NULL) {
+		snprintf(full, sizeof(full),
+		    "DROP TRIGGER IF EXISTS audit_no_update ON audit;"
+		    " DROP TRIGGER IF EXISTS audit_no_delete ON audit; %s",
+		    sql);
+		pg_run(f->pgdb, full);
+		return;
+	}
 	snprintf(full, sizeof(full),
 	    "DROP TRIGGER IF EXISTS audit_no_update;"
 	    " DROP TRIGGER IF EXISTS audit_no_delete; %s",
@@ -588,14 +645,14 @@ the_chain_names_the_first_bad_record(void **state)
 	assert_int_equal(head.id, 8);
 	assert_verdict(f->s, &head, 1, true, 8, NULL);
 
-	behind_its_back(f->path, "DELETE FROM audit WHERE id >= 7");
+	behind_its_back(f, "DELETE FROM audit WHERE id >= 7");
 	assert_verdict(f->s, NULL, 0, true, 6, NULL);
 	assert_verdict(f->s, &head, 1, false, 7, "truncated");
-	behind_its_back(f->path, "DELETE FROM audit WHERE id = 5");
+	behind_its_back(f, "DELETE FROM audit WHERE id = 5");
 	assert_verdict(f->s, NULL, 0, false, 5, "deleted");
-	behind_its_back(f->path, "UPDATE audit SET user = 'eve' WHERE id = 3");
+	behind_its_back(f, "UPDATE audit SET \"user\" = 'eve' WHERE id = 3");
 	assert_verdict(f->s, NULL, 0, false, 3, "edited");
-	behind_its_back(f->path, "UPDATE audit SET hash = NULL WHERE id = 2");
+	behind_its_back(f, "UPDATE audit SET hash = NULL WHERE id = 2");
 	assert_verdict(f->s, NULL, 0, false, 2, "unchained");
 }
 
@@ -647,7 +704,7 @@ the_chain_can_be_walked_in_steps(void **state)
 	    "truncated");
 	json_decref(v);
 
-	behind_its_back(f->path, "UPDATE audit SET user = 'eve' WHERE id = 8");
+	behind_its_back(f, "UPDATE audit SET \"user\" = 'eve' WHERE id = 8");
 	assert_int_equal(fg_store_audit_verify(f->s, NULL, 6, NULL, 0, &v),
 	    FG_OK);
 	assert_true(json_is_true(json_object_get(v, "more")));
@@ -686,7 +743,7 @@ two_writers_do_not_fork_the_chain(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
@@ -706,5 +763,9 @@ main(void)
 	};
 #undef T
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (argc > 1)
+		pg_base = argv[1];
+	return cmocka_run_group_tests_name(
+	    pg_base != NULL ? "store on PostgreSQL" : "store on SQLite", tests,
+	    NULL, NULL);
 }
