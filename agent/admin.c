@@ -549,24 +549,29 @@ op_cred_set(struct fg_agent *ag, const struct fg_peer *peer,
 /*
  * Authorises an enrolment's begin: NULL, with the actor and whether it is
  * a recovery (the user had keys and has no active one left: the lost-key
- * call) in the challenge once it exists; see fg_enroll_authorize.
+ * call; or the user is an admin) in the challenge once it exists.
  */
 json_t *
 fg_enroll_authorize(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req, const char *user, char **actor, bool *recovery)
+    const json_t *req, const char *user, char **actor, bool *recovery,
+    bool *bootstrap)
 {
 	struct fg_user u;
 	struct fg_cred *list = NULL;
 	struct actor who;
 	json_t *reply;
 	size_t n = 0, i, active = 0;
-	bool second;
+	int64_t admins;
+	bool second, is_admin;
 	int r;
 
 	*actor = NULL;
-	*recovery = false;
+	*recovery = *bootstrap = false;
 	if ((reply = authorize(ag, peer, req, "enroll", user, &who)) != NULL)
 		return reply;
+	*bootstrap = who.bootstrap;
+	if (fg_store_admin_count(ag->store, user, &admins, &is_admin) != FG_OK)
+		return fg_store_failed();
 	if ((r = fg_store_user_find(ag->store, user, &u)) == FG_OK)
 		r = fg_store_creds(ag->store, u.id, false, &list, &n);
 	if (r != FG_OK && r != FG_ERR_NOTFOUND)
@@ -576,10 +581,37 @@ fg_enroll_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 	fg_cred_list_free(&list, n);
 	if (needs_second(ag, &who, &second) != FG_OK)
 		return fg_store_failed();
-	*recovery = second && n > 0 && active == 0;
+	/* a key for an admin is a key to approve with: planted on another
+	 * admin's account, it would let one admin approve their own
+	 * requests; so it waits for a second admin, like a recovery */
+	*recovery = second && ((n > 0 && active == 0) || is_admin);
 	if ((*actor = strdup(who.detail)) == NULL)
 		return fg_reply_error(FG_E_INTERNAL, "out of memory");
 	return NULL;
+}
+
+/*
+ * The agent answers one request at a time, so a check made here, in the
+ * request that stores the key, cannot be raced; one made at enroll.begin
+ * can: two enrolments begun before either finished would both pass the
+ * one-user rule, and an admin registered meanwhile would find a key
+ * stored that no admin's key authorised.
+ */
+json_t *
+fg_enroll_bootstrap_recheck(struct fg_agent *ag, const struct fg_peer *peer,
+    const char *user)
+{
+	int64_t admins;
+	bool dummy;
+
+	if (fg_store_admin_count(ag->store, NULL, &admins, &dummy) != FG_OK)
+		return fg_store_failed();
+	if (admins == 0)
+		return bootstrap_refused(ag, peer, "enroll", user);
+	fg_audit(ag, peer, "admin.bootstrap", user, NULL, "deny",
+	    "an admin was registered while this enrolment waited", "enroll");
+	return stepup_refused("an admin was registered while this enrolment "
+			      "waited: enrol again with an admin's key");
 }
 
 /* A recovery's request, stored with its pending credential. */
@@ -688,6 +720,22 @@ op_request_approve(struct fg_agent *ag, const struct fg_peer *peer,
 						"approved" :
 						"the request expired: ask "
 						"again");
+	}
+	if (strcmp(rq.action, "unlock") == 0) {
+		/* the second admin approved the lock the first one saw: a
+		 * lock made since (an incident's) is not theirs to lift */
+		int64_t locked_at, failures;
+		if (fg_store_lock_get(ag->store, rq.user, &locked_at,
+			&failures) != FG_OK)
+			return fg_store_failed();
+		if (locked_at > rq.created) {
+			fg_audit(ag, peer, "approve", rq.user, NULL, "deny",
+			    "locked again after the request", detail);
+			return fg_reply_error(FG_E_REFUSED,
+			    "the user was locked again after this request "
+			    "was made: see fido2gatectl show, and ask for a "
+			    "new unlock");
+		}
 	}
 	if (strcmp(rq.action, "recover") == 0 && ag->cfg.recovery_delay > 0)
 		not_before = now + ag->cfg.recovery_delay;

@@ -498,6 +498,7 @@ struct fg_chal {
 	char *bound;	       /* admin: "action target" it authorises */
 	char *actor;	       /* enrolment: the admin who stepped up */
 	bool recovery;	       /* enrolment: the user has no active key */
+	bool bootstrap;	       /* enrolment: authorised in bootstrap mode */
 	struct fg_chal *next;
 };
 
@@ -688,9 +689,15 @@ json_t *fg_admin_authorize(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req, const char *action, const char *target,
     char *detail, size_t len);
 /* enroll.begin's: *actor (to free) says who; *recovery when the user has
- * no active key left and a second admin must approve the new one. */
+ * no active key left (or is an admin) and a second admin must approve the
+ * new one; *bootstrap when no admin is registered. */
 json_t *fg_enroll_authorize(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req, const char *user, char **actor, bool *recovery);
+    const json_t *req, const char *user, char **actor, bool *recovery,
+    bool *bootstrap);
+/* enroll.finish's, for an enrolment begun in bootstrap mode: NULL when it
+ * may still be stored, else the refusal (audited). */
+json_t *fg_enroll_bootstrap_recheck(struct fg_agent *ag,
+    const struct fg_peer *peer, const char *user);
 void fg_recovery_request(struct fg_agent *ag, const char *user,
     const char *actor, struct fg_request *rq);
 json_t *fg_cred_json(const struct fg_cred *c);

@@ -6,6 +6,7 @@
  * file of the agent's); no secret is involved.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -242,6 +243,13 @@ fg_audit_verify_walk(fg_audit_next_fn next, void *ctx,
 			goto done;
 		}
 		id = c_id->i;
+		if (id < 1) {
+			v = tampered(id, "inserted", checked,
+			    "record %lld has an id below 1: the agent never "
+			    "writes one, so it was put there behind its back",
+			    (long long)id);
+			goto done;
+		}
 		stored = col_hex(col_named(cols, n, "hash"), sbuf);
 		link = col_hex(col_named(cols, n, "prev"), lbuf);
 		if ((r = fg_audit_hash_cols(cols, n, hash)) != FG_OK) {
@@ -357,7 +365,7 @@ fg_audit_verify(sqlite3 *db, const struct fg_anchor *from, size_t max,
 		ret = FG_ERR_STORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, from != NULL ? from->id : 0);
+	sqlite3_bind_int64(st, 1, from != NULL ? from->id : INT64_MIN);
 	ret = fg_audit_verify_walk(sqlite_next, st, from, max, anchors,
 	    n_anchors, out);
 out:

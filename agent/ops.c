@@ -964,7 +964,7 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	json_t *reply, *excl;
 	size_t n = 0, i;
 	char *actor = NULL;
-	bool recovery;
+	bool recovery, bootstrap;
 	int r;
 
 	if (!peer->admin)
@@ -975,7 +975,7 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	    (label[0] != '\0' && !label_valid(label)))
 		return fg_bad_request("label must be 1 to 64 printable bytes");
 	if ((reply = fg_enroll_authorize(ag, peer, req, user, &actor,
-		 &recovery)) != NULL)
+		 &recovery, &bootstrap)) != NULL)
 		return reply;
 	r = fg_store_user_find(ag->store, user, &u);
 	if (r == FG_OK)
@@ -1002,6 +1002,7 @@ op_enroll_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	c->actor = actor;
 	c->recovery = recovery;
+	c->bootstrap = bootstrap;
 	memcpy(c->handle, u.handle, sizeof(c->handle));
 	c->uv_required = ag->cfg.uv == FG_UV_REQUIRED;
 	if (label[0] != '\0' && (c->label = strdup(label)) == NULL) {
@@ -1164,6 +1165,9 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		snprintf(label, sizeof(label), "key-%.8s",
 		    cid_s != NULL ? cid_s : "");
 	fg_cred_from_attest(&cred, &res, fmt, label);
+	if (c->bootstrap &&
+	    (reply = fg_enroll_bootstrap_recheck(ag, peer, c->user)) != NULL)
+		goto out;
 	if (c->recovery) {
 		/* the lost-key call: the key waits for a second admin */
 		fg_recovery_request(ag, c->user, c->actor, &rq);
@@ -1498,13 +1502,21 @@ out:
 	return FG_OK;
 }
 
-/* No user may end with more than max_credentials active credentials. */
+/*
+ * No user may end with more than max_credentials active credentials. And
+ * an import is no way round the second admin: a user who has keys but no
+ * active one left (the lost-key call) and a registered admin get keys
+ * through enroll, which asks for that approval; one admin's step-up for
+ * "import" would otherwise give either a working key at once.
+ */
 static int
 import_caps(struct fg_agent *ag, struct import *im)
 {
-	size_t i, k, mine, n;
+	size_t i, k, mine, n, active;
 	struct fg_user u;
 	struct fg_cred *creds = NULL;
+	int64_t admins;
+	bool is_admin;
 	int r;
 
 	for (i = 0; i < im->n; i++) {
@@ -1520,18 +1532,29 @@ import_caps(struct fg_agent *ag, struct import *im)
 		}
 		if (!first)
 			continue;
-		n = 0;
+		n = active = 0;
 		r = fg_store_user_find(ag->store, im->creds[i].user, &u);
 		if (r == FG_OK)
-			r = fg_store_creds(ag->store, u.id, true, &creds, &n);
+			r = fg_store_creds(ag->store, u.id, false, &creds, &n);
+		for (k = 0; k < n; k++)
+			active += strcmp(creds[k].state, "active") == 0;
 		fg_cred_list_free(&creds, n);
-		if (r != FG_OK && r != FG_ERR_NOTFOUND)
+		if ((r != FG_OK && r != FG_ERR_NOTFOUND) ||
+		    fg_store_admin_count(ag->store, im->creds[i].user, &admins,
+			&is_admin) != FG_OK)
 			return FG_ERR_STORE;
-		if (n + mine > ag->cfg.max_credentials)
+		if (is_admin || (n > 0 && active == 0))
+			import_error(im, im->lines[i],
+			    "%s %s: enrol their key with fido2gatectl enroll, "
+			    "which a second admin approves", im->creds[i].user,
+			    is_admin ? "is an admin" :
+				       "has keys but no active one left");
+		else if (active + mine > ag->cfg.max_credentials)
 			import_error(im, im->lines[i],
 			    "%s would have %zu active credentials, over "
 			    "max_credentials_per_user (%zu)",
-			    im->creds[i].user, n + mine, ag->cfg.max_credentials);
+			    im->creds[i].user, active + mine,
+			    ag->cfg.max_credentials);
 	}
 	return FG_OK;
 }

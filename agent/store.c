@@ -9,6 +9,7 @@
  * triggers, and a hash chain (auditchain.c) that shows what was done to it
  * behind the triggers' back.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1302,7 +1303,8 @@ fg_store_audit_verify(struct fg_store *s, const struct fg_anchor *from,
 	if ((r = prepare(s, "SELECT * FROM audit WHERE id > ? ORDER BY id",
 		 &st)) != FG_OK)
 		return r;
-	db_bind_int64(st, 1, from != NULL ? from->id : 0);
+	/* from the lowest id there is: a record planted below 1 is found */
+	db_bind_int64(st, 1, from != NULL ? from->id : INT64_MIN);
 	r = fg_audit_verify_walk(walk_next, st, from, max, anchors, n_anchors,
 	    out);
 	if (r == FG_ERR_STORE)
@@ -1453,13 +1455,14 @@ out:
  * user no login has consumed yet, in one transaction with its audit
  * record: once it is acknowledged no new login of the user can start or
  * finish. A user already locked after failures keeps the lock, now with
- * the reason.
+ * the reason and this lock's time; an unlock that waits for a second admin
+ * was asked about the lock before this one, so it ends here too.
  */
 int
 fg_store_lock_admin(struct fg_store *s, const char *user, const char *reason,
     const char *by, int64_t *revoked, const struct fg_audit *a)
 {
-	struct db_stmt *st[3] = { NULL, NULL, NULL };
+	struct db_stmt *st[4] = { NULL, NULL, NULL, NULL };
 	int64_t now = now_s();
 	int r, ret = FG_ERR_INTERNAL;
 
@@ -1472,12 +1475,18 @@ fg_store_lock_admin(struct fg_store *s, const char *user, const char *reason,
 		 "INSERT INTO lockouts (\"user\", locked_at, failures, reason,"
 		 " locked_by) VALUES (?, ?, 0, ?, ?) ON CONFLICT (\"user\")"
 		 " DO UPDATE SET reason = excluded.reason,"
-		 " locked_by = excluded.locked_by",
+		 " locked_by = excluded.locked_by,"
+		 " locked_at = excluded.locked_at",
 		 &st[0])) != FG_OK ||
 	    (r = prepare(s,
 		 "UPDATE approvals SET revoked = ? WHERE \"user\" = ?"
 		 " AND consumed IS NULL AND revoked IS NULL",
-		 &st[1])) != FG_OK) {
+		 &st[1])) != FG_OK ||
+	    (r = prepare(s,
+		 "UPDATE requests SET expires = ? WHERE \"user\" = ?"
+		 " AND action = 'unlock' AND approved IS NULL"
+		 " AND expires > ?",
+		 &st[3])) != FG_OK) {
 		ret = r;
 		goto out;
 	}
@@ -1493,11 +1502,19 @@ fg_store_lock_admin(struct fg_store *s, const char *user, const char *reason,
 	db_bind_text(st[0], 4, by);
 	db_bind_int64(st[1], 1, now);
 	db_bind_text(st[1], 2, user);
-	ret = change(s, st, 2, false, a, true);
+	db_bind_int64(st[3], 1, now);
+	db_bind_text(st[3], 2, user);
+	db_bind_int64(st[3], 3, now);
+	/* the lock, the approvals, the unlock requests: one transaction */
+	{
+		struct db_stmt *const run[3] = { st[0], st[1], st[3] };
+		ret = change(s, run, 3, false, a, true);
+	}
 out:
 	release(s, st[0]);
 	release(s, st[1]);
 	release(s, st[2]);
+	release(s, st[3]);
 	return ret;
 }
 
@@ -1947,10 +1964,13 @@ action_statement(struct fg_store *s, const struct fg_request *rq,
 		if (not_before != 0)
 			db_bind_int64(*st, 2, not_before);
 	} else if (strcmp(rq->action, "unlock") == 0) {
-		if ((r = prepare(s, "DELETE FROM lockouts WHERE \"user\" = ?",
+		/* never a lock made after the request */
+		if ((r = prepare(s, "DELETE FROM lockouts WHERE \"user\" = ?"
+				    " AND locked_at <= ?",
 			 st)) != FG_OK)
 			return r;
 		db_bind_text(*st, 1, rq->user);
+		db_bind_int64(*st, 2, rq->created);
 	} else if (strcmp(rq->action, "admin.add") == 0) {
 		if ((r = prepare(s,
 			 "INSERT INTO admins (name, created, added_by)"

@@ -191,6 +191,13 @@ tamper "delete record 6 and renumber the rest" \
 	"DELETE FROM audit WHERE id = 6; UPDATE audit SET id = -id WHERE id > 6;
 	 UPDATE audit SET id = -id - 1 WHERE id < 0"
 bad 6 edited "a record deleted and the ids closed up"
+tamper "plant a record with id 0, which audit would list" \
+	"INSERT INTO audit (id, ts, event, user, caller_uid, caller_pid, result, reason, prev, hash)
+	 SELECT 0, ts, 'admin.add', 'mallory', 0, 1, 'ok', 'admin registered', prev, hash FROM audit WHERE id = 1"
+bad 0 inserted "a record planted below the first"
+tamper "plant a record with a negative id and no hash" \
+	"INSERT INTO audit (id, ts, event, user, result) VALUES (-7, 1, 'approve', 'mallory', 'ok')"
+bad -7 inserted "a record planted with a negative id"
 tamper "delete records $((n - 2)) to $n" "DELETE FROM audit WHERE id >= $((n - 2))"
 verify
 ok $? "a cut-off tail cannot be seen without an anchor"

@@ -214,6 +214,20 @@ ok $((! $?)) "pam_denies_another_key"
 pam_auth alice SOFTKEY_STATE= < /dev/null
 ok $((! $?)) "pam_denies_without_a_key"
 
+# --- no way round the second admin ---------------------------------------
+# a user whose keys are all revoked (the lost-key call) gets a new one
+# through enroll, which a second admin approves, never through an import
+cfg "$T/keyH" pamu2fcfg -u hank -o $ORIGIN < /dev/null > "$T/hank1"
+cfg "$T/keyH2" pamu2fcfg -u hank -o $ORIGIN < /dev/null > "$T/hank2"
+ctl import-pam-u2f --origin $ORIGIN "$T/hank1" > /dev/null 2>&1 &&
+	ctl revoke hank "$(ctl --json list hank | sed -n 's/.*"credential_id": "\([^"]*\)".*/\1/p' | head -c 8)" > /dev/null 2>&1
+ok $? "hank's imported key is revoked"
+ctl import-pam-u2f --origin $ORIGIN "$T/hank2" > "$T/out" 2> "$T/err"
+ok $((! $?)) "importing a key for hank, who has keys but no active one, is refused"
+like "$(cat "$T/err" "$T/out")" "hank has keys but no active one left" "with the reason"
+pam_auth hank SOFTKEY_STATE="$T/keyH2" < /dev/null
+ok $((! $?)) "and that key does not log in"
+
 # --- never in the browser ------------------------------------------------
 CALL="/usr/bin/python3 $TOP/tests/tools/fg_call.py $SOCK"
 id=$(ctl --json list erin | sed -n 's/.*"credential_id": "\([^"]*\)".*/\1/p')

@@ -100,6 +100,19 @@ admin_ctl ann admin add cara > "$T/out" 2>&1
 ok $? "ann registers cara as the second admin" || diag_file "$T/out"
 like "$(ctl admin list)" "admin cara \\(added by ann" "admin list shows cara, added by ann"
 
+# a key for an admin is a key to approve with: one admin cannot plant one
+# on the other's account and then approve her own requests with it
+USER_PIN=1357 SOFTKEY_PIN=1357 SOFTKEY_STATE="$T/ann-as-cara" admin_ctl ann enroll cara --label planted > "$T/out" 2>&1
+ok $? "ann enrols a key for cara, another admin" || diag_file "$T/out"
+like "$(cat "$T/out")" "this is a recovery" "it waits for a second admin, as a recovery does"
+like "$(ctl show cara)" "pending .*planted" "the planted key is pending"
+admin_ctl ann lock nobody-at-all --reason test > /dev/null 2>&1
+admin_ctl ann unlock nobody-at-all > "$T/out" 2>&1
+planted_req=$(sed -n 's/.*fido2gatectl approve \([0-9a-f]*\).*/\1/p' "$T/out")
+printf '1357\n' | SOFTKEY_STATE="$T/ann-as-cara" sk "$BUILD/fido2gatectl" --socket "$SOCK" --as cara approve "$planted_req" > "$T/out" 2>&1
+ok $((! $?)) "so ann cannot approve her own unlock request as cara with it"
+like "$(ctl show nobody-at-all)" "LOCKED" "the user stays locked"
+
 # the lost-key call: bob's only key revoked, a new one needs two admins
 admin_ctl ann revoke bob bob-laptop > "$T/out" 2>&1
 ok $? "ann revokes bob's lost key" || diag_file "$T/out"
@@ -141,6 +154,22 @@ ok $? "cara approves the unlock"
 unlike "$(ctl show bob)" "LOCKED" "bob is unlocked"
 pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
 ok $? "and logs in again"
+
+# an unlock asked before an incident's lock does not lift that lock
+for _ in 1 2 3; do pam_auth bob SOFTKEY_STATE="$T/other" < /dev/null; done
+admin_ctl ann unlock bob > "$T/out" 2>&1
+req=$(sed -n 's/.*fido2gatectl approve \([0-9a-f]*\).*/\1/p' "$T/out")
+admin_ctl ann lock bob --reason "phished: incident 9" > "$T/out" 2>&1
+ok $? "ann locks bob for an incident while her unlock request waits" || diag_file "$T/out"
+admin_ctl cara approve "$req" > "$T/out" 2>&1
+ok $((! $?)) "approving the earlier unlock is refused"
+like "$(ctl show bob)" "LOCKED" "bob stays locked, for the incident"
+admin_ctl ann unlock bob > "$T/out" 2>&1
+req=$(sed -n 's/.*fido2gatectl approve \([0-9a-f]*\).*/\1/p' "$T/out")
+admin_ctl cara approve "$req" > /dev/null 2>&1
+ok $? "a new unlock, approved, lifts it"
+pam_auth bob SOFTKEY_STATE="$T/bob3" < /dev/null
+ok $? "and bob logs in again"
 
 # a request expires: its window is over (the store's clock decides)
 admin_ctl ann admin remove cara > "$T/out" 2>&1
