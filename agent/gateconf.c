@@ -547,6 +547,9 @@ regex_too_costly(const char *v)
 	while (*p != '\0') {
 		switch (*p) {
 		case '\\':
+			/* matching a back-reference can take exponential time */
+			if (p[1] >= '1' && p[1] <= '9')
+				return "a back-reference";
 			if (p[1] != '\0')
 				p++;
 			prev_rep = prev_group_rep = false;
@@ -574,7 +577,7 @@ regex_too_costly(const char *v)
 				p++;
 			}
 			if (*p == '\0')
-				return NULL;	/* regcomp() says why */
+				return "an unterminated [";
 			prev_rep = prev_group_rep = false;
 			break;
 		case '(':
@@ -584,8 +587,10 @@ regex_too_costly(const char *v)
 			prev_rep = prev_group_rep = false;
 			break;
 		case ')':
+			/* glibc would take it as a literal: what follows must
+			 * still be looked at, so refuse rather than guess */
 			if (depth == 0)
-				return NULL;
+				return "an unmatched )";
 			prev_group_rep = rep_in[depth--];
 			rep_in[depth] |= prev_group_rep;
 			prev_rep = false;
@@ -602,13 +607,16 @@ regex_too_costly(const char *v)
 				/* "{n}", "{n,}", "{n,m}": each count bounded */
 				errno = 0;
 				n = strtoul(p + 1, &end, 10);
-				if (*end == ',' && end[1] != '}' && n <=
-				    FG_REGEX_DUP_MAX)
+				if (*end == ',' && end[1] == '}')
+					end++;
+				else if (*end == ',' && n <= FG_REGEX_DUP_MAX)
 					n = strtoul(end + 1, &end, 10);
 				if (errno != 0 || n > FG_REGEX_DUP_MAX)
 					return "a repetition count above 64";
-				if ((p = strchr(p, '}')) == NULL)
-					return NULL;
+				if (*end != '}')
+					return "a { that is not a count such as "
+					       "{2}, {2,} or {2,5}";
+				p = end;
 			}
 			rep_in[depth] = true;
 			prev_rep = true;
@@ -637,9 +645,9 @@ regex_parse(const struct fg_setting *s, void *obj, const char *v,
 		return false;
 	if ((why = regex_too_costly(v)) != NULL) {
 		free(re);
-		snprintf(x->err, x->errlen, "[%s] %s: %s is not allowed "
-					    "(it can make the pattern use "
-					    "unbounded memory)",
+		snprintf(x->err, x->errlen, "[%s] %s: %s is not allowed, "
+					    "so that no pattern can take "
+					    "unbounded memory or time",
 		    x->section, s->key, why);
 		return false;
 	}

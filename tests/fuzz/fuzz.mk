@@ -11,7 +11,7 @@ FUZZ_NAMES := proto authdata cose clientdata attest config pam_args softkey \
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
 	-fsanitize=fuzzer-no-link -D_GNU_SOURCE -Iinclude -Ilib -Iagent \
-	-I$(SOFTKEY_DIR) -Wall -Wextra -Werror
+	-I$(SOFTKEY_DIR) $(PQ_CFLAGS) -Wall -Wextra -Werror
 FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(FG_LIB_SRC))
 FUZZ_AGENT_OBJ := $(patsubst %.c,$(BUILD)/fuzz/%.o,\
 	$(filter-out agent/main.c,$(AGENT_SRC)))

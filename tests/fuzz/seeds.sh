@@ -13,7 +13,7 @@ AGENT=
 PAM_WRAPPER_SO=$(ls /usr/lib/*/libpam_wrapper.so | head -n 1)
 export SOFTKEY_STATE="$T/key" FAULT_WIRE="$T/wire"
 
-printf '[relying_party]\nid = fido2gate.test\n' > "$T/agent.conf"
+printf '[relying_party]\nid = fido2gate.test\n[admin]\nbootstrap = open\n' > "$T/agent.conf"
 "$BUILD/fido2gated" --socket "$T/s" --db "$T/db" --config "$T/agent.conf" 2> /dev/null &
 AGENT=$!
 for _ in $(seq 100); do [ -S "$T/s" ] && break; sleep 0.05; done

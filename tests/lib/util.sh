@@ -22,3 +22,23 @@ share() {
 	mkdir -p "$T/shared" && chmod 755 "$T" "$T/shared" &&
 		cp "$1" "$dst" && chmod a+rX "$dst" && echo "$dst"
 }
+
+# tls_localhost DIR: a test CA (DIR/ca.pem) and a certificate for
+# localhost and 127.0.0.1 that it signed (DIR/idp.pem, key DIR/idp.key),
+# made with openssl for a provider the tests run over HTTPS; its log in
+# DIR/openssl.log. Status 0 when all of it was made.
+tls_localhost() {
+	local d=$1
+	mkdir -p "$d" &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-keyout "$d/ca.key" -out "$d/ca.pem" -subj "/CN=fido2gate test CA" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+			2> "$d/openssl.log" &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$d/idp.key" -out "$d/idp.csr" -subj "/CN=localhost" \
+			2>> "$d/openssl.log" &&
+		openssl x509 -req -in "$d/idp.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+			-CAcreateserial -days 2 -out "$d/idp.pem" \
+			-extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
+			2>> "$d/openssl.log"
+}

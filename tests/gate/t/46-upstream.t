@@ -88,18 +88,7 @@ SYNAPSE=http://127.0.0.1:$SPORT
 CLIENT=http://127.0.0.1:$MPORT/ # the Matrix client's redirectUrl (the driver serves it)
 
 # --- the provider's TLS: a CA and a certificate for localhost, made here ----
-mkdir -p "$T/tls"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$T/tls/ca.key" -out "$T/tls/ca.pem" -subj "/CN=fido2gate test CA" \
-	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
-	2> "$T/tls/openssl.log" &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/tls/idp.key" -out "$T/tls/idp.csr" -subj "/CN=localhost" \
-		2>> "$T/tls/openssl.log" &&
-	openssl x509 -req -in "$T/tls/idp.csr" -CA "$T/tls/ca.pem" -CAkey "$T/tls/ca.key" \
-		-CAcreateserial -days 2 -out "$T/tls/idp.pem" \
-		-extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
-		2>> "$T/tls/openssl.log"
+tls_localhost "$T/tls"
 ok $? "a CA and the provider's certificate for localhost, made with openssl" ||
 	diag_file "$T/tls/openssl.log"
 # the front runs as nobody: its CA file where nobody can read it
