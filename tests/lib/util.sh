@@ -26,7 +26,8 @@ share() {
 # tls_localhost DIR: a test CA (DIR/ca.pem) and a certificate for
 # localhost and 127.0.0.1 that it signed (DIR/idp.pem, key DIR/idp.key),
 # made with openssl for a provider the tests run over HTTPS; its log in
-# DIR/openssl.log. Status 0 when all of it was made.
+# DIR/openssl.log. Status 0 when all of it was made. (POSIX sh: the
+# tests that sh runs source this file too.)
 tls_localhost() {
 	local d=$1
 	mkdir -p "$d" &&
@@ -37,8 +38,9 @@ tls_localhost() {
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 			-keyout "$d/idp.key" -out "$d/idp.csr" -subj "/CN=localhost" \
 			2>> "$d/openssl.log" &&
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' \
+			> "$d/idp.ext" &&
 		openssl x509 -req -in "$d/idp.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-			-CAcreateserial -days 2 -out "$d/idp.pem" \
-			-extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
+			-CAcreateserial -days 2 -out "$d/idp.pem" -extfile "$d/idp.ext" \
 			2>> "$d/openssl.log"
 }
