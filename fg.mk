@@ -59,10 +59,16 @@ $(BUILD)/fido2gated: $(AGENT_OBJ) $(FG_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(FG_LIB) $(FG_LIBS) \
 		$(AGENT_LIBS)
 
-# audit --verify --db: the agent's audit chain code, and SQLite
-$(BUILD)/fido2gatectl: $(CLI_OBJ) $(BUILD)/agent/auditchain.o $(FG_LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/agent/auditchain.o \
-		$(FG_LIB) $(FG_LIBS) -lfido2 -lsqlite3
+# audit --verify --db: the agent's audit chain code, and SQLite; store
+# copy: the store itself, both backends (its journal stays off: the copy
+# writes no audit record)
+CLI_AGENT_OBJ := $(patsubst %,$(BUILD)/agent/%.o,auditchain store \
+	store_sqlite store_pg journal)
+
+$(BUILD)/fido2gatectl: $(CLI_OBJ) $(CLI_AGENT_OBJ) $(FG_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(CLI_AGENT_OBJ) \
+		$(FG_LIB) $(FG_LIBS) -lfido2 -lsqlite3 -lpq \
+		$(shell pkg-config --libs libsystemd)
 
 $(BUILD)/pam_fido2gate.so: $(PAM_OBJ) $(FG_LIB) pam_module/pam_fido2gate.map
 	$(CC) -shared $(ALL_LDFLAGS) \

@@ -327,6 +327,17 @@ int fg_store_open(const char *path, struct fg_store **out, char *err,
 int fg_store_open_with(const char *where, const char *passfile,
     struct fg_store **out, char *err, size_t errlen);
 void fg_store_close(struct fg_store **s);
+/*
+ * Every row of the store at from (read in one snapshot) into the store at
+ * to, which must be empty (FG_ERR_EXISTS): migrated, filled and checked
+ * (the same audit chain, head and rows per table) in one transaction,
+ * committed only then. passfile serves whichever is PostgreSQL. *out:
+ * {from, to, tables {name: rows}, records, head {id, hash}}; with
+ * FG_ERR_UNTRUSTED (the source's chain is broken), the source's verdict.
+ * err says why in every failure.
+ */
+int fg_store_copy(const char *from, const char *to, const char *passfile,
+    json_t **out, char *err, size_t errlen);
 /* "sqlite" or "postgresql" */
 const char *fg_store_backend(const struct fg_store *s);
 /* FG_OK when the store answers, else FG_ERR_STORE and why (PostgreSQL

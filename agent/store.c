@@ -300,15 +300,15 @@ static const struct {
 	{ 9, chain_all },
 };
 
+/* The migrations the store lacks, in the caller's write transaction. */
 static int
-migrate(struct fg_store *s, char *err, size_t errlen)
+migrate_steps(struct fg_store *s, char *err, size_t errlen)
 {
 	struct db_stmt *st = NULL;
 	size_t k;
 	int version, i, r, ret = FG_ERR_INTERNAL;
 
-	if ((r = begin(s)) != FG_OK ||
-	    (r = exec(s,
+	if ((r = exec(s,
 		 "CREATE TABLE IF NOT EXISTS schema_version ("
 		 "version INTEGER NOT NULL)")) != FG_OK ||
 	    (r = prepare(s, "SELECT max(version) FROM schema_version", &st)) !=
@@ -355,10 +355,6 @@ migrate(struct fg_store *s, char *err, size_t errlen)
 		release(s, st);
 		st = NULL;
 	}
-	if ((r = exec(s, "COMMIT")) != FG_OK) {
-		ret = r;
-		goto out;
-	}
 	ret = FG_OK;
 out:
 	/* the backend's message first: the ROLLBACK replaces it */
@@ -366,6 +362,25 @@ out:
 		snprintf(err, errlen, "migration failed: %s",
 		    s->db->ops->errmsg(s->db));
 	release(s, st);
+	return ret;
+}
+
+static int
+migrate(struct fg_store *s, char *err, size_t errlen)
+{
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = begin(s)) != FG_OK ||
+	    (r = migrate_steps(s, err, errlen)) != FG_OK ||
+	    (r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (ret != FG_OK && err[0] == '\0')
+		snprintf(err, errlen, "migration failed: %s",
+		    s->db->ops->errmsg(s->db));
 	if (ret != FG_OK)
 		rollback(s);
 	return ret;
@@ -383,9 +398,11 @@ fg_store_open(const char *where, struct fg_store **out, char *err,
 	return fg_store_open_with(where, NULL, out, err, errlen);
 }
 
-int
-fg_store_open_with(const char *where, const char *passfile,
-    struct fg_store **out, char *err, size_t errlen)
+/* The store at where as it is: no migration (fg_store_copy's source is
+ * only read, and its target migrated in the copy's transaction). */
+static int
+open_raw(const char *where, const char *passfile, struct fg_store **out,
+    char *err, size_t errlen)
 {
 	const struct db_ops *ops = &fg_db_sqlite;
 	struct fg_store *s = NULL;
@@ -408,7 +425,24 @@ fg_store_open_with(const char *where, const char *passfile,
 		ret = r;
 		goto out;
 	}
-	if ((r = migrate(s, err, errlen)) != FG_OK) {
+	*out = s;
+	s = NULL;
+	ret = FG_OK;
+out:
+	fg_store_close(&s);
+	return ret;
+}
+
+int
+fg_store_open_with(const char *where, const char *passfile,
+    struct fg_store **out, char *err, size_t errlen)
+{
+	struct fg_store *s = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((r = open_raw(where, passfile, &s, err, errlen)) != FG_OK ||
+	    (r = migrate(s, err, errlen)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
@@ -2276,5 +2310,496 @@ out:
 	release(s, st[1]);
 	release(s, st[2]);
 	release(s, st[3]);
+	return ret;
+}
+
+/*
+ * Copying a store to another (fg_store_copy): SQLite to PostgreSQL and
+ * back, over the backends' primitives alone. Every row goes across as it
+ * is, ids and the audit records' prev and hash included, so that the
+ * target holds the same chain, not a new one that would vouch for
+ * whatever the copy got wrong.
+ */
+
+/* The schema's tables, a table after those it refers to. The target's
+ * schema is checked against this list: a table a later migration adds
+ * and this list lacks stops every copy rather than being left behind. */
+static const char *const copy_tables[] = { "users", "credentials", "audit",
+	"lockouts", "secrets", "signing_keys", "approvals", "admins",
+	"requests", "invitations" };
+#define COPY_TABLES (sizeof(copy_tables) / sizeof(copy_tables[0]))
+
+/* The store's own bookkeeping, made by the migrations, not copied. */
+static bool
+copy_known(const char *name, bool *bookkeeping)
+{
+	size_t i;
+
+	*bookkeeping = strcmp(name, "schema_version") == 0 ||
+	    strcmp(name, "audit_seq") == 0;
+	if (*bookkeeping)
+		return true;
+	for (i = 0; i < COPY_TABLES; i++)
+		if (strcmp(name, copy_tables[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The store's tables: *n the copied ones, *schema whether schema_version
+ * is there; an unknown table is refused (it would not be copied).
+ */
+static int
+copy_tables_check(struct fg_store *s, const char *which, bool strict,
+    size_t *n, bool *schema, char *err, size_t errlen)
+{
+	struct db_stmt *st = NULL;
+	const unsigned char *name;
+	bool bookkeeping;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*n = 0;
+	*schema = false;
+	if ((r = prepare(s, s->db->ops->tables, &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	while ((r = db_step(st)) == DB_ROW) {
+		name = db_column_text(st, 0);
+		/* not strict: an unknown table is one more (not empty) */
+		if (!strict && name != NULL &&
+		    !copy_known((const char *)name, &bookkeeping)) {
+			(*n)++;
+			continue;
+		}
+		if (name == NULL ||
+		    !copy_known((const char *)name, &bookkeeping)) {
+			snprintf(err, errlen,
+			    "%s has a table no store has: %s", which,
+			    name != NULL ? (const char *)name : "?");
+			ret = FG_ERR_INVALID;
+			goto out;
+		}
+		if (strcmp((const char *)name, "schema_version") == 0)
+			*schema = true;
+		else if (!bookkeeping)
+			(*n)++;
+	}
+	if (r != DB_DONE) {
+		ret = db_error(s, "tables");
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
+/* max(version) of schema_version: 0 for none. */
+static int
+copy_version(struct fg_store *s, int *version)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s, "SELECT max(version) FROM schema_version", &st)) !=
+	    FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (db_step(st) != DB_ROW) {
+		ret = db_error(s, "schema_version");
+		goto out;
+	}
+	*version = db_column_int(st, 0);
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
+/* One number from a statement built here (not cached: its address is
+ * no literal's); no row is 0. */
+static int
+copy_number(struct fg_store *s, const char *sql, int64_t *v)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*v = 0;
+	if ((r = s->db->ops->prepare(s->db, sql, &st)) != FG_OK) {
+		st = NULL;
+		ret = db_error(s, sql);
+		goto out;
+	}
+	if ((r = db_step(st)) == DB_ROW)
+		*v = db_column_int64(st, 0);
+	else if (r != DB_DONE) {
+		ret = db_error(s, sql);
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (st != NULL)
+		s->db->ops->finalize(st);
+	return ret;
+}
+
+static int
+copy_count(struct fg_store *s, const char *table, int64_t *n)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\"", table);
+	return copy_number(s, sql, n);
+}
+
+/* INSERT INTO "table" ("c1", ...) VALUES (?1, ...), from the columns of
+ * the row st stands on. */
+static char *
+copy_insert_sql(struct db_stmt *st, const char *table)
+{
+	char *sql = NULL, *p;
+	const char *name;
+	size_t len = 64 + strlen(table);
+	int i, n = db_column_count(st);
+
+	for (i = 0; i < n; i++) {
+		name = db_column_name(st, i);
+		/* names are the schema's own: a quote in one is no name of
+		 * ours */
+		if (name == NULL || strchr(name, '"') != NULL)
+			return NULL;
+		len += strlen(name) + 16;
+	}
+	if ((sql = malloc(len)) == NULL)
+		return NULL;
+	p = sql + sprintf(sql, "INSERT INTO \"%s\" (", table);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s\"%s\"", i > 0 ? ", " : "",
+		    db_column_name(st, i));
+	p += sprintf(p, ") VALUES (");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s?%d", i > 0 ? ", " : "", i + 1);
+	sprintf(p, ")");
+	return sql;
+}
+
+/* Every row of table from src to dst, as it is, in key order; *n rows. */
+static int
+copy_table(struct fg_store *src, struct fg_store *dst, const char *table,
+    int64_t *n, char *err, size_t errlen)
+{
+	struct db_stmt *get = NULL, *put = NULL;
+	char sql[128], *ins = NULL;
+	const unsigned char *t;
+	int i, cols, r, ret = FG_ERR_INTERNAL;
+
+	*n = 0;
+	snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1", table);
+	if (src->db->ops->prepare(src->db, sql, &get) != FG_OK) {
+		get = NULL;
+		ret = db_error(src, table);
+		goto out;
+	}
+	while ((r = db_step(get)) == DB_ROW) {
+		cols = db_column_count(get);
+		if (put == NULL) {
+			if ((ins = copy_insert_sql(get, table)) == NULL) {
+				ret = FG_ERR_NOMEM;
+				goto out;
+			}
+			if (dst->db->ops->prepare(dst->db, ins, &put) !=
+			    FG_OK) {
+				put = NULL;
+				ret = db_error(dst, table);
+				goto out;
+			}
+		}
+		for (i = 0; i < cols; i++) {
+			switch (db_column_type(get, i)) {
+			case DB_NULL:
+				db_bind_null(put, i + 1);
+				break;
+			case DB_INTEGER:
+				db_bind_int64(put, i + 1,
+				    db_column_int64(get, i));
+				break;
+			case DB_TEXT:
+				t = db_column_text(get, i);
+				if (t == NULL ||
+				    strlen((const char *)t) !=
+					(size_t)db_column_bytes(get, i)) {
+					snprintf(err, errlen,
+					    "%s: a text with a NUL in it",
+					    table);
+					ret = FG_ERR_INVALID;
+					goto out;
+				}
+				db_bind_text(put, i + 1, (const char *)t);
+				break;
+			case DB_BLOB:
+				/* an empty blob is no NULL */
+				db_bind_blob(put, i + 1,
+				    db_column_bytes(get, i) > 0
+					? db_column_blob(get, i)
+					: "",
+				    db_column_bytes(get, i));
+				break;
+			default:
+				/* the schema has no real column: a value
+				 * that would not come back the same */
+				snprintf(err, errlen,
+				    "%s: column %s holds a number with a "
+				    "fraction",
+				    table, db_column_name(get, i));
+				ret = FG_ERR_INVALID;
+				goto out;
+			}
+		}
+		if (db_step(put) != DB_DONE) {
+			ret = db_error(dst, table);
+			goto out;
+		}
+		db_reset(put);
+		dst->db->ops->clear_bindings(put);
+		(*n)++;
+	}
+	if (r != DB_DONE) {
+		ret = db_error(src, table);
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (get != NULL)
+		src->db->ops->finalize(get);
+	if (put != NULL)
+		dst->db->ops->finalize(put);
+	free(ins);
+	return ret;
+}
+
+/* The target's generated ids go on after the copied ones, and its audit
+ * ids after the source's last (a record cut from the end stays cut). */
+static int
+copy_ids(struct fg_store *src, struct fg_store *dst, int64_t head,
+    char *err, size_t errlen)
+{
+	const char *const *q;
+	struct db_stmt *st = NULL;
+	int64_t last;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = copy_number(src, src->db->ops->audit_seq_get, &last)) !=
+	    FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (last < head)
+		last = head;
+	for (q = dst->db->ops->ids_continue; *q != NULL; q++)
+		if ((r = exec(dst, *q)) != FG_OK) {
+			ret = r;
+			goto out;
+		}
+	if ((r = prepare(dst, dst->db->ops->audit_seq_set, &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_int64(st, 1, last);
+	if (db_step(st) != DB_DONE || db_changes(dst->db) != 1) {
+		snprintf(err, errlen, "cannot set the audit ids' counter: %s",
+		    dst->db->ops->errmsg(dst->db));
+		ret = FG_ERR_STORE;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	release(dst, st);
+	return ret;
+}
+
+static bool
+is_pg(const char *where)
+{
+	return strncmp(where, "postgresql:", 11) == 0;
+}
+
+/* The whole chain's verdict; FG_ERR_UNTRUSTED when it is broken. */
+static int
+copy_verify(struct fg_store *s, json_t **verdict)
+{
+	int r;
+
+	if ((r = fg_store_audit_verify(s, NULL, 0, NULL, 0, verdict)) !=
+	    FG_OK)
+		return r;
+	return json_is_true(json_object_get(*verdict, "intact"))
+	    ? FG_OK
+	    : FG_ERR_UNTRUSTED;
+}
+
+int
+fg_store_copy(const char *from, const char *to, const char *passfile,
+    json_t **out, char *err, size_t errlen)
+{
+	struct fg_store *src = NULL, *dst = NULL;
+	json_t *sv = NULL, *dv = NULL, *tables = NULL;
+	const char *sh, *dh;
+	int64_t n, count, head = 0;
+	size_t k, ntables;
+	bool schema;
+	int version, r, ret = FG_ERR_INTERNAL;
+
+	*out = NULL;
+	err[0] = '\0';
+	if ((tables = json_object()) == NULL) {
+		ret = FG_ERR_NOMEM;
+		goto out;
+	}
+	/* the password file is the PostgreSQL side's (SQLite's open
+	 * refuses one: given for two SQLite stores, it is the source's) */
+	if ((r = open_raw(from, is_pg(from) || !is_pg(to) ? passfile : NULL,
+		 &src, err, errlen)) != FG_OK ||
+	    (r = open_raw(to, is_pg(to) ? passfile : NULL, &dst, err,
+		 errlen)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	/* the source: read, in one snapshot, and only when whole */
+	if ((r = exec(src, src->db->ops->snapshot)) != FG_OK ||
+	    (r = copy_tables_check(src, "the source", true, &ntables, &schema,
+		 err, errlen)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (!schema || (r = copy_version(src, &version)) != FG_OK ||
+	    version != (int)src->db->ops->n_migrations) {
+		snprintf(err, errlen,
+		    "the source is no store of schema version %d (an agent "
+		    "of this version upgrades it when it starts)",
+		    (int)src->db->ops->n_migrations);
+		ret = FG_ERR_INVALID;
+		goto out;
+	}
+	if ((r = copy_verify(src, &sv)) != FG_OK) {
+		if (r == FG_ERR_UNTRUSTED)
+			snprintf(err, errlen,
+			    "the source's audit chain is broken at record "
+			    "%lld (%s): %s",
+			    (long long)json_integer_value(json_object_get(
+				json_object_get(sv, "bad"), "id")),
+			    fg_json_str(json_object_get(sv, "bad"),
+				"problem"),
+			    fg_json_str(json_object_get(sv, "bad"),
+				"message"));
+		ret = r;
+		goto out;
+	}
+	head = json_integer_value(
+	    json_object_get(json_object_get(sv, "head"), "id"));
+	/* the target: empty, under its writer lock until the end */
+	durable(dst, true);
+	if ((r = begin(dst)) != FG_OK ||
+	    (r = copy_tables_check(dst, "the target", false, &ntables, &schema,
+		 err, errlen)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	version = 0;
+	if (ntables > 0 ||
+	    (schema && (r = copy_version(dst, &version)) != FG_OK) ||
+	    version != 0) {
+		snprintf(err, errlen,
+		    "the target is not empty: a store is copied into an "
+		    "empty database only");
+		ret = FG_ERR_EXISTS;
+		goto out;
+	}
+	if ((r = migrate_steps(dst, err, errlen)) != FG_OK ||
+	    (r = copy_tables_check(dst, "the target's schema", true,
+		 &ntables, &schema, err, errlen)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (ntables != COPY_TABLES) {
+		snprintf(err, errlen,
+		    "the schema has %zu tables, the copy knows %zu", ntables,
+		    COPY_TABLES);
+		ret = FG_ERR_INTERNAL;
+		goto out;
+	}
+	for (k = 0; k < COPY_TABLES; k++) {
+		if ((r = copy_table(src, dst, copy_tables[k], &n, err,
+			 errlen)) != FG_OK) {
+			ret = r;
+			goto out;
+		}
+		json_object_set_new(tables, copy_tables[k], json_integer(n));
+	}
+	if ((r = copy_ids(src, dst, head, err, errlen)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	/* the same chain, the same head, the same rows, before the commit */
+	if ((r = copy_verify(dst, &dv)) != FG_OK) {
+		snprintf(err, errlen, "the copy's audit chain does not verify");
+		ret = r == FG_ERR_UNTRUSTED ? FG_ERR_STORE : r;
+		goto out;
+	}
+	sh = fg_json_str(json_object_get(sv, "head"), "hash");
+	dh = fg_json_str(json_object_get(dv, "head"), "hash");
+	if (json_integer_value(json_object_get(dv, "records")) !=
+		json_integer_value(json_object_get(sv, "records")) ||
+	    json_integer_value(json_object_get(json_object_get(dv, "head"),
+		"id")) != head ||
+	    (sh == NULL) != (dh == NULL) ||
+	    (sh != NULL && strcmp(sh, dh) != 0)) {
+		snprintf(err, errlen,
+		    "the copy's audit chain has another head than the "
+		    "source's");
+		ret = FG_ERR_STORE;
+		goto out;
+	}
+	for (k = 0; k < COPY_TABLES; k++) {
+		if ((r = copy_count(src, copy_tables[k], &count)) != FG_OK ||
+		    (r = copy_count(dst, copy_tables[k], &n)) != FG_OK) {
+			ret = r;
+			goto out;
+		}
+		if (n != count || n != json_integer_value(json_object_get(
+					  tables, copy_tables[k]))) {
+			snprintf(err, errlen,
+			    "%s: %lld rows in the source, %lld in the copy",
+			    copy_tables[k], (long long)count, (long long)n);
+			ret = FG_ERR_STORE;
+			goto out;
+		}
+	}
+	if ((r = exec(dst, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	*out = json_pack("{s:s,s:s,s:O,s:O,s:O}", "from",
+	    fg_store_backend(src), "to", fg_store_backend(dst), "tables",
+	    tables, "records", json_object_get(sv, "records"), "head",
+	    json_object_get(sv, "head"));
+	ret = *out != NULL ? FG_OK : FG_ERR_NOMEM;
+out:
+	if (ret != FG_OK && err[0] == '\0')
+		snprintf(err, errlen, "%s", fg_strerror(ret));
+	if (ret == FG_ERR_UNTRUSTED && *out == NULL) {
+		*out = sv;
+		sv = NULL;
+	}
+	if (dst != NULL)
+		rollback(dst);
+	if (src != NULL)
+		rollback(src);
+	fg_store_close(&src);
+	fg_store_close(&dst);
+	json_decref(sv);
+	json_decref(dv);
+	json_decref(tables);
 	return ret;
 }

@@ -39,6 +39,17 @@ struct db_ops {
 	size_t n_migrations;
 	/* an audit record's INSERT (store.c binds ?1 to ?10), RETURNING id */
 	const char *audit_insert;
+	/* For fg_store_copy(). A read-only transaction on one snapshot: */
+	const char *snapshot;
+	/* the store's tables, one name a row (empty for a new store): */
+	const char *tables;
+	/* the last audit id ever given out (no row: none): */
+	const char *audit_seq_get;
+	/* make it ?1, after rows were inserted with their ids: */
+	const char *audit_seq_set;
+	/* and the other tables' generated ids go on after the copied ones
+	 * (statements without parameters, NULL at the end) */
+	const char *const *ids_continue;
 	/* passfile: PostgreSQL's password file, or NULL */
 	int (*open)(const char *where, const char *passfile, struct db **out,
 	    char *err, size_t errlen);
@@ -53,6 +64,8 @@ struct db_ops {
 	void (*bind_int64)(struct db_stmt *st, int i, int64_t v);
 	void (*bind_text)(struct db_stmt *st, int i, const char *v);
 	void (*bind_blob)(struct db_stmt *st, int i, const void *p, int n);
+	/* a NULL of no type: the column's, whatever it is */
+	void (*bind_null)(struct db_stmt *st, int i);
 	int (*step)(struct db_stmt *st);
 	int (*column_count)(struct db_stmt *st);
 	const char *(*column_name)(struct db_stmt *st, int i);
@@ -109,6 +122,12 @@ static inline void
 db_bind_blob(struct db_stmt *st, int i, const void *p, int n)
 {
 	st->db->ops->bind_blob(st, i, p, n);
+}
+
+static inline void
+db_bind_null(struct db_stmt *st, int i)
+{
+	st->db->ops->bind_null(st, i);
 }
 
 static inline int

@@ -610,6 +610,13 @@ pg_bind_blob(struct db_stmt *s, int i, const void *p, int n)
 	bind(PST(s), i, OID_BYTEA, copy, n, 1, false);
 }
 
+/* type 0: PostgreSQL takes the column's */
+static void
+pg_bind_null(struct db_stmt *s, int i)
+{
+	bind(PST(s), i, 0, NULL, 0, 0, true);
+}
+
 static int
 pg_step(struct db_stmt *s)
 {
@@ -819,6 +826,18 @@ pg_flush(struct db *d)
 	return FG_OK;
 }
 
+/* The identity columns' sequences, past the highest id (the next value
+ * is max + 1: setval's false). */
+static const char *const pg_ids_continue[] = {
+	"SELECT setval(pg_get_serial_sequence('users', 'id'),"
+	" coalesce(max(id), 0) + 1, false) FROM users",
+	"SELECT setval(pg_get_serial_sequence('credentials', 'id'),"
+	" coalesce(max(id), 0) + 1, false) FROM credentials",
+	"SELECT setval(pg_get_serial_sequence('approvals', 'id'),"
+	" coalesce(max(id), 0) + 1, false) FROM approvals",
+	NULL,
+};
+
 const struct db_ops fg_db_pg = {
 	.name = "postgresql",
 	.migrations = pg_migrations,
@@ -828,6 +847,15 @@ const struct db_ops fg_db_pg = {
 	    " INSERT INTO audit (id, ts, event, \"user\", credential,"
 	    " caller_uid, caller_pid, result, reason, detail, prev)"
 	    " SELECT n.last, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM n RETURNING id",
+	/* the source stays idle while a table goes into the target: no
+	 * idle_in_transaction_session_timeout (pg_open's) for it */
+	.snapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;"
+		    " SET LOCAL idle_in_transaction_session_timeout = 0",
+	.tables = "SELECT tablename FROM pg_tables"
+		  " WHERE schemaname = current_schema()",
+	.audit_seq_get = "SELECT last FROM audit_seq",
+	.audit_seq_set = "UPDATE audit_seq SET last = ?1",
+	.ids_continue = pg_ids_continue,
 	.open = pg_open,
 	.close = pg_close,
 	.prepare = pg_prepare,
@@ -838,6 +866,7 @@ const struct db_ops fg_db_pg = {
 	.bind_int64 = pg_bind_int64,
 	.bind_text = pg_bind_text,
 	.bind_blob = pg_bind_blob,
+	.bind_null = pg_bind_null,
 	.step = pg_step,
 	.column_count = pg_column_count,
 	.column_name = pg_column_name,

@@ -471,6 +471,12 @@ lite_bind_blob(struct db_stmt *st, int i, const void *p, int n)
 	sqlite3_bind_blob(LST(st), i, p, n, SQLITE_TRANSIENT);
 }
 
+static void
+lite_bind_null(struct db_stmt *st, int i)
+{
+	sqlite3_bind_null(LST(st), i);
+}
+
 static int
 lite_step(struct db_stmt *st)
 {
@@ -594,6 +600,13 @@ lite_flush(struct db *d)
 	return ret;
 }
 
+/* The audit table's AUTOINCREMENT keeps its last id in sqlite_sequence
+ * (a row once the table had one); the other tables' ids are max + 1. */
+static const char *const lite_ids_continue[] = {
+	"DELETE FROM sqlite_sequence WHERE name = 'audit'",
+	NULL,
+};
+
 const struct db_ops fg_db_sqlite = {
 	.name = "sqlite",
 	.migrations = lite_migrations,
@@ -602,6 +615,14 @@ const struct db_ops fg_db_sqlite = {
 	    "INSERT INTO audit (ts, event, user, credential, caller_uid,"
 	    " caller_pid, result, reason, detail, prev)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+	/* deferred: the snapshot is the first read's, kept to the end */
+	.snapshot = "BEGIN",
+	.tables = "SELECT name FROM sqlite_master WHERE type = 'table'"
+		  " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+	.audit_seq_get = "SELECT seq FROM sqlite_sequence WHERE name = 'audit'",
+	.audit_seq_set = "INSERT INTO sqlite_sequence (name, seq)"
+			 " VALUES ('audit', ?1)",
+	.ids_continue = lite_ids_continue,
 	.open = lite_open,
 	.close = lite_close,
 	.prepare = lite_prepare,
@@ -612,6 +633,7 @@ const struct db_ops fg_db_sqlite = {
 	.bind_int64 = lite_bind_int64,
 	.bind_text = lite_bind_text,
 	.bind_blob = lite_bind_blob,
+	.bind_null = lite_bind_null,
 	.step = lite_step,
 	.column_count = lite_column_count,
 	.column_name = lite_column_name,

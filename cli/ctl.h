@@ -74,5 +74,6 @@ int ctl_rotate_keys(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_audit(struct ctl *c, int argc, char **argv);
 int ctl_import_pam_u2f(struct ctl *c, int argc, char **argv);
+int ctl_store(struct ctl *c, int argc, char **argv);
 
 #endif

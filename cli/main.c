@@ -1,7 +1,8 @@
 /*
  * fido2gatectl: the admin's tool. Every change goes through the agent,
  * which checks who is asking (SO_PEERCRED) and audits it; the CLI never
- * writes the store. `verify` is the exception: it is an offline verifier.
+ * writes the store. The exceptions: `verify`, an offline verifier, and
+ * `store copy`, root's move of a store to another backend (agent/store.c).
  */
 #include <getopt.h>
 #include <libintl.h>
@@ -32,6 +33,7 @@ static const struct {
 	{ "status", ctl_status },
 	{ "audit", ctl_audit },
 	{ "verify", ctl_verify },
+	{ "store", ctl_store },
 };
 
 static void
@@ -79,7 +81,12 @@ usage(FILE *f)
 		"                               holds each anchor); with --db, in a copy\n"
 		"                               of the store, without the agent\n"
 		"  verify                       verify one assertion offline: a JSON\n"
-		"                               request on stdin, a verdict on stdout\n"),
+		"                               request on stdin, a verdict on stdout\n"
+		"  store copy FROM TO [--password-file FILE]\n"
+		"                               copy the store, every row and the same\n"
+		"                               audit chain, into an empty one (root,\n"
+		"                               without the agent; sqlite:PATH,\n"
+		"                               postgresql:CONNINFO or a path)\n"),
 	    f);
 	fprintf(f,
 	    _("\n"

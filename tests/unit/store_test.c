@@ -742,6 +742,91 @@ two_writers_do_not_fork_the_chain(void **state)
 	assert_verdict(f->s, NULL, 0, true, 400, NULL);
 }
 
+/* The last id the store's audit table gave out (the copy's counter). */
+static int64_t
+last_audit_id(struct fg_store *s)
+{
+	json_t *rows = NULL;
+	int64_t id;
+
+	assert_int_equal(fg_store_audit_list(s, NULL, 0, 1, &rows), FG_OK);
+	id = json_integer_value(
+	    json_object_get(json_array_get(rows, 0), "id"));
+	json_decref(rows);
+	return id;
+}
+
+/* A copy (into SQLite, from either backend) holds the same chain with
+ * the same head; an id the source gave out is never given again, even
+ * one cut off the end; a second copy into it is refused, and so is a
+ * source whose chain is broken. */
+static void
+a_copy_holds_the_same_chain_and_gives_no_id_twice(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("unlock", "alice");
+	struct fg_store *c = NULL;
+	struct fg_cred cr;
+	json_t *out = NULL;
+	char to[700], side[720], err[512];
+	uint8_t id[16];
+	int i;
+
+	for (i = 0; i < 5; i++)
+		assert_int_equal(fg_store_audit(f->s, &au), FG_OK);
+	cred_for(&cr, id, "alice", 1, "main");
+	au.event = "enroll";
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "alice", handle_a, &cr, NULL, &au), FG_OK);
+	/* record 7, the head, cut off behind the store's back */
+	assert_int_equal(fg_store_audit(f->s, &au), FG_OK);
+	behind_its_back(f, "DELETE FROM audit WHERE id = 7");
+	snprintf(to, sizeof(to), "sqlite:%s/copy.db", f->dir);
+	assert_int_equal(fg_store_copy(f->path, to, NULL, &out, err,
+			     sizeof(err)),
+	    FG_OK);
+	assert_int_equal(json_integer_value(json_object_get(out, "records")),
+	    6);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(out, "tables"), "credentials")),
+	    1);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(fg_store_copy(f->path, to, NULL, &out, err,
+			     sizeof(err)),
+	    FG_ERR_EXISTS);
+	assert_null(out);
+	assert_int_equal(fg_store_open(to, &c, err, sizeof(err)), FG_OK);
+	assert_verdict(c, NULL, 0, true, 6, NULL);
+	assert_int_equal(fg_store_audit(c, &au), FG_OK);
+	/* 8, not 7: the cut is found at the next record, in the copy as
+	 * it would have been in the source */
+	assert_int_equal(last_audit_id(c), 8);
+	assert_verdict(c, NULL, 0, false, 7, "deleted");
+	cred_for(&cr, id, "bob", 2, "main");
+	assert_int_equal(fg_store_cred_add(c, "bob", handle_b, &cr, NULL, &au),
+	    FG_OK);
+	assert_counts(c, 2, 2, 0);
+	fg_store_close(&c);
+	/* a source whose chain is broken: refused, with its verdict */
+	behind_its_back(f, "UPDATE audit SET reason = 'x' WHERE id = 2");
+	unlink(to + 7);
+	assert_int_equal(fg_store_copy(f->path, to, NULL, &out, err,
+			     sizeof(err)),
+	    FG_ERR_UNTRUSTED);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(out, "bad"), "id")),
+	    2);
+	json_decref(out);
+	for (i = 0; i < 4; i++) {
+		static const char *const suffix[] = { "", "-wal", "-shm",
+			"-journal" };
+
+		snprintf(side, sizeof(side), "%s%s", to + 7, suffix[i]);
+		unlink(side);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -760,6 +845,7 @@ main(int argc, char **argv)
 	    T(the_chain_names_the_first_bad_record),
 	    T(the_chain_can_be_walked_in_steps),
 	    T(two_writers_do_not_fork_the_chain),
+	    T(a_copy_holds_the_same_chain_and_gives_no_id_twice),
 	};
 #undef T
 
