@@ -300,6 +300,29 @@ static const struct {
 	{ 9, chain_all },
 };
 
+/* max(version) of schema_version: 0 for none. */
+static int
+schema_version(struct fg_store *s, int *version)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s, "SELECT max(version) FROM schema_version", &st)) !=
+	    FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (db_step(st) != DB_ROW) {
+		ret = db_error(s, "schema_version");
+		goto out;
+	}
+	*version = db_column_int(st, 0);
+	ret = FG_OK;
+out:
+	release(s, st);
+	return ret;
+}
+
 /* The migrations the store lacks, in the caller's write transaction. */
 static int
 migrate_steps(struct fg_store *s, char *err, size_t errlen)
@@ -311,18 +334,10 @@ migrate_steps(struct fg_store *s, char *err, size_t errlen)
 	if ((r = exec(s,
 		 "CREATE TABLE IF NOT EXISTS schema_version ("
 		 "version INTEGER NOT NULL)")) != FG_OK ||
-	    (r = prepare(s, "SELECT max(version) FROM schema_version", &st)) !=
-		FG_OK) {
+	    (r = schema_version(s, &version)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	if (db_step(st) != DB_ROW) {
-		ret = db_error(s, "schema_version");
-		goto out;
-	}
-	version = db_column_int(st, 0);
-	release(s, st);
-	st = NULL;
 	if (version > (int)s->db->ops->n_migrations) {
 		snprintf(err, errlen,
 		    "the store has schema version %d; this agent knows %d",
@@ -2395,28 +2410,6 @@ out:
 	return ret;
 }
 
-/* max(version) of schema_version: 0 for none. */
-static int
-copy_version(struct fg_store *s, int *version)
-{
-	struct db_stmt *st = NULL;
-	int r, ret = FG_ERR_INTERNAL;
-
-	if ((r = prepare(s, "SELECT max(version) FROM schema_version", &st)) !=
-	    FG_OK) {
-		ret = r;
-		goto out;
-	}
-	if (db_step(st) != DB_ROW) {
-		ret = db_error(s, "schema_version");
-		goto out;
-	}
-	*version = db_column_int(st, 0);
-	ret = FG_OK;
-out:
-	release(s, st);
-	return ret;
-}
 
 /* One number from a statement built here (not cached: its address is
  * no literal's); no row is 0. */
@@ -2673,7 +2666,7 @@ fg_store_copy(const char *from, const char *to, const char *passfile,
 		ret = r;
 		goto out;
 	}
-	if (!schema || (r = copy_version(src, &version)) != FG_OK ||
+	if (!schema || (r = schema_version(src, &version)) != FG_OK ||
 	    version != (int)src->db->ops->n_migrations) {
 		snprintf(err, errlen,
 		    "the source is no store of schema version %d (an agent "
@@ -2708,7 +2701,7 @@ fg_store_copy(const char *from, const char *to, const char *passfile,
 	}
 	version = 0;
 	if (ntables > 0 ||
-	    (schema && (r = copy_version(dst, &version)) != FG_OK) ||
+	    (schema && (r = schema_version(dst, &version)) != FG_OK) ||
 	    version != 0) {
 		snprintf(err, errlen,
 		    "the target is not empty: a store is copied into an "
