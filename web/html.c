@@ -265,6 +265,26 @@ script_messages(enum fg_lang lang)
 	return o;
 }
 
+/* A page's form from its key hint on: the submit button (its word), the
+ * status and error lines the script writes, the noscript note; the page,
+ * taken from b. */
+static char *
+form_end(struct fg_buf *b, enum fg_lang lang, size_t submit, size_t *len)
+{
+	fg_buf_str(b, "</p>\n<button id=\"go\" type=\"submit\" disabled>");
+	fg_buf_html(b, text(lang, submit));
+	fg_buf_str(b,
+	    "</button>\n</form>\n"
+	    "<p id=\"status\" class=\"status\" role=\"status\" "
+	    "aria-live=\"polite\"></p>\n"
+	    "<p id=\"error\" class=\"error\" role=\"alert\" "
+	    "aria-live=\"assertive\" tabindex=\"-1\"></p>\n"
+	    "<noscript><p class=\"error\">");
+	fg_buf_html(b, text(lang, W_NOSCRIPT));
+	fg_buf_str(b, "</p></noscript>\n</main>\n</body>\n</html>\n");
+	return fg_buf_take(b, len);
+}
+
 static void
 head(struct fg_buf *b, enum fg_lang lang, const char *title, const char *root)
 {
@@ -377,18 +397,7 @@ fg_html_login_named(const struct fg_login_view *v, const char *user,
 	fg_buf_str(&b, "<p class=\"hint\">");
 	fg_buf_html(&b, text(lang, W_KEY_HINT));
 button:
-	fg_buf_str(&b, "</p>\n<button id=\"go\" type=\"submit\" disabled>");
-	fg_buf_html(&b, text(lang, W_SUBMIT));
-	fg_buf_str(&b,
-	    "</button>\n</form>\n"
-	    "<p id=\"status\" class=\"status\" role=\"status\" "
-	    "aria-live=\"polite\"></p>\n"
-	    "<p id=\"error\" class=\"error\" role=\"alert\" "
-	    "aria-live=\"assertive\" tabindex=\"-1\"></p>\n"
-	    "<noscript><p class=\"error\">");
-	fg_buf_html(&b, text(lang, W_NOSCRIPT));
-	fg_buf_str(&b, "</p></noscript>\n</main>\n</body>\n</html>\n");
-	return fg_buf_take(&b, len);
+	return form_end(&b, lang, W_SUBMIT, len);
 }
 
 char *
@@ -476,16 +485,5 @@ fg_html_enrol(const struct fg_invite_view *v, size_t *len)
 	}
 	fg_buf_str(&b, "<p class=\"hint\">");
 	fg_buf_html(&b, text(lang, W_ENROL_KEY_HINT));
-	fg_buf_str(&b, "</p>\n<button id=\"go\" type=\"submit\" disabled>");
-	fg_buf_html(&b, text(lang, W_ENROL_SUBMIT));
-	fg_buf_str(&b,
-	    "</button>\n</form>\n"
-	    "<p id=\"status\" class=\"status\" role=\"status\" "
-	    "aria-live=\"polite\"></p>\n"
-	    "<p id=\"error\" class=\"error\" role=\"alert\" "
-	    "aria-live=\"assertive\" tabindex=\"-1\"></p>\n"
-	    "<noscript><p class=\"error\">");
-	fg_buf_html(&b, text(lang, W_NOSCRIPT));
-	fg_buf_str(&b, "</p></noscript>\n</main>\n</body>\n</html>\n");
-	return fg_buf_take(&b, len);
+	return form_end(&b, lang, W_ENROL_SUBMIT, len);
 }

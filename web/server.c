@@ -333,6 +333,27 @@ respond_json(struct MHD_Connection *c, unsigned status, json_t *obj,
 	return respond(c, status, TYPE_JSON, s, strlen(s), extra, n_extra);
 }
 
+/* The page's answer to the agent's refusal: {"error": code}, with
+ * retry_after and its Retry-After header when the agent gave one; the log
+ * line says the agent's reason. */
+static enum MHD_Result
+respond_refusal(struct MHD_Connection *c, const char *method, const char *url,
+    unsigned status, const char *code, const struct fg_refusal *why)
+{
+	char text[512], after[16];
+	struct hdr retry = {"Retry-After", after};
+
+	log_req(c, method, url, status, "%s",
+	    refusal_text(why, text, sizeof(text)));
+	snprintf(after, sizeof(after), "%u", why->retry_after);
+	return respond_json(c, status,
+	    why->retry_after > 0
+		? json_pack("{s:s,s:i}", "error", code, "retry_after",
+		      (int)why->retry_after)
+		: json_pack("{s:s}", "error", code),
+	    &retry, why->retry_after > 0 ? 1 : 0);
+}
+
 static enum fg_lang
 request_lang(struct MHD_Connection *c)
 {
@@ -787,7 +808,7 @@ do_login(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 	struct fg_refusal why;
 	json_t *req = NULL, *reply = NULL, *page = NULL;
 	const char *bad = NULL;
-	char err[256], text[512], after[16];
+	char err[256], after[16];
 	struct hdr retry = {"Retry-After", after};
 	unsigned status = MHD_HTTP_OK;
 	bool allow = false;
@@ -819,16 +840,8 @@ do_login(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 			    op == FG_LOGIN_BEGIN ? "bad_user" : "bad_request";
 			status = MHD_HTTP_BAD_REQUEST;
 		}
-		log_req(c, method, url, status, "%s",
-		    refusal_text(&why, text, sizeof(text)));
-		page = why.retry_after > 0
-		    ? json_pack("{s:s,s:i}", "error", code, "retry_after",
-			  (int)why.retry_after)
-		    : json_pack("{s:s}", "error", code);
-		snprintf(after, sizeof(after), "%u", why.retry_after);
 		json_decref(reply);
-		return respond_json(
-		    c, status, page, &retry, why.retry_after > 0 ? 1 : 0);
+		return respond_refusal(c, method, url, status, code, &why);
 	}
 	if (r == FG_OK) {
 		if (op == FG_LOGIN_BEGIN)
@@ -1357,8 +1370,7 @@ do_invite(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 	struct fg_refusal why;
 	json_t *req = NULL, *reply = NULL, *page = NULL;
 	const char *bad = NULL;
-	char err[256], text[512], after[16];
-	struct hdr retry = {"Retry-After", after};
+	char err[256];
 	unsigned status;
 	int r;
 
@@ -1387,16 +1399,8 @@ do_invite(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 			code = "bad_request";
 			status = MHD_HTTP_BAD_REQUEST;
 		}
-		log_req(c, method, url, status, "%s",
-		    refusal_text(&why, text, sizeof(text)));
-		page = why.retry_after > 0
-		    ? json_pack("{s:s,s:i}", "error", code, "retry_after",
-			  (int)why.retry_after)
-		    : json_pack("{s:s}", "error", code);
-		snprintf(after, sizeof(after), "%u", why.retry_after);
 		json_decref(reply);
-		return respond_json(
-		    c, status, page, &retry, why.retry_after > 0 ? 1 : 0);
+		return respond_refusal(c, method, url, status, code, &why);
 	}
 	if (r == FG_OK) {
 		r = begin ? fg_reply_invite_begin(reply, &page)
