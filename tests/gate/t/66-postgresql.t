@@ -63,6 +63,33 @@ login_at() {
 	echo $? > "$T/rc.$1.$2"
 }
 
+# The race's start line: pam_exec, before pam_fido2gate, says the login
+# is ready and waits for $T/go. The logins start one by one, each once
+# the one before is at the line (pam_wrapper's set-up in pam_start is
+# not safe in two processes at once), then all are let go together.
+cat > "$T/line" <<EOF
+#!/bin/sh
+: > "$T/ready.\$PAM_SERVICE.\$PAM_USER"
+while [ ! -e "$T/go" ]; do sleep 0.01; done
+EOF
+chmod 755 "$T/line"
+sock=$SOCK
+for s in race race2; do
+	printf 'auth requisite pam_exec.so %s\nauth required %s socket=%s timeout=30\naccount required pam_permit.so\n' \
+		"$T/line" "$BUILD/pam_fido2gate.so" "$sock" > "$T/pam.d/$s"
+	sock=$SOCK2
+done
+# at_line SERVICE USER: wait (30 s at most) for that login at the line
+at_line() {
+	for _ in $(seq 3000); do
+		[ -e "$T/ready.$1.$2" ] && return 0
+		sleep 0.01
+	done
+	diag "the login of $2 at $1 did not reach the start line"
+	sed 's/^/#   /' "$T/out.$1.$2" >&2
+	return 1
+}
+
 # a key and its clone, at one counter, at both agents at once: the
 # database's compare-and-set lets exactly one in, for every user
 users="bob carol dave erin frank ivan judy ken"
@@ -72,20 +99,22 @@ for u in $users; do
 	cp "$T/key-$u" "$T/key-$u.clone"
 done
 for u in $users; do
-	login_at gate "$u" "$T/key-$u" &
-	login_at gate2 "$u" "$T/key-$u.clone" &
+	login_at race "$u" "$T/key-$u" &
+	at_line race "$u"
+	login_at race2 "$u" "$T/key-$u.clone" &
+	at_line race2 "$u"
 done
+: > "$T/go"
 wait $(jobs -p | grep -v "^$AGENT_PID\$" | grep -v "^$AGENT2_PID\$") 2> /dev/null
-sleep 0.5
 one=0
 for u in $users; do
-	a=$(cat "$T/rc.gate.$u" 2> /dev/null)
-	b=$(cat "$T/rc.gate2.$u" 2> /dev/null)
+	a=$(cat "$T/rc.race.$u" 2> /dev/null)
+	b=$(cat "$T/rc.race2.$u" 2> /dev/null)
 	if [ "$a" = 0 ] && [ "$b" = 0 ]; then
 		diag "$u: both clones got in"
 	elif [ "$a" != 0 ] && [ "$b" != 0 ]; then
 		diag "$u: neither got in ($a, $b)"
-		sed 's/^/#   /' "$T/out.gate.$u" "$T/out.gate2.$u"
+		sed 's/^/#   /' "$T/out.race.$u" "$T/out.race2.$u"
 	else
 		one=$((one + 1))
 	fi
@@ -93,6 +122,8 @@ done
 is "$one" 8 "two agents, two clones at one counter at once: exactly one login of each pair accepted"
 accepted=$(pg_sql fg "SELECT count(*) FROM audit WHERE event LIKE 'auth%' AND result = 'allow' AND \"user\" IN ('bob','carol','dave','erin','frank','ivan','judy','ken')")
 is "$accepted" 8 "the audit has eight accepted logins for them, no more"
+refused=$(pg_sql fg "SELECT count(*) FROM audit WHERE event LIKE 'auth%' AND result = 'deny' AND \"user\" IN ('bob','carol','dave','erin','frank','ivan','judy','ken')")
+is "$refused" 8 "and eight refused: every loser reached an agent and lost there"
 
 # a lock made at one agent holds at the other at once
 SOFTKEY_STATE="$T/key-gina" enrol gina > /dev/null 2>&1
