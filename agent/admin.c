@@ -547,6 +547,38 @@ op_cred_set(struct fg_agent *ag, const struct fg_peer *peer,
 }
 
 /*
+ * Has the user lost every key: keys held (other than the row except, a
+ * pending one being decided) and none of them active? Such a user's new
+ * key is the lost-key call's, whichever road it came by.
+ */
+static int
+lost_every_key(struct fg_agent *ag, const char *user, int64_t except,
+    bool *lost)
+{
+	struct fg_user u;
+	struct fg_cred *list = NULL;
+	size_t n = 0, i, held = 0, active = 0;
+	int r;
+
+	*lost = false;
+	if ((r = fg_store_user_find(ag->store, user, &u)) == FG_OK)
+		r = fg_store_creds(ag->store, u.id, false, &list, &n);
+	if (r == FG_ERR_NOTFOUND)
+		return FG_OK;
+	if (r != FG_OK)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (list[i].id == except)
+			continue;
+		held++;
+		active += strcmp(list[i].state, "active") == 0;
+	}
+	fg_cred_list_free(&list, n);
+	*lost = held > 0 && active == 0;
+	return FG_OK;
+}
+
+/*
  * Authorises an enrolment's begin: NULL, with the actor and whether it is
  * a recovery (the user had keys and has no active one left: the lost-key
  * call; or the user is an admin) in the challenge once it exists.
@@ -556,35 +588,24 @@ fg_enroll_authorize(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req, const char *user, char **actor, bool *recovery,
     bool *bootstrap)
 {
-	struct fg_user u;
-	struct fg_cred *list = NULL;
 	struct actor who;
 	json_t *reply;
-	size_t n = 0, i, active = 0;
 	int64_t admins;
-	bool second, is_admin;
-	int r;
+	bool second, is_admin, lost;
 
 	*actor = NULL;
 	*recovery = *bootstrap = false;
 	if ((reply = authorize(ag, peer, req, "enroll", user, &who)) != NULL)
 		return reply;
 	*bootstrap = who.bootstrap;
-	if (fg_store_admin_count(ag->store, user, &admins, &is_admin) != FG_OK)
-		return fg_store_failed();
-	if ((r = fg_store_user_find(ag->store, user, &u)) == FG_OK)
-		r = fg_store_creds(ag->store, u.id, false, &list, &n);
-	if (r != FG_OK && r != FG_ERR_NOTFOUND)
-		return fg_store_failed();
-	for (i = 0; i < n; i++)
-		active += strcmp(list[i].state, "active") == 0;
-	fg_cred_list_free(&list, n);
-	if (needs_second(ag, &who, &second) != FG_OK)
+	if (fg_store_admin_count(ag->store, user, &admins, &is_admin) != FG_OK ||
+	    lost_every_key(ag, user, 0, &lost) != FG_OK ||
+	    needs_second(ag, &who, &second) != FG_OK)
 		return fg_store_failed();
 	/* a key for an admin is a key to approve with: planted on another
 	 * admin's account, it would let one admin approve their own
 	 * requests; so it waits for a second admin, like a recovery */
-	*recovery = second && ((n > 0 && active == 0) || is_admin);
+	*recovery = second && (lost || is_admin);
 	if ((*actor = strdup(who.detail)) == NULL)
 		return fg_reply_error(FG_E_INTERNAL, "out of memory");
 	return NULL;
@@ -737,8 +758,18 @@ op_request_approve(struct fg_agent *ag, const struct fg_peer *peer,
 			    "new unlock");
 		}
 	}
-	if (strcmp(rq.action, "recover") == 0 && ag->cfg.recovery_delay > 0)
+	if (ag->cfg.recovery_delay > 0 && strcmp(rq.action, "recover") == 0)
 		not_before = now + ag->cfg.recovery_delay;
+	if (ag->cfg.recovery_delay > 0 && strcmp(rq.action, "invite") == 0) {
+		/* a key registered through a link by a user who lost every
+		 * key is a recovery too: the same cooling-off, in which the
+		 * user, told, may object */
+		bool lost;
+		if (lost_every_key(ag, rq.user, rq.credential, &lost) != FG_OK)
+			return fg_store_failed();
+		if (lost)
+			not_before = now + ag->cfg.recovery_delay;
+	}
 	{
 		struct fg_audit a = { .event = "approve", .user = rq.user,
 			.caller_uid = peer->uid, .caller_pid = peer->pid,

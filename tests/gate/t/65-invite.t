@@ -48,6 +48,9 @@ redirect_uri = http://localhost:$RPORT/cb
 [rate_limit]
 backoff_after = 8
 lockout_after = 0
+[admin]
+bootstrap = open
+recovery_delay = 600
 CONF
 AGENT_WRAPPER="env LD_PRELOAD=$PRE$PAM_WRAPPER_SO PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$T/agent-pam.d"
 agent_start || exit 1
@@ -189,6 +192,25 @@ got=$(/usr/bin/python3 "$TOP/tests/tools/fg_call.py" "$SOCK" <<< \
 	"{\"op\":\"invite.begin\",\"tx\":\"$tx\",\"password\":\"alice horse\"}")
 like "$got" '"error": "no_session".*"why": "expired"' "a link that expires while its page is open gives no key's challenge"
 is "$(ctl --json show alice | jq '.credentials | length')" 1 "alice still holds her one key"
+
+# --- a user who lost every key: the invited key is a recovery, with its
+# cooling-off (recovery_delay), as the lost-key call's ---
+first=$(ctl --json show alice | jq -r '.credentials[0].label')
+as_ann revoke alice "$first" > "$T/out" 2>&1
+ok $? "alice's only key is revoked (she lost it)" || diag_file "$T/out"
+invite alice
+enrol_page "$(sc "{password: \"alice horse\", save: \"$T/key-alice2.json\"}")"
+is "$(jv "$R" .outcome)" done "alice registers a new key through a new link" || diag "$R"
+request=$(jv "$R" '.text' | sed -n 's/.*request \([0-9a-f]*\)\.$/\1/p')
+as_ann --json approve "$request" > "$T/out" 2>&1
+ok $? "ann confirms it" || diag_file "$T/out"
+[ "$(sed -n '/^{/,$p' "$T/out" | jq -r '.not_before // 0')" -gt "$(date +%s)" ]
+ok $? "the confirmation gives the key a cooling-off, as a recovery" || diag_file "$T/out"
+[ "$(ctl --json show alice | jq -r '[.credentials[] | select(.state == "active") | .not_before // 0][0]')" -gt "$(date +%s)" ]
+ok $? "the agent holds the new key's cooling-off"
+browse "$(jq -nc --arg s "http://localhost:$RPORT/login" --arg f "$FRONT" \
+	--arg k "$T/key-alice2.json" '{start: $s, front: $f, user: "alice", password: "alice horse", keys: [$k]}')"
+is "$(jv "$R" .outcome)" error "during its cooling-off the recovered key signs nothing in (the agent does not offer it)"
 
 e2e_driver_stop "$ENROLLER_PID_SAVED" "${ENROLLER[1]:-}"
 done_testing
