@@ -612,11 +612,13 @@ fg_enroll_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 }
 
 /*
- * The agent answers one request at a time, so a check made here, in the
- * request that stores the key, cannot be raced; one made at enroll.begin
- * can: two enrolments begun before either finished would both pass the
- * one-user rule, and an admin registered meanwhile would find a key
- * stored that no admin's key authorised.
+ * A check made at enroll.begin can be raced: two enrolments begun before
+ * either finished would both pass the one-user rule, and an admin
+ * registered meanwhile would find a key stored that no admin's key
+ * authorised. So it is made again in the request that stores the key, for
+ * a clear refusal; and, as agents sharing one database answer at once,
+ * the store's insert holds to it in its transaction
+ * (fg_store_cred_add_first), which sends the refusal here too.
  */
 json_t *
 fg_enroll_bootstrap_recheck(struct fg_agent *ag, const struct fg_peer *peer,

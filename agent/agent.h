@@ -363,6 +363,11 @@ int fg_store_cred_get(struct fg_store *s, int64_t user_id,
 int fg_store_cred_add(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,
     const struct fg_request *rq, const struct fg_audit *a);
+/* The same, while no admin is registered and no other user known (the
+ * first-admin bootstrap): else FG_ERR_NOTFOUND and nothing written. */
+int fg_store_cred_add_first(struct fg_store *s, const char *user,
+    const uint8_t handle[32], const struct fg_cred *c,
+    const struct fg_audit *a);
 /* FG_OK when a credential (of anyone, active or not) has this ID. */
 int fg_store_cred_known(struct fg_store *s, const uint8_t *cred_id,
     size_t len);

@@ -1189,8 +1189,21 @@ op_enroll_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		    c->actor != NULL ? " " : "",
 		    c->actor != NULL ? c->actor : "",
 		    c->recovery ? " recovery: needs a second admin" : "");
-		r = fg_store_cred_add(ag->store, c->user, c->handle, &cred,
-		    c->recovery ? &rq : NULL, &au);
+		r = c->bootstrap && !ag->cfg.bootstrap_open ?
+		    fg_store_cred_add_first(ag->store, c->user, c->handle,
+			&cred, &au) :
+		    fg_store_cred_add(ag->store, c->user, c->handle, &cred,
+			c->recovery ? &rq : NULL, &au);
+	}
+	if (r == FG_ERR_NOTFOUND && c->bootstrap) {
+		/* another agent on the same database registered an admin or
+		 * enrolled another user since the recheck above */
+		if ((reply = fg_enroll_bootstrap_recheck(ag, peer,
+			 c->user)) == NULL)
+			reply = enroll_refused(ag, peer, c->user, c->actor,
+			    "the bootstrap's rule no longer held when the key "
+			    "was stored: enrol again");
+		goto out;
 	}
 	if (r != FG_OK) {
 		reply = r == FG_ERR_EXISTS ?

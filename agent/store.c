@@ -987,58 +987,77 @@ request_insert(struct fg_store *s, const struct fg_request *rq,
 	return FG_OK;
 }
 
+/* The first-admin bootstrap's rule, as a condition on ?1, the user being
+ * enrolled: no admin registered, and no other user known. */
+#define FIRST_ADMIN_ONLY                                             \
+	" NOT EXISTS (SELECT 1 FROM admins) AND NOT EXISTS"          \
+	" (SELECT 1 FROM users WHERE name <> ?1)"
+
 /* The statements that enrol c for user: the user (unless known: then
- * their handle stays), then the credential. */
+ * their handle stays), then the credential; with first, only while the
+ * first-admin bootstrap's rule holds inside the transaction (else the
+ * credential's insert makes no row). */
 static int
 cred_statements(struct fg_store *s, const char *user,
-    const uint8_t handle[32], const struct fg_cred *c, struct db_stmt **st)
+    const uint8_t handle[32], const struct fg_cred *c, bool first,
+    struct db_stmt **st)
 {
 	int r;
 
 	if ((r = prepare(s,
-		 "INSERT INTO users (name, handle, created) VALUES (?, ?, ?)"
-		 " ON CONFLICT (name) DO NOTHING",
+		 first ? "INSERT INTO users (name, handle, created)"
+			 " SELECT ?1, ?2, ?3 WHERE" FIRST_ADMIN_ONLY
+			 " ON CONFLICT (name) DO NOTHING" :
+			 "INSERT INTO users (name, handle, created)"
+			 " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
 		 &st[0])) != FG_OK ||
 	    (r = prepare(s,
-		 "INSERT INTO credentials (user_id, credential_id, alg,"
-		 " public_key, sign_count, uv, backup_eligible, backed_up,"
-		 " aaguid, fmt, label, created, state, not_before)"
-		 " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users"
-		 " WHERE name = ?",
+		 first ? "INSERT INTO credentials (user_id, credential_id,"
+			 " alg, public_key, sign_count, uv, backup_eligible,"
+			 " backed_up, aaguid, fmt, label, created, state,"
+			 " not_before) SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+			 " ?9, ?10, ?11, ?12, ?13, ?14 FROM users"
+			 " WHERE name = ?1 AND" FIRST_ADMIN_ONLY :
+			 "INSERT INTO credentials (user_id, credential_id,"
+			 " alg, public_key, sign_count, uv, backup_eligible,"
+			 " backed_up, aaguid, fmt, label, created, state,"
+			 " not_before) SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+			 " ?9, ?10, ?11, ?12, ?13, ?14 FROM users"
+			 " WHERE name = ?1",
 		 &st[1])) != FG_OK)
 		return r;
 	db_bind_text(st[0], 1, user);
 	db_bind_blob(st[0], 2, handle, 32);
 	db_bind_int64(st[0], 3, now_s());
+	db_bind_text(st[1], 1, user);
 	db_bind_blob(
-	    st[1], 1, c->cred_id, (int)c->cred_id_len);
-	db_bind_int64(st[1], 2, c->alg);
+	    st[1], 2, c->cred_id, (int)c->cred_id_len);
+	db_bind_int64(st[1], 3, c->alg);
 	db_bind_blob(
-	    st[1], 3, c->pubkey, (int)c->pubkey_len);
-	db_bind_int64(st[1], 4, c->sign_count);
-	db_bind_int64(st[1], 5, c->uv);
-	db_bind_int64(st[1], 6, c->be);
-	db_bind_int64(st[1], 7, c->bs);
-	db_bind_blob(st[1], 8, c->aaguid, 16);
-	db_bind_text(st[1], 9, c->fmt);
-	db_bind_text(st[1], 10, c->label);
-	db_bind_int64(st[1], 11, now_s());
-	db_bind_text(st[1], 12, c->state[0] != '\0' ? c->state : "active");
+	    st[1], 4, c->pubkey, (int)c->pubkey_len);
+	db_bind_int64(st[1], 5, c->sign_count);
+	db_bind_int64(st[1], 6, c->uv);
+	db_bind_int64(st[1], 7, c->be);
+	db_bind_int64(st[1], 8, c->bs);
+	db_bind_blob(st[1], 9, c->aaguid, 16);
+	db_bind_text(st[1], 10, c->fmt);
+	db_bind_text(st[1], 11, c->label);
+	db_bind_int64(st[1], 12, now_s());
+	db_bind_text(st[1], 13, c->state[0] != '\0' ? c->state : "active");
 	if (c->not_before != 0)
-		db_bind_int64(st[1], 13, c->not_before);
-	db_bind_text(st[1], 14, user);
+		db_bind_int64(st[1], 14, c->not_before);
 	return FG_OK;
 }
 
-int
-fg_store_cred_add(struct fg_store *s, const char *user,
-    const uint8_t handle[32], const struct fg_cred *c,
-    const struct fg_request *rq, const struct fg_audit *a)
+static int
+cred_add(struct fg_store *s, const char *user, const uint8_t handle[32],
+    const struct fg_cred *c, const struct fg_request *rq, bool first,
+    const struct fg_audit *a)
 {
 	struct db_stmt *st[3] = {NULL, NULL, NULL};
 	int r, ret = FG_ERR_INTERNAL;
 
-	if ((r = cred_statements(s, user, handle, c, st)) != FG_OK ||
+	if ((r = cred_statements(s, user, handle, c, first, st)) != FG_OK ||
 	    (rq != NULL && (r = request_insert(s, rq, &st[2])) != FG_OK)) {
 		ret = r;
 		goto out;
@@ -1052,6 +1071,28 @@ out:
 	release(s, st[1]);
 	release(s, st[2]);
 	return ret;
+}
+
+int
+fg_store_cred_add(struct fg_store *s, const char *user,
+    const uint8_t handle[32], const struct fg_cred *c,
+    const struct fg_request *rq, const struct fg_audit *a)
+{
+	return cred_add(s, user, handle, c, rq, false, a);
+}
+
+/*
+ * The first-admin bootstrap's enrolment: the agent checked its rule when
+ * the enrolment began and when it finished, but agents sharing one
+ * database answer at once; inside the transaction, under the writer's
+ * lock, the rule is the database's to decide.
+ */
+int
+fg_store_cred_add_first(struct fg_store *s, const char *user,
+    const uint8_t handle[32], const struct fg_cred *c,
+    const struct fg_audit *a)
+{
+	return cred_add(s, user, handle, c, NULL, true, a);
 }
 
 int
@@ -2307,7 +2348,8 @@ fg_store_invite_enrol(struct fg_store *s, const uint8_t hash[32],
 	struct db_stmt *st[4] = {NULL, NULL, NULL, NULL};
 	int r, ret = FG_ERR_INTERNAL;
 
-	if ((r = cred_statements(s, rq->user, handle, c, st)) != FG_OK ||
+	if ((r = cred_statements(s, rq->user, handle, c, false, st)) !=
+		FG_OK ||
 	    (r = request_insert(s, rq, &st[2])) != FG_OK ||
 	    (r = prepare(s,
 		 "UPDATE invitations SET used = ?2 WHERE token_hash = ?1"

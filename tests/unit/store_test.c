@@ -827,6 +827,55 @@ a_copy_holds_the_same_chain_and_gives_no_id_twice(void **state)
 	}
 }
 
+/* The first-admin bootstrap: keys for one user only, and none once an
+ * admin is registered; decided in the transaction, so that two agents on
+ * one database cannot both pass the rule. */
+static void
+the_bootstrap_enrols_one_user_until_an_admin_exists(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("enroll", "alice");
+	struct fg_request rq;
+	struct fg_cred c, *list = NULL;
+	struct fg_user u;
+	uint8_t id[16];
+	size_t n;
+
+	cred_for(&c, id, "alice", 1, "first");
+	assert_int_equal(
+	    fg_store_cred_add_first(f->s, "alice", handle_a, &c, &au), FG_OK);
+	cred_for(&c, id, "alice", 2, "second");
+	assert_int_equal(
+	    fg_store_cred_add_first(f->s, "alice", handle_a, &c, &au), FG_OK);
+
+	/* another user: nothing written, not even the user */
+	au.user = "bob";
+	cred_for(&c, id, "bob", 1, "first");
+	assert_int_equal(fg_store_cred_add_first(f->s, "bob", handle_b, &c, &au),
+	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_user_find(f->s, "bob", &u), FG_ERR_NOTFOUND);
+	assert_int_equal(audit_rows(f->s, "bob"), 0);
+	/* (with an admin's authority, bob is enrolled) */
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "bob", handle_b, &c, NULL, &au), FG_OK);
+
+	/* alice registered as admin: the bootstrap is over, for her too */
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.action, sizeof(rq.action), "admin.add");
+	snprintf(rq.user, sizeof(rq.user), "alice");
+	au = audit_for("admin.add", "alice");
+	assert_int_equal(fg_store_act(f->s, &rq, "root", &au), FG_OK);
+	au = audit_for("enroll", "alice");
+	cred_for(&c, id, "alice", 3, "third");
+	assert_int_equal(
+	    fg_store_cred_add_first(f->s, "alice", handle_a, &c, &au),
+	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_user_find(f->s, "alice", &u), FG_OK);
+	assert_int_equal(fg_store_creds(f->s, u.id, false, &list, &n), FG_OK);
+	assert_int_equal(n, 2);
+	fg_cred_list_free(&list, n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -846,6 +895,7 @@ main(int argc, char **argv)
 	    T(the_chain_can_be_walked_in_steps),
 	    T(two_writers_do_not_fork_the_chain),
 	    T(a_copy_holds_the_same_chain_and_gives_no_id_twice),
+	    T(the_bootstrap_enrols_one_user_until_an_admin_exists),
 	};
 #undef T
 
