@@ -359,10 +359,11 @@ fg_op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
 		sizeof(by)) != FG_OK)
 		return fg_store_failed();
 	if (locked_at == 0) {
-		/* not locked: only the backoff in memory, one admin's call */
+		/* not locked: only the backoff and the failed attempts
+		 * counted, one admin's call */
 		fg_audit(ag, peer, "unlock", user, NULL, "ok",
 		    "backoff cleared", who.detail);
-		fg_limits_success(ag->limits, user, 0);
+		fg_failures_clear(ag, user);
 		reply = fg_reply_ok();
 		json_object_set_new(reply, "pending", json_false());
 	} else {
@@ -371,7 +372,7 @@ fg_op_user_unlock(struct fg_agent *ag, const struct fg_peer *peer,
 			"administrator's lock cleared" :
 			"lockout cleared");
 		if (json_is_false(json_object_get(reply, "pending"))) {
-			fg_limits_success(ag->limits, user, 0);
+			fg_failures_clear(ag, user);
 			fg_notify(ag, "unlock", user, reason);
 		}
 		if (reason[0] != '\0')
@@ -787,7 +788,7 @@ op_request_approve(struct fg_agent *ag, const struct fg_peer *peer,
 	if (r != FG_OK)
 		return fg_store_failed();
 	if (strcmp(rq.action, "unlock") == 0)
-		fg_limits_success(ag->limits, rq.user, 0);
+		fg_failures_clear(ag, rq.user);
 	/* the user hears of a recovery and an unlock: they may object */
 	if (strcmp(rq.action, "recover") == 0 ||
 	    strcmp(rq.action, "unlock") == 0)

@@ -365,6 +365,12 @@ int fg_store_cred_add(struct fg_store *s, const char *user,
     const struct fg_request *rq, const struct fg_audit *a);
 /* The same, while no admin is registered and no other user known (the
  * first-admin bootstrap): else FG_ERR_NOTFOUND and nothing written. */
+/* A failed attempt of user counted in the store (*n: the count now, the
+ * count restarting after window_ms without one); and forgotten. A login
+ * (fg_store_cred_used) forgets them too. */
+int fg_store_failure_add(struct fg_store *s, const char *user,
+    int64_t now_ms, int64_t window_ms, int64_t *n);
+int fg_store_failures_clear(struct fg_store *s, const char *user);
 int fg_store_cred_add_first(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,
     const struct fg_audit *a);
@@ -743,6 +749,8 @@ json_t *fg_attempt_refused(struct fg_agent *ag, const struct fg_peer *peer,
     enum fg_purpose purpose);
 /* FG_OK: user is not locked; FG_ERR_DENIED: locked (after failures or by
  * an administrator); FG_ERR_STORE: cannot tell (refuse). */
+/* The user's failed attempts forgotten (an unlock): here and in the store. */
+void fg_failures_clear(struct fg_agent *ag, const char *user);
 int fg_locked(struct fg_agent *ag, const char *user);
 json_t *fg_denied(void);
 json_t *fg_store_failed(void);

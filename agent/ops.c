@@ -254,14 +254,22 @@ decoy_list(struct fg_agent *ag, const char *user, json_t *allow)
 void
 fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 {
-	unsigned n = fg_limits_fail(ag->limits, &ag->cfg, user, caller,
-	    fg_now_ms());
+	int64_t now = fg_now_ms(), shared;
+	unsigned n = fg_limits_fail(ag->limits, &ag->cfg, user, caller, now);
 	struct fg_peer peer = { .uid = caller, .pid = pid };
 	struct fg_audit a;
 	char why[96];
 
-	if (user == NULL || ag->cfg.lockout_after == 0 ||
-	    n < ag->cfg.lockout_after)
+	if (user == NULL || ag->cfg.lockout_after == 0)
+		return;
+	/* the lockout counts the attempts made at every agent on the
+	 * store; the backoff, this agent's. A store that cannot count
+	 * leaves this agent's own count, never less. */
+	if (fg_store_failure_add(ag->store, user, now,
+		(int64_t)ag->cfg.failure_window * 1000, &shared) == FG_OK &&
+	    shared > (int64_t)n)
+		n = shared < 1000000 ? (unsigned)shared : 1000000;
+	if (n < ag->cfg.lockout_after)
 		return;
 	snprintf(why, sizeof(why), "%u failed attempts", n);
 	a = audit_record(&peer, "lockout", user, NULL, "deny", why);
@@ -271,6 +279,18 @@ fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 		    user);
 	else if (n == ag->cfg.lockout_after)
 		fg_notify(ag, "lockout", user, why);
+}
+
+/* The user's failed attempts forgotten, here and in the store. */
+void
+fg_failures_clear(struct fg_agent *ag, const char *user)
+{
+	fg_limits_success(ag->limits, user, 0);
+	if (fg_store_failures_clear(ag->store, user) != FG_OK)
+		fprintf(stderr, "fido2gated: cannot clear the failed attempts "
+				"of %s in the store; they expire after "
+				"failure_window\n",
+		    user);
 }
 
 int

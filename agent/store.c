@@ -1209,25 +1209,109 @@ int
 fg_store_cred_used(struct fg_store *s, int64_t id, uint32_t count,
     uint8_t flags, const struct fg_audit *a)
 {
-	struct db_stmt *st = NULL;
+	struct db_stmt *st[2] = {NULL, NULL};
 	int r, ret = FG_ERR_INTERNAL;
 
-	/* the WHERE clause re-checks the counter inside the transaction */
+	/* the user's failed attempts end with a login; the WHERE clause
+	 * re-checks the counter inside the transaction */
 	if ((r = prepare(s,
+		 "DELETE FROM failures WHERE \"user\" = (SELECT u.name"
+		 " FROM users u JOIN credentials c ON c.user_id = u.id"
+		 " WHERE c.id = ?)",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s,
 		 "UPDATE credentials SET sign_count = ?, last_used = ?,"
 		 " backed_up = ? WHERE id = ? AND state = 'active'"
 		 " AND suspicious = 0"
 		 " AND (sign_count < ?1 OR (?1 = 0 AND sign_count = 0))",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_int64(st[0], 1, id);
+	db_bind_int64(st[1], 1, count);
+	db_bind_int64(st[1], 2, now_s());
+	db_bind_int64(st[1], 3, (flags & FG_AD_BS) != 0);
+	db_bind_int64(st[1], 4, id);
+	ret = change(s, st, 2, true, a, false);
+out:
+	release(s, st[0]);
+	release(s, st[1]);
+	return ret;
+}
+
+/*
+ * One more failed attempt of user, at now_ms: counted in the store, so
+ * that every agent on it counts every attempt (a guesser spreading tries
+ * over several agents gains nothing); a count whose last failure is more
+ * than window_ms old starts again. *n: the count with this one.
+ */
+int
+fg_store_failure_add(struct fg_store *s, const char *user, int64_t now_ms,
+    int64_t window_ms, int64_t *n)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*n = 0;
+	if ((r = prepare(s,
+		 "INSERT INTO failures (\"user\", n, last_fail)"
+		 " VALUES (?1, 1, ?2) ON CONFLICT (\"user\") DO UPDATE"
+		 " SET n = CASE WHEN ?2 - failures.last_fail > ?3 THEN 1"
+		 " ELSE failures.n + 1 END, last_fail = ?2 RETURNING n",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	db_bind_int64(st, 1, count);
-	db_bind_int64(st, 2, now_s());
-	db_bind_int64(st, 3, (flags & FG_AD_BS) != 0);
-	db_bind_int64(st, 4, id);
-	ret = change(s, &st, 1, true, a, false);
+	db_bind_text(st, 1, user);
+	db_bind_int64(st, 2, now_ms);
+	db_bind_int64(st, 3, window_ms);
+	if ((r = begin(s)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (db_step(st) != DB_ROW) {
+		ret = db_error(s, "failures");
+		goto out;
+	}
+	*n = db_column_int64(st, 0);
+	if (db_step(st) != DB_DONE) {
+		ret = db_error(s, "failures");
+		goto out;
+	}
+	ret = exec(s, "COMMIT");
 out:
+	if (ret != FG_OK)
+		rollback(s);
+	release(s, st);
+	return ret;
+}
+
+/* The user's failed attempts forgotten (an admin's unlock). */
+int
+fg_store_failures_clear(struct fg_store *s, const char *user)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s, "DELETE FROM failures WHERE \"user\" = ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_text(st, 1, user);
+	if ((r = begin(s)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if (db_step(st) != DB_DONE) {
+		ret = db_error(s, "failures");
+		goto out;
+	}
+	ret = exec(s, "COMMIT");
+out:
+	if (ret != FG_OK)
+		rollback(s);
 	release(s, st);
 	return ret;
 }
@@ -2383,7 +2467,7 @@ out:
  * and this list lacks stops every copy rather than being left behind. */
 static const char *const copy_tables[] = { "users", "credentials", "audit",
 	"lockouts", "secrets", "signing_keys", "approvals", "admins",
-	"requests", "invitations" };
+	"requests", "invitations", "failures" };
 #define COPY_TABLES (sizeof(copy_tables) / sizeof(copy_tables[0]))
 
 /* The store's own bookkeeping, made by the migrations, not copied. */

@@ -207,6 +207,11 @@ static const char *const pg_migrations[] = {
 	"  FOR EACH ROW WHEN (OLD.hash IS NOT NULL"
 	"    OR NEW.id IS DISTINCT FROM OLD.id)"
 	"  EXECUTE FUNCTION audit_append_only();",
+	/* 10 */
+	"CREATE TABLE failures ("
+	"  \"user\" TEXT PRIMARY KEY,"
+	"  n BIGINT NOT NULL CHECK (n > 0),"
+	"  last_fail BIGINT NOT NULL);",
 };
 
 /* libpq's messages end with a newline, ours do not. */

@@ -203,6 +203,12 @@ static const char *const lite_migrations[] = {
 	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
 	"  WHEN OLD.hash IS NOT NULL OR NEW.id IS NOT OLD.id"
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+	/* 10: a user's failed attempts, counted by every agent on the store
+	 * (in ms, as the backoff's clock) */
+	"CREATE TABLE failures ("
+	"  user TEXT PRIMARY KEY,"
+	"  n INTEGER NOT NULL CHECK (n > 0),"
+	"  last_fail INTEGER NOT NULL);",
 };
 /* Create the file ourselves, 0600 and never through a symlink, so that
  * SQLite (which copies the database's mode to -wal and -shm) never makes a

@@ -21,10 +21,11 @@ pg_start
 ok $? "a PostgreSQL cluster on a Unix socket" || exit 1
 pg_createdb fg
 DB="postgresql:$(pg_conninfo fg)"
+printf '[rate_limit]\nbackoff_after = 4\nlockout_after = 4\n' | write_conf
 
 agent_start
 ok $? "the agent starts on store = postgresql:..." || exit 1
-is "$(pg_sql fg 'SELECT max(version) FROM schema_version')" 9 \
+is "$(pg_sql fg 'SELECT max(version) FROM schema_version')" 10 \
 	"the schema was made on PostgreSQL, every migration"
 enrol alice > /dev/null 2>&1
 ok $? "enrol alice"
@@ -131,6 +132,17 @@ ctl lock gina --reason "a lost laptop" > /dev/null 2>&1
 ok $? "gina is locked at the first agent"
 SERVICE=gate2 pam_auth gina SOFTKEY_STATE="$T/key-gina" < /dev/null
 ok $((! $?)) "and refused at the second"
+
+# failed attempts count at every agent: two at each of the two lock a
+# user out at lockout_after = 4, as four at one agent would
+SOFTKEY_STATE="$T/key-hank" enrol hank > /dev/null 2>&1
+for s in gate gate2 gate gate2; do
+	SERVICE=$s pam_auth hank SOFTKEY_STATE="$T/key-bob" < /dev/null
+done
+is "$(pg_sql fg "SELECT count(*) FROM audit WHERE event = 'lockout' AND \"user\" = 'hank'")" 1 \
+	"two failed attempts at each agent lock hank out (lockout_after = 4)"
+SERVICE=gate2 pam_auth hank SOFTKEY_STATE="$T/key-hank" < /dev/null
+ok $((! $?)) "and his own key is refused at either agent" || diag "$OUT"
 
 ctl audit --verify > "$T/verify" 2>&1
 ok $? "one audit chain, intact, whichever agent wrote" || diag_file "$T/verify"

@@ -31,7 +31,8 @@ SELECT kid, alg, jwk, created, retired FROM signing_keys ORDER BY 1;
 SELECT id, $u, sid, client, created, consumed, revoked FROM approvals ORDER BY 1;
 SELECT name, created, added_by FROM admins ORDER BY 1;
 SELECT id, action, $u, credential, requested_by, requested_cred, reason, created, expires, approved_by, approved_cred, approved FROM requests ORDER BY 1;
-SELECT lower(hex(token_hash)), $u, created_by, created, expires, used FROM invitations ORDER BY 1;"
+SELECT lower(hex(token_hash)), $u, created_by, created, expires, used FROM invitations ORDER BY 1;
+SELECT $u, n, last_fail FROM failures ORDER BY 1;"
 }
 dump_lite() {
 	sqlite3 "$1" "$(dump_sql user)"
