@@ -26,7 +26,7 @@ e2e_cleanup() {
 	done
 	E2E_PIDS=
 }
-trap 'e2e_cleanup; agent_stop; rm -rf "$T"' EXIT
+trap 'e2e_cleanup; gate_cleanup' EXIT
 
 e2e_gone() { ! kill -0 "$1" 2> /dev/null; }
 

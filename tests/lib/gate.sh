@@ -11,7 +11,61 @@ AGENT_STATUS=
 AGENT_WRAPPER=${AGENT_WRAPPER:-}
 export SOFTKEY_STATE="$T/key"
 
-trap 'agent_stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+# FG_TEST_STORE: the backend the agent is started on, asked by the test
+# harness (only tests read it; the agent and the PAM module read no
+# environment). sqlite, the default: the file $DB. postgresql: a database
+# of its own in a throwaway cluster (tests/lib/pg.sh) made here and
+# removed at exit, or, with FG_TEST_PGT (71-on-postgresql.t), in a cluster
+# that is already up, in that folder; $DB is then postgresql:CONNINFO.
+# A test that reads or writes the store behind the agent's back does it
+# through store_sql, or says it is SQLite's alone with sqlite_only.
+FG_TEST_STORE=${FG_TEST_STORE:-sqlite}
+STORE_PGDB=
+STORE_OWN_PG=
+
+# gate_cleanup: the agent stopped, the store's cluster or database gone,
+# $T removed; a test's own EXIT trap ends with it
+gate_cleanup() {
+	agent_stop
+	if [ -n "$STORE_OWN_PG" ]; then
+		pg_cleanup
+	elif [ -n "$STORE_PGDB" ]; then
+		# and the copies a test made of it, named after it
+		# (60-audit-chain's ${STORE_PGDB}_pristine)
+		for d in $(pg_sql postgres "SELECT datname FROM pg_database
+			WHERE starts_with(datname, '$STORE_PGDB')" 2> /dev/null); do
+			pg_sql postgres "DROP DATABASE \"$d\" WITH (FORCE)" \
+				> /dev/null 2>&1
+		done
+	fi
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap gate_cleanup EXIT
+
+# store_sql SQL: SQL run in the agent's store, behind its back, by
+# sqlite3 or psql (the rows unaligned, columns split by |, alike in both).
+# Keep to SQL both understand: "user" quoted, no strftime or char().
+store_sql() {
+	if [ "$FG_TEST_STORE" = postgresql ]; then
+		pg_sql "$STORE_PGDB" "$1"
+	else
+		sqlite3 "$DB" "$1"
+	fi
+}
+
+# on_postgresql: the store is PostgreSQL (for the lines SQL cannot share)
+on_postgresql() {
+	[ "$FG_TEST_STORE" = postgresql ]
+}
+
+# sqlite_only WHY: the whole test is about SQLite's file; on another
+# backend it is skipped, with the reason
+sqlite_only() {
+	if [ "$FG_TEST_STORE" != sqlite ]; then
+		echo "1..0 # SKIP SQLite's alone: $1"
+		exit 0
+	fi
+}
 
 # write_conf: the agent's config, our RP ID plus any lines on stdin. Root
 # and the admin group act without an admin's key until an admin is
@@ -59,6 +113,32 @@ agent_stop() {
 agent_alive() {
 	[ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2> /dev/null
 }
+
+# the store the agent is started on: FG_TEST_STORE, above
+case $FG_TEST_STORE in
+sqlite) ;;
+postgresql)
+	. "$TOP/tests/lib/pg.sh"
+	if why=$(pg_missing); then
+		echo "1..0 # SKIP FG_TEST_STORE=postgresql: $why"
+		exit 0
+	fi
+	if [ -n "${FG_TEST_PGT:-}" ]; then
+		PGT=$FG_TEST_PGT
+	else
+		STORE_OWN_PG=1
+		pg_start || { echo "Bail out! no PostgreSQL cluster for the store"; exit 1; }
+	fi
+	STORE_PGDB="fg_${T##*.}"
+	pg_createdb "$STORE_PGDB" || { echo "Bail out! no database $STORE_PGDB"; exit 1; }
+	DB="postgresql:$(pg_conninfo "$STORE_PGDB")"
+	diag "the store: $DB"
+	;;
+*)
+	echo "Bail out! FG_TEST_STORE=$FG_TEST_STORE: sqlite or postgresql"
+	exit 1
+	;;
+esac
 
 ctl() {
 	"$BUILD/fido2gatectl" --socket "$SOCK" "$@"

@@ -70,9 +70,16 @@ like "$got" '"ok": true' "printable text, accents included, is kept"
 unlike "$(ctl audit --limit 50)" "auth.finish +root +allow" "no forged record shows"
 
 # a record an older agent may have stored, written straight into the store
+# (on PostgreSQL with its id from audit_seq, as the agent takes it)
 agent_stop
-sqlite3 "$DB" "PRAGMA trusted_schema=1; INSERT INTO audit (ts, event, user, caller_uid, result, reason) \
-	VALUES (0, 'auth.abort', 'alice', 0, 'deny', 'x' || char(10) || 'forged' || char(27) || '[2J' || char(155) || 'y' || char(8238));"
+if on_postgresql; then
+	store_sql "INSERT INTO audit (id, ts, event, \"user\", caller_uid, result, reason) \
+		SELECT last + 1, 0, 'auth.abort', 'alice', 0, 'deny', 'x' || chr(10) || 'forged' || chr(27) || '[2J' || chr(155) || 'y' || chr(8238) FROM audit_seq; \
+		UPDATE audit_seq SET last = last + 1;"
+else
+	sqlite3 "$DB" "PRAGMA trusted_schema=1; INSERT INTO audit (ts, event, user, caller_uid, result, reason) \
+		VALUES (0, 'auth.abort', 'alice', 0, 'deny', 'x' || char(10) || 'forged' || char(27) || '[2J' || char(155) || 'y' || char(8238));"
+fi
 agent_start
 human=$(ctl audit --limit 50)
 like "$human" 'x\\x0aforged\\x1b\[2J\\xc2\\x9by\\xe2\\x80\\xae' "the human audit shows control characters escaped"

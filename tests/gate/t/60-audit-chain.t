@@ -8,7 +8,9 @@
 # writes to its log every [audit] anchor_every records. Stores of the
 # previous schema are chained at the upgrade. audit --user and --since
 # filter in the agent; every login decision says which PAM service, remote
-# host and tty it came from.
+# host and tty it came from. On PostgreSQL too (71-on-postgresql.t): the
+# tampering is done with psql on copies of the database, and audit
+# --verify --db FILE, which reads SQLite files only, is skipped.
 . "$(dirname "$0")/../../lib/tap.sh"
 . "$(dirname "$0")/../../lib/gate.sh"
 
@@ -123,14 +125,20 @@ verify() {
 	out=$(ctl audit --verify "$@")
 	local h=$?
 	[ "$j" = "$h" ] || echo "# --json exited $j, the human verdict $h"
-	offline=$("$BUILD/fido2gatectl" audit --verify --db "$DB" "$@")
-	local o=$?
-	[ "$o" = "$h" ] && [ "$offline" = "$out" ] ||
-		echo "# the offline verdict ($o) differs: $offline"
+	if ! on_postgresql; then
+		offline=$("$BUILD/fido2gatectl" audit --verify --db "$DB" "$@")
+		local o=$?
+		[ "$o" = "$h" ] && [ "$offline" = "$out" ] ||
+			echo "# the offline verdict ($o) differs: $offline"
+	fi
 	return $h
 }
 # the offline verdict, after verify: the same as the agent's
 same_offline() { # WHAT
+	if on_postgresql; then
+		skip 1 "audit --verify --db reads SQLite files only"
+		return 0
+	fi
 	is "$offline" "$out" "$1: audit --verify --db FILE, without the agent, says the same"
 }
 verify
@@ -152,19 +160,36 @@ is $? 2 "--db without --verify is a usage error"
 agent_stop
 ok $? "the agent stops"
 
-# every case below starts from a copy of this store
-mkdir "$T/pristine"
-cp "$DB"* "$T/pristine/"
-ok $((! $(ls "$T/pristine" | wc -l) >= 1)) "the store is kept aside"
+# every case below starts from a copy of this store (on PostgreSQL a
+# database made from it as a template, which gate.sh drops at exit)
+# fresh_copy: the store as it was kept aside
+if on_postgresql; then
+	pg_sql postgres "CREATE DATABASE \"${STORE_PGDB}_pristine\" TEMPLATE \"$STORE_PGDB\""
+	ok $? "the store is kept aside"
+	fresh_copy() {
+		pg_sql postgres "DROP DATABASE \"$STORE_PGDB\" WITH (FORCE)" &&
+			pg_sql postgres "CREATE DATABASE \"$STORE_PGDB\" TEMPLATE \"${STORE_PGDB}_pristine\""
+	}
+	unguard="ALTER TABLE audit DISABLE TRIGGER USER;"
+else
+	mkdir "$T/pristine"
+	cp "$DB"* "$T/pristine/"
+	ok $((! $(ls "$T/pristine" | wc -l) >= 1)) "the store is kept aside"
+	fresh_copy() {
+		rm -f "$DB" "$DB-wal" "$DB-shm"
+		cp "$T/pristine/"* "$T/"
+	}
+	unguard="DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
+fi
 
-# tamper NAME SQL: a fresh copy of the store, changed by sqlite3 with the
-# append-only triggers dropped first, as root could; the agent restarted
+# tamper NAME SQL: a fresh copy of the store, changed by sqlite3 or psql
+# with the append-only triggers dropped first, as root could; the agent
+# restarted
 tamper() {
 	agent_stop
-	rm -f "$DB" "$DB-wal" "$DB-shm"
-	cp "$T/pristine/"* "$T/"
-	sqlite3 "$DB" "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; $2" 2> "$T/err"
-	ok $? "$1 (sqlite3)" || diag_file "$T/err"
+	fresh_copy
+	store_sql "$unguard $2" 2> "$T/err"
+	ok $? "$1 (SQL)" || diag_file "$T/err"
 	agent_start
 }
 # bad ID PROBLEM DESCRIPTION [ANCHORS...]: verify names exactly that record
@@ -192,11 +217,11 @@ tamper "delete record 6 and renumber the rest" \
 	 UPDATE audit SET id = -id - 1 WHERE id < 0"
 bad 6 edited "a record deleted and the ids closed up"
 tamper "plant a record with id 0, which audit would list" \
-	"INSERT INTO audit (id, ts, event, user, caller_uid, caller_pid, result, reason, prev, hash)
+	"INSERT INTO audit (id, ts, event, \"user\", caller_uid, caller_pid, result, reason, prev, hash)
 	 SELECT 0, ts, 'admin.add', 'mallory', 0, 1, 'ok', 'admin registered', prev, hash FROM audit WHERE id = 1"
 bad 0 inserted "a record planted below the first"
 tamper "plant a record with a negative id and no hash" \
-	"INSERT INTO audit (id, ts, event, user, result) VALUES (-7, 1, 'approve', 'mallory', 'ok')"
+	"INSERT INTO audit (id, ts, event, \"user\", result) VALUES (-7, 1, 'approve', 'mallory', 'ok')"
 bad -7 inserted "a record planted with a negative id"
 tamper "delete records $((n - 2)) to $n" "DELETE FROM audit WHERE id >= $((n - 2))"
 verify
@@ -206,48 +231,63 @@ bad $((n - 2)) truncated "the same, whatever the order of the anchors" --anchor 
 ctl unlock carol > /dev/null
 bad $((n - 2)) deleted "the tail cut and a new record written after it: the ids jump, found without an anchor"
 
-# rehash DB MODE ID: an independent implementation of the documented
-# serialisation (docs/architecture.md), for forgeries that fit it.
+# rehash STORE MODE ID [PSQL]: an independent implementation of the
+# documented serialisation (docs/architecture.md), for forgeries that fit
+# it, on the SQLite file or, through psql, on PostgreSQL (the rows as
+# psql's json_agg gives them, columns in the table's order).
 # rewrite: record ID edited, and it and every record after it given a
 # fresh prev and hash; renumber: record ID deleted, the later ones
 # renumbered down and rehashed, each keeping the prev it had.
 cat > "$T/rehash.py" << 'PY'
-import hashlib, sqlite3, struct, sys
-db = sqlite3.connect(sys.argv[1])
-mode, at = sys.argv[2], int(sys.argv[3])
-db.execute("DROP TRIGGER audit_no_update")
-db.execute("DROP TRIGGER audit_no_delete")
-if mode == "rewrite":
-    db.execute("UPDATE audit SET reason = 'nothing happened' WHERE id = ?", (at,))
+import hashlib, json, sqlite3, struct, subprocess, sys
+where, mode, at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if where.startswith("postgresql:"):
+    # one psql a statement: what goes into them is numbers and hex
+    def sql(q):
+        return subprocess.run([sys.argv[4], "-X", "-q", "-At", "-v",
+                               "ON_ERROR_STOP=1", "-d", where[11:], "-c", q],
+                              check=True, capture_output=True, text=True).stdout
+    def rows():
+        return json.loads(sql("SELECT json_agg(a ORDER BY id) FROM audit a"))
+    commit = lambda: None
+    sql("ALTER TABLE audit DISABLE TRIGGER USER")
 else:
-    db.execute("DELETE FROM audit WHERE id = ?", (at,))
-    db.execute("UPDATE audit SET id = -id WHERE id > ?", (at,))
-    db.execute("UPDATE audit SET id = -id - 1 WHERE id < 0")
+    db = sqlite3.connect(where)
+    sql = db.execute
+    def rows():
+        cur = db.execute("SELECT * FROM audit ORDER BY id")
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+    commit = db.commit
+    sql("DROP TRIGGER audit_no_update")
+    sql("DROP TRIGGER audit_no_delete")
+if mode == "rewrite":
+    sql("UPDATE audit SET reason = 'nothing happened' WHERE id = %d" % at)
+else:
+    sql("DELETE FROM audit WHERE id = %d" % at)
+    sql("UPDATE audit SET id = -id WHERE id > %d" % at)
+    sql("UPDATE audit SET id = -id - 1 WHERE id < 0")
 def lp(b): return struct.pack(">I", len(b)) + b
-cols = [c[0] for c in db.execute("SELECT * FROM audit LIMIT 0").description]
 prev = "0" * 64
-for row in db.execute("SELECT * FROM audit ORDER BY id").fetchall():
-    rec = dict(zip(cols, row))
+for rec in rows():
     if mode == "rewrite":
         rec["prev"] = prev
     m = hashlib.sha256(lp(b"fido2gate audit record v1"))
-    for c in cols:
-        v = rec[c]
+    for c, v in rec.items():
         if c == "hash" or v is None: continue
         m.update(lp(c.encode()))
         if isinstance(v, int): m.update(b"i" + struct.pack(">q", v))
         else: m.update(b"t" + lp(v.encode()))
     prev = m.hexdigest()
     if rec["id"] >= at:
-        db.execute("UPDATE audit SET prev = ?, hash = ? WHERE id = ?",
-                   (rec["prev"], prev, rec["id"]))
-db.commit()
+        sql("UPDATE audit SET prev = '%s', hash = '%s' WHERE id = %d"
+            % (rec["prev"], prev, rec["id"]))
+commit()
 PY
 rehash() { # WHAT MODE ID
 	agent_stop
-	rm -f "$DB" "$DB-wal" "$DB-shm"
-	cp "$T/pristine/"* "$T/"
-	python3 "$T/rehash.py" "$DB" "$2" "$3" > "$T/err" 2>&1
+	fresh_copy
+	python3 "$T/rehash.py" "$DB" "$2" "$3" "${PG_BIN:-}/psql" > "$T/err" 2>&1
 	ok $? "$1 (python3)" || diag_file "$T/err"
 	agent_start
 }
@@ -272,20 +312,33 @@ tamper "add the column and fill it in an old record" \
 bad 2 edited "a value put in the added column"
 
 # --- a store of the previous schema is chained at the upgrade ---
-tamper "turn the store back into schema 8" \
-	"DROP INDEX audit_user; ALTER TABLE audit DROP COLUMN prev;
-	 ALTER TABLE audit DROP COLUMN hash; DELETE FROM schema_version WHERE version = 9;
-	 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-	   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-	 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-	   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
-is "$(sqlite3 "$DB" 'SELECT max(version) FROM schema_version')" 9 "the agent upgraded it"
+# (schema 8: the tables of the migrations after 9 go too)
+latest=$(store_sql 'SELECT max(version) FROM schema_version')
+later="DROP TABLE failures;"
+if on_postgresql; then
+	tamper "turn the store back into schema 8" \
+		"DROP TRIGGER audit_no_update ON audit; DROP INDEX audit_user;
+		 ALTER TABLE audit DROP COLUMN prev, DROP COLUMN hash;
+		 DELETE FROM schema_version WHERE version >= 9; $later
+		 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+		   FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+		 ALTER TABLE audit ENABLE TRIGGER USER;"
+else
+	tamper "turn the store back into schema 8" \
+		"DROP INDEX audit_user; ALTER TABLE audit DROP COLUMN prev;
+		 ALTER TABLE audit DROP COLUMN hash; DELETE FROM schema_version WHERE version >= 9; $later
+		 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+		   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+		 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+		   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+fi
+is "$(store_sql 'SELECT max(version) FROM schema_version')" "$latest" "the agent upgraded it"
 verify
 ok $? "its $n old records are chained: intact"
 like "$out" "^intact, $n records, head $n " "all of them"
-sqlite3 "$DB" "UPDATE audit SET reason = 'x' WHERE id = 2" 2> "$T/err"
+store_sql "UPDATE audit SET reason = 'x' WHERE id = 2" 2> "$T/err"
 ok $((! $?)) "the upgraded table still refuses updates"
-sqlite3 "$DB" "DELETE FROM audit WHERE id = 2" 2> "$T/err"
+store_sql "DELETE FROM audit WHERE id = 2" 2> "$T/err"
 ok $((! $?)) "and deletes"
 
 done_testing

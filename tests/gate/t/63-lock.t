@@ -33,7 +33,7 @@ while True:
     c, _ = s.accept(); held.append(c)
 ' "$HANG" &
 HANG_PID=$!
-trap 'kill $HANG_PID 2> /dev/null; agent_stop; rm -rf "$T"' EXIT
+trap 'kill $HANG_PID 2> /dev/null; gate_cleanup' EXIT
 
 # the notify command: records its arguments, then does what $T/mode says
 cat > "$T/notify.sh" << EOF
@@ -89,9 +89,10 @@ is_audited "and the notification is audited as sent" "notify +alice +ok .*sent"
 # two earlier homeserver logins of alice's, one to each client, one of
 # them not yet consumed (written into the store as the gate would)
 agent_stop
-sqlite3 "$DB" "INSERT INTO approvals (user, sid, client, created, consumed) VALUES
-	('alice', 'sid-synapse', 'synapse', strftime('%s'), strftime('%s')),
-	('alice', 'sid-slow', 'slow', strftime('%s'), NULL);"
+now=$(date +%s)
+store_sql "INSERT INTO approvals (\"user\", sid, client, created, consumed) VALUES
+	('alice', 'sid-synapse', 'synapse', $now, $now),
+	('alice', 'sid-slow', 'slow', $now, NULL);"
 agent_start || exit 1
 
 # --- who may lock, and with what ---
@@ -124,7 +125,7 @@ ok "$([ "$ms" -lt 11000 ] && echo 0 || echo 1)" "the lock answered within its bo
 is_audited "the lock is audited with its reason" "lock +alice +ok .*phished: incident 42"
 is_audited "each failed logout is audited" "lock.logout +alice +error .*session sid-slow not logged out"
 is_audited "the other one too" "lock.logout +alice +error .*session sid-synapse not logged out"
-is "$(sqlite3 "$DB" "SELECT count(*) FROM approvals WHERE user = 'alice' AND revoked IS NULL AND consumed IS NULL")" 0 \
+is "$(store_sql "SELECT count(*) FROM approvals WHERE \"user\" = 'alice' AND revoked IS NULL AND consumed IS NULL")" 0 \
 	"the store holds no approval a login could consume"
 
 # --- every path refuses ---

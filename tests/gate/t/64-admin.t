@@ -176,7 +176,7 @@ admin_ctl ann admin remove cara > "$T/out" 2>&1
 req=$(sed -n 's/.*fido2gatectl approve \([0-9a-f]*\).*/\1/p' "$T/out")
 ok "$([ -n "$req" ]; echo $?)" "removing an admin is a request too"
 agent_stop
-sqlite3 "$DB" "UPDATE requests SET expires = 1 WHERE id = '$req'"
+store_sql "UPDATE requests SET expires = 1 WHERE id = '$req'"
 agent_start
 admin_ctl cara approve "$req" > "$T/out" 2>&1
 ok $((! $?)) "an expired request cannot be approved"

@@ -86,9 +86,16 @@ like "$LINK" "^http://localhost:$FPORT/enrol/[A-Za-z0-9_-]{43}$" \
 	"the link is the front's /enrol/ and a token of 256 bits (43 base64url characters)"
 token=${LINK##*/}
 hash=$(printf '%s' "$token" | tr -- '-_' '+/' | base64 -d 2> /dev/null | sha256sum | cut -c1-64)
-is "$(sqlite3 "$DB" "SELECT count(*) FROM invitations WHERE hex(token_hash) = upper('$hash')")" 1 \
+if on_postgresql; then
+	hex="encode(token_hash, 'hex')"
+	holds="position(convert_to('$token', 'UTF8') IN token_hash) > 0"
+else
+	hex="lower(hex(token_hash))"
+	holds="instr(CAST(token_hash AS TEXT), '$token') > 0"
+fi
+is "$(store_sql "SELECT count(*) FROM invitations WHERE $hex = '$hash'")" 1 \
 	"the store keeps the token's SHA-256"
-is "$(sqlite3 "$DB" "SELECT count(*) FROM invitations WHERE instr(CAST(token_hash AS TEXT), '$token') > 0 OR user LIKE '%$token%'")" 0 \
+is "$(store_sql "SELECT count(*) FROM invitations WHERE $holds OR \"user\" LIKE '%$token%'")" 0 \
 	"and never the token"
 unlike "$(ctl audit --limit 5; cat "$T/agent.log")" "$token" "nor does the audit or the agent's log"
 like "$(ctl --json audit --limit 3 | jq -c '.[] | select(.event == "invite")')" \
@@ -178,7 +185,7 @@ is "$(jv "$R" '.text | fromjson | .claims.preferred_username')" alice "as alice"
 
 # --- an expired link ---
 invite alice
-sqlite3 "$DB" "UPDATE invitations SET expires = 1 WHERE used IS NULL"
+store_sql "UPDATE invitations SET expires = 1 WHERE used IS NULL"
 enrol_page "$(sc '{password: "alice horse"}')"
 is "$(jv "$R" '.outcome + " " + (.status | tostring)')" "page 410" "an expired link is refused (410)"
 like "$(jv "$R" .text)" "has expired" "the page says it expired"
@@ -187,7 +194,7 @@ like "$(ctl audit --limit 3)" "invite\.open +alice +deny +uid=[0-9]+ invitation 
 invite alice
 tx=$(/usr/bin/python3 "$TOP/tests/tools/fg_call.py" "$SOCK" <<< \
 	"{\"op\":\"invite.open\",\"token\":\"${LINK##*/}\"}" | jq -r .tx)
-sqlite3 "$DB" "UPDATE invitations SET expires = 1 WHERE used IS NULL"
+store_sql "UPDATE invitations SET expires = 1 WHERE used IS NULL"
 got=$(/usr/bin/python3 "$TOP/tests/tools/fg_call.py" "$SOCK" <<< \
 	"{\"op\":\"invite.begin\",\"tx\":\"$tx\",\"password\":\"alice horse\"}")
 like "$got" '"error": "no_session".*"why": "expired"' "a link that expires while its page is open gives no key's challenge"

@@ -12,6 +12,8 @@ if why=$(pg_missing); then
 	echo "1..0 # SKIP $why"
 	exit 0
 fi
+# its stores are its own, whatever FG_TEST_STORE says
+FG_TEST_STORE=sqlite
 . "$TOP/tests/lib/gate.sh"
 AGENT2_PID=
 trap 'agent_stop; [ -z "$AGENT2_PID" ] || { kill "$AGENT2_PID"; wait "$AGENT2_PID"; }
