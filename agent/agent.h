@@ -403,6 +403,12 @@ int fg_store_audit_list(struct fg_store *s, const char *user, int64_t since,
 int fg_store_audit_verify(struct fg_store *s, const struct fg_anchor *from,
     size_t max, const struct fg_anchor *anchors, size_t n_anchors,
     json_t **out);
+/* The same on the store at where (sqlite:PATH, postgresql:CONNINFO or a
+ * path), opened for it alone and not migrated, in one read-only snapshot;
+ * err says why it could not be read. */
+int fg_store_audit_verify_at(const char *where, const char *passfile,
+    const struct fg_anchor *anchors, size_t n_anchors, json_t **out,
+    char *err, size_t errlen);
 /* Every that many records the store sends the chain's head to the journal
  * as an anchor (fg_journal_anchor); 0, the default: never. */
 void fg_store_set_anchor_every(struct fg_store *s, unsigned every);

@@ -1491,6 +1491,43 @@ fg_store_audit_verify(struct fg_store *s, const struct fg_anchor *from,
 	return r;
 }
 
+/*
+ * audit --verify --db: the chain of the store at where, checked without
+ * the agent. Opened as it is (never migrated: a check writes nothing) and
+ * walked whole in one read-only snapshot, so the agents writing meanwhile
+ * are neither waited for nor half seen.
+ */
+int
+fg_store_audit_verify_at(const char *where, const char *passfile,
+    const struct fg_anchor *anchors, size_t n_anchors, json_t **out, char *err,
+    size_t errlen)
+{
+	struct fg_store *s = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((r = open_raw(where, passfile, &s, err, errlen)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if ((r = exec(s, s->db->ops->snapshot)) != FG_OK ||
+	    (r = fg_store_audit_verify(s, NULL, 0, anchors, n_anchors, out)) !=
+		FG_OK) {
+		snprintf(err, errlen, "cannot read the audit log: %s",
+		    s->db->ops->errmsg(s->db));
+		ret = r;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (ret != FG_OK && err[0] == '\0')
+		snprintf(err, errlen, "%s", fg_strerror(ret));
+	if (s != NULL)
+		rollback(s);
+	fg_store_close(&s);
+	return ret;
+}
+
 int
 fg_store_counts(struct fg_store *s, int64_t *users, int64_t *active,
     int64_t *revoked)

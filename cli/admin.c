@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "../agent/agent.h"
 #include "auditchain.h"
 #include "ctl.h"
 
@@ -286,7 +287,9 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	_("usage: fido2gatectl audit [--limit 1-1000] [--user USER] "          \
 	  "[--since TIME]\n"                                                    \
 	  "       fido2gatectl audit --anchor\n"                               \
-	  "       fido2gatectl audit --verify [--db FILE] [--anchor ID:HASH]...\n" \
+	  "       fido2gatectl audit --verify [--db STORE [--password-file FILE]]\n" \
+	  "                          [--anchor ID:HASH]...\n"                  \
+	  "  STORE: sqlite:PATH, postgresql:CONNINFO or a path (SQLite)\n"    \
 	  "  TIME: 2026-11-30, 2026-11-30T08:00[:00][Z] (UTC), a Unix time, "   \
 	  "or an age: 90s, 30m, 12h, 2d, 1w\n")
 #define ANCHORS_MAX 64
@@ -401,18 +404,22 @@ audit_verify(struct ctl *c, json_t *anchors)
 }
 
 /*
- * A copy of a store (with its -wal file, if any) checked here, without
- * the agent: opened read-only, and no secret is needed. In one walk: no
- * one waits on this process.
+ * A store checked here, without the agent: a copy of a SQLite store (with
+ * its -wal file, if any), opened read-only, or a PostgreSQL store, which
+ * the agents may be writing meanwhile (fg_store_audit_verify_at walks it
+ * in one read-only snapshot). No secret is needed. In one walk: no one
+ * waits on this process.
  */
 static int
-audit_verify_file(struct ctl *c, const char *path, json_t *janchors)
+audit_verify_store(struct ctl *c, const char *where, const char *passfile,
+    json_t *janchors)
 {
 	struct fg_anchor anchors[ANCHORS_MAX];
 	sqlite3 *db = NULL;
 	json_t *v = NULL, *a;
+	char err[512];
 	size_t n = 0, i;
-	int rc = CTL_EXIT_FAIL;
+	int r, rc = CTL_EXIT_FAIL;
 
 	json_array_foreach(janchors, i, a)
 	{
@@ -422,10 +429,24 @@ audit_verify_file(struct ctl *c, const char *path, json_t *janchors)
 		n++;
 	}
 	json_decref(janchors);
-	if (sqlite3_open_v2(path, &db,
+	if (strncmp(where, "postgresql:", 11) == 0) {
+		r = fg_store_audit_verify_at(
+		    where, passfile, anchors, n, &v, err, sizeof(err));
+		if (r != FG_OK) {
+			fprintf(stderr, _("fido2gatectl: %s\n"), err);
+			rc = r == FG_ERR_INVALID ? CTL_EXIT_USAGE
+						 : CTL_EXIT_FAIL;
+			goto out;
+		}
+		rc = audit_verdict(c, v);
+		goto out;
+	}
+	if (strncmp(where, "sqlite:", 7) == 0)
+		where += 7;
+	if (sqlite3_open_v2(where, &db,
 		SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
 	    SQLITE_OK) {
-		fprintf(stderr, _("fido2gatectl: %s: %s\n"), path,
+		fprintf(stderr, _("fido2gatectl: %s: %s\n"), where,
 		    db != NULL ? sqlite3_errmsg(db) : "cannot open");
 		rc = CTL_EXIT_USAGE;
 		goto out;
@@ -434,7 +455,7 @@ audit_verify_file(struct ctl *c, const char *path, json_t *janchors)
 	if (fg_audit_verify(db, NULL, 0, anchors, n, &v) != FG_OK) {
 		fprintf(stderr,
 		    _("fido2gatectl: %s: cannot read the audit log: %s\n"),
-		    path, sqlite3_errmsg(db));
+		    where, sqlite3_errmsg(db));
 		goto out;
 	}
 	rc = audit_verdict(c, v);
@@ -512,10 +533,11 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 		{ "verify", no_argument, NULL, 'v' },
 		{ "anchor", optional_argument, NULL, 'a' },
 		{ "db", required_argument, NULL, 'd' },
+		{ "password-file", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	json_t *req, *reply, *rows, *row, *anchors;
-	const char *user = NULL, *db = NULL;
+	const char *user = NULL, *db = NULL, *passfile = NULL;
 	long long since = -1;
 	long limit = 50;
 	char *end, buf[32];
@@ -549,6 +571,9 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 		case 'd':
 			db = optarg;
 			break;
+		case 'p':
+			passfile = optarg;
+			break;
 		case 'a':
 			/* --anchor ID:HASH as well as --anchor=ID:HASH */
 			if (arg == NULL && optind < argc &&
@@ -570,13 +595,15 @@ ctl_audit(struct ctl *c, int argc, char **argv)
 	}
 	if (optind != argc || (verify && (listing || head)) ||
 	    (head && (listing || json_array_size(anchors) > 0)) ||
-	    (!verify && (json_array_size(anchors) > 0 || db != NULL))) {
+	    (!verify && (json_array_size(anchors) > 0 || db != NULL)) ||
+	    (passfile != NULL &&
+		(db == NULL || strncmp(db, "postgresql:", 11) != 0))) {
 		fputs(AUDIT_USAGE, stderr);
 		json_decref(anchors);
 		return CTL_EXIT_USAGE;
 	}
 	if (verify && db != NULL)
-		return audit_verify_file(c, db, anchors);
+		return audit_verify_store(c, db, passfile, anchors);
 	if (verify)
 		return audit_verify(c, anchors);
 	json_decref(anchors);

@@ -49,8 +49,8 @@ is "$(complete_words fido2gatectl enroll --)" \
 is "$(complete_words fido2gatectl enroll alice --alg '')" "$(printf 'eddsa\nes256\nrs256')" \
 	"enroll --alg <TAB> offers the algorithms"
 is "$(complete_words fido2gatectl audit --)" \
-	"$(printf '%s\n' "$help" | sed -n 's/^  audit //p' | grep -o -- '--[a-z]*' | sort -u)" \
-	"audit --<TAB> offers audit's own options from --help (--anchor, --db, --limit, --since, --user, --verify)"
+	"$(printf '%s\n' "$help" | sed -n 's/^  audit //p' | grep -oE -- '--[a-z][a-z-]*' | sort -u)" \
+	"audit --<TAB> offers audit's own options from --help (--anchor, --db, --limit, --password-file, --since, --user, --verify)"
 is "$(complete_words fido2gatectl audit --user ro)" \
 	"$(compgen -u ro | sort -u)" "audit --user <TAB> offers user names"
 is "$(complete_words fido2gatectl unlock ro)" \

@@ -157,6 +157,11 @@ is $? 2 "--verify takes no filter"
 is $? 2 "--db with a file that is not there: exit 2"
 ctl audit --db "$DB" > /dev/null 2>&1
 is $? 2 "--db without --verify is a usage error"
+is "$("$BUILD/fido2gatectl" audit --verify --db "sqlite:$DB" 2>&1)" "$out" \
+	"--db sqlite:FILE, as [store] store names it, is the same file"
+printf 'x\n' > "$T/pgpass" && chmod 0600 "$T/pgpass"
+"$BUILD/fido2gatectl" audit --verify --db "$DB" --password-file "$T/pgpass" > /dev/null 2>&1
+is $? 2 "--password-file is PostgreSQL's: with a SQLite store, a usage error"
 agent_stop
 ok $? "the agent stops"
 
