@@ -6,7 +6,9 @@
  * it commits. Statements are sent with their values apart (PQexecParams,
  * blobs in binary), never spliced into the SQL. A lost connection is
  * made again at the next statement, so the agent refuses what it cannot
- * record while PostgreSQL is away and carries on once it is back.
+ * record while PostgreSQL is away and carries on once it is back; so is
+ * one whose server has stopped taking writes, so that after a failover
+ * or a switchover the agent finds the new primary among the hosts.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,8 +46,9 @@ struct pg {
 	struct db base;
 	PGconn *conn;
 	int64_t changes;
-	bool exists; /* the last error broke a unique constraint */
-	bool lost;   /* the connection is down: said once per outage */
+	bool exists;  /* the last error broke a unique constraint */
+	bool lost;    /* the connection is down: said once per outage */
+	bool demoted; /* its server takes no writes: find the primary */
 	char msg[512];
 };
 
@@ -237,6 +240,16 @@ failed(struct pg *p, const PGresult *res)
 	/* 23505: unique_violation */
 	p->exists = state != NULL && strcmp(state, "23505") == 0;
 	set_msg(p, "", m != NULL && *m != '\0' ? m : PQerrorMessage(p->conn));
+	/* 25006: read_only_sql_transaction. The server was the primary when
+	 * we connected and takes no writes now (fenced in a switchover): the
+	 * connection is good but no use, and only a new one finds the
+	 * server that took over (target_session_attrs=read-write). */
+	if (state != NULL && strcmp(state, "25006") == 0 && !p->demoted) {
+		fprintf(stderr, "fido2gated: store: PostgreSQL takes no "
+				"writes there any more: looking for the "
+				"primary\n");
+		p->demoted = true;
+	}
 }
 
 /* NOTICEs ("already exists, skipping") are no news for the log. */
@@ -247,17 +260,19 @@ quiet(void *arg, const char *message)
 	(void)message;
 }
 
-/* The connection, made again when it was lost. */
+/* The connection, made again when it was lost or its server stopped
+ * taking writes. */
 static int
 connected(struct pg *p)
 {
-	if (PQstatus(p->conn) == CONNECTION_OK)
+	if (PQstatus(p->conn) == CONNECTION_OK && !p->demoted)
 		return FG_OK;
 	PQreset(p->conn);
 	if (PQstatus(p->conn) == CONNECTION_OK) {
 		fprintf(stderr, "fido2gated: store: connected to PostgreSQL "
 				"again\n");
 		p->lost = false;
+		p->demoted = false;
 		return FG_OK;
 	}
 	p->exists = false;
