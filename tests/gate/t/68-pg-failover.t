@@ -19,6 +19,8 @@ fi
 	echo "1..0 # SKIP no $PG_BIN/pg_basebackup"
 	exit 0
 }
+# its stores are its own, whatever FG_TEST_STORE says
+FG_TEST_STORE=sqlite
 . "$TOP/tests/lib/gate.sh"
 AGENT2_PID='' LOGINS='' WRITES=''
 trap 'touch "$T/stop"; [ -z "$LOGINS$WRITES" ] || wait $LOGINS $WRITES

@@ -16,6 +16,8 @@ if why=$(pg_missing); then
 	echo "1..0 # SKIP $why"
 	exit 0
 fi
+# its stores are its own, whatever FG_TEST_STORE says
+FG_TEST_STORE=sqlite
 . "$TOP/tests/lib/gate.sh"
 AGENT2_PID=
 LOADS=
