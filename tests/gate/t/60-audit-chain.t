@@ -274,12 +274,14 @@ bad 2 edited "a value put in the added column"
 # --- a store of the previous schema is chained at the upgrade ---
 tamper "turn the store back into schema 8" \
 	"DROP INDEX audit_user; ALTER TABLE audit DROP COLUMN prev;
-	 ALTER TABLE audit DROP COLUMN hash; DELETE FROM schema_version WHERE version = 9;
+	 ALTER TABLE audit DROP COLUMN hash; DELETE FROM schema_version WHERE version >= 9;
+	 DROP TABLE oidc_tx; DROP TABLE oidc_challenges; DROP TABLE oidc_codes;
+	 DROP TABLE oidc_tokens;
 	 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 	   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 	 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 	   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
-is "$(sqlite3 "$DB" 'SELECT max(version) FROM schema_version')" 9 "the agent upgraded it"
+is "$(sqlite3 "$DB" 'SELECT max(version) FROM schema_version')" 10 "the agent upgraded it"
 verify
 ok $? "its $n old records are chained: intact"
 like "$out" "^intact, $n records, head $n " "all of them"

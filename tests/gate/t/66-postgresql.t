@@ -24,7 +24,7 @@ DB="postgresql:$(pg_conninfo fg)"
 
 agent_start
 ok $? "the agent starts on store = postgresql:..." || exit 1
-is "$(pg_sql fg 'SELECT max(version) FROM schema_version')" 9 \
+is "$(pg_sql fg 'SELECT max(version) FROM schema_version')" 10 \
 	"the schema was made on PostgreSQL, every migration"
 enrol alice > /dev/null 2>&1
 ok $? "enrol alice"
