@@ -474,6 +474,77 @@ int fg_store_invite_get(struct fg_store *s, const uint8_t hash[32],
 int fg_store_invite_enrol(struct fg_store *s, const uint8_t hash[32],
     const uint8_t handle[32], const struct fg_cred *c,
     const struct fg_request *rq, const struct fg_audit *a);
+/*
+ * The browser's logins and what they give (oidc.c), in the store so that
+ * every agent on a shared one can take each step: transactions, their
+ * challenge, authorization codes and access tokens. Each is found by the
+ * SHA-256 of its bearer value (the value itself is not kept, but for the
+ * ID of a transaction with the provider first, which names it when the
+ * browser comes back with the provider's state alone), carries
+ * a body (JSON text) that oidc.c alone reads, and an expiry in wall-clock
+ * milliseconds past which it is never found, and swept. Whatever is
+ * single-use is taken by one statement under the writer lock: of two
+ * agents presenting it at once, one gets it.
+ */
+struct fg_web_chal {
+	uint8_t challenge[FG_CHALLENGE_LEN];
+	char user[FG_USER_NAME_MAX + 1];
+	char detail[FG_TEXT_MAX + 1];
+	bool uv;
+	int64_t expires; /* wall clock, milliseconds */
+};
+/* FG_ERR_LIMIT when cap transactions are open; state: the provider's
+ * state's hash (first factor oidc:NAME), or NULL. */
+int fg_store_tx_add(struct fg_store *s, const uint8_t id[32],
+    const uint8_t *state, const char *body, int64_t expires, int64_t cap);
+/* The body (the caller frees) and expiry of a live transaction. */
+int fg_store_tx_get(struct fg_store *s, const uint8_t id[32], char **body,
+    int64_t *expires);
+/* The transaction of the provider's state: with take, the state is spent
+ * (once, whichever agent asks first). */
+int fg_store_tx_of_state(struct fg_store *s, const uint8_t state[32],
+    bool take, uint8_t id[32], char **body, int64_t *expires);
+int fg_store_tx_set(struct fg_store *s, const uint8_t id[32],
+    const char *body);
+/* The transaction and its challenge gone. */
+int fg_store_tx_del(struct fg_store *s, const uint8_t id[32]);
+/* The transaction's one challenge, replacing any before it;
+ * FG_ERR_LIMIT when its user has cap others live. */
+int fg_store_web_chal_set(struct fg_store *s, const uint8_t id[32],
+    const uint8_t session[32], const struct fg_web_chal *c, int64_t cap);
+/* Takes the challenge of session, which must be transaction id's: once.
+ * FG_ERR_TIMEOUT when it had expired (taken all the same). */
+int fg_store_web_chal_take(struct fg_store *s, const uint8_t id[32],
+    const uint8_t session[32], struct fg_web_chal *out);
+/* FG_ERR_LIMIT when cap codes are live. */
+int fg_store_code_add(struct fg_store *s, const uint8_t hash[32],
+    const char *user, const char *body, int64_t expires, int64_t cap);
+/* A live code's body; *used when it was redeemed (0: not yet). */
+int fg_store_code_get(struct fg_store *s, const uint8_t hash[32],
+    char **body, int64_t *used);
+/* Redeems the code: spent, its access token recorded, and the approval
+ * the homeserver's login consumes, in one transaction with a; of two
+ * redemptions at once one is FG_OK, the other FG_ERR_NOTFOUND with
+ * nothing written. */
+int fg_store_code_redeem(struct fg_store *s, const uint8_t hash[32],
+    const uint8_t token[32], const char *token_body, int64_t token_expires,
+    const char *user, const char *sid, const char *client,
+    const struct fg_audit *a);
+/* Spent without tokens (the user locked since); FG_ERR_NOTFOUND when it
+ * already was. */
+int fg_store_code_spend(struct fg_store *s, const uint8_t hash[32]);
+/* A replayed code: the access token it gave is deleted. */
+int fg_store_code_token_drop(struct fg_store *s, const uint8_t hash[32]);
+int fg_store_token_get(struct fg_store *s, const uint8_t hash[32],
+    char **body);
+int fg_store_token_del(struct fg_store *s, const uint8_t hash[32]);
+/* A lock: the user's codes and tokens deleted; *codes the unused ones. */
+int fg_store_oidc_drop_user(struct fg_store *s, const char *user,
+    int64_t *codes, int64_t *tokens);
+/* Deletes what expired before now (wall clock, ms); each challenge left
+ * unanswered goes to expired() first, once whichever agent sweeps. */
+int fg_store_oidc_sweep(struct fg_store *s, int64_t now,
+    void (*expired)(const struct fg_web_chal *c, void *arg), void *arg);
 /* FG_ERR_NOTFOUND when the credential is not in state from. */
 int fg_store_cred_set(struct fg_store *s, int64_t id, const char *from,
     const char *state, const char *label, const struct fg_audit *a);
@@ -833,7 +904,9 @@ json_t *fg_op_user_lock(struct fg_agent *, const struct fg_peer *,
     const json_t *);
 
 /* The page of an invitation link, kept by oidc.c among the browser's
- * transactions (no web.* request takes it). */
+ * transactions in the store (no web.* request takes it). Its challenge
+ * is this agent's (chal.c): the page's steps after the first factor go
+ * to the agent that made it. */
 struct fg_invite_tx {
 	uint8_t hash[32]; /* the token's SHA-256 */
 	char user[FG_USER_NAME_MAX + 1];
@@ -850,9 +923,13 @@ void fg_audit_quiet(struct fg_agent *ag, const struct fg_peer *peer,
  * the organisation's provider first) set in reply. */
 int fg_oidc_invite_new(struct fg_agent *ag, const uint8_t hash[32],
     const char *user, json_t *reply);
-/* The invitation page named by req's "tx"; NULL when there is none. */
+/* The invitation page named by req's "tx", read from the store; NULL
+ * when there is none. The copy is good until the next call; what changes
+ * in it goes back with fg_oidc_invite_save(). */
 struct fg_invite_tx *fg_oidc_invite_of(struct fg_agent *ag,
     const json_t *req, uint8_t id[FG_TX_LEN]);
+int fg_oidc_invite_save(struct fg_agent *ag, const uint8_t id[FG_TX_LEN],
+    const struct fg_invite_tx *inv);
 void fg_oidc_invite_end(struct fg_agent *ag, const uint8_t id[FG_TX_LEN]);
 
 /* invite.c: remote enrolment by invitation. */

@@ -258,6 +258,11 @@ invite_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 	c->uv_required = ag->cfg.uv == FG_UV_REQUIRED;
 	memcpy(inv->session, c->session, sizeof(inv->session));
 	inv->has_session = true;
+	if (fg_oidc_invite_save(ag, id, inv) != FG_OK) {
+		fg_login_drop(ag, c->session);
+		fg_cred_list_free(&creds, n);
+		return fg_store_failed();
+	}
 	/* every key of the user's, whatever its state: the same key twice
 	 * would be refused at the end anyway */
 	excl = json_array();

@@ -8,9 +8,12 @@
  * and nonce), the client's secret, the id_token's signature, and the
  * approval a homeserver login consumes. See docs/oidc.md.
  *
- * Transactions, codes and access tokens live in memory, each in a small
- * table under a hard cap; the approvals, which the homeserver's logins
- * consume, live in the store.
+ * Transactions, their challenge, codes and access tokens live in the
+ * store, as the approvals do: a login begun at one agent's web front may
+ * be finished, and its code redeemed, at another's on the same store.
+ * Each is found by the SHA-256 of its bearer value; what each carries is
+ * a body of JSON (tx_body(), code_body(), token_body()) that only this
+ * file reads.
  */
 #include <regex.h>
 #include <stdarg.h>
@@ -27,19 +30,21 @@
 #define CODE_LEN 32  /* bytes: 256 bits from the CSPRNG */
 #define TOKEN_LEN 32
 #define SID_LEN 16
-#define TABLE_CAP 65536 /* entries per table at most */
-#define NBUCKETS 1024
+#define TABLE_CAP 65536 /* live transactions, and codes, at most */
 
-/* A login transaction: what oidc.authorize accepted. */
+/* A login transaction: what oidc.authorize accepted, read from the store
+ * and written back by each step that changes it. */
 struct tx {
+	uint8_t key[32]; /* the SHA-256 of its ID: the store's key */
+	/* the ID itself, kept with the organisation's provider first: the
+	 * browser comes back from it with the state alone */
+	char *id_s;
+	int64_t expires; /* wall clock, ms */
 	const struct fg_oidc_client *client;
 	char *redirect_uri, *state, *nonce, *challenge, *scope;
 	/* with the organisation's provider first (oidc:NAME) */
 	char *up_nonce, *up_verifier; /* ours, for the provider */
 	bool up_done;		      /* the provider named the user */
-	/* the one challenge open for it: a new begin replaces it */
-	uint8_t session[FG_SESSION_LEN];
-	bool has_session;
 	char up_user[FG_USER_NAME_MAX + 1];
 	json_t *up_amr;		      /* the provider's amr, if any */
 	/* an invitation's page (invite.c), not a login: no client, and no
@@ -55,9 +60,7 @@ struct code {
 	bool uv;
 	json_t *amr_first; /* the first factor's amr values, or NULL */
 	int64_t auth_time; /* wall clock, seconds */
-	bool used;
 	char sid[32];
-	uint8_t token[TOKEN_LEN]; /* the access token it gave, once used */
 };
 
 /* An access token, for userinfo. */
@@ -67,23 +70,10 @@ struct token {
 	uint8_t handle[32];
 };
 
-struct entry {
-	uint8_t key[32];
-	size_t keylen;
-	int64_t expires; /* monotonic ms */
-	void *value;
-	struct entry *next;
-};
-
-struct table {
-	struct entry *b[NBUCKETS];
-	size_t count;
-	void (*free_value)(void *);
-};
-
 struct fg_oidc {
-	struct table tx, codes, tokens;
-	struct table states; /* the provider's state -> its transaction */
+	/* an invitation's page as invite.c reads and changes it, between
+	 * fg_oidc_invite_of() and fg_oidc_invite_save() */
+	struct fg_invite_tx inv;
 	/* refusals of requests anyone can send, audited at a bounded rate */
 	int64_t quiet_until;
 	unsigned quiet_n, quiet_suppressed;
@@ -91,13 +81,22 @@ struct fg_oidc {
 
 #define QUIET_PER_SECOND 10
 
-static void
-tx_free(void *p)
+/* Expiries in the store are wall-clock time: every agent on it agrees. */
+static int64_t
+wall_ms(void)
 {
-	struct tx *t = p;
+	struct timespec ts;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+tx_free(struct tx *t)
+{
 	if (t == NULL)
 		return;
+	free(t->id_s);
 	free(t->redirect_uri);
 	free(t->state);
 	free(t->nonce);
@@ -111,14 +110,13 @@ tx_free(void *p)
 		OPENSSL_cleanse(t->invite, sizeof(*t->invite));
 		free(t->invite);
 	}
+	OPENSSL_cleanse(t, sizeof(*t));
 	free(t);
 }
 
 static void
-code_free(void *p)
+code_free(struct code *c)
 {
-	struct code *c = p;
-
 	if (c == NULL)
 		return;
 	free(c->redirect_uri);
@@ -132,10 +130,8 @@ code_free(void *p)
 }
 
 static void
-token_free(void *p)
+token_free(struct token *t)
 {
-	struct token *t = p;
-
 	if (t == NULL)
 		return;
 	free(t->user);
@@ -143,84 +139,253 @@ token_free(void *p)
 	free(t);
 }
 
-/* Keys are random: their first bytes are a fine hash. */
-static size_t
-bucket(const uint8_t *key)
+/* A body's string member, copied (NULL when it is absent or null); false
+ * when it is something else, or memory ran out. */
+static bool
+get_str(const json_t *o, const char *key, char **out)
 {
-	return ((size_t)key[0] << 8 | key[1]) % NBUCKETS;
+	const json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return true;
+	return json_is_string(v) &&
+	    (*out = strdup(json_string_value(v))) != NULL;
 }
 
-static int
-table_put(struct table *t, const uint8_t *key, size_t len, int64_t ttl_ms,
-    void *value)
+static bool
+get_raw(const json_t *o, const char *key, uint8_t *out, size_t want)
 {
-	struct entry *e;
-	size_t b;
+	const char *s = json_string_value(json_object_get(o, key));
+	uint8_t *p = NULL;
+	size_t n = 0;
+	bool ok = s != NULL && fg_b64url_decode(s, &p, &n) == FG_OK &&
+	    n == want;
 
-	if (t->count >= TABLE_CAP)
-		return FG_ERR_LIMIT;
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return FG_ERR_NOMEM;
-	memcpy(e->key, key, len);
-	e->keylen = len;
-	e->expires = fg_now_ms() + ttl_ms;
-	e->value = value;
-	b = bucket(key);
-	e->next = t->b[b];
-	t->b[b] = e;
-	t->count++;
-	return FG_OK;
+	if (ok)
+		memcpy(out, p, want);
+	free(p);
+	return ok;
 }
 
-/* The live entry for key; NULL when there is none or it expired. */
-static struct entry *
-table_get(struct table *t, const uint8_t *key, size_t len)
+/* The transaction's body, for the store (the caller frees); NULL when
+ * memory ran out. */
+static char *
+tx_body(const struct tx *t)
 {
-	struct entry *e;
+	json_t *o, *inv = NULL;
+	char *hash = NULL, *session = NULL, *s = NULL;
 
-	if (len < 2 || len > sizeof(e->key))
-		return NULL;
-	for (e = t->b[bucket(key)]; e != NULL; e = e->next)
-		if (e->keylen == len && CRYPTO_memcmp(e->key, key, len) == 0)
-			return e->expires > fg_now_ms() ? e : NULL;
+	if (t->invite != NULL) {
+		if ((hash = fg_b64url_encode(t->invite->hash,
+			 sizeof(t->invite->hash))) == NULL ||
+		    (session = fg_b64url_encode(t->invite->session,
+			 sizeof(t->invite->session))) == NULL ||
+		    (inv = json_pack("{s:s,s:s,s:b,s:b,s:s}", "hash", hash,
+			 "user", t->invite->user, "first_done",
+			 t->invite->first_done, "has_session",
+			 t->invite->has_session, "session", session)) == NULL)
+			goto out;
+	}
+	o = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:b,"
+		      "s:s,s:O?,s:o?}",
+	    "client", t->client != NULL ? t->client->id : NULL, "tx", t->id_s,
+	    "redirect_uri", t->redirect_uri, "state", t->state, "nonce",
+	    t->nonce, "challenge", t->challenge, "scope", t->scope, "up_nonce",
+	    t->up_nonce, "up_verifier", t->up_verifier, "up_done", t->up_done,
+	    "up_user", t->up_user, "up_amr", t->up_amr, "invite", inv);
+	inv = NULL;
+	if (o != NULL)
+		s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+out:
+	json_decref(inv);
+	free(hash);
+	free(session);
+	return s;
+}
+
+/* The transaction of a body from the store; NULL when its client is no
+ * longer configured, or the body makes no sense. */
+static struct tx *
+tx_parse(struct fg_agent *ag, const uint8_t key[32], const char *body,
+    int64_t expires)
+{
+	json_t *o = json_loads(body, 0, NULL), *inv;
+	struct tx *t = NULL;
+	char *client = NULL, *up_user = NULL, *user = NULL;
+	bool ok;
+
+	if (o == NULL || (t = calloc(1, sizeof(*t))) == NULL)
+		goto fail;
+	memcpy(t->key, key, 32);
+	t->expires = expires;
+	ok = get_str(o, "client", &client) && get_str(o, "tx", &t->id_s) &&
+	    get_str(o, "redirect_uri", &t->redirect_uri) &&
+	    get_str(o, "state", &t->state) && get_str(o, "nonce", &t->nonce) &&
+	    get_str(o, "challenge", &t->challenge) &&
+	    get_str(o, "scope", &t->scope) &&
+	    get_str(o, "up_nonce", &t->up_nonce) &&
+	    get_str(o, "up_verifier", &t->up_verifier) &&
+	    get_str(o, "up_user", &up_user);
+	if (!ok)
+		goto fail;
+	t->up_done = json_is_true(json_object_get(o, "up_done"));
+	snprintf(t->up_user, sizeof(t->up_user), "%s",
+	    up_user != NULL ? up_user : "");
+	if (json_is_array(json_object_get(o, "up_amr")))
+		t->up_amr = json_incref(json_object_get(o, "up_amr"));
+	if (json_is_object(inv = json_object_get(o, "invite"))) {
+		if ((t->invite = calloc(1, sizeof(*t->invite))) == NULL ||
+		    !get_raw(inv, "hash", t->invite->hash,
+			sizeof(t->invite->hash)) ||
+		    !get_raw(inv, "session", t->invite->session,
+			sizeof(t->invite->session)) ||
+		    !get_str(inv, "user", &user) || user == NULL)
+			goto fail;
+		snprintf(t->invite->user, sizeof(t->invite->user), "%s", user);
+		t->invite->first_done =
+		    json_is_true(json_object_get(inv, "first_done"));
+		t->invite->has_session =
+		    json_is_true(json_object_get(inv, "has_session"));
+	} else if ((t->client = fg_gate_client(&ag->cfg.gate, client)) ==
+		       NULL ||
+	    t->redirect_uri == NULL || t->scope == NULL)
+		goto fail; /* a client no longer configured: no login */
+	free(client);
+	free(up_user);
+	free(user);
+	json_decref(o);
+	return t;
+fail:
+	free(client);
+	free(up_user);
+	free(user);
+	tx_free(t);
+	json_decref(o);
 	return NULL;
 }
 
-static void
-table_del(struct table *t, struct entry *gone)
+/* The live transaction of ID id: FG_OK, FG_ERR_NOTFOUND (unknown,
+ * expired, or of a client no longer configured) or a store failure. */
+static int
+tx_get(struct fg_agent *ag, const uint8_t id[FG_TX_LEN], struct tx **out)
 {
-	struct entry **pp;
+	uint8_t key[32];
+	char *body = NULL;
+	int64_t expires = 0;
+	int r;
 
-	for (pp = &t->b[bucket(gone->key)]; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == gone) {
-			*pp = gone->next;
-			t->free_value(gone->value);
-			OPENSSL_cleanse(gone, sizeof(*gone));
-			free(gone);
-			t->count--;
-			return;
-		}
+	*out = NULL;
+	fg_sha256(id, FG_TX_LEN, key);
+	if ((r = fg_store_tx_get(ag->store, key, &body, &expires)) != FG_OK)
+		return r;
+	*out = tx_parse(ag, key, body, expires);
+	free(body);
+	return *out != NULL ? FG_OK : FG_ERR_NOTFOUND;
 }
 
-static void
-table_sweep(struct table *t, int64_t now)
+/* The transaction's changes, for the next step (at any agent). */
+static int
+tx_save(struct fg_agent *ag, const struct tx *t)
 {
-	struct entry **pp, *e;
-	size_t i;
+	char *body = tx_body(t);
+	int r;
 
-	for (i = 0; i < NBUCKETS; i++) {
-		pp = &t->b[i];
-		while ((e = *pp) != NULL) {
-			if (e->expires <= now) {
-				*pp = e->next;
-				t->free_value(e->value);
-				OPENSSL_cleanse(e, sizeof(*e));
-				free(e);
-				t->count--;
-			} else
-				pp = &e->next;
-		}
+	if (body == NULL)
+		return FG_ERR_NOMEM;
+	r = fg_store_tx_set(ag->store, t->key, body);
+	fg_wipe_free(body, strlen(body));
+	return r;
+}
+
+static char *
+code_body(const struct code *c)
+{
+	char *handle = fg_b64url_encode(c->handle, sizeof(c->handle)), *s;
+	json_t *o = NULL;
+
+	if (handle != NULL)
+		o = json_pack("{s:s,s:s,s:s?,s:s?,s:s,s:s,s:s,s:b,s:O?,s:I,"
+			      "s:s}",
+		    "client", c->client->id, "redirect_uri", c->redirect_uri,
+		    "nonce", c->nonce, "challenge", c->challenge, "scope",
+		    c->scope, "user", c->user, "handle", handle, "uv", c->uv,
+		    "amr", c->amr_first, "auth_time", (json_int_t)c->auth_time,
+		    "sid", c->sid);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	free(handle);
+	return s;
+}
+
+static struct code *
+code_parse(struct fg_agent *ag, const char *body)
+{
+	json_t *o = json_loads(body, 0, NULL);
+	struct code *c = NULL;
+	char *client = NULL, *sid = NULL;
+
+	if (o == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
+	    !get_str(o, "client", &client) ||
+	    (c->client = fg_gate_client(&ag->cfg.gate, client)) == NULL ||
+	    !get_str(o, "redirect_uri", &c->redirect_uri) ||
+	    c->redirect_uri == NULL || !get_str(o, "nonce", &c->nonce) ||
+	    !get_str(o, "challenge", &c->challenge) ||
+	    !get_str(o, "scope", &c->scope) || c->scope == NULL ||
+	    !get_str(o, "user", &c->user) || c->user == NULL ||
+	    !get_str(o, "sid", &sid) || sid == NULL ||
+	    !get_raw(o, "handle", c->handle, sizeof(c->handle))) {
+		code_free(c);
+		c = NULL;
+		goto out;
 	}
+	snprintf(c->sid, sizeof(c->sid), "%s", sid);
+	c->uv = json_is_true(json_object_get(o, "uv"));
+	c->auth_time = json_integer_value(json_object_get(o, "auth_time"));
+	if (json_is_array(json_object_get(o, "amr")))
+		c->amr_first = json_incref(json_object_get(o, "amr"));
+out:
+	free(client);
+	free(sid);
+	json_decref(o);
+	return c;
+}
+
+static char *
+token_body(const struct token *t)
+{
+	char *handle = fg_b64url_encode(t->handle, sizeof(t->handle)), *s;
+	json_t *o = NULL;
+
+	if (handle != NULL)
+		o = json_pack("{s:s,s:s,s:s,s:s}", "client", t->client->id,
+		    "user", t->user, "scope", t->scope, "handle", handle);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	free(handle);
+	return s;
+}
+
+static struct token *
+token_parse(struct fg_agent *ag, const char *body)
+{
+	json_t *o = json_loads(body, 0, NULL);
+	struct token *t = NULL;
+	char *client = NULL;
+
+	if (o == NULL || (t = calloc(1, sizeof(*t))) == NULL ||
+	    !get_str(o, "client", &client) ||
+	    (t->client = fg_gate_client(&ag->cfg.gate, client)) == NULL ||
+	    !get_str(o, "user", &t->user) || t->user == NULL ||
+	    !get_str(o, "scope", &t->scope) || t->scope == NULL ||
+	    !get_raw(o, "handle", t->handle, sizeof(t->handle))) {
+		token_free(t);
+		t = NULL;
+	}
+	free(client);
+	json_decref(o);
+	return t;
 }
 
 int
@@ -228,10 +393,6 @@ fg_oidc_new(struct fg_oidc **out)
 {
 	if ((*out = calloc(1, sizeof(**out))) == NULL)
 		return FG_ERR_NOMEM;
-	(*out)->tx.free_value = tx_free;
-	(*out)->codes.free_value = code_free;
-	(*out)->tokens.free_value = token_free;
-	(*out)->states.free_value = free;
 	return FG_OK;
 }
 
@@ -240,23 +401,35 @@ fg_oidc_free(struct fg_oidc **o)
 {
 	if (o == NULL || *o == NULL)
 		return;
-	table_sweep(&(*o)->tx, INT64_MAX);
-	table_sweep(&(*o)->codes, INT64_MAX);
-	table_sweep(&(*o)->tokens, INT64_MAX);
-	table_sweep(&(*o)->states, INT64_MAX);
+	OPENSSL_cleanse(*o, sizeof(**o));
 	free(*o);
 	*o = NULL;
+}
+
+/* A browser's challenge left unanswered, swept by this agent (whichever
+ * began it): the key was not there, or not touched. */
+static void
+web_expired(const struct fg_web_chal *c, void *arg)
+{
+	struct fg_agent *ag = arg;
+	struct fg_peer nobody = { .uid = 0 };
+
+	fg_audit(ag, &nobody, FG_OP_WEB_FINISH, c->user, NULL, "deny",
+	    "challenge expired unanswered", c->detail[0] != '\0' ? c->detail :
+								   NULL);
+	fg_failure_of(ag, 0, 0, FG_PURPOSE_WEB, c->user);
 }
 
 void
 fg_oidc_sweep(struct fg_agent *ag, int64_t now)
 {
-	if (ag->oidc == NULL)
+	(void)now; /* the store's expiries are wall-clock time */
+	if (ag->oidc == NULL || !fg_gate_on(ag))
 		return;
-	table_sweep(&ag->oidc->tx, now);
-	table_sweep(&ag->oidc->codes, now);
-	table_sweep(&ag->oidc->tokens, now);
-	table_sweep(&ag->oidc->states, now);
+	if (fg_store_oidc_sweep(ag->store, wall_ms(), web_expired, ag) !=
+	    FG_OK)
+		fprintf(stderr, "fido2gated: cannot sweep the expired logins "
+				"from the store\n");
 }
 
 /* --- helpers --- */
@@ -582,38 +755,54 @@ web_caller(const struct fg_peer *peer)
  * verifier of our own authorization request to it, made here and kept in
  * the transaction; what the front needs to send the browser there. The
  * state (256 bits, 43 characters: ProConnect wants 32 or more) also finds
- * the transaction when the browser comes back.
+ * the transaction when the browser comes back: its hash goes in
+ * state_hash, and the transaction keeps its own ID to name it then.
  */
 static json_t *
-upstream_start(struct fg_agent *ag, struct tx *t, const uint8_t id[FG_TX_LEN])
+upstream_start(struct fg_agent *ag, struct tx *t, const uint8_t id[FG_TX_LEN],
+    uint8_t state_hash[32])
 {
 	const struct fg_upstream *u = fg_gate_upstream(&ag->cfg.gate);
 	uint8_t raw[32], h[32];
 	char *state = NULL, *challenge = NULL;
-	uint8_t *txid = NULL;
 	json_t *up = NULL;
 
 	if (u == NULL || (state = random_b64(sizeof(raw), raw)) == NULL ||
 	    (t->up_nonce = random_b64(32, NULL)) == NULL ||
 	    (t->up_verifier = random_b64(32, NULL)) == NULL ||
-	    (txid = malloc(FG_TX_LEN)) == NULL)
+	    (t->id_s = fg_b64url_encode(id, FG_TX_LEN)) == NULL)
 		goto out;
 	fg_sha256(t->up_verifier, strlen(t->up_verifier), h);
 	if ((challenge = fg_b64url_encode(h, sizeof(h))) == NULL)
 		goto out;
-	memcpy(txid, id, FG_TX_LEN);
-	if (table_put(&ag->oidc->states, raw, sizeof(raw),
-		(int64_t)TX_TTL_S * 1000, txid) != FG_OK)
-		goto out;
-	txid = NULL;
+	fg_sha256(raw, sizeof(raw), state_hash);
 	up = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "name", u->name, "state",
 	    state, "nonce", t->up_nonce, "code_challenge", challenge, "scope",
 	    u->scopes, "params", u->params);
 out:
-	free(txid);
+	OPENSSL_cleanse(raw, sizeof(raw));
 	free(state);
 	free(challenge);
 	return up;
+}
+
+/* A new transaction in the store, for TX_TTL_S; state_hash with the
+ * provider first. */
+static int
+tx_add(struct fg_agent *ag, struct tx *t, const uint8_t id[FG_TX_LEN],
+    const uint8_t *state_hash)
+{
+	char *body;
+	int r;
+
+	fg_sha256(id, FG_TX_LEN, t->key);
+	t->expires = wall_ms() + (int64_t)TX_TTL_S * 1000;
+	if ((body = tx_body(t)) == NULL)
+		return FG_ERR_NOMEM;
+	r = fg_store_tx_add(ag->store, t->key, state_hash, body, t->expires,
+	    TABLE_CAP);
+	fg_wipe_free(body, strlen(body));
+	return r;
 }
 
 json_t *
@@ -624,7 +813,7 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 	const struct fg_oidc_client *client;
 	const char *redirect, *state, *nonce, *challenge, *method, *scope,
 	    *prompt, *mode, *key;
-	uint8_t id[FG_TX_LEN];
+	uint8_t id[FG_TX_LEN], state_hash[32];
 	struct tx *t = NULL;
 	char *err_url = NULL, *tx_s = NULL;
 	json_t *reply = NULL, *up = NULL;
@@ -727,18 +916,20 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	t->client = client;
 	if (ag->cfg.gate.ff == FG_FF_OIDC &&
-	    (up = upstream_start(ag, t, id)) == NULL) {
+	    (up = upstream_start(ag, t, id, state_hash)) == NULL) {
 		reply = fg_reply_error(FG_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if ((r = table_put(&ag->oidc->tx, id, sizeof(id),
-		 (int64_t)TX_TTL_S * 1000, t)) != FG_OK) {
-		reply = fg_reply_error(r == FG_ERR_LIMIT ? FG_E_LIMIT :
-							   FG_E_INTERNAL,
-		    "too many logins under way; try again shortly");
+	if ((r = tx_add(ag, t, id, up != NULL ? state_hash : NULL)) !=
+	    FG_OK) {
+		reply = r == FG_ERR_LIMIT ?
+		    fg_reply_error(FG_E_LIMIT,
+			"too many logins under way; try again shortly") :
+		    r == FG_ERR_NOMEM ?
+		    fg_reply_error(FG_E_INTERNAL, "out of memory") :
+		    fg_store_failed();
 		goto out;
 	}
-	t = NULL;
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "tx", json_string(tx_s));
 	json_object_set_new(reply, "client", json_string(client->name));
@@ -762,17 +953,28 @@ out:
 	return reply;
 }
 
-/* The transaction named in req: its entry, or NULL. */
-static struct entry *
-tx_of(struct fg_agent *ag, const json_t *req, uint8_t id[FG_TX_LEN])
+/* The login transaction named in req, in *out; else the refusal. */
+static json_t *
+tx_of(struct fg_agent *ag, const json_t *req, uint8_t id[FG_TX_LEN],
+    struct tx **out)
 {
-	struct entry *e;
+	int r = FG_ERR_NOTFOUND;
 
-	if (!decode_id(fg_json_str(req, "tx"), id, FG_TX_LEN))
-		return NULL;
-	e = table_get(&ag->oidc->tx, id, FG_TX_LEN);
+	*out = NULL;
+	if (decode_id(fg_json_str(req, "tx"), id, FG_TX_LEN))
+		r = tx_get(ag, id, out);
 	/* an invitation's page is no login */
-	return e != NULL && ((struct tx *)e->value)->invite == NULL ? e : NULL;
+	if (r == FG_OK && (*out)->invite != NULL) {
+		tx_free(*out);
+		*out = NULL;
+		r = FG_ERR_NOTFOUND;
+	}
+	if (r == FG_ERR_NOTFOUND)
+		return fg_reply_error(FG_E_NO_SESSION,
+		    "this login has expired: start again from the homeserver");
+	if (r != FG_OK)
+		return fg_store_failed();
+	return NULL;
 }
 
 /*
@@ -804,35 +1006,58 @@ web_user(const struct fg_gate *g, const char *in, char *out, size_t len)
 	    fg_user_name_valid(out);
 }
 
-/* The key's challenge, once the first factor (if any) has passed. */
+/*
+ * The key's challenge, once the first factor (if any) has passed. It is
+ * kept in the store with the transaction, where the finish takes it at
+ * whichever agent the browser's next request reaches; this agent's own
+ * table lets it go at once.
+ */
 static json_t *
 web_challenge(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req, const char *user)
 {
-	uint8_t id[FG_TX_LEN];
+	uint8_t id[FG_TX_LEN], skey[32];
+	struct fg_web_chal wc;
 	struct fg_chal *c = NULL;
-	struct entry *e;
 	struct tx *t;
 	json_t *reply;
+	int r;
 
-	if ((e = tx_of(ag, req, id)) == NULL)
-		return fg_reply_error(FG_E_NO_SESSION,
-		    "this login has expired: start again from the homeserver");
-	t = e->value;
-	/* one challenge per login at a time: the page's retry replaces the
-	 * last one (no failure), and no login can hold many */
-	if (t->has_session) {
-		fg_login_drop(ag, t->session);
-		t->has_session = false;
-	}
+	if ((reply = tx_of(ag, req, id, &t)) != NULL)
+		return reply;
 	/* without a first factor the key must verify the user (PIN) */
 	reply = fg_login_begin(ag, peer, FG_OP_WEB_BEGIN, user,
 	    t->client->id, FG_PURPOSE_WEB, ag->cfg.gate.ff == FG_FF_NONE, &c);
 	if (c != NULL) {
-		memcpy(c->tx, id, sizeof(id));
-		memcpy(t->session, c->session, sizeof(t->session));
-		t->has_session = true;
+		/* one challenge per login at a time: the page's retry
+		 * replaces the last one (no failure), and no login can hold
+		 * many */
+		memset(&wc, 0, sizeof(wc));
+		memcpy(wc.challenge, c->challenge, sizeof(wc.challenge));
+		snprintf(wc.user, sizeof(wc.user), "%s", c->user);
+		snprintf(wc.detail, sizeof(wc.detail), "%s", t->client->id);
+		wc.uv = c->uv_required;
+		wc.expires = wall_ms() +
+		    (int64_t)ag->cfg.challenge_timeout * 1000;
+		fg_sha256(c->session, sizeof(c->session), skey);
+		r = fg_store_web_chal_set(ag->store, t->key, skey, &wc,
+		    (int64_t)ag->cfg.max_pending_per_user);
+		fg_login_drop(ag, c->session);
+		OPENSSL_cleanse(&wc, sizeof(wc));
+		if (r == FG_ERR_LIMIT) {
+			json_decref(reply);
+			fg_audit(ag, peer, FG_OP_WEB_BEGIN, user, NULL, "deny",
+			    "too many logins under way for this user",
+			    t->client->id);
+			reply = fg_reply_error(FG_E_LIMIT,
+			    "too many logins under way for this user; finish "
+			    "or cancel one first");
+		} else if (r != FG_OK) {
+			json_decref(reply);
+			reply = fg_store_failed();
+		}
 	}
+	tx_free(t);
 	return reply;
 }
 
@@ -873,23 +1098,25 @@ fg_op_web_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	uint8_t id[FG_TX_LEN];
 	char user[FG_USER_NAME_MAX + 1], *password;
 	const json_t *pj = json_object_get(req, "password");
+	struct tx *t;
 	json_t *reply;
+	bool named;
 	int r;
 
 	if (!web_caller(peer))
 		return fg_denied();
 	if (!fg_gate_on(ag))
 		return gate_off();
-	if (tx_of(ag, req, id) == NULL)
-		return fg_reply_error(FG_E_NO_SESSION,
-		    "this login has expired: start again from the homeserver");
+	if ((reply = tx_of(ag, req, id, &t)) != NULL)
+		return reply;
+	named = t->up_done;
+	snprintf(user, sizeof(user), "%s", t->up_user);
+	tx_free(t);
 	/* the provider named the user: nobody types another name */
 	if (ag->cfg.gate.ff == FG_FF_OIDC) {
-		struct tx *t = tx_of(ag, req, id)->value;
-		if (!t->up_done)
+		if (!named)
 			return fg_reply_error(FG_E_DENIED,
 			    "sign in with the organisation's provider first");
-		snprintf(user, sizeof(user), "%s", t->up_user);
 		return web_challenge(ag, peer, req, user);
 	}
 	if (!web_user(&ag->cfg.gate, fg_json_str(req, "user"), user,
@@ -922,46 +1149,88 @@ fg_op_web_begin(struct fg_agent *ag, const struct fg_peer *peer,
 	return fg_reply_deferred();
 }
 
-/* Take the web session named in req, which must belong to tx id. */
+/*
+ * Take the web session named in req, which must belong to transaction t:
+ * from the store, once, whichever agent began it. A challenge found
+ * expired is told of as the sweep would (web_expired()).
+ */
 static json_t *
 take_web_session(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req, const uint8_t id[FG_TX_LEN], const char *event,
-    struct fg_chal **c)
+    const json_t *req, const struct tx *t, const uint8_t id[FG_TX_LEN],
+    const char *event, struct fg_chal **c)
 {
-	json_t *reply;
-	bool charged;
+	uint8_t *session = NULL, skey[32];
+	size_t len = 0;
+	struct fg_web_chal wc;
+	json_t *reply = NULL;
+	bool charged = false;
+	int r;
 
-	if ((reply = fg_take_session(ag, peer, req, FG_PURPOSE_WEB, c,
-		 &charged)) != NULL) {
+	*c = NULL;
+	memset(&wc, 0, sizeof(wc));
+	if (fg_json_b64(req, "session", &session, &len) != FG_OK ||
+	    len != FG_SESSION_LEN) {
+		reply = fg_bad_request("session is missing or not base64url");
+		goto out;
+	}
+	fg_sha256(session, len, skey);
+	r = fg_store_web_chal_take(ag->store, t->key, skey, &wc);
+	if (r == FG_ERR_TIMEOUT) {
+		web_expired(&wc, ag);
+		charged = true;
+		reply = fg_reply_error(FG_E_NO_SESSION, "the session expired");
+		goto out;
+	}
+	if (r == FG_ERR_NOTFOUND) {
+		reply = fg_reply_error(FG_E_NO_SESSION,
+		    "no such session: unknown, expired, already used or of "
+		    "another login");
+		goto out;
+	}
+	if (r != FG_OK) {
+		charged = true; /* the store's failure is nobody's */
+		reply = fg_store_failed();
+		goto out;
+	}
+	if ((*c = calloc(1, sizeof(**c))) == NULL ||
+	    ((*c)->user = strdup(wc.user)) == NULL ||
+	    (wc.detail[0] != '\0' &&
+		((*c)->detail = strdup(wc.detail)) == NULL)) {
+		fg_chal_free(c);
+		charged = true;
+		reply = fg_reply_error(FG_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy((*c)->session, session, FG_SESSION_LEN);
+	memcpy((*c)->challenge, wc.challenge, sizeof((*c)->challenge));
+	memcpy((*c)->tx, id, FG_TX_LEN);
+	(*c)->purpose = FG_PURPOSE_WEB;
+	(*c)->caller = peer->uid;
+	(*c)->caller_pid = peer->pid;
+	(*c)->expires = fg_now_ms();
+	(*c)->uv_required = wc.uv;
+out:
+	if (reply != NULL) {
 		fg_audit(ag, peer, event, NULL, NULL, "deny",
 		    fg_json_str(reply, "message"), NULL);
 		if (!charged)
 			fg_failure(ag, fg_charged_uid(peer), peer->pid, NULL);
-		return reply;
 	}
-	if (CRYPTO_memcmp((*c)->tx, id, FG_TX_LEN) != 0) {
-		fg_audit(ag, peer, event, (*c)->user, NULL, "deny",
-		    "the session belongs to another login", NULL);
-		fg_failure_of(ag, fg_charged_uid(peer), peer->pid, FG_PURPOSE_WEB,
-		    (*c)->user);
-		fg_chal_free(c);
-		return fg_reply_error(FG_E_NO_SESSION,
-		    "the session belongs to another login");
-	}
-	return NULL;
+	OPENSSL_cleanse(&wc, sizeof(wc));
+	free(session);
+	return reply;
 }
 
 json_t *
 fg_op_web_finish(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
-	uint8_t id[FG_TX_LEN], raw[CODE_LEN];
+	uint8_t id[FG_TX_LEN], raw[CODE_LEN], hash[32];
 	struct fg_chal *c = NULL;
 	struct fg_login res;
-	struct entry *e;
-	struct tx *t;
+	struct tx *t = NULL;
 	struct code *code = NULL;
-	char *code_s = NULL, *url = NULL, *sid = NULL;
+	char *code_s = NULL, *url = NULL, *sid = NULL, *body = NULL;
 	json_t *reply;
 	int r;
 
@@ -969,19 +1238,17 @@ fg_op_web_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_denied();
 	if (!fg_gate_on(ag))
 		return gate_off();
-	if ((e = tx_of(ag, req, id)) == NULL)
-		return fg_reply_error(FG_E_NO_SESSION,
-		    "this login has expired: start again from the homeserver");
-	if ((reply = take_web_session(ag, peer, req, id, FG_OP_WEB_FINISH,
-		 &c)) != NULL)
+	if ((reply = tx_of(ag, req, id, &t)) != NULL)
 		return reply;
-	t = e->value;
+	if ((reply = take_web_session(ag, peer, req, t, id, FG_OP_WEB_FINISH,
+		 &c)) != NULL)
+		goto out;
 	/* the browser signs for the configured web origins, not pam:// */
 	reply = fg_login_finish(ag, peer, FG_OP_WEB_FINISH, c, req,
 	    (const char *const *)ag->cfg.origins + 1, ag->cfg.n_origins - 1,
 	    &res);
 	if (!res.allowed)
-		return reply;
+		goto out;
 	json_decref(reply);
 	/* the key said yes: a code for the client, bound to all it asked */
 	if ((code = calloc(1, sizeof(*code))) == NULL ||
@@ -1002,15 +1269,26 @@ fg_op_web_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	code->uv = res.uv;
 	code->auth_time = (int64_t)time(NULL);
 	snprintf(code->sid, sizeof(code->sid), "%s", sid);
-	if ((r = table_put(&ag->oidc->codes, raw, sizeof(raw),
-		 (int64_t)ag->cfg.gate.code_ttl * 1000, code)) != FG_OK) {
-		reply = fg_reply_error(FG_E_LIMIT, "too many logins under way");
+	if ((body = code_body(code)) == NULL) {
+		reply = fg_reply_error(FG_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	fg_sha256(raw, sizeof(raw), hash);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if ((r = fg_store_code_add(ag->store, hash, code->user, body,
+		 wall_ms() + (int64_t)ag->cfg.gate.code_ttl * 1000,
+		 TABLE_CAP)) != FG_OK) {
+		reply = r == FG_ERR_LIMIT ?
+		    fg_reply_error(FG_E_LIMIT, "too many logins under way") :
+		    fg_store_failed();
 		goto out;
 	}
 	url = url_with(t->redirect_uri, "code", code_s, "state", t->state,
 	    "iss", ag->cfg.gate.issuer, (char *)NULL);
-	code = NULL;
-	table_del(&ag->oidc->tx, e); /* one code per transaction */
+	/* one code per transaction */
+	if (fg_store_tx_del(ag->store, t->key) != FG_OK)
+		fprintf(stderr, "fido2gated: cannot end a login transaction "
+				"(it expires on its own)\n");
 	if (url == NULL) {
 		reply = fg_reply_error(FG_E_INTERNAL, "out of memory");
 		goto out;
@@ -1019,7 +1297,10 @@ fg_op_web_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "result", json_string(FG_RESULT_ALLOW));
 	json_object_set_new(reply, "redirect", json_string(url));
 out:
+	tx_free(t);
 	code_free(code);
+	if (body != NULL)
+		fg_wipe_free(body, strlen(body));
 	if (code_s != NULL)
 		OPENSSL_cleanse(code_s, strlen(code_s));
 	free(code_s);
@@ -1036,6 +1317,7 @@ fg_op_web_abort(struct fg_agent *ag, const struct fg_peer *peer,
 {
 	uint8_t id[FG_TX_LEN];
 	struct fg_chal *c = NULL;
+	struct tx *t;
 	const char *why;
 	json_t *reply;
 
@@ -1045,10 +1327,11 @@ fg_op_web_abort(struct fg_agent *ag, const struct fg_peer *peer,
 		return gate_off();
 	if (!fg_opt_text(req, "reason", FG_TEXT_MAX, &why))
 		return fg_bad_request("reason is not short printable text");
-	if (tx_of(ag, req, id) == NULL)
-		return fg_reply_error(FG_E_NO_SESSION, "no such login");
-	if ((reply = take_web_session(ag, peer, req, id, FG_OP_WEB_ABORT,
-		 &c)) != NULL)
+	if ((reply = tx_of(ag, req, id, &t)) != NULL)
+		return reply;
+	reply = take_web_session(ag, peer, req, t, id, FG_OP_WEB_ABORT, &c);
+	tx_free(t);
+	if (reply != NULL)
 		return reply;
 	fg_audit(ag, peer, FG_OP_WEB_ABORT, c->user, NULL, "deny",
 	    why[0] != '\0' ? why : "abandoned in the browser", NULL);
@@ -1087,22 +1370,32 @@ fg_op_upstream_config(struct fg_agent *ag, const struct fg_peer *peer,
 	return reply;
 }
 
-/* The transaction a provider's state belongs to; with take, the state is
- * spent: it opens one login, once. */
-static struct entry *
-tx_of_state(struct fg_agent *ag, const char *state, bool take)
+/* The transaction a provider's state belongs to (FG_OK, FG_ERR_NOTFOUND
+ * or a store failure); with take, the state is spent: it opens one login,
+ * once, at whichever agent the browser comes back to. */
+static int
+tx_of_state(struct fg_agent *ag, const char *state, bool take,
+    struct tx **out)
 {
-	uint8_t raw[32];
-	struct entry *se;
-	uint8_t id[FG_TX_LEN];
+	uint8_t raw[32], skey[32], key[32];
+	char *body = NULL;
+	int64_t expires = 0;
+	int r;
 
-	if (!decode_id(state, raw, sizeof(raw)) ||
-	    (se = table_get(&ag->oidc->states, raw, sizeof(raw))) == NULL)
-		return NULL;
-	memcpy(id, se->value, FG_TX_LEN);
-	if (take)
-		table_del(&ag->oidc->states, se);
-	return table_get(&ag->oidc->tx, id, FG_TX_LEN);
+	*out = NULL;
+	if (!decode_id(state, raw, sizeof(raw)))
+		return FG_ERR_NOTFOUND;
+	fg_sha256(raw, sizeof(raw), skey);
+	if ((r = fg_store_tx_of_state(ag->store, skey, take, key, &body,
+		 &expires)) != FG_OK)
+		return r;
+	*out = tx_parse(ag, key, body, expires);
+	fg_wipe_free(body, strlen(body));
+	if (*out != NULL && (*out)->id_s == NULL) {
+		tx_free(*out);
+		*out = NULL;
+	}
+	return *out != NULL ? FG_OK : FG_ERR_NOTFOUND;
 }
 
 /* What the front needs to redeem the provider's code and check its
@@ -1111,22 +1404,25 @@ json_t *
 fg_op_upstream_session(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
-	struct entry *e;
 	struct tx *t;
 	json_t *reply;
+	int r;
 
 	if (!web_caller(peer))
 		return fg_denied();
 	if (!fg_gate_on(ag) || fg_gate_upstream(&ag->cfg.gate) == NULL)
 		return fg_reply_error(FG_E_DENIED, "no provider configured");
-	if ((e = tx_of_state(ag, fg_json_str(req, "state"), false)) == NULL)
-		return fg_reply_error(FG_E_NO_SESSION,
-		    "unknown, used or expired state");
-	t = e->value;
+	if ((r = tx_of_state(ag, fg_json_str(req, "state"), false, &t)) !=
+	    FG_OK)
+		return r == FG_ERR_NOTFOUND ?
+		    fg_reply_error(FG_E_NO_SESSION,
+			"unknown, used or expired state") :
+		    fg_store_failed();
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "nonce", json_string(t->up_nonce));
 	json_object_set_new(reply, "code_verifier",
 	    json_string(t->up_verifier));
+	tx_free(t);
 	return reply;
 }
 
@@ -1172,10 +1468,9 @@ upstream_user(const struct fg_upstream *u, const json_t *claims, char *out,
  */
 static json_t *
 invite_upstream(struct fg_agent *ag, const struct fg_peer *peer,
-    struct entry *e, const char *user, const struct fg_upstream *u)
+    struct tx *t, const char *user, const struct fg_upstream *u)
 {
-	struct tx *t = e->value;
-	char detail[FG_USER_NAME_MAX + 96], *tx_s;
+	char detail[FG_USER_NAME_MAX + 96];
 	json_t *reply;
 
 	if (strcmp(user, t->invite->user) != 0) {
@@ -1188,26 +1483,25 @@ invite_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 		    detail);
 		fg_failure(ag, fg_charged_uid(peer), peer->pid,
 		    t->invite->user);
-		table_del(&ag->oidc->tx, e);
+		(void)fg_store_tx_del(ag->store, t->key);
 		return fg_reply_error(FG_E_REFUSED,
 		    "this invitation is for another user");
 	}
 	t->invite->first_done = true;
+	if (tx_save(ag, t) != FG_OK)
+		return fg_store_failed();
 	fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, user, NULL, "ok",
 	    "the organisation's provider named the invited user; the new "
 	    "key follows",
 	    u->name);
-	if ((tx_s = fg_b64url_encode(e->key, FG_TX_LEN)) == NULL)
-		return fg_reply_error(FG_E_INTERNAL, "out of memory");
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "invite", json_true());
 	json_object_set_new(reply, "user", json_string(user));
-	json_object_set_new(reply, "tx", json_string(tx_s));
+	json_object_set_new(reply, "tx", json_string(t->id_s));
 	json_object_set_new(reply, "uv",
 	    json_string(fg_uv_policy_name(ag->cfg.uv)));
 	json_object_set_new(reply, "expires_in",
-	    json_integer((e->expires - fg_now_ms()) / 1000));
-	free(tx_s);
+	    json_integer((t->expires - wall_ms()) / 1000));
 	return reply;
 }
 
@@ -1226,16 +1520,19 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 	const json_t *claims = json_object_get(req, "claims");
 	const char *error = fg_json_str(req, "error"), *why, *acr, *invited;
 	char user[FG_USER_NAME_MAX + 1];
-	struct entry *e;
-	struct tx *t;
+	struct tx *t = NULL;
 	json_t *reply, *amr;
 	size_t i;
+	int r;
 
 	if (!web_caller(peer))
 		return fg_denied();
 	if (!fg_gate_on(ag) || (u = fg_gate_upstream(&ag->cfg.gate)) == NULL)
 		return fg_reply_error(FG_E_DENIED, "no provider configured");
-	if ((e = tx_of_state(ag, fg_json_str(req, "state"), true)) == NULL) {
+	if ((r = tx_of_state(ag, fg_json_str(req, "state"), true, &t)) !=
+	    FG_OK) {
+		if (r != FG_ERR_NOTFOUND)
+			return fg_store_failed();
 		fg_audit_quiet(ag, peer, FG_OP_WEB_UPSTREAM,
 		    "the provider's answer carries an unknown, used or "
 		    "expired state",
@@ -1243,7 +1540,6 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_reply_error(FG_E_NO_SESSION,
 		    "this sign-in is unknown, used or expired: start again");
 	}
-	t = e->value;
 	/* an invitation's page: its refusals are audited against the
 	 * invited user */
 	invited = t->invite != NULL ? t->invite->user : NULL;
@@ -1255,9 +1551,10 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 			"no claims");
 		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, invited, NULL, "deny",
 		    why_s, u->name);
-		table_del(&ag->oidc->tx, e);
-		return fg_reply_error(FG_E_REFUSED,
+		(void)fg_store_tx_del(ag->store, t->key);
+		reply = fg_reply_error(FG_E_REFUSED,
 		    "the organisation's sign-in could not be verified");
+		goto out;
 	}
 	acr = fg_json_str(claims, "acr");
 	for (i = 0; i < u->n_acr; i++)
@@ -1266,25 +1563,34 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 	if (u->n_acr > 0 && i == u->n_acr) {
 		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, invited, NULL, "deny",
 		    "the provider's acr is not one of those accepted", u->name);
-		table_del(&ag->oidc->tx, e);
-		return fg_reply_error(FG_E_REFUSED,
+		(void)fg_store_tx_del(ag->store, t->key);
+		reply = fg_reply_error(FG_E_REFUSED,
 		    "the organisation's sign-in is not strong enough for this "
 		    "service");
+		goto out;
 	}
 	if ((why = upstream_user(u, claims, user, sizeof(user))) != NULL) {
 		fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, invited, NULL, "deny",
 		    why, u->name);
-		table_del(&ag->oidc->tx, e);
+		(void)fg_store_tx_del(ag->store, t->key);
 		reply = fg_reply_error(FG_E_REFUSED, why);
-		return reply;
+		goto out;
 	}
-	if (t->invite != NULL)
-		return invite_upstream(ag, peer, e, user, u);
+	if (t->invite != NULL) {
+		reply = invite_upstream(ag, peer, t, user, u);
+		goto out;
+	}
 	snprintf(t->up_user, sizeof(t->up_user), "%s", user);
 	t->up_done = true;
 	amr = json_object_get(claims, "amr");
-	if (json_is_array(amr) && json_array_size(amr) <= 8)
+	if (json_is_array(amr) && json_array_size(amr) <= 8) {
+		json_decref(t->up_amr);
 		t->up_amr = json_incref(amr);
+	}
+	if (tx_save(ag, t) != FG_OK) {
+		reply = fg_store_failed();
+		goto out;
+	}
 	fg_audit(ag, peer, FG_OP_WEB_UPSTREAM, user, NULL, "ok",
 	    "the organisation's provider named the user; the key follows",
 	    u->name);
@@ -1294,13 +1600,10 @@ fg_op_web_upstream(struct fg_agent *ag, const struct fg_peer *peer,
 	json_object_set_new(reply, "uv",
 	    json_string(fg_uv_policy_name(ag->cfg.uv)));
 	json_object_set_new(reply, "expires_in",
-	    json_integer((e->expires - fg_now_ms()) / 1000));
-	{
-		char *tx_s = fg_b64url_encode(e->key, FG_TX_LEN);
-		json_object_set_new(reply, "tx",
-		    tx_s != NULL ? json_string(tx_s) : json_null());
-		free(tx_s);
-	}
+	    json_integer((t->expires - wall_ms()) / 1000));
+	json_object_set_new(reply, "tx", json_string(t->id_s));
+out:
+	tx_free(t);
 	return reply;
 }
 
@@ -1362,21 +1665,21 @@ pkce_matches(const char *verifier, const char *challenge)
 }
 
 /* A second use of a code: refused, and what the first use gave revoked
- * (RFC 6749 §4.1.2): the access token, and the approval. */
+ * (RFC 6749 §4.1.2): the access token, and the approval. Two uses at
+ * once are two uses: the second finds the first's work committed. */
 static void
 code_replayed(struct fg_agent *ag, const struct fg_peer *peer,
-    struct code *code)
+    const uint8_t hash[32], struct code *code)
 {
-	struct entry *t = table_get(&ag->oidc->tokens, code->token,
-	    sizeof(code->token));
 	struct fg_audit a = { .event = FG_OP_OIDC_TOKEN, .user = code->user,
 		.caller_uid = peer->uid, .caller_pid = peer->pid,
 		.result = "deny",
 		.reason = "code used twice: its tokens and approval revoked",
 		.detail = code->client->id };
 
-	if (t != NULL)
-		table_del(&ag->oidc->tokens, t);
+	if (fg_store_code_token_drop(ag->store, hash) != FG_OK)
+		fprintf(stderr, "fido2gated: cannot revoke the access token "
+				"of a replayed code\n");
 	if (fg_store_approval_revoke(ag->store, code->sid, &a) != FG_OK)
 		fprintf(stderr, "fido2gated: cannot revoke the approval of a "
 				"replayed code\n");
@@ -1438,12 +1741,12 @@ fg_op_oidc_token(struct fg_agent *ag, const struct fg_peer *peer,
 	const struct fg_oidc_client *client;
 	const char *grant = fg_json_str(req, "grant_type");
 	const char *redirect = fg_json_str(req, "redirect_uri");
-	uint8_t raw[CODE_LEN], traw[TOKEN_LEN];
-	struct code *code;
-	struct token *tok = NULL;
-	struct entry *e;
+	uint8_t raw[CODE_LEN], hash[32], traw[TOKEN_LEN], thash[32];
+	struct code *code = NULL;
+	struct token tok = { 0 };
 	struct fg_audit a;
-	char *access = NULL, *idt = NULL;
+	char *body = NULL, *access = NULL, *idt = NULL, *tbody = NULL;
+	int64_t used = 0;
 	json_t *reply = NULL, *claims = NULL;
 	int r;
 
@@ -1459,18 +1762,30 @@ fg_op_oidc_token(struct fg_agent *ag, const struct fg_peer *peer,
 	if (grant == NULL || strcmp(grant, "authorization_code") != 0)
 		return oauth_error("unsupported_grant_type",
 		    "only grant_type=authorization_code", NULL);
-	if (!decode_id(fg_json_str(req, "code"), raw, sizeof(raw)) ||
-	    (e = table_get(&ag->oidc->codes, raw, sizeof(raw))) == NULL) {
-		fg_audit(ag, peer, FG_OP_OIDC_TOKEN, NULL, NULL, "deny",
-		    "unknown or expired code", client->id);
-		return oauth_error("invalid_grant",
-		    "the code is unknown or expired", NULL);
+	r = FG_ERR_NOTFOUND;
+	if (decode_id(fg_json_str(req, "code"), raw, sizeof(raw))) {
+		fg_sha256(raw, sizeof(raw), hash);
+		OPENSSL_cleanse(raw, sizeof(raw));
+		r = fg_store_code_get(ag->store, hash, &body, &used);
 	}
-	code = e->value;
-	if (code->used) {
-		code_replayed(ag, peer, code);
-		return oauth_error("invalid_grant",
+	if (r == FG_OK && (code = code_parse(ag, body)) == NULL)
+		r = FG_ERR_NOTFOUND; /* its client is no longer configured */
+	if (r != FG_OK) {
+		fg_audit(ag, peer, FG_OP_OIDC_TOKEN, NULL, NULL, "deny",
+		    r == FG_ERR_NOTFOUND ? "unknown or expired code" :
+					   "store unreadable",
+		    client->id);
+		reply = r == FG_ERR_NOTFOUND ?
+		    oauth_error("invalid_grant",
+			"the code is unknown or expired", NULL) :
+		    fg_store_failed();
+		goto out;
+	}
+	if (used != 0) {
+		code_replayed(ag, peer, hash, code);
+		reply = oauth_error("invalid_grant",
 		    "the code was already used; what it gave is revoked", NULL);
+		goto out;
 	}
 	if (code->client != client || redirect == NULL ||
 	    strcmp(redirect, code->redirect_uri) != 0) {
@@ -1478,9 +1793,10 @@ fg_op_oidc_token(struct fg_agent *ag, const struct fg_peer *peer,
 		    "code presented by another client or for another "
 		    "redirect_uri",
 		    client->id);
-		return oauth_error("invalid_grant",
+		reply = oauth_error("invalid_grant",
 		    "the code was issued to another client or redirect_uri",
 		    NULL);
+		goto out;
 	}
 	if (code->challenge != NULL ?
 		!pkce_matches(fg_json_str(req, "code_verifier"),
@@ -1488,46 +1804,55 @@ fg_op_oidc_token(struct fg_agent *ag, const struct fg_peer *peer,
 		fg_json_str(req, "code_verifier") != NULL) {
 		fg_audit(ag, peer, FG_OP_OIDC_TOKEN, code->user, NULL, "deny",
 		    "PKCE verifier does not match", client->id);
-		return oauth_error("invalid_grant",
+		reply = oauth_error("invalid_grant",
 		    "code_verifier does not match the code_challenge", NULL);
+		goto out;
 	}
-	/* the code is spent from here, whatever comes next */
-	code->used = true;
-	/* a lock since the key said yes: no tokens, no approval */
+	/* a lock since the key said yes: no tokens, no approval, and the
+	 * code is spent */
 	if ((r = fg_locked(ag, code->user)) != FG_OK) {
+		(void)fg_store_code_spend(ag->store, hash);
 		fg_audit(ag, peer, FG_OP_OIDC_TOKEN, code->user, NULL, "deny",
 		    r == FG_ERR_DENIED ? "locked out" : "store unreadable",
 		    client->id);
-		return r == FG_ERR_DENIED ?
+		reply = r == FG_ERR_DENIED ?
 		    oauth_error("invalid_grant", "the account is locked",
 			NULL) :
 		    fg_store_failed();
+		goto out;
 	}
+	tok.client = client;
+	tok.user = code->user;
+	tok.scope = code->scope;
+	memcpy(tok.handle, code->handle, sizeof(tok.handle));
 	if ((access = random_b64(TOKEN_LEN, traw)) == NULL ||
 	    (claims = claims_of(ag, code, access, client->alg)) == NULL ||
 	    (idt = fg_keys_sign(ag, client->alg, claims)) == NULL ||
-	    (tok = calloc(1, sizeof(*tok))) == NULL ||
-	    (tok->user = strdup(code->user)) == NULL ||
-	    (tok->scope = strdup(code->scope)) == NULL) {
+	    (tbody = token_body(&tok)) == NULL) {
 		reply = fg_reply_error(FG_E_INTERNAL, "cannot make the tokens");
 		goto out;
 	}
-	tok->client = client;
-	memcpy(tok->handle, code->handle, sizeof(tok->handle));
-	if (table_put(&ag->oidc->tokens, traw, sizeof(traw),
-		(int64_t)ag->cfg.gate.token_ttl * 1000, tok) != FG_OK) {
-		reply = fg_reply_error(FG_E_LIMIT, "too many tokens");
-		goto out;
-	}
-	tok = NULL;
-	memcpy(code->token, traw, sizeof(traw));
-	/* the homeserver's next login for the user may consume this */
+	fg_sha256(traw, sizeof(traw), thash);
+	OPENSSL_cleanse(traw, sizeof(traw));
+	/* the code spent, the access token and the approval the
+	 * homeserver's next login for the user may consume: at once, and
+	 * by one request only, whichever agent it reached */
 	a = (struct fg_audit){ .event = FG_OP_OIDC_TOKEN, .user = code->user,
 		.caller_uid = peer->uid, .caller_pid = peer->pid,
 		.result = "allow", .reason = "id_token issued; approval recorded",
 		.detail = client->id };
-	if (fg_store_approval_add(ag->store, code->user, code->sid, client->id,
-		&a) != FG_OK) {
+	r = fg_store_code_redeem(ag->store, hash, thash, tbody,
+	    wall_ms() + (int64_t)ag->cfg.gate.token_ttl * 1000, code->user,
+	    code->sid, client->id, &a);
+	if (r == FG_ERR_NOTFOUND) {
+		/* redeemed meanwhile (another request, at this agent or
+		 * another), or expired this instant */
+		code_replayed(ag, peer, hash, code);
+		reply = oauth_error("invalid_grant",
+		    "the code was already used; what it gave is revoked", NULL);
+		goto out;
+	}
+	if (r != FG_OK) {
 		reply = fg_store_failed();
 		goto out;
 	}
@@ -1538,8 +1863,11 @@ fg_op_oidc_token(struct fg_agent *ag, const struct fg_peer *peer,
 		(json_int_t)ag->cfg.gate.token_ttl, "id_token", idt, "scope",
 		code->scope));
 out:
-	token_free(tok);
+	code_free(code);
 	json_decref(claims);
+	if (body != NULL)
+		fg_wipe_free(body, strlen(body));
+	free(tbody);
 	if (access != NULL)
 		OPENSSL_cleanse(access, strlen(access));
 	free(access);
@@ -1551,33 +1879,46 @@ json_t *
 fg_op_oidc_userinfo(struct fg_agent *ag, const struct fg_peer *peer,
     const json_t *req)
 {
-	uint8_t raw[TOKEN_LEN];
-	struct entry *e;
-	struct token *t;
-	char *sub;
+	uint8_t raw[TOKEN_LEN], hash[32];
+	struct token *t = NULL;
+	char *sub = NULL, *body = NULL;
 	json_t *reply;
+	int r = FG_ERR_NOTFOUND;
 
 	if (!web_caller(peer))
 		return fg_denied();
 	if (!fg_gate_on(ag))
 		return gate_off();
-	if (!decode_id(fg_json_str(req, "access_token"), raw, sizeof(raw)) ||
-	    (e = table_get(&ag->oidc->tokens, raw, sizeof(raw))) == NULL)
-		return oauth_error("invalid_token",
-		    "the access token is unknown, expired or revoked", NULL);
-	t = e->value;
+	if (decode_id(fg_json_str(req, "access_token"), raw, sizeof(raw))) {
+		fg_sha256(raw, sizeof(raw), hash);
+		r = fg_store_token_get(ag->store, hash, &body);
+	}
+	if (r == FG_OK && (t = token_parse(ag, body)) == NULL)
+		r = FG_ERR_NOTFOUND;
+	free(body);
+	if (r != FG_OK)
+		return r == FG_ERR_NOTFOUND ?
+		    oauth_error("invalid_token",
+			"the access token is unknown, expired or revoked",
+			NULL) :
+		    fg_store_failed();
 	if (fg_locked(ag, t->user) != FG_OK) {
 		fg_audit(ag, peer, FG_OP_OIDC_USERINFO, t->user, NULL, "deny",
 		    "locked out (or the store is unreadable)", t->client->id);
-		table_del(&ag->oidc->tokens, e);
-		return oauth_error("invalid_token",
+		(void)fg_store_token_del(ag->store, hash);
+		reply = oauth_error("invalid_token",
 		    "the access token is unknown, expired or revoked", NULL);
+		goto out;
 	}
-	if ((sub = fg_b64url_encode(t->handle, sizeof(t->handle))) == NULL)
-		return fg_reply_error(FG_E_INTERNAL, "out of memory");
+	if ((sub = fg_b64url_encode(t->handle, sizeof(t->handle))) == NULL) {
+		reply = fg_reply_error(FG_E_INTERNAL, "out of memory");
+		goto out;
+	}
 	reply = fg_reply_ok();
 	json_object_set_new(reply, "claims",
 	    json_pack("{s:s,s:s}", "sub", sub, "preferred_username", t->user));
+out:
+	token_free(t);
 	free(sub);
 	return reply;
 }
@@ -1671,67 +2012,22 @@ fg_op_login_check(struct fg_agent *ag, const struct fg_peer *peer,
 
 /* --- a lock --- */
 
-static size_t
-drop_of_user(struct table *t, const char *user,
-    const char *(*user_of)(const void *))
-{
-	struct entry **pp, *e;
-	size_t i, n = 0;
-
-	for (i = 0; i < NBUCKETS; i++) {
-		pp = &t->b[i];
-		while ((e = *pp) != NULL) {
-			if (strcmp(user_of(e->value), user) == 0) {
-				*pp = e->next;
-				t->free_value(e->value);
-				OPENSSL_cleanse(e, sizeof(*e));
-				free(e);
-				t->count--;
-				n++;
-			} else
-				pp = &e->next;
-		}
-	}
-	return n;
-}
-
-static const char *
-code_user(const void *p)
-{
-	return ((const struct code *)p)->user;
-}
-
-/* the codes a client could still redeem */
-static size_t
-unused_codes(struct table *t, const char *user)
-{
-	struct entry *e;
-	size_t i, n = 0;
-
-	for (i = 0; i < NBUCKETS; i++)
-		for (e = t->b[i]; e != NULL; e = e->next)
-			if (!((struct code *)e->value)->used &&
-			    strcmp(((struct code *)e->value)->user, user) == 0)
-				n++;
-	return n;
-}
-
-static const char *
-token_user(const void *p)
-{
-	return ((const struct token *)p)->user;
-}
-
 void
 fg_oidc_revoke_user(struct fg_agent *ag, const char *user, size_t *codes,
     size_t *tokens)
 {
+	int64_t c = 0, t = 0;
+
 	*codes = *tokens = 0;
 	if (ag->oidc == NULL)
 		return;
-	*codes = unused_codes(&ag->oidc->codes, user);
-	drop_of_user(&ag->oidc->codes, user, code_user);
-	*tokens = drop_of_user(&ag->oidc->tokens, user, token_user);
+	if (fg_store_oidc_drop_user(ag->store, user, &c, &t) != FG_OK) {
+		fprintf(stderr, "fido2gated: cannot revoke the codes and "
+				"tokens of %s\n", user);
+		return;
+	}
+	*codes = (size_t)c;
+	*tokens = (size_t)t;
 }
 
 char *
@@ -1764,7 +2060,7 @@ int
 fg_oidc_invite_new(struct fg_agent *ag, const uint8_t hash[32],
     const char *user, json_t *reply)
 {
-	uint8_t id[FG_TX_LEN];
+	uint8_t id[FG_TX_LEN], state_hash[32];
 	struct tx *t = NULL;
 	char *tx_s = NULL;
 	json_t *up = NULL;
@@ -1778,14 +2074,13 @@ fg_oidc_invite_new(struct fg_agent *ag, const uint8_t hash[32],
 	memcpy(t->invite->hash, hash, sizeof(t->invite->hash));
 	snprintf(t->invite->user, sizeof(t->invite->user), "%s", user);
 	if (ag->cfg.gate.ff == FG_FF_OIDC &&
-	    (up = upstream_start(ag, t, id)) == NULL)
+	    (up = upstream_start(ag, t, id, state_hash)) == NULL)
 		goto out;
-	if ((r = table_put(&ag->oidc->tx, id, sizeof(id),
-		 (int64_t)TX_TTL_S * 1000, t)) != FG_OK) {
+	if ((r = tx_add(ag, t, id, up != NULL ? state_hash : NULL)) !=
+	    FG_OK) {
 		ret = r;
 		goto out;
 	}
-	t = NULL;
 	json_object_set_new(reply, "tx", json_string(tx_s));
 	json_object_set_new(reply, "expires_in", json_integer(TX_TTL_S));
 	if (up != NULL)
@@ -1803,19 +2098,44 @@ struct fg_invite_tx *
 fg_oidc_invite_of(struct fg_agent *ag, const json_t *req,
     uint8_t id[FG_TX_LEN])
 {
-	struct entry *e;
+	struct tx *t = NULL;
 
 	if (!fg_gate_on(ag) || !decode_id(fg_json_str(req, "tx"), id, FG_TX_LEN) ||
-	    (e = table_get(&ag->oidc->tx, id, FG_TX_LEN)) == NULL)
+	    tx_get(ag, id, &t) != FG_OK || t->invite == NULL) {
+		tx_free(t);
 		return NULL;
-	return ((struct tx *)e->value)->invite;
+	}
+	ag->oidc->inv = *t->invite;
+	tx_free(t);
+	return &ag->oidc->inv;
+}
+
+int
+fg_oidc_invite_save(struct fg_agent *ag, const uint8_t id[FG_TX_LEN],
+    const struct fg_invite_tx *inv)
+{
+	struct tx *t = NULL;
+	int r;
+
+	if ((r = tx_get(ag, id, &t)) != FG_OK)
+		return r;
+	if (t->invite == NULL)
+		r = FG_ERR_NOTFOUND;
+	else {
+		*t->invite = *inv;
+		r = tx_save(ag, t);
+	}
+	tx_free(t);
+	return r;
 }
 
 void
 fg_oidc_invite_end(struct fg_agent *ag, const uint8_t id[FG_TX_LEN])
 {
-	struct entry *e = table_get(&ag->oidc->tx, id, FG_TX_LEN);
+	uint8_t key[32];
 
-	if (e != NULL && ((struct tx *)e->value)->invite != NULL)
-		table_del(&ag->oidc->tx, e);
+	fg_sha256(id, FG_TX_LEN, key);
+	if (fg_store_tx_del(ag->store, key) != FG_OK)
+		fprintf(stderr, "fido2gated: cannot end an invitation's page "
+				"(it expires on its own)\n");
 }

@@ -22,7 +22,7 @@
 
 /* Prepared statements are kept, keyed by their SQL's address (every SQL
  * string here is a literal): parsing SQL was a third of a login's cost. */
-#define STMT_CACHE 48
+#define STMT_CACHE 80
 
 struct fg_store {
 	struct db *db;
@@ -2492,6 +2492,707 @@ out:
 }
 
 /*
+ * The browser's logins (oidc.c): transactions, their challenge, codes and
+ * access tokens. Nothing here is audited by itself: the records are
+ * oidc.c's, of the decisions these rows carry.
+ */
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* n statements in one write transaction, without an audit record; with
+ * need_row the last must change one row, or nothing is written
+ * (FG_ERR_NOTFOUND). */
+static int
+plain_change(struct fg_store *s, struct db_stmt *const *st, size_t n,
+    bool need_row)
+{
+	size_t i;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = begin(s)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (db_step(st[i]) != DB_DONE) {
+			ret = db_error(s, "change");
+			goto out;
+		}
+	if (need_row && db_changes(s->db) != 1) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (ret != FG_OK)
+		rollback(s);
+	return ret;
+}
+
+/* One statement (no transaction of its own); *changed the rows. */
+static int
+plain_step(struct fg_store *s, struct db_stmt *st, int64_t *changed)
+{
+	if (db_step(st) != DB_DONE)
+		return db_error(s, "change");
+	if (changed != NULL)
+		*changed = db_changes(s->db);
+	return FG_OK;
+}
+
+/* Column i, a body of text, for the caller to free. */
+static int
+body_of(struct db_stmt *st, int i, char **body)
+{
+	const unsigned char *t = db_column_text(st, i);
+
+	if (t == NULL || (*body = strdup((const char *)t)) == NULL)
+		return FG_ERR_NOMEM;
+	return FG_OK;
+}
+
+int
+fg_store_tx_add(struct fg_store *s, const uint8_t id[32],
+    const uint8_t *state, const char *body, int64_t expires, int64_t cap)
+{
+	struct db_stmt *st = NULL;
+	int64_t n = 0;
+	int r, ret = FG_ERR_INTERNAL;
+
+	/* the cap counts the live ones: a flood of /authorize is bounded
+	 * in the store as it was in memory */
+	if ((r = prepare(s,
+		 "INSERT INTO oidc_tx (id_hash, state_hash, body, expires)"
+		 " SELECT ?1, ?2, ?3, ?4 WHERE (SELECT count(*) FROM oidc_tx"
+		 " WHERE expires > ?5) < ?6",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, id, 32);
+	if (state != NULL)
+		db_bind_blob(st, 2, state, 32);
+	else
+		db_bind_null(st, 2);
+	db_bind_text(st, 3, body);
+	db_bind_int64(st, 4, expires);
+	db_bind_int64(st, 5, wall_ms());
+	db_bind_int64(st, 6, cap);
+	if ((r = plain_step(s, st, &n)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = n == 1 ? FG_OK : FG_ERR_LIMIT;
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_tx_get(struct fg_store *s, const uint8_t id[32], char **body,
+    int64_t *expires)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*body = NULL;
+	if ((r = prepare(s,
+		 "SELECT body, expires FROM oidc_tx WHERE id_hash = ?"
+		 " AND expires > ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, id, 32);
+	db_bind_int64(st, 2, wall_ms());
+	if ((r = db_step(st)) == DB_DONE) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (r != DB_ROW) {
+		ret = db_error(s, "transaction");
+		goto out;
+	}
+	*expires = db_column_int64(st, 1);
+	ret = body_of(st, 0, body);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_tx_of_state(struct fg_store *s, const uint8_t state[32],
+    bool take, uint8_t id[32], char **body, int64_t *expires)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*body = NULL;
+	/* spent by the statement that finds it: one agent gets it */
+	if ((r = prepare(s, take ?
+		     "UPDATE oidc_tx SET state_hash = NULL WHERE"
+		     " state_hash = ?1 AND expires > ?2"
+		     " RETURNING id_hash, body, expires" :
+		     "SELECT id_hash, body, expires FROM oidc_tx WHERE"
+		     " state_hash = ?1 AND expires > ?2",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, state, 32);
+	db_bind_int64(st, 2, wall_ms());
+	if (take && (r = begin(s)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if ((r = db_step(st)) == DB_DONE) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (r != DB_ROW || db_column_bytes(st, 0) != 32) {
+		ret = db_error(s, "transaction");
+		goto out;
+	}
+	memcpy(id, db_column_blob(st, 0), 32);
+	*expires = db_column_int64(st, 2);
+	if ((ret = body_of(st, 1, body)) != FG_OK)
+		goto out;
+	while ((r = db_step(st)) == DB_ROW)
+		;
+	if (r != DB_DONE) {
+		ret = db_error(s, "transaction");
+		goto out;
+	}
+	db_reset(st);
+	if (take && (r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (ret != FG_OK) {
+		free(*body);
+		*body = NULL;
+		if (take)
+			rollback(s);
+	}
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_tx_set(struct fg_store *s, const uint8_t id[32], const char *body)
+{
+	struct db_stmt *st = NULL;
+	int64_t n = 0;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "UPDATE oidc_tx SET body = ? WHERE id_hash = ?"
+		 " AND expires > ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_text(st, 1, body);
+	db_bind_blob(st, 2, id, 32);
+	db_bind_int64(st, 3, wall_ms());
+	if ((r = plain_step(s, st, &n)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = n == 1 ? FG_OK : FG_ERR_NOTFOUND;
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_tx_del(struct fg_store *s, const uint8_t id[32])
+{
+	struct db_stmt *st[2] = { NULL, NULL };
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s, "DELETE FROM oidc_challenges WHERE tx_hash = ?",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s, "DELETE FROM oidc_tx WHERE id_hash = ?",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st[0], 1, id, 32);
+	db_bind_blob(st[1], 1, id, 32);
+	ret = plain_change(s, st, 2, false);
+out:
+	release(s, st[0]);
+	release(s, st[1]);
+	return ret;
+}
+
+int
+fg_store_web_chal_set(struct fg_store *s, const uint8_t id[32],
+    const uint8_t session[32], const struct fg_web_chal *c, int64_t cap)
+{
+	struct db_stmt *st[2] = { NULL, NULL };
+	int r, ret = FG_ERR_INTERNAL;
+
+	/* one challenge per login at a time: a new begin replaces it; and
+	 * cap per user, at all agents together, as the agent's own table
+	 * caps a user's PAM challenges */
+	if ((r = prepare(s, "DELETE FROM oidc_challenges WHERE tx_hash = ?",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s,
+		 "INSERT INTO oidc_challenges (session_hash, tx_hash,"
+		 " challenge, \"user\", uv, detail, expires)"
+		 " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE (SELECT count(*)"
+		 " FROM oidc_challenges WHERE \"user\" = ?4"
+		 " AND expires > ?8) < ?9",
+		 &st[1])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st[0], 1, id, 32);
+	db_bind_blob(st[1], 1, session, 32);
+	db_bind_blob(st[1], 2, id, 32);
+	db_bind_blob(st[1], 3, c->challenge, FG_CHALLENGE_LEN);
+	db_bind_text(st[1], 4, c->user);
+	db_bind_int64(st[1], 5, c->uv);
+	db_bind_text(st[1], 6, c->detail);
+	db_bind_int64(st[1], 7, c->expires);
+	db_bind_int64(st[1], 8, wall_ms());
+	db_bind_int64(st[1], 9, cap);
+	ret = plain_change(s, st, 2, true);
+	if (ret == FG_ERR_NOTFOUND)
+		ret = FG_ERR_LIMIT;
+out:
+	release(s, st[0]);
+	release(s, st[1]);
+	return ret;
+}
+
+/* A challenge row's columns from i on. */
+static void
+read_web_chal(struct db_stmt *st, int i, struct fg_web_chal *c)
+{
+	const unsigned char *t;
+
+	memset(c, 0, sizeof(*c));
+	if (db_column_bytes(st, i) == FG_CHALLENGE_LEN)
+		memcpy(c->challenge, db_column_blob(st, i), FG_CHALLENGE_LEN);
+	t = db_column_text(st, i + 1);
+	snprintf(c->user, sizeof(c->user), "%s", t != NULL ? (const char *)t : "");
+	c->uv = db_column_int64(st, i + 2) != 0;
+	t = db_column_text(st, i + 3);
+	snprintf(c->detail, sizeof(c->detail), "%s",
+	    t != NULL ? (const char *)t : "");
+	c->expires = db_column_int64(st, i + 4);
+}
+
+int
+fg_store_web_chal_take(struct fg_store *s, const uint8_t id[32],
+    const uint8_t session[32], struct fg_web_chal *out)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = prepare(s,
+		 "DELETE FROM oidc_challenges WHERE session_hash = ?"
+		 " AND tx_hash = ?"
+		 " RETURNING challenge, \"user\", uv, detail, expires",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, session, 32);
+	db_bind_blob(st, 2, id, 32);
+	if ((r = begin(s)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if ((r = db_step(st)) == DB_DONE) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (r != DB_ROW) {
+		ret = db_error(s, "challenge");
+		goto out;
+	}
+	read_web_chal(st, 0, out);
+	while ((r = db_step(st)) == DB_ROW)
+		;
+	if (r != DB_DONE) {
+		ret = db_error(s, "challenge");
+		goto out;
+	}
+	db_reset(st);
+	if ((r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = out->expires > wall_ms() ? FG_OK : FG_ERR_TIMEOUT;
+out:
+	if (ret != FG_OK && ret != FG_ERR_TIMEOUT) {
+		rollback(s);
+		OPENSSL_cleanse(out, sizeof(*out));
+	}
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_code_add(struct fg_store *s, const uint8_t hash[32],
+    const char *user, const char *body, int64_t expires, int64_t cap)
+{
+	struct db_stmt *st = NULL;
+	int64_t n = 0;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "INSERT INTO oidc_codes (code_hash, \"user\", body, expires)"
+		 " SELECT ?1, ?2, ?3, ?4 WHERE (SELECT count(*) FROM"
+		 " oidc_codes WHERE expires > ?5) < ?6",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, hash, 32);
+	db_bind_text(st, 2, user);
+	db_bind_text(st, 3, body);
+	db_bind_int64(st, 4, expires);
+	db_bind_int64(st, 5, wall_ms());
+	db_bind_int64(st, 6, cap);
+	if ((r = plain_step(s, st, &n)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = n == 1 ? FG_OK : FG_ERR_LIMIT;
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_code_get(struct fg_store *s, const uint8_t hash[32], char **body,
+    int64_t *used)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*body = NULL;
+	if ((r = prepare(s,
+		 "SELECT body, coalesce(used, 0) FROM oidc_codes"
+		 " WHERE code_hash = ? AND expires > ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, hash, 32);
+	db_bind_int64(st, 2, wall_ms());
+	if ((r = db_step(st)) == DB_DONE) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (r != DB_ROW) {
+		ret = db_error(s, "code");
+		goto out;
+	}
+	*used = db_column_int64(st, 1);
+	ret = body_of(st, 0, body);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_code_redeem(struct fg_store *s, const uint8_t hash[32],
+    const uint8_t token[32], const char *token_body, int64_t token_expires,
+    const char *user, const char *sid, const char *client,
+    const struct fg_audit *a)
+{
+	struct db_stmt *st[3] = { NULL, NULL, NULL };
+	char chain[FG_AUDIT_HASH_HEX];
+	int64_t now = wall_ms(), id = 0;
+	size_t i;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "UPDATE oidc_codes SET used = ?1, token_hash = ?2"
+		 " WHERE code_hash = ?3 AND used IS NULL AND expires > ?1",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s,
+		 "INSERT INTO oidc_tokens (token_hash, \"user\", body,"
+		 " expires) VALUES (?, ?, ?, ?)",
+		 &st[1])) != FG_OK ||
+	    (r = prepare(s,
+		 "INSERT INTO approvals (\"user\", sid, client, created)"
+		 " VALUES (?, ?, ?, ?)",
+		 &st[2])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_int64(st[0], 1, now);
+	db_bind_blob(st[0], 2, token, 32);
+	db_bind_blob(st[0], 3, hash, 32);
+	db_bind_blob(st[1], 1, token, 32);
+	db_bind_text(st[1], 2, user);
+	db_bind_text(st[1], 3, token_body);
+	db_bind_int64(st[1], 4, token_expires);
+	db_bind_text(st[2], 1, user);
+	db_bind_text(st[2], 2, sid);
+	db_bind_text(st[2], 3, client);
+	db_bind_int64(st[2], 4, now_s());
+	if ((r = begin(s)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	/* the code spent first, under the writer lock: of two redemptions
+	 * at once the second finds it spent, and writes nothing */
+	if (db_step(st[0]) != DB_DONE) {
+		ret = db_error(s, "code");
+		goto out;
+	}
+	if (db_changes(s->db) != 1) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	for (i = 1; i < 3; i++)
+		if (db_step(st[i]) != DB_DONE) {
+			ret = db_error(s, "code");
+			goto out;
+		}
+	/* not fsynced, as an approval alone was not (approval_add) */
+	if ((r = audit_insert(s, a, &id, chain)) != FG_OK ||
+	    (r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	committed(s, a, id, chain);
+	ret = FG_OK;
+out:
+	if (ret != FG_OK)
+		rollback(s);
+	release(s, st[0]);
+	release(s, st[1]);
+	release(s, st[2]);
+	return ret;
+}
+
+int
+fg_store_code_spend(struct fg_store *s, const uint8_t hash[32])
+{
+	struct db_stmt *st = NULL;
+	int64_t n = 0;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "UPDATE oidc_codes SET used = ?1 WHERE code_hash = ?2"
+		 " AND used IS NULL",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_int64(st, 1, wall_ms());
+	db_bind_blob(st, 2, hash, 32);
+	if ((r = plain_step(s, st, &n)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = n == 1 ? FG_OK : FG_ERR_NOTFOUND;
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_code_token_drop(struct fg_store *s, const uint8_t hash[32])
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s,
+		 "DELETE FROM oidc_tokens WHERE token_hash = (SELECT"
+		 " token_hash FROM oidc_codes WHERE code_hash = ?)",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, hash, 32);
+	ret = plain_step(s, st, NULL);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_token_get(struct fg_store *s, const uint8_t hash[32], char **body)
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	*body = NULL;
+	if ((r = prepare(s,
+		 "SELECT body FROM oidc_tokens WHERE token_hash = ?"
+		 " AND expires > ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, hash, 32);
+	db_bind_int64(st, 2, wall_ms());
+	if ((r = db_step(st)) == DB_DONE) {
+		ret = FG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (r != DB_ROW) {
+		ret = db_error(s, "token");
+		goto out;
+	}
+	ret = body_of(st, 0, body);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_token_del(struct fg_store *s, const uint8_t hash[32])
+{
+	struct db_stmt *st = NULL;
+	int r, ret = FG_ERR_INTERNAL;
+
+	if ((r = prepare(s, "DELETE FROM oidc_tokens WHERE token_hash = ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_blob(st, 1, hash, 32);
+	ret = plain_step(s, st, NULL);
+out:
+	release(s, st);
+	return ret;
+}
+
+int
+fg_store_oidc_drop_user(struct fg_store *s, const char *user, int64_t *codes,
+    int64_t *tokens)
+{
+	struct db_stmt *st[3] = { NULL, NULL, NULL };
+	int r, ret = FG_ERR_INTERNAL;
+
+	*codes = *tokens = 0;
+	if ((r = prepare(s,
+		 "DELETE FROM oidc_codes WHERE \"user\" = ? AND used IS NULL",
+		 &st[0])) != FG_OK ||
+	    (r = prepare(s, "DELETE FROM oidc_codes WHERE \"user\" = ?",
+		 &st[1])) != FG_OK ||
+	    (r = prepare(s, "DELETE FROM oidc_tokens WHERE \"user\" = ?",
+		 &st[2])) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_text(st[0], 1, user);
+	db_bind_text(st[1], 1, user);
+	db_bind_text(st[2], 1, user);
+	if ((r = begin(s)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	if ((r = plain_step(s, st[0], codes)) != FG_OK ||
+	    (r = plain_step(s, st[1], NULL)) != FG_OK ||
+	    (r = plain_step(s, st[2], tokens)) != FG_OK ||
+	    (r = exec(s, "COMMIT")) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	ret = FG_OK;
+out:
+	if (ret != FG_OK)
+		rollback(s);
+	release(s, st[0]);
+	release(s, st[1]);
+	release(s, st[2]);
+	return ret;
+}
+
+int
+fg_store_oidc_sweep(struct fg_store *s, int64_t now,
+    void (*expired)(const struct fg_web_chal *c, void *arg), void *arg)
+{
+	static const char *const gone[] = {
+		"DELETE FROM oidc_tx WHERE expires <= ?",
+		"DELETE FROM oidc_codes WHERE expires <= ?",
+		"DELETE FROM oidc_tokens WHERE expires <= ?",
+	};
+	struct db_stmt *st = NULL;
+	struct fg_web_chal *c = NULL, *more;
+	size_t i, n = 0, cap = 0;
+	int r, ret = FG_ERR_INTERNAL;
+
+	/* each challenge left unanswered is deleted by one agent, which
+	 * alone tells of it, once the statement is done (the telling
+	 * writes to the store) */
+	if ((r = prepare(s,
+		 "DELETE FROM oidc_challenges WHERE expires <= ?"
+		 " RETURNING challenge, \"user\", uv, detail, expires",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_int64(st, 1, now);
+	while ((r = db_step(st)) == DB_ROW) {
+		if (n == cap) {
+			if ((more = realloc(c, (cap * 2 + 8) * sizeof(*c))) ==
+			    NULL) {
+				ret = FG_ERR_NOMEM;
+				goto out;
+			}
+			c = more;
+			cap = cap * 2 + 8;
+		}
+		read_web_chal(st, 0, &c[n++]);
+	}
+	if (r != DB_DONE) {
+		ret = db_error(s, "sweep");
+		goto out;
+	}
+	release(s, st);
+	st = NULL;
+	for (i = 0; expired != NULL && i < n; i++)
+		expired(&c[i], arg);
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		if ((r = prepare(s, gone[i], &st)) != FG_OK) {
+			ret = r;
+			goto out;
+		}
+		db_bind_int64(st, 1, now);
+		if ((r = plain_step(s, st, NULL)) != FG_OK) {
+			ret = r;
+			goto out;
+		}
+		release(s, st);
+		st = NULL;
+	}
+	ret = FG_OK;
+out:
+	release(s, st);
+	if (c != NULL)
+		OPENSSL_cleanse(c, cap * sizeof(*c));
+	free(c);
+	return ret;
+}
+
+/*
  * Copying a store to another (fg_store_copy): SQLite to PostgreSQL and
  * back, over the backends' primitives alone. Every row goes across as it
  * is, ids and the audit records' prev and hash included, so that the
@@ -2513,8 +3214,12 @@ copy_known(const char *name, bool *bookkeeping)
 {
 	size_t i;
 
+	/* the browser's logins under way are no more copied than the
+	 * agents' memory was: they end with the move */
 	*bookkeeping = strcmp(name, "schema_version") == 0 ||
-	    strcmp(name, "audit_seq") == 0;
+	    strcmp(name, "audit_seq") == 0 || strcmp(name, "oidc_tx") == 0 ||
+	    strcmp(name, "oidc_challenges") == 0 ||
+	    strcmp(name, "oidc_codes") == 0 || strcmp(name, "oidc_tokens") == 0;
 	if (*bookkeeping)
 		return true;
 	for (i = 0; i < COPY_TABLES; i++)

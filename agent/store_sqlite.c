@@ -209,6 +209,43 @@ static const char *const lite_migrations[] = {
 	"  user TEXT PRIMARY KEY,"
 	"  n INTEGER NOT NULL CHECK (n > 0),"
 	"  last_fail INTEGER NOT NULL);",
+	/* 11: the browser's logins, so that agents sharing a store can take
+	 * each other's steps (oidc.c): transactions, their one challenge,
+	 * authorization codes and access tokens, each keyed by the SHA-256
+	 * of its bearer value, with an expiry in wall-clock milliseconds */
+	"CREATE TABLE oidc_tx ("
+	"  id_hash BLOB PRIMARY KEY CHECK (length(id_hash) = 32),"
+	"  state_hash BLOB UNIQUE"
+	"    CHECK (state_hash IS NULL OR length(state_hash) = 32),"
+	"  body TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL);"
+	"CREATE INDEX oidc_tx_expires ON oidc_tx(expires);"
+	"CREATE TABLE oidc_challenges ("
+	"  session_hash BLOB PRIMARY KEY CHECK (length(session_hash) = 32),"
+	"  tx_hash BLOB NOT NULL UNIQUE,"
+	"  challenge BLOB NOT NULL CHECK (length(challenge) = 32),"
+	"  user TEXT NOT NULL,"
+	"  uv INTEGER NOT NULL,"
+	"  detail TEXT,"
+	"  expires INTEGER NOT NULL);"
+	"CREATE INDEX oidc_challenges_expires ON oidc_challenges(expires);"
+	"CREATE INDEX oidc_challenges_user ON oidc_challenges(user);"
+	"CREATE TABLE oidc_codes ("
+	"  code_hash BLOB PRIMARY KEY CHECK (length(code_hash) = 32),"
+	"  user TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  used INTEGER,"
+	"  token_hash BLOB);"
+	"CREATE INDEX oidc_codes_user ON oidc_codes(user);"
+	"CREATE INDEX oidc_codes_expires ON oidc_codes(expires);"
+	"CREATE TABLE oidc_tokens ("
+	"  token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),"
+	"  user TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL);"
+	"CREATE INDEX oidc_tokens_user ON oidc_tokens(user);"
+	"CREATE INDEX oidc_tokens_expires ON oidc_tokens(expires);",
 };
 /* Create the file ourselves, 0600 and never through a symlink, so that
  * SQLite (which copies the database's mode to -wal and -shm) never makes a

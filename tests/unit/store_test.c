@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -876,6 +877,121 @@ the_bootstrap_enrols_one_user_until_an_admin_exists(void **state)
 	fg_cred_list_free(&list, n);
 }
 
+/* A browser login's state in the store (oidc.c): a code is redeemed
+ * once, its second redemption writing nothing (no second token, no
+ * second approval); a challenge is taken once, late or not. */
+static int64_t
+later_ms(int64_t ms)
+{
+	return (int64_t)time(NULL) * 1000 + ms;
+}
+
+static void
+a_code_is_redeemed_once(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("oidc.token", "alice");
+	uint8_t code[32], t1[32], t2[32];
+	char *body = NULL;
+	int64_t used = -1, n = 0, m = 0;
+
+	memset(code, 1, sizeof(code));
+	memset(t1, 2, sizeof(t1));
+	memset(t2, 3, sizeof(t2));
+	assert_int_equal(fg_store_code_add(f->s, code, "alice", "{}",
+			     later_ms(60000), 10),
+	    FG_OK);
+	assert_int_equal(fg_store_code_get(f->s, code, &body, &used), FG_OK);
+	assert_string_equal(body, "{}");
+	assert_int_equal(used, 0);
+	free(body);
+	assert_int_equal(fg_store_code_redeem(f->s, code, t1, "{\"t\":1}",
+			     later_ms(60000), "alice", "sid-1", "synapse", &au),
+	    FG_OK);
+	assert_int_equal(fg_store_code_redeem(f->s, code, t2, "{\"t\":2}",
+			     later_ms(60000), "alice", "sid-2", "synapse", &au),
+	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_code_get(f->s, code, &body, &used), FG_OK);
+	assert_true(used > 0);
+	free(body);
+	assert_int_equal(fg_store_token_get(f->s, t1, &body), FG_OK);
+	free(body);
+	assert_int_equal(fg_store_token_get(f->s, t2, &body), FG_ERR_NOTFOUND);
+	/* the replay drops the token the first redemption gave */
+	assert_int_equal(fg_store_code_token_drop(f->s, code), FG_OK);
+	assert_int_equal(fg_store_token_get(f->s, t1, &body), FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_oidc_drop_user(f->s, "alice", &n, &m), FG_OK);
+	assert_int_equal(n, 0); /* the one code was used */
+}
+
+static unsigned expired_calls;
+
+static void
+count_expired(const struct fg_web_chal *c, void *arg)
+{
+	(void)arg;
+	assert_string_equal(c->user, "bob");
+	expired_calls++;
+}
+
+static void
+a_web_challenge_is_taken_once(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_web_chal c = { .uv = true }, got;
+	uint8_t tx[32], s1[32], s2[32];
+
+	memset(tx, 4, sizeof(tx));
+	memset(s1, 5, sizeof(s1));
+	memset(s2, 6, sizeof(s2));
+	memset(c.challenge, 7, sizeof(c.challenge));
+	snprintf(c.user, sizeof(c.user), "bob");
+	snprintf(c.detail, sizeof(c.detail), "synapse");
+	c.expires = later_ms(60000);
+	assert_int_equal(fg_store_tx_add(f->s, tx, NULL, "{}", later_ms(60000),
+			     1),
+	    FG_OK);
+	/* the cap counts live transactions */
+	memset(s2, 8, sizeof(s2));
+	assert_int_equal(fg_store_tx_add(f->s, s2, NULL, "{}", later_ms(60000),
+			     1),
+	    FG_ERR_LIMIT);
+	memset(s2, 6, sizeof(s2));
+	assert_int_equal(fg_store_web_chal_set(f->s, tx, s1, &c, 4), FG_OK);
+	/* a new begin replaces it */
+	assert_int_equal(fg_store_web_chal_set(f->s, tx, s2, &c, 1), FG_OK);
+	/* and a user's live challenges are capped, whichever login */
+	assert_int_equal(fg_store_web_chal_set(f->s, s2, s1, &c, 1),
+	    FG_ERR_LIMIT);
+	assert_int_equal(fg_store_web_chal_take(f->s, tx, s1, &got),
+	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_web_chal_take(f->s, s1, s2, &got),
+	    FG_ERR_NOTFOUND); /* another transaction's */
+	assert_int_equal(fg_store_web_chal_take(f->s, tx, s2, &got), FG_OK);
+	assert_memory_equal(got.challenge, c.challenge, sizeof(c.challenge));
+	assert_string_equal(got.user, "bob");
+	assert_true(got.uv);
+	assert_int_equal(fg_store_web_chal_take(f->s, tx, s2, &got),
+	    FG_ERR_NOTFOUND);
+	/* late: taken all the same, and said so */
+	c.expires = later_ms(-1000);
+	assert_int_equal(fg_store_web_chal_set(f->s, tx, s1, &c, 4), FG_OK);
+	assert_int_equal(fg_store_web_chal_take(f->s, tx, s1, &got),
+	    FG_ERR_TIMEOUT);
+	/* left unanswered: the sweep tells of it once */
+	assert_int_equal(fg_store_web_chal_set(f->s, tx, s1, &c, 4), FG_OK);
+	expired_calls = 0;
+	assert_int_equal(fg_store_oidc_sweep(f->s, later_ms(0), count_expired,
+			     NULL),
+	    FG_OK);
+	assert_int_equal(fg_store_oidc_sweep(f->s, later_ms(0), count_expired,
+			     NULL),
+	    FG_OK);
+	assert_int_equal(expired_calls, 1);
+	assert_int_equal(fg_store_web_chal_take(f->s, tx, s1, &got),
+	    FG_ERR_NOTFOUND);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -896,6 +1012,8 @@ main(int argc, char **argv)
 	    T(two_writers_do_not_fork_the_chain),
 	    T(a_copy_holds_the_same_chain_and_gives_no_id_twice),
 	    T(the_bootstrap_enrols_one_user_until_an_admin_exists),
+	    T(a_code_is_redeemed_once),
+	    T(a_web_challenge_is_taken_once),
 	};
 #undef T
 

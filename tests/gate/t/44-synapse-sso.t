@@ -369,8 +369,9 @@ like "$(jv "$R" .text)" "sign-in service is unavailable" "agent down: the page s
 like "$(jv "$R" '[.replies[] | select(.path == "/login/begin") | .status] | first')" '^5[0-9][0-9]$' \
 	"the front answered the page's /login/begin with a 5xx"
 
-# after the key's challenge, before the assertion reaches the agent: a
-# restarted agent has forgotten the challenge
+# after the key's challenge, before the assertion reaches the agent: the
+# challenge is in the store with its login (docs/oidc.md), so a restarted
+# agent, as another agent on a shared store, finishes the login
 agent_start || exit 1
 browse '{hold_finish: true}'
 is "$(jv "$R" .held)" finish "a login whose key has signed, held before /login/finish" ||
@@ -379,8 +380,11 @@ agent_stop
 agent_start || exit 1
 sso_send continue
 sso_read
-page_error "the agent restarted between the challenge and the assertion"
-like "$(jv "$R" .text)" "request has expired" "the page says to start again"
+is "$(jv "$R" .outcome)" client \
+	"the agent restarted between the challenge and the assertion: the login goes on" ||
+	diag "$(jv "$R" '.url, .text' | head -c 600)"
+out=$(token_login "$(jv "$R" '.login_token // ""')")
+is "$(status_of "$out")" 200 "and alice logs in on it" || diag "$(body_of "$out")"
 
 # after the key, before Synapse redeems the code
 browse '{hold_callback: true}'

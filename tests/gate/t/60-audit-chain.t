@@ -319,7 +319,8 @@ bad 2 edited "a value put in the added column"
 # --- a store of the previous schema is chained at the upgrade ---
 # (schema 8: the tables of the migrations after 9 go too)
 latest=$(store_sql 'SELECT max(version) FROM schema_version')
-later="DROP TABLE failures;"
+later="DROP TABLE failures; DROP TABLE oidc_tx; DROP TABLE oidc_challenges;
+	DROP TABLE oidc_codes; DROP TABLE oidc_tokens;"
 if on_postgresql; then
 	tamper "turn the store back into schema 8" \
 		"DROP TRIGGER audit_no_update ON audit; DROP INDEX audit_user;
