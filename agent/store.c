@@ -1240,11 +1240,23 @@ out:
 	return ret;
 }
 
+/* One statement (no transaction of its own); *changed the rows. */
+static int
+plain_step(struct fg_store *s, struct db_stmt *st, int64_t *changed)
+{
+	if (db_step(st) != DB_DONE)
+		return db_error(s, "change");
+	if (changed != NULL)
+		*changed = db_changes(s->db);
+	return FG_OK;
+}
+
 /*
  * One more failed attempt of user, at now_ms: counted in the store, so
  * that every agent on it counts every attempt (a guesser spreading tries
  * over several agents gains nothing); a count whose last failure is more
- * than window_ms old starts again. *n: the count with this one.
+ * than window_ms old starts again. *n: the count with this one. One
+ * statement, atomic on its own: no transaction, no writer's lock.
  */
 int
 fg_store_failure_add(struct fg_store *s, const char *user, int64_t now_ms,
@@ -1266,23 +1278,13 @@ fg_store_failure_add(struct fg_store *s, const char *user, int64_t now_ms,
 	db_bind_text(st, 1, user);
 	db_bind_int64(st, 2, now_ms);
 	db_bind_int64(st, 3, window_ms);
-	if ((r = begin(s)) != FG_OK) {
-		ret = r;
-		goto out;
-	}
 	if (db_step(st) != DB_ROW) {
 		ret = db_error(s, "failures");
 		goto out;
 	}
 	*n = db_column_int64(st, 0);
-	if (db_step(st) != DB_DONE) {
-		ret = db_error(s, "failures");
-		goto out;
-	}
-	ret = exec(s, "COMMIT");
+	ret = plain_step(s, st, NULL);
 out:
-	if (ret != FG_OK)
-		rollback(s);
 	release(s, st);
 	return ret;
 }
@@ -1292,28 +1294,15 @@ int
 fg_store_failures_clear(struct fg_store *s, const char *user)
 {
 	struct db_stmt *st = NULL;
-	int r, ret = FG_ERR_INTERNAL;
+	int r;
 
 	if ((r = prepare(s, "DELETE FROM failures WHERE \"user\" = ?",
-		 &st)) != FG_OK) {
-		ret = r;
-		goto out;
+		 &st)) == FG_OK) {
+		db_bind_text(st, 1, user);
+		r = plain_step(s, st, NULL);
 	}
-	db_bind_text(st, 1, user);
-	if ((r = begin(s)) != FG_OK) {
-		ret = r;
-		goto out;
-	}
-	if (db_step(st) != DB_DONE) {
-		ret = db_error(s, "failures");
-		goto out;
-	}
-	ret = exec(s, "COMMIT");
-out:
-	if (ret != FG_OK)
-		rollback(s);
 	release(s, st);
-	return ret;
+	return r;
 }
 
 int
@@ -2538,17 +2527,6 @@ out:
 	if (ret != FG_OK)
 		rollback(s);
 	return ret;
-}
-
-/* One statement (no transaction of its own); *changed the rows. */
-static int
-plain_step(struct fg_store *s, struct db_stmt *st, int64_t *changed)
-{
-	if (db_step(st) != DB_DONE)
-		return db_error(s, "change");
-	if (changed != NULL)
-		*changed = db_changes(s->db);
-	return FG_OK;
 }
 
 /* Column i, a body of text, for the caller to free. */
