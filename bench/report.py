@@ -23,8 +23,19 @@ TARGETS = [
     ("agent_rss_mib_100k_pending", "agent RSS with 100k pending (MiB)", 64, "<="),
     ("web_login_ratio", "web login ceremony: fido2gate/peer logins/s ratio", 3, ">="),
     ("web_front_rss_mib_c64", "front RSS at 64 clients (MiB)", 32, "<="),
+    # PostgreSQL (bench/store_pg.sh): None, a ratio shown with no target
+    ("store_pg_vs_sqlite_auth", "logins/s, 64 clients: PostgreSQL / SQLite", None, None),
+    ("store_pg_vs_sqlite_p99", "p99 login latency, 64 clients: PostgreSQL / SQLite", None, None),
+    ("store_pg_vs_sqlite_ms_c1", "login time, one client, 10 users: PostgreSQL / SQLite", None, None),
+    ("store_pg2_vs_pg_auth", "logins/s, 64 clients: two agents / one on PostgreSQL", None, None),
+    ("store_pg2_vs_pg_p99", "p99 login latency, 64 clients: two agents / one on PostgreSQL", None, None),
+    ("store_pg_scale_1m_vs_10",
+     f"PostgreSQL login time, {r.get('store_pg_users_big', r['store_users_big']):,} users / 10 users", 1.5, "<="),
 ]
 r["agent_c1_vs_verify"] = round(r["agent_auth_per_s_c1"] / r["verify_es256_per_s"], 3)
+# one client on 10 users: section 8's PostgreSQL against section 5's SQLite
+if r.get("auth_ms_pg_users_10") and r.get("auth_ms_users_10"):
+    r["store_pg_vs_sqlite_ms_c1"] = round(r["auth_ms_pg_users_10"] / r["auth_ms_users_10"], 3)
 # an open-loop latency counts only if every login offered was run and allowed
 open_whole = not r.get("agent_open_missed") and not r.get("agent_open_errors")
 # a web login rate counts only if every login of every run went through
@@ -33,10 +44,17 @@ web_whole = not r.get("web_errors")
 MAX_MARGIN = 10  # a bar for a value of 0 (no growth, say) stays on the chart
 rows, margins = [], []
 for key, what, target, way in TARGETS:
+    want = "-" if target is None else f"{way} {target}"
     if key not in r:  # results from before this measure existed
-        rows.append(f"| {what} | `{key}` | not measured | {way} {target} | - |")
+        why = "not measured"
+        if key.startswith("store_pg") and "store_pg_skipped" in r:
+            why = f"skipped: {r['store_pg_skipped']}"
+        rows.append(f"| {what} | `{key}` | {why} | {want} | - |")
         continue
     v = r[key]
+    if target is None:
+        rows.append(f"| {what} | `{key}` | {v} | - | - |")
+        continue
     met = v >= target if way == ">=" else v <= target
     if way == ">=":
         margin = v / target
@@ -90,13 +108,36 @@ if "web_login_ratio" in r:
         f"{r['web_peer_cpu_ms_per_login']} ms ({r['web_cpu_ratio']}x); the load "
         f"client shares the same cores. {r['web_errors']} logins failed.\n\n")
 
+pg_md = ""
+if "store_pg_auth_per_s_c64" in r:
+    pg_md = (
+        "Stores (bench/store_pg.sh): fg-load, 64 clients in a closed loop for "
+        "as long as section 3's runs, each case on a fresh store after a 2 s "
+        "warm-up and a CHECKPOINT; PostgreSQL 15 on a Unix socket with its default settings "
+        "(`synchronous_commit = on`: every commit waits for the disk, where "
+        "SQLite's login commits do not); the two agents "
+        "share one database, 32 clients each at once, and their p99 is the "
+        "worse of the two agents' (the p99 of all their logins is no higher).\n\n"
+        "| store | logins/s | p99 ms |\n| --- | --- | --- |\n"
+        f"| SQLite, one agent | {r['store_sqlite_auth_per_s_c64']} | {r['store_sqlite_p99_ms_c64']} |\n"
+        f"| PostgreSQL, one agent | {r['store_pg_auth_per_s_c64']} | {r['store_pg_p99_ms_c64']} |\n"
+        f"| PostgreSQL, two agents | {r['store_pg2_auth_per_s_c64']} | {r['store_pg2_p99_ms_c64']} |\n"
+        f"| PostgreSQL, one agent, `synchronous_commit = off` | "
+        f"{r['store_pgasync_auth_per_s_c64']} | {r['store_pgasync_p99_ms_c64']} |\n\n"
+        f"One client, ms per login on PostgreSQL: {r['auth_ms_pg_users_10']} with 10 users, "
+        f"{r['auth_ms_pg_users_1m']} with {r['store_pg_users_big']:,} "
+        f"(users and credentials filled with SQL, then ANALYZE: "
+        f"{r.get('store_pg_fill_seconds', '?')} s for the latter).\n\n")
+elif "store_pg_skipped" in r:
+    pg_md = f"PostgreSQL measures skipped: {r['store_pg_skipped']}.\n\n"
+
 raw = [k for k in sorted(r) if k not in ("date", "machine", "quick")]
 with open(md, "w") as f:
     f.write(f"# fido2gate benchmarks\n\n{r['date']}, {r['machine']}"
             f"{' (quick run)' if r['quick'] else ''}. Every number here was "
             "measured in this one run, peers included.\n\n"
             "| measure | key | value | target | met |\n| --- | --- | --- | --- | --- |\n")
-    f.write("\n".join(rows) + "\n\n" + open_md + web_md + "All keys:\n\n| key | value |\n| --- | --- |\n")
+    f.write("\n".join(rows) + "\n\n" + open_md + web_md + pg_md + "All keys:\n\n| key | value |\n| --- | --- |\n")
     f.write("\n".join(f"| `{k}` | {r[k]} |" for k in raw) + "\n\n![ratios](latest.png)\n")
 with open(dat, "w") as f:
     for i, (k, m) in enumerate(margins):

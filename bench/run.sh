@@ -201,6 +201,46 @@ for k in $(python3 -c "import json,sys; print(' '.join(json.loads(sys.argv[1])))
 done
 echo "fido2gate ${R[web_fg_logins_per_s]} logins/s, the peer ${R[web_peer_logins_per_s]}: ratio ${R[web_login_ratio]}; front RSS ${R[web_front_rss_mib_c64]} MiB at 64 clients"
 
+# merge JSON: each key of that object into R, its value as JSON
+merge() {
+	local k v
+	while read -r k v; do
+		R[$k]=$v
+	done < <(python3 -c 'import json, sys
+for k, v in json.loads(sys.argv[1]).items(): print(k, json.dumps(v))' "$1")
+}
+# without PostgreSQL 15 the PostgreSQL measures are skipped, the reason
+# in the results
+# shellcheck source=tests/lib/pg.sh
+. "$TOP/tests/lib/pg.sh"
+PG_WHY=
+if PG_WHY=$(pg_missing); then
+	R[store_pg_skipped]=$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$PG_WHY")
+fi
+
+echo "== 8. PostgreSQL: one agent against SQLite, two agents on one database, 10 and $BIG users"
+if [ -n "$PG_WHY" ]; then
+	echo "skipped: $PG_WHY"
+else
+	p=$("$TOP/bench/store_pg.sh" "$BUILD" "$T/pg" "$LOADS" "$BIG")
+	merge "$p"
+	echo "logins/s at 64 clients: SQLite ${R[store_sqlite_auth_per_s_c64]}, PostgreSQL ${R[store_pg_auth_per_s_c64]}" \
+		"(${R[store_pg_vs_sqlite_auth]}x), two agents on it ${R[store_pg2_auth_per_s_c64]} (${R[store_pg2_vs_pg_auth]}x);" \
+		"PostgreSQL with 10 users ${R[auth_ms_pg_users_10]} ms, $BIG ${R[auth_ms_pg_users_1m]} ms"
+fi
+
+# Failover time on PostgreSQL: bench/pg_failover.sh BUILD DIR [quick],
+# when it exists, prints one JSON object of results on stdout (progress
+# on stderr), and its keys join these results
+if [ -x "$TOP/bench/pg_failover.sh" ]; then
+	echo "== 9. PostgreSQL failover"
+	if [ -n "$PG_WHY" ]; then
+		echo "skipped: $PG_WHY"
+	else
+		merge "$("$TOP/bench/pg_failover.sh" "$BUILD" "$T/f" ${QUICK:+"$QUICK"})"
+	fi
+fi
+
 # results
 {
 	printf '{\n  "date": "%s",\n  "machine": "%s",\n  "quick": %s' "$(date -u +%FT%TZ)" \
