@@ -130,6 +130,14 @@ if "store_pg_auth_per_s_c64" in r:
         f"{r.get('store_pg_fill_seconds', '?')} s for the latter).\n\n")
 elif "store_pg_skipped" in r:
     pg_md = f"PostgreSQL measures skipped: {r['store_pg_skipped']}.\n\n"
+if "pg_failover_kill_to_login_s" in r:
+    pg_md += (
+        "Failover (bench/pg_failover.sh): a primary and a synchronous "
+        "standby, an agent on both hosts (target_session_attrs=read-write) "
+        "logging in every 10 ms; the primary killed with SIGKILL, the standby "
+        f"promoted {r['pg_failover_promote_delay_s']} s later. Median from "
+        f"the kill to the first accepted login: {r['pg_failover_kill_to_login_s']} s; "
+        f"from the promotion: {r['pg_failover_promote_to_login_s']} s.\n\n")
 
 raw = [k for k in sorted(r) if k not in ("date", "machine", "quick")]
 with open(md, "w") as f:

@@ -229,15 +229,16 @@ else
 		"PostgreSQL with 10 users ${R[auth_ms_pg_users_10]} ms, $BIG ${R[auth_ms_pg_users_1m]} ms"
 fi
 
-# Failover time on PostgreSQL: bench/pg_failover.sh BUILD DIR [quick],
-# when it exists, prints one JSON object of results on stdout (progress
-# on stderr), and its keys join these results
+# Failover time on PostgreSQL: bench/pg_failover.sh [ROUNDS] (one round
+# in a quick run, three else) prints one JSON object of results on stdout
+# (progress on stderr), and its keys join these results
 if [ -x "$TOP/bench/pg_failover.sh" ]; then
 	echo "== 9. PostgreSQL failover"
 	if [ -n "$PG_WHY" ]; then
 		echo "skipped: $PG_WHY"
 	else
-		merge "$("$TOP/bench/pg_failover.sh" "$BUILD" "$T/f" ${QUICK:+"$QUICK"})"
+		merge "$(FG_BUILD="$BUILD" "$TOP/bench/pg_failover.sh" \
+			"$([ -n "$QUICK" ] && echo 1 || echo 3)")"
 	fi
 fi
 
