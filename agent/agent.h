@@ -365,11 +365,12 @@ int fg_store_cred_add(struct fg_store *s, const char *user,
     const struct fg_request *rq, const struct fg_audit *a);
 /* The same, while no admin is registered and no other user known (the
  * first-admin bootstrap): else FG_ERR_NOTFOUND and nothing written. */
-/* A failed attempt of user counted in the store (*n: the count now, the
- * count restarting after window_ms without one); and forgotten. A login
+/* A failed attempt of user counted in the store at the wall clock's time
+ * (*n: the count now, the count restarting after window_ms without one);
+ * and forgotten. A login
  * (fg_store_cred_used) forgets them too. */
 int fg_store_failure_add(struct fg_store *s, const char *user,
-    int64_t now_ms, int64_t window_ms, int64_t *n);
+    int64_t window_ms, int64_t *n);
 int fg_store_failures_clear(struct fg_store *s, const char *user);
 int fg_store_cred_add_first(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,

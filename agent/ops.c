@@ -265,7 +265,7 @@ fg_failure(struct fg_agent *ag, uid_t caller, pid_t pid, const char *user)
 	/* the lockout counts the attempts made at every agent on the
 	 * store; the backoff, this agent's. A store that cannot count
 	 * leaves this agent's own count, never less. */
-	if (fg_store_failure_add(ag->store, user, now,
+	if (fg_store_failure_add(ag->store, user,
 		(int64_t)ag->cfg.failure_window * 1000, &shared) == FG_OK &&
 	    shared > (int64_t)n)
 		n = shared < 1000000 ? (unsigned)shared : 1000000;

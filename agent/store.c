@@ -1240,6 +1240,18 @@ out:
 	return ret;
 }
 
+/* The time that means the same at every agent on the store (the
+ * monotonic clock is each host's own, since its boot): expiries and the
+ * failed attempts' window. */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* One statement (no transaction of its own); *changed the rows. */
 static int
 plain_step(struct fg_store *s, struct db_stmt *st, int64_t *changed)
@@ -1252,15 +1264,15 @@ plain_step(struct fg_store *s, struct db_stmt *st, int64_t *changed)
 }
 
 /*
- * One more failed attempt of user, at now_ms: counted in the store, so
- * that every agent on it counts every attempt (a guesser spreading tries
- * over several agents gains nothing); a count whose last failure is more
- * than window_ms old starts again. *n: the count with this one. One
+ * One more failed attempt of user, now (wall_ms()): counted in the store,
+ * so that every agent on it counts every attempt (a guesser spreading
+ * tries over several agents gains nothing); a count whose last failure is
+ * more than window_ms old starts again. *n: the count with this one. One
  * statement, atomic on its own: no transaction, no writer's lock.
  */
 int
-fg_store_failure_add(struct fg_store *s, const char *user, int64_t now_ms,
-    int64_t window_ms, int64_t *n)
+fg_store_failure_add(struct fg_store *s, const char *user, int64_t window_ms,
+    int64_t *n)
 {
 	struct db_stmt *st = NULL;
 	int r, ret = FG_ERR_INTERNAL;
@@ -1276,7 +1288,7 @@ fg_store_failure_add(struct fg_store *s, const char *user, int64_t now_ms,
 		goto out;
 	}
 	db_bind_text(st, 1, user);
-	db_bind_int64(st, 2, now_ms);
+	db_bind_int64(st, 2, wall_ms());
 	db_bind_int64(st, 3, window_ms);
 	if (db_step(st) != DB_ROW) {
 		ret = db_error(s, "failures");
@@ -2485,15 +2497,6 @@ out:
  * access tokens. Nothing here is audited by itself: the records are
  * oidc.c's, of the decisions these rows carry.
  */
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* n statements in one write transaction, without an audit record; with
  * need_row the last must change one row, or nothing is written
