@@ -372,6 +372,8 @@ int fg_store_cred_add(struct fg_store *s, const char *user,
 int fg_store_failure_add(struct fg_store *s, const char *user,
     int64_t window_ms, int64_t *n);
 int fg_store_failures_clear(struct fg_store *s, const char *user);
+/* The counts whose last failure is older than window_ms, deleted. */
+int fg_store_failures_sweep(struct fg_store *s, int64_t window_ms);
 int fg_store_cred_add_first(struct fg_store *s, const char *user,
     const uint8_t handle[32], const struct fg_cred *c,
     const struct fg_audit *a);
@@ -746,6 +748,7 @@ struct fg_agent {
 	int64_t started;
 	size_t connections;
 	size_t root_connections;
+	int64_t failures_swept; /* ms: the store's old failure counts */
 	uint64_t dropped_unparsed; /* records over the caller's budget */
 	struct fg_deferral defer;  /* set by a handler that answers later */
 	size_t deferred;	   /* running */

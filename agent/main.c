@@ -511,7 +511,8 @@ accept_one(struct fg_agent *ag, int lfd, struct conn *conns, size_t max)
  * Once a second: forget expired challenges (each a failed attempt), close
  * connections idle past idle_timeout or past their deadline (no first
  * request in time, or a challenge left unanswered), and drop limits that
- * hold nothing.
+ * hold nothing; once a minute, the store's failure counts past their
+ * window.
  */
 static void
 sweep(struct fg_agent *ag, struct conn *conns, size_t max, int64_t now)
@@ -534,6 +535,13 @@ sweep(struct fg_agent *ag, struct conn *conns, size_t max, int64_t now)
 			(conns[i].deadline != 0 && now > conns[i].deadline)))
 			conn_close(ag, &conns[i]);
 	fg_limits_sweep(ag->limits, &ag->cfg, now);
+	if (now - ag->failures_swept > 60000) {
+		ag->failures_swept = now;
+		if (fg_store_failures_sweep(ag->store,
+			(int64_t)ag->cfg.failure_window * 1000) != FG_OK)
+			fprintf(stderr, "fido2gated: cannot sweep the old failure "
+					"counts from the store\n");
+	}
 	admin_group_refresh(&ag->cfg, now);
 }
 

@@ -1301,6 +1301,23 @@ out:
 	return ret;
 }
 
+/* The counts past their window: one row per name ever tried would
+ * otherwise stay. */
+int
+fg_store_failures_sweep(struct fg_store *s, int64_t window_ms)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	if ((r = prepare(s, "DELETE FROM failures WHERE last_fail < ?",
+		 &st)) == FG_OK) {
+		db_bind_int64(st, 1, wall_ms() - window_ms);
+		r = plain_step(s, st, NULL);
+	}
+	release(s, st);
+	return r;
+}
+
 /* The user's failed attempts forgotten (an admin's unlock). */
 int
 fg_store_failures_clear(struct fg_store *s, const char *user)

@@ -992,6 +992,59 @@ a_web_challenge_is_taken_once(void **state)
 	    FG_ERR_NOTFOUND);
 }
 
+/* A user's failed attempts, counted in the store for every agent: the
+ * count grows, restarts once past its window, ends with a login, an
+ * unlock's clear, or the sweep. */
+static void
+failed_attempts_are_counted_for_every_agent(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit au = audit_for("enroll", "alice");
+	struct fg_cred c, *list = NULL;
+	struct fg_user u;
+	uint8_t id[16];
+	int64_t n;
+	size_t k;
+
+	assert_int_equal(fg_store_failure_add(f->s, "alice", 60000, &n), FG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fg_store_failure_add(f->s, "alice", 60000, &n), FG_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(fg_store_failure_add(f->s, "bob", 60000, &n), FG_OK);
+	assert_int_equal(n, 1);
+	/* a window of -1 ms: the last failure is always past it */
+	assert_int_equal(fg_store_failure_add(f->s, "alice", -1, &n), FG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fg_store_failure_add(f->s, "alice", 60000, &n), FG_OK);
+	assert_int_equal(n, 2);
+
+	/* a login ends alice's count, not bob's */
+	cred_for(&c, id, "alice", 1, "main");
+	assert_int_equal(
+	    fg_store_cred_add(f->s, "alice", handle_a, &c, NULL, &au), FG_OK);
+	assert_int_equal(fg_store_user_find(f->s, "alice", &u), FG_OK);
+	assert_int_equal(fg_store_creds(f->s, u.id, false, &list, &k), FG_OK);
+	assert_int_equal(k, 1);
+	au = audit_for("auth", "alice");
+	assert_int_equal(fg_store_cred_used(f->s, list[0].id, 5, 0, &au), FG_OK);
+	fg_cred_list_free(&list, k);
+	assert_int_equal(fg_store_failure_add(f->s, "alice", 60000, &n), FG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fg_store_failure_add(f->s, "bob", 60000, &n), FG_OK);
+	assert_int_equal(n, 2);
+
+	/* an unlock's clear; the sweep of counts past their window */
+	assert_int_equal(fg_store_failures_clear(f->s, "bob"), FG_OK);
+	assert_int_equal(fg_store_failure_add(f->s, "bob", 60000, &n), FG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fg_store_failures_sweep(f->s, 60000), FG_OK);
+	assert_int_equal(fg_store_failure_add(f->s, "bob", 60000, &n), FG_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(fg_store_failures_sweep(f->s, -1000), FG_OK);
+	assert_int_equal(fg_store_failure_add(f->s, "bob", 60000, &n), FG_OK);
+	assert_int_equal(n, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1012,6 +1065,7 @@ main(int argc, char **argv)
 	    T(two_writers_do_not_fork_the_chain),
 	    T(a_copy_holds_the_same_chain_and_gives_no_id_twice),
 	    T(the_bootstrap_enrols_one_user_until_an_admin_exists),
+	    T(failed_attempts_are_counted_for_every_agent),
 	    T(a_code_is_redeemed_once),
 	    T(a_web_challenge_is_taken_once),
 	};
