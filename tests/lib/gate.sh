@@ -101,6 +101,23 @@ agent_start() {
 	return 1
 }
 
+# agent2_start [WRAPPER...]: a second agent on the same store, its socket
+# $SOCK2 ($T/agent2.sock unless set), its pid in AGENT2_PID, its log
+# $T/agent2.log; status 0 once it answers
+agent2_start() {
+	SOCK2=${SOCK2:-$T/agent2.sock}
+	"$@" "$BUILD/fido2gated" --socket "$SOCK2" --db "$DB" --config "$CONF" \
+		2>> "$T/agent2.log" &
+	AGENT2_PID=$!
+	for _ in $(seq 400); do
+		"$BUILD/fido2gatectl" --socket "$SOCK2" status > /dev/null 2>&1 &&
+			return 0
+		kill -0 "$AGENT2_PID" 2> /dev/null || break
+		sleep 0.05
+	done
+	return 1
+}
+
 agent_stop() {
 	if [ -n "$AGENT_PID" ]; then
 		kill "$AGENT_PID" 2> /dev/null

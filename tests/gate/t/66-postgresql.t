@@ -39,14 +39,7 @@ ok $? "the counter is in PostgreSQL ($count)"
 
 # the second agent: its own socket, the same database
 SOCK2="$T/agent2.sock"
-"$BUILD/fido2gated" --socket "$SOCK2" --db "$DB" --config "$CONF" \
-	2>> "$T/agent2.log" &
-AGENT2_PID=$!
-for _ in $(seq 200); do
-	"$BUILD/fido2gatectl" --socket "$SOCK2" status > /dev/null 2>&1 && break
-	sleep 0.05
-done
-"$BUILD/fido2gatectl" --socket "$SOCK2" status > /dev/null 2>&1
+agent2_start
 ok $? "a second agent on the same database"
 pam_service gate2 "socket=$SOCK2" timeout=5
 

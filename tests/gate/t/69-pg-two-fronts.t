@@ -114,14 +114,7 @@ secret_file = $T/secret
 redirect_uris = $CB
 CONF
 agent_start || exit 1
-"$BUILD/fido2gated" --socket "$SOCK2" --db "$DB" --config "$CONF" \
-	2>> "$T/agent2.log" &
-AGENT2_PID=$!
-for _ in $(seq 200); do
-	"$BUILD/fido2gatectl" --socket "$SOCK2" status > /dev/null 2>&1 && break
-	sleep 0.05
-done
-"$BUILD/fido2gatectl" --socket "$SOCK2" status > /dev/null 2>&1
+agent2_start
 ok $? "two agents on one PostgreSQL database" || exit 1
 echo "$SOFTKEY_PIN" | sk "$BUILD/fido2gatectl" --socket "$SOCK" enroll alice > "$T/out" 2>&1
 ok $? "alice enrols the soft key" || diag_file "$T/out"

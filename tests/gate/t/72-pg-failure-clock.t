@@ -31,15 +31,7 @@ printf '[rate_limit]\nbackoff_after = 4\nlockout_after = 4\n' | write_conf
 agent_start
 ok $? "the first agent" || exit 1
 SOCK2="$T/agent2.sock"
-unshare --time --monotonic 2592000 \
-	"$BUILD/fido2gated" --socket "$SOCK2" --db "$DB" --config "$CONF" \
-	2>> "$T/agent2.log" &
-AGENT2_PID=$!
-for _ in $(seq 200); do
-	"$BUILD/fido2gatectl" --socket "$SOCK2" status > /dev/null 2>&1 && break
-	sleep 0.05
-done
-"$BUILD/fido2gatectl" --socket "$SOCK2" status > /dev/null 2>&1
+agent2_start unshare --time --monotonic 2592000
 ok $? "the second, its monotonic clock 30 days ahead" || diag_file "$T/agent2.log"
 pam_service gate2 "socket=$SOCK2" timeout=5
 SOFTKEY_STATE="$T/key-bob" enrol bob > /dev/null 2>&1 &&
