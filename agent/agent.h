@@ -122,6 +122,7 @@ struct fg_config {
 	size_t root_reserved;		/* connections only root may take */
 	size_t max_pending_per_user;	/* challenges, whoever asked */
 	size_t max_pending_web;		/* the browser's, in a pool apart */
+	size_t max_logins_per_network;	/* browser logins under way */
 	size_t max_message;		/* bytes per request */
 	size_t max_credentials;		/* active per user */
 	unsigned idle_timeout;		/* seconds without a request */
@@ -481,9 +482,7 @@ int fg_store_invite_enrol(struct fg_store *s, const uint8_t hash[32],
  * The browser's logins and what they give (oidc.c), in the store so that
  * every agent on a shared one can take each step: transactions, their
  * challenge, authorization codes and access tokens. Each is found by the
- * SHA-256 of its bearer value (the value itself is not kept, but for the
- * ID of a transaction with the provider first, which names it when the
- * browser comes back with the provider's state alone), carries
+ * SHA-256 of its bearer value (the value itself is not kept), carries
  * a body (JSON text) that oidc.c alone reads, and an expiry in wall-clock
  * milliseconds past which it is never found, and swept. Whatever is
  * single-use is taken by one statement under the writer lock: of two
@@ -496,23 +495,27 @@ struct fg_web_chal {
 	bool uv;
 	int64_t expires; /* wall clock, milliseconds */
 };
-/* FG_ERR_LIMIT when cap transactions are open; state: the provider's
- * state's hash (first factor oidc:NAME), or NULL. */
+/* FG_ERR_LIMIT when cap transactions are open, or net_cap from the
+ * client's network net (then *net_full); state: the provider's state's
+ * hash (first factor oidc:NAME), or NULL. */
 int fg_store_tx_add(struct fg_store *s, const uint8_t id[32],
-    const uint8_t *state, const char *body, int64_t expires, int64_t cap);
+    const uint8_t *state, const char *body, int64_t expires, int64_t cap,
+    const char *net, int64_t net_cap, bool *net_full);
 /* The body (the caller frees) and expiry of a live transaction. */
 int fg_store_tx_get(struct fg_store *s, const uint8_t id[32], char **body,
     int64_t *expires);
-/* The transaction of the provider's state: with take, the state is spent
- * (once, whichever agent asks first). */
+/* The transaction of the provider's state: with rekey, the state is spent
+ * (once, whichever agent asks first) and the transaction's key becomes
+ * rekey, in one statement. */
 int fg_store_tx_of_state(struct fg_store *s, const uint8_t state[32],
-    bool take, uint8_t id[32], char **body, int64_t *expires);
+    const uint8_t *rekey, uint8_t id[32], char **body, int64_t *expires);
 int fg_store_tx_set(struct fg_store *s, const uint8_t id[32],
     const char *body);
 /* The transaction and its challenge gone. */
 int fg_store_tx_del(struct fg_store *s, const uint8_t id[32]);
 /* The transaction's one challenge, replacing any before it;
- * FG_ERR_LIMIT when its user has cap others live. */
+ * FG_ERR_LIMIT when its user has cap others live from the transaction's
+ * client network. */
 int fg_store_web_chal_set(struct fg_store *s, const uint8_t id[32],
     const uint8_t session[32], const struct fg_web_chal *c, int64_t cap);
 /* Takes the challenge of session, which must be transaction id's: once.
@@ -926,7 +929,7 @@ void fg_audit_quiet(struct fg_agent *ag, const struct fg_peer *peer,
 /* A new page for the invitation: "tx", "expires_in" (and "upstream" with
  * the organisation's provider first) set in reply. */
 int fg_oidc_invite_new(struct fg_agent *ag, const uint8_t hash[32],
-    const char *user, json_t *reply);
+    const char *user, const json_t *req, json_t *reply);
 /* The invitation page named by req's "tx", read from the store; NULL
  * when there is none. The copy is good until the next call; what changes
  * in it goes back with fg_oidc_invite_save(). */

@@ -182,11 +182,17 @@ fg_op_invite_open(struct fg_agent *ag, const struct fg_peer *peer,
 							"provider"));
 	json_object_set_new(reply, "uv",
 	    json_string(fg_uv_policy_name(ag->cfg.uv)));
-	if ((r = fg_oidc_invite_new(ag, hash, inv.user, reply)) != FG_OK) {
+	if ((r = fg_oidc_invite_new(ag, hash, inv.user, req, reply)) !=
+	    FG_OK) {
 		json_decref(reply);
+		if (r == FG_ERR_INVALID)
+			return fg_bad_request("net is not a client network");
 		return fg_reply_error(r == FG_ERR_LIMIT ? FG_E_LIMIT :
 							  FG_E_INTERNAL,
-		    "too many sign-ins under way; try again shortly");
+		    r == FG_ERR_LIMIT ?
+			"too many sign-ins are under way; try again in a "
+			"few minutes" :
+			"this page cannot be opened now; try again");
 	}
 	fg_audit(ag, peer, FG_OP_INVITE_OPEN, inv.user, NULL, "ok",
 	    "invitation link opened; the first factor follows",

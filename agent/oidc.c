@@ -36,10 +36,14 @@
  * and written back by each step that changes it. */
 struct tx {
 	uint8_t key[32]; /* the SHA-256 of its ID: the store's key */
-	/* the ID itself, kept with the organisation's provider first: the
-	 * browser comes back from it with the state alone */
+	/* the ID itself, never kept: a new one is made when the browser
+	 * comes back from the organisation's provider with the state alone
+	 * (tx_of_state()) */
 	char *id_s;
 	int64_t expires; /* wall clock, ms */
+	/* the client's network, as the front counts it: a column, not in
+	 * the body */
+	char net[FG_NET_MAX + 1];
 	const struct fg_oidc_client *client;
 	char *redirect_uri, *state, *nonce, *challenge, *scope;
 	/* with the organisation's provider first (oidc:NAME) */
@@ -187,9 +191,9 @@ tx_body(const struct tx *t)
 			 t->invite->has_session, "session", session)) == NULL)
 			goto out;
 	}
-	o = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:b,"
+	o = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:b,"
 		      "s:s,s:O?,s:o?}",
-	    "client", t->client != NULL ? t->client->id : NULL, "tx", t->id_s,
+	    "client", t->client != NULL ? t->client->id : NULL,
 	    "redirect_uri", t->redirect_uri, "state", t->state, "nonce",
 	    t->nonce, "challenge", t->challenge, "scope", t->scope, "up_nonce",
 	    t->up_nonce, "up_verifier", t->up_verifier, "up_done", t->up_done,
@@ -220,7 +224,7 @@ tx_parse(struct fg_agent *ag, const uint8_t key[32], const char *body,
 		goto fail;
 	memcpy(t->key, key, 32);
 	t->expires = expires;
-	ok = get_str(o, "client", &client) && get_str(o, "tx", &t->id_s) &&
+	ok = get_str(o, "client", &client) &&
 	    get_str(o, "redirect_uri", &t->redirect_uri) &&
 	    get_str(o, "state", &t->state) && get_str(o, "nonce", &t->nonce) &&
 	    get_str(o, "challenge", &t->challenge) &&
@@ -756,11 +760,10 @@ web_caller(const struct fg_peer *peer)
  * the transaction; what the front needs to send the browser there. The
  * state (256 bits, 43 characters: ProConnect wants 32 or more) also finds
  * the transaction when the browser comes back: its hash goes in
- * state_hash, and the transaction keeps its own ID to name it then.
+ * state_hash.
  */
 static json_t *
-upstream_start(struct fg_agent *ag, struct tx *t, const uint8_t id[FG_TX_LEN],
-    uint8_t state_hash[32])
+upstream_start(struct fg_agent *ag, struct tx *t, uint8_t state_hash[32])
 {
 	const struct fg_upstream *u = fg_gate_upstream(&ag->cfg.gate);
 	uint8_t raw[32], h[32];
@@ -769,8 +772,7 @@ upstream_start(struct fg_agent *ag, struct tx *t, const uint8_t id[FG_TX_LEN],
 
 	if (u == NULL || (state = random_b64(sizeof(raw), raw)) == NULL ||
 	    (t->up_nonce = random_b64(32, NULL)) == NULL ||
-	    (t->up_verifier = random_b64(32, NULL)) == NULL ||
-	    (t->id_s = fg_b64url_encode(id, FG_TX_LEN)) == NULL)
+	    (t->up_verifier = random_b64(32, NULL)) == NULL)
 		goto out;
 	fg_sha256(t->up_verifier, strlen(t->up_verifier), h);
 	if ((challenge = fg_b64url_encode(h, sizeof(h))) == NULL)
@@ -790,7 +792,7 @@ out:
  * provider first. */
 static int
 tx_add(struct fg_agent *ag, struct tx *t, const uint8_t id[FG_TX_LEN],
-    const uint8_t *state_hash)
+    const uint8_t *state_hash, bool *net_full)
 {
 	char *body;
 	int r;
@@ -800,9 +802,49 @@ tx_add(struct fg_agent *ag, struct tx *t, const uint8_t id[FG_TX_LEN],
 	if ((body = tx_body(t)) == NULL)
 		return FG_ERR_NOMEM;
 	r = fg_store_tx_add(ag->store, t->key, state_hash, body, t->expires,
-	    TABLE_CAP);
+	    TABLE_CAP, t->net, (int64_t)ag->cfg.max_logins_per_network,
+	    net_full);
 	fg_wipe_free(body, strlen(body));
 	return r;
+}
+
+/* The client's network the front names (fido2gate-web's
+ * fg_ip_net_str()), or "" from a caller that names none (root's tools):
+ * all those count as one network. */
+static bool
+req_net(const json_t *req, char out[FG_NET_MAX + 1])
+{
+	const json_t *v = json_object_get(req, "net");
+	size_t n;
+
+	out[0] = '\0';
+	if (v == NULL)
+		return true;
+	if (!json_is_string(v) || (n = json_string_length(v)) == 0 ||
+	    n > FG_NET_MAX ||
+	    strspn(json_string_value(v), "0123456789abcdefABCDEF.:/unix") != n)
+		return false;
+	memcpy(out, json_string_value(v), n + 1);
+	return true;
+}
+
+/* tx_add()'s refusal for a cap, audited: the client's network's, or
+ * everyone's */
+static json_t *
+tx_limited(struct fg_agent *ag, const struct fg_peer *peer, const char *event,
+    const char *net, bool net_full)
+{
+	char detail[FG_NET_MAX + 16];
+
+	snprintf(detail, sizeof(detail), "net=%s", net[0] != '\0' ? net : "-");
+	fg_audit_quiet(ag, peer, event,
+	    net_full ? "too many logins under way from the client's network" :
+		       "too many logins under way",
+	    detail);
+	return fg_reply_error(FG_E_LIMIT,
+	    net_full ? "too many sign-ins are under way from your network; "
+		       "finish one, or try again in a few minutes" :
+		       "too many sign-ins are under way; try again shortly");
 }
 
 json_t *
@@ -815,8 +857,9 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 	    *prompt, *mode, *key;
 	uint8_t id[FG_TX_LEN], state_hash[32];
 	struct tx *t = NULL;
-	char *err_url = NULL, *tx_s = NULL;
+	char *err_url = NULL, *tx_s = NULL, net[FG_NET_MAX + 1];
 	json_t *reply = NULL, *up = NULL;
+	bool net_full = false;
 	size_t i;
 	int r;
 
@@ -824,6 +867,8 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_denied();
 	if (!fg_gate_on(ag))
 		return gate_off();
+	if (!req_net(req, net))
+		return fg_bad_request("net is not a client network");
 	if (!json_is_object(params) || json_object_size(params) > 32)
 		return fg_bad_request("params must be an object of strings");
 	json_object_foreach((json_t *)params, key, v)
@@ -915,16 +960,17 @@ fg_op_oidc_authorize(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	t->client = client;
+	memcpy(t->net, net, sizeof(t->net));
 	if (ag->cfg.gate.ff == FG_FF_OIDC &&
-	    (up = upstream_start(ag, t, id, state_hash)) == NULL) {
+	    (up = upstream_start(ag, t, state_hash)) == NULL) {
 		reply = fg_reply_error(FG_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if ((r = tx_add(ag, t, id, up != NULL ? state_hash : NULL)) !=
-	    FG_OK) {
+	if ((r = tx_add(ag, t, id, up != NULL ? state_hash : NULL,
+		 &net_full)) != FG_OK) {
 		reply = r == FG_ERR_LIMIT ?
-		    fg_reply_error(FG_E_LIMIT,
-			"too many logins under way; try again shortly") :
+		    tx_limited(ag, peer, FG_OP_OIDC_AUTHORIZE, t->net,
+			net_full) :
 		    r == FG_ERR_NOMEM ?
 		    fg_reply_error(FG_E_INTERNAL, "out of memory") :
 		    fg_store_failed();
@@ -1370,15 +1416,20 @@ fg_op_upstream_config(struct fg_agent *ag, const struct fg_peer *peer,
 	return reply;
 }
 
-/* The transaction a provider's state belongs to (FG_OK, FG_ERR_NOTFOUND
- * or a store failure); with take, the state is spent: it opens one login,
- * once, at whichever agent the browser comes back to. */
+/*
+ * The transaction a provider's state belongs to (FG_OK, FG_ERR_NOTFOUND
+ * or a store failure). With take, the state is spent: it opens one login,
+ * once, at whichever agent the browser comes back to; and the transaction
+ * gets a new ID, in (*out)->id_s, by the same statement. So the store
+ * never holds an ID in the clear, and the one made at /authorize, which
+ * the provider's round trip may have shown, opens nothing after it.
+ */
 static int
 tx_of_state(struct fg_agent *ag, const char *state, bool take,
     struct tx **out)
 {
-	uint8_t raw[32], skey[32], key[32];
-	char *body = NULL;
+	uint8_t raw[32], skey[32], key[32], fresh[FG_TX_LEN], fresh_key[32];
+	char *body = NULL, *id_s = NULL;
 	int64_t expires = 0;
 	int r;
 
@@ -1386,16 +1437,26 @@ tx_of_state(struct fg_agent *ag, const char *state, bool take,
 	if (!decode_id(state, raw, sizeof(raw)))
 		return FG_ERR_NOTFOUND;
 	fg_sha256(raw, sizeof(raw), skey);
-	if ((r = fg_store_tx_of_state(ag->store, skey, take, key, &body,
-		 &expires)) != FG_OK)
+	if (take) {
+		if (fg_random(fresh, sizeof(fresh)) != FG_OK ||
+		    (id_s = fg_b64url_encode(fresh, sizeof(fresh))) == NULL)
+			return FG_ERR_NOMEM;
+		fg_sha256(fresh, sizeof(fresh), fresh_key);
+		OPENSSL_cleanse(fresh, sizeof(fresh));
+	}
+	if ((r = fg_store_tx_of_state(ag->store, skey,
+		 take ? fresh_key : NULL, key, &body, &expires)) != FG_OK) {
+		free(id_s);
 		return r;
+	}
 	*out = tx_parse(ag, key, body, expires);
 	fg_wipe_free(body, strlen(body));
-	if (*out != NULL && (*out)->id_s == NULL) {
-		tx_free(*out);
-		*out = NULL;
+	if (*out == NULL) {
+		free(id_s);
+		return FG_ERR_NOTFOUND;
 	}
-	return *out != NULL ? FG_OK : FG_ERR_NOTFOUND;
+	(*out)->id_s = id_s;
+	return FG_OK;
 }
 
 /* What the front needs to redeem the provider's code and check its
@@ -2058,26 +2119,30 @@ fg_oidc_logout_token(struct fg_agent *ag, const struct fg_oidc_client *client,
 
 int
 fg_oidc_invite_new(struct fg_agent *ag, const uint8_t hash[32],
-    const char *user, json_t *reply)
+    const char *user, const json_t *req, json_t *reply)
 {
 	uint8_t id[FG_TX_LEN], state_hash[32];
 	struct tx *t = NULL;
-	char *tx_s = NULL;
+	char *tx_s = NULL, net[FG_NET_MAX + 1];
 	json_t *up = NULL;
+	bool net_full = false;
 	int r, ret = FG_ERR_NOMEM;
 
+	if (!req_net(req, net))
+		return FG_ERR_INVALID;
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->invite = calloc(1, sizeof(*t->invite))) == NULL ||
 	    fg_random(id, sizeof(id)) != FG_OK ||
 	    (tx_s = fg_b64url_encode(id, sizeof(id))) == NULL)
 		goto out;
 	memcpy(t->invite->hash, hash, sizeof(t->invite->hash));
+	memcpy(t->net, net, sizeof(t->net));
 	snprintf(t->invite->user, sizeof(t->invite->user), "%s", user);
 	if (ag->cfg.gate.ff == FG_FF_OIDC &&
-	    (up = upstream_start(ag, t, id, state_hash)) == NULL)
+	    (up = upstream_start(ag, t, state_hash)) == NULL)
 		goto out;
-	if ((r = tx_add(ag, t, id, up != NULL ? state_hash : NULL)) !=
-	    FG_OK) {
+	if ((r = tx_add(ag, t, id, up != NULL ? state_hash : NULL,
+		 &net_full)) != FG_OK) {
 		ret = r;
 		goto out;
 	}

@@ -103,6 +103,15 @@ const struct fg_setting fg_settings[] = {
 	MAIN(max_pending_per_user), .min = 1, .max = 1000, .def = "8",
 	.doc = "Challenges under way for one user, whoever asked; the "
 	       "browser's are counted apart from PAM's."},
+    {"limits", "max_logins_per_network", &fg_type_number,
+	MAIN(max_logins_per_network), .min = 1, .max = 65536, .def = "1024",
+	.doc = "Browser logins under way (from /authorize until the key "
+	       "answers, 10 minutes at most) from one client network, as "
+	       "fido2gate-web counts them (an IPv4 address, an IPv6 /64), "
+	       "at every agent on the store together; 65,536 in all. A "
+	       "user's max_pending_per_user challenges are counted per "
+	       "network too: a stranger who begins logins in a user's "
+	       "name fills their own network's slots, not the user's."},
     {"limits", "max_connections", &fg_type_number, MAIN(max_connections),
 	.min = 2, .max = 65536, .def = "256",
 	.doc = "Client connections at once."},

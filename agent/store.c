@@ -2562,18 +2562,22 @@ body_of(struct db_stmt *st, int i, char **body)
 
 int
 fg_store_tx_add(struct fg_store *s, const uint8_t id[32],
-    const uint8_t *state, const char *body, int64_t expires, int64_t cap)
+    const uint8_t *state, const char *body, int64_t expires, int64_t cap,
+    const char *net, int64_t net_cap, bool *net_full)
 {
 	struct db_stmt *st = NULL;
-	int64_t n = 0;
+	int64_t n = 0, now = wall_ms();
 	int r, ret = FG_ERR_INTERNAL;
 
-	/* the cap counts the live ones: a flood of /authorize is bounded
-	 * in the store as it was in memory */
+	*net_full = false;
+	/* the caps count the live ones, all in all and from the client's
+	 * network: a flood of /authorize is bounded in the store as it was
+	 * in memory, and one network cannot take every slot */
 	if ((r = prepare(s,
-		 "INSERT INTO oidc_tx (id_hash, state_hash, body, expires)"
-		 " SELECT ?1, ?2, ?3, ?4 WHERE (SELECT count(*) FROM oidc_tx"
-		 " WHERE expires > ?5) < ?6",
+		 "INSERT INTO oidc_tx (id_hash, state_hash, body, expires, net)"
+		 " SELECT ?1, ?2, ?3, ?4, ?7 WHERE (SELECT count(*) FROM oidc_tx"
+		 " WHERE expires > ?5) < ?6 AND (SELECT count(*) FROM oidc_tx"
+		 " WHERE net = ?7 AND expires > ?5) < ?8",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
@@ -2585,13 +2589,35 @@ fg_store_tx_add(struct fg_store *s, const uint8_t id[32],
 		db_bind_null(st, 2);
 	db_bind_text(st, 3, body);
 	db_bind_int64(st, 4, expires);
-	db_bind_int64(st, 5, wall_ms());
+	db_bind_int64(st, 5, now);
 	db_bind_int64(st, 6, cap);
+	db_bind_text(st, 7, net);
+	db_bind_int64(st, 8, net_cap);
 	if ((r = plain_step(s, st, &n)) != FG_OK) {
 		ret = r;
 		goto out;
 	}
-	ret = n == 1 ? FG_OK : FG_ERR_LIMIT;
+	if (n == 1) {
+		ret = FG_OK;
+		goto out;
+	}
+	/* which cap: the network's, or everyone's */
+	release(s, st);
+	st = NULL;
+	if ((r = prepare(s,
+		 "SELECT count(*) FROM oidc_tx WHERE net = ? AND expires > ?",
+		 &st)) != FG_OK) {
+		ret = r;
+		goto out;
+	}
+	db_bind_text(st, 1, net);
+	db_bind_int64(st, 2, now);
+	if (db_step(st) != DB_ROW) {
+		ret = db_error(s, "transaction");
+		goto out;
+	}
+	*net_full = db_column_int64(st, 0) >= net_cap;
+	ret = FG_ERR_LIMIT;
 out:
 	release(s, st);
 	return ret;
@@ -2631,16 +2657,18 @@ out:
 
 int
 fg_store_tx_of_state(struct fg_store *s, const uint8_t state[32],
-    bool take, uint8_t id[32], char **body, int64_t *expires)
+    const uint8_t *rekey, uint8_t id[32], char **body, int64_t *expires)
 {
 	struct db_stmt *st = NULL;
+	bool take = rekey != NULL;
 	int r, ret = FG_ERR_INTERNAL;
 
 	*body = NULL;
-	/* spent by the statement that finds it: one agent gets it */
+	/* spent, and given its new key, by the statement that finds it:
+	 * one agent gets it */
 	if ((r = prepare(s, take ?
-		     "UPDATE oidc_tx SET state_hash = NULL WHERE"
-		     " state_hash = ?1 AND expires > ?2"
+		     "UPDATE oidc_tx SET state_hash = NULL, id_hash = ?3"
+		     " WHERE state_hash = ?1 AND expires > ?2"
 		     " RETURNING id_hash, body, expires" :
 		     "SELECT id_hash, body, expires FROM oidc_tx WHERE"
 		     " state_hash = ?1 AND expires > ?2",
@@ -2648,6 +2676,8 @@ fg_store_tx_of_state(struct fg_store *s, const uint8_t state[32],
 		ret = r;
 		goto out;
 	}
+	if (take)
+		db_bind_blob(st, 3, rekey, 32);
 	db_bind_blob(st, 1, state, 32);
 	db_bind_int64(st, 2, wall_ms());
 	if (take && (r = begin(s)) != FG_OK) {
@@ -2746,16 +2776,19 @@ fg_store_web_chal_set(struct fg_store *s, const uint8_t id[32],
 	int r, ret = FG_ERR_INTERNAL;
 
 	/* one challenge per login at a time: a new begin replaces it; and
-	 * cap per user, at all agents together, as the agent's own table
-	 * caps a user's PAM challenges */
+	 * cap per user and client network (the transaction's), at all
+	 * agents together: a stranger who begins logins for a user's name
+	 * fills the slots of their own network only, not the user's */
 	if ((r = prepare(s, "DELETE FROM oidc_challenges WHERE tx_hash = ?",
 		 &st[0])) != FG_OK ||
 	    (r = prepare(s,
 		 "INSERT INTO oidc_challenges (session_hash, tx_hash,"
 		 " challenge, \"user\", uv, detail, expires)"
 		 " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE (SELECT count(*)"
-		 " FROM oidc_challenges WHERE \"user\" = ?4"
-		 " AND expires > ?8) < ?9",
+		 " FROM oidc_challenges c JOIN oidc_tx t"
+		 " ON t.id_hash = c.tx_hash WHERE c.\"user\" = ?4"
+		 " AND c.expires > ?8 AND t.net = coalesce((SELECT net"
+		 " FROM oidc_tx WHERE id_hash = ?2), '')) < ?9",
 		 &st[1])) != FG_OK) {
 		ret = r;
 		goto out;
@@ -2891,7 +2924,7 @@ fg_store_code_get(struct fg_store *s, const uint8_t hash[32], char **body,
 	*body = NULL;
 	if ((r = prepare(s,
 		 "SELECT body, coalesce(used, 0) FROM oidc_codes"
-		 " WHERE code_hash = ? AND expires > ?",
+		 " WHERE code_hash = ? AND (expires > ? OR used IS NOT NULL)",
 		 &st)) != FG_OK) {
 		ret = r;
 		goto out;
@@ -3127,10 +3160,14 @@ int
 fg_store_oidc_sweep(struct fg_store *s, int64_t now,
     void (*expired)(const struct fg_web_chal *c, void *arg), void *arg)
 {
+	/* a redeemed code stays until the token it gave expires: presented
+	 * again, even late, it is a replay, and the token is revoked */
 	static const char *const gone[] = {
-		"DELETE FROM oidc_tx WHERE expires <= ?",
-		"DELETE FROM oidc_codes WHERE expires <= ?",
-		"DELETE FROM oidc_tokens WHERE expires <= ?",
+		"DELETE FROM oidc_tx WHERE expires <= ?1",
+		"DELETE FROM oidc_tokens WHERE expires <= ?1",
+		"DELETE FROM oidc_codes WHERE expires <= ?1 AND (used IS NULL"
+		" OR NOT EXISTS (SELECT 1 FROM oidc_tokens t"
+		" WHERE t.token_hash = oidc_codes.token_hash))",
 	};
 	struct db_stmt *st = NULL;
 	struct fg_web_chal *c = NULL, *more;

@@ -251,6 +251,9 @@ static const char *const pg_migrations[] = {
 	"  expires BIGINT NOT NULL);"
 	"CREATE INDEX oidc_tokens_user ON oidc_tokens(\"user\");"
 	"CREATE INDEX oidc_tokens_expires ON oidc_tokens(expires);",
+	/* 12 */
+	"ALTER TABLE oidc_tx ADD COLUMN net TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX oidc_tx_net ON oidc_tx(net, expires);",
 };
 
 /* libpq's messages end with a newline, ours do not. */

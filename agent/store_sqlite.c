@@ -246,6 +246,10 @@ static const char *const lite_migrations[] = {
 	"  expires INTEGER NOT NULL);"
 	"CREATE INDEX oidc_tokens_user ON oidc_tokens(user);"
 	"CREATE INDEX oidc_tokens_expires ON oidc_tokens(expires);",
+	/* 12: the client network of each browser login (as the web front
+	 * names it), which its caps count by */
+	"ALTER TABLE oidc_tx ADD COLUMN net TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX oidc_tx_net ON oidc_tx(net, expires);",
 };
 /* Create the file ourselves, 0600 and never through a symlink, so that
  * SQLite (which copies the database's mode to -wal and -shm) never makes a

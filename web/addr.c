@@ -138,6 +138,27 @@ fg_ip_str(const struct fg_ip *ip, char *buf, size_t len)
 	return buf;
 }
 
+const char *
+fg_ip_net_str(const struct fg_ip *ip, char *buf, size_t len)
+{
+	struct fg_ip net;
+	size_t n;
+
+	if (ip->family != AF_INET6)
+		return fg_ip_str(ip, buf, len);
+	net = *ip;
+	memset(net.a + 8, 0, 8);
+	fg_ip_str(&net, buf, len);
+	n = strlen(buf);
+	if (n == 0 || n + 4 > len) {
+		if (len > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	memcpy(buf + n, "/64", 4);
+	return buf;
+}
+
 void
 fg_ip_key(const struct fg_ip *ip, struct fg_addr_key *key)
 {

@@ -162,6 +162,9 @@ static const struct {
     {"too_many_requests_later", N_("Too many sign-in requests from your "
 				   "network. Wait a minute, then try "
 				   "again.")},
+    {"busy", N_("Too many sign-ins for this account are under way from "
+		"your network. Finish or cancel one, or wait a few "
+		"minutes, then try again.")},
     {"expired", N_("This sign-in request has expired. Go back to the "
 		   "application and start again.")},
     {"denied", N_("Sign-in refused. Check your user name and password, "

@@ -685,7 +685,7 @@ do_authorize(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 	struct fg_authz authz;
 	json_t *params, *reply = NULL;
 	const char *oauth, *redirect;
-	char err[256], text[512], host[256];
+	char err[256], text[512], host[256], net[FG_IP_STR_MAX + 4];
 	enum MHD_Result ret;
 	int r, i;
 
@@ -723,9 +723,11 @@ do_authorize(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 		    FG_PAGE_BAD_REQUEST, text, NULL, 0);
 		goto out;
 	}
+	/* the client's network: the agent bounds the logins under way
+	 * from each, at all agents together */
 	r = fg_web_call(&w->conf.agent,
-	    json_pack(
-		"{s:s,s:o}", "op", FG_OP_OIDC_AUTHORIZE, "params", params),
+	    json_pack("{s:s,s:o,s:s}", "op", FG_OP_OIDC_AUTHORIZE, "params",
+		params, "net", fg_ip_net_str(&rq->client, net, sizeof(net))),
 	    &reply, &why, err, sizeof(err));
 	if (r == FG_ERR_DENIED && strcmp(why.code, FG_E_OAUTH) == 0) {
 		oauth = fg_reply_oauth_error(reply);
@@ -760,6 +762,13 @@ do_authorize(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 		    refusal_text(&why, text, sizeof(text)));
 		ret = respond_page(c, MHD_HTTP_BAD_REQUEST, lang,
 		    FG_PAGE_BAD_REQUEST, why.message, NULL, 0);
+		goto out;
+	} else if (r == FG_ERR_DENIED && strcmp(why.code, FG_E_LIMIT) == 0) {
+		/* the logins under way from the client's network, or in
+		 * all: a transaction lives TX_TTL_S at most */
+		log_req(c, method, url, 429, "%s",
+		    refusal_text(&why, text, sizeof(text)));
+		ret = too_many(c, rq->route, 60);
 		goto out;
 	} else if (r == FG_ERR_DENIED) {
 		refusal_text(&why, err, sizeof(err));
@@ -821,7 +830,9 @@ do_login(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 		    json_pack("{s:s}", "error", "bad_request"), NULL, 0);
 	}
 	r = fg_web_call(&w->conf.agent, req, &reply, &why, err, sizeof(err));
-	if (r == FG_ERR_DENIED && !fg_refusal_unavailable(why.code)) {
+	if (r == FG_ERR_DENIED && (!fg_refusal_unavailable(why.code) ||
+				      (strcmp(why.code, FG_E_LIMIT) == 0 &&
+					  op == FG_LOGIN_BEGIN))) {
 		const char *code = "denied";
 
 		status = MHD_HTTP_FORBIDDEN;
@@ -832,6 +843,11 @@ do_login(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 			status = MHD_HTTP_TOO_MANY_REQUESTS;
 		} else if (strcmp(why.code, FG_E_NO_SESSION) == 0) {
 			code = "expired";
+		} else if (strcmp(why.code, FG_E_LIMIT) == 0 &&
+		    op == FG_LOGIN_BEGIN) {
+			/* the user's logins under way from this network */
+			code = "busy";
+			status = MHD_HTTP_TOO_MANY_REQUESTS;
 		} else if (strcmp(why.code, FG_E_BAD_REQUEST) == 0 ||
 		    strcmp(why.code, FG_E_OAUTH) == 0) {
 			/* the body is checked here: what the agent still
@@ -1311,7 +1327,7 @@ do_enrol(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 	struct fg_invite_view v = {.lang = lang, .root = "../"};
 	struct fg_refusal why;
 	json_t *reply = NULL;
-	char err[256], text[512], *html;
+	char err[256], text[512], net[FG_IP_STR_MAX + 4], *html;
 	size_t len = 0, n = strlen(token);
 	enum MHD_Result ret;
 	int r;
@@ -1325,7 +1341,8 @@ do_enrol(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 		    FG_PAGE_INVITE_GONE, NULL);
 	}
 	r = fg_web_call(&w->conf.agent,
-	    json_pack("{s:s,s:s}", "op", FG_OP_INVITE_OPEN, "token", token),
+	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_INVITE_OPEN, "token", token,
+		"net", fg_ip_net_str(&rq->client, net, sizeof(net))),
 	    &reply, &why, err, sizeof(err));
 	if (r == FG_ERR_DENIED && !fg_refusal_unavailable(why.code)) {
 		bool gone = strcmp(why.code, FG_E_NO_SESSION) == 0;

@@ -378,6 +378,10 @@ bool fg_ip_from_sockaddr(const struct sockaddr *sa, struct fg_ip *out);
  * spaces around; an IPv4-mapped IPv6 address is the IPv4 one */
 bool fg_ip_parse(const char *s, size_t len, struct fg_ip *out);
 const char *fg_ip_str(const struct fg_ip *ip, char *buf, size_t len);
+/* The network the agent counts a client's logins by, as text: the
+ * IPv4 address, the IPv6 /64 ("2001:db8:1:2::/64") or "unix", as the
+ * budgets group them. */
+const char *fg_ip_net_str(const struct fg_ip *ip, char *buf, size_t len);
 void fg_ip_key(const struct fg_ip *ip, struct fg_addr_key *key);
 /* SipHash-2-4 of the key under a table's secret */
 uint64_t fg_addr_hash(const struct fg_addr_key *key, const uint8_t secret[16]);

@@ -120,6 +120,7 @@ enum fg_uv_policy {
 #define FG_TEXT_MAX 128		/* free text a client hands the agent */
 #define FG_PARAM_MAX 2048	/* one OpenID Connect request parameter */
 #define FG_TX_LEN 16		/* a login transaction's ID */
+#define FG_NET_MAX 52		/* a client's network, as the front names it */
 #define FG_IMPORT_MAX 64	/* credentials in one cred.import */
 #define FG_RP_GROUPS_MAX 4	/* auth.begin's rp_groups */
 #define FG_INVITE_TOKEN_LEN 32	/* an invitation link's token: 256 bits */

@@ -940,6 +940,7 @@ a_web_challenge_is_taken_once(void **state)
 	struct fixture *f = *state;
 	struct fg_web_chal c = { .uv = true }, got;
 	uint8_t tx[32], s1[32], s2[32];
+	bool net_full = true;
 
 	memset(tx, 4, sizeof(tx));
 	memset(s1, 5, sizeof(s1));
@@ -949,13 +950,15 @@ a_web_challenge_is_taken_once(void **state)
 	snprintf(c.detail, sizeof(c.detail), "synapse");
 	c.expires = later_ms(60000);
 	assert_int_equal(fg_store_tx_add(f->s, tx, NULL, "{}", later_ms(60000),
-			     1),
+			     1, "", 10, &net_full),
 	    FG_OK);
+	assert_false(net_full);
 	/* the cap counts live transactions */
 	memset(s2, 8, sizeof(s2));
 	assert_int_equal(fg_store_tx_add(f->s, s2, NULL, "{}", later_ms(60000),
-			     1),
+			     1, "", 10, &net_full),
 	    FG_ERR_LIMIT);
+	assert_false(net_full);
 	memset(s2, 6, sizeof(s2));
 	assert_int_equal(fg_store_web_chal_set(f->s, tx, s1, &c, 4), FG_OK);
 	/* a new begin replaces it */
@@ -989,6 +992,146 @@ a_web_challenge_is_taken_once(void **state)
 	    FG_OK);
 	assert_int_equal(expired_calls, 1);
 	assert_int_equal(fg_store_web_chal_take(f->s, tx, s1, &got),
+	    FG_ERR_NOTFOUND);
+}
+
+/* The caps on browser logins count per client network too: one network
+ * fills its own slots, of transactions and of a user's challenges,
+ * and no other's. */
+static void
+a_network_fills_its_own_login_slots(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_web_chal c = { .uv = true };
+	uint8_t a1[32], a2[32], b1[32], s1[32], s2[32], s3[32];
+	bool net_full = false;
+
+	memset(a1, 0x11, 32);
+	memset(a2, 0x12, 32);
+	memset(b1, 0x21, 32);
+	memset(s1, 0x31, 32);
+	memset(s2, 0x32, 32);
+	memset(s3, 0x33, 32);
+	memset(c.challenge, 7, sizeof(c.challenge));
+	snprintf(c.user, sizeof(c.user), "carol");
+	c.expires = later_ms(60000);
+	assert_int_equal(fg_store_tx_add(f->s, a1, NULL, "{}", later_ms(60000),
+			     100, "192.0.2.1", 2, &net_full),
+	    FG_OK);
+	assert_int_equal(fg_store_tx_add(f->s, a2, NULL, "{}", later_ms(60000),
+			     100, "192.0.2.1", 2, &net_full),
+	    FG_OK);
+	assert_int_equal(fg_store_tx_add(f->s, s3, NULL, "{}", later_ms(60000),
+			     100, "192.0.2.1", 2, &net_full),
+	    FG_ERR_LIMIT);
+	assert_true(net_full);
+	assert_int_equal(fg_store_tx_add(f->s, b1, NULL, "{}", later_ms(60000),
+			     100, "2001:db8:1:2::/64", 2, &net_full),
+	    FG_OK);
+	assert_false(net_full);
+	/* an expired transaction holds no slot */
+	assert_int_equal(fg_store_tx_add(f->s, s3, NULL, "{}", later_ms(-1),
+			     100, "198.51.100.7", 1, &net_full),
+	    FG_OK);
+	memset(s3, 0x34, 32);
+	assert_int_equal(fg_store_tx_add(f->s, s3, NULL, "{}", later_ms(60000),
+			     100, "198.51.100.7", 1, &net_full),
+	    FG_OK);
+	/* carol's one slot from 192.0.2.1 is taken by the first login
+	 * there; a second from there is refused; from her own network
+	 * she still begins */
+	assert_int_equal(fg_store_web_chal_set(f->s, a1, s1, &c, 1), FG_OK);
+	assert_int_equal(fg_store_web_chal_set(f->s, a2, s2, &c, 1),
+	    FG_ERR_LIMIT);
+	assert_int_equal(fg_store_web_chal_set(f->s, b1, s2, &c, 1), FG_OK);
+	/* another user's slots are apart */
+	snprintf(c.user, sizeof(c.user), "dave");
+	assert_int_equal(fg_store_web_chal_set(f->s, a2, s3, &c, 1), FG_OK);
+}
+
+/* The provider's state is spent once, and gives its transaction a new
+ * key in the same statement: the old one finds nothing after it. */
+static void
+a_state_is_spent_once_and_rekeys_its_transaction(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t id[32], st[32], fresh[32], other[32], got[32];
+	char *body = NULL;
+	int64_t expires = 0;
+	bool net_full = false;
+
+	memset(id, 0x51, 32);
+	memset(st, 0x52, 32);
+	memset(fresh, 0x53, 32);
+	memset(other, 0x54, 32);
+	assert_int_equal(fg_store_tx_add(f->s, id, st, "{\"a\":1}",
+			     later_ms(60000), 10, "", 10, &net_full),
+	    FG_OK);
+	/* looked at: not spent */
+	assert_int_equal(fg_store_tx_of_state(f->s, st, NULL, got, &body,
+			     &expires),
+	    FG_OK);
+	assert_memory_equal(got, id, 32);
+	free(body);
+	body = NULL;
+	assert_int_equal(fg_store_tx_of_state(f->s, st, fresh, got, &body,
+			     &expires),
+	    FG_OK);
+	assert_memory_equal(got, fresh, 32);
+	assert_string_equal(body, "{\"a\":1}");
+	free(body);
+	body = NULL;
+	assert_int_equal(fg_store_tx_of_state(f->s, st, other, got, &body,
+			     &expires),
+	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_tx_get(f->s, id, &body, &expires),
+	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_tx_get(f->s, fresh, &body, &expires), FG_OK);
+	free(body);
+}
+
+/* A redeemed code outlives its expiry while the token it gave lives: a
+ * late replay is still told as one, and the token can be revoked. */
+static void
+a_redeemed_code_is_kept_while_its_token_lives(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_audit a = { .event = "oidc.token", .user = "erin",
+		.result = "ok" };
+	uint8_t code[32], unused[32], token[32];
+	char *body = NULL;
+	int64_t used = 0;
+
+	memset(code, 0x41, 32);
+	memset(unused, 0x42, 32);
+	memset(token, 0x43, 32);
+	assert_int_equal(fg_store_code_add(f->s, code, "erin", "{}",
+			     later_ms(60000), 10),
+	    FG_OK);
+	assert_int_equal(fg_store_code_add(f->s, unused, "erin", "{}",
+			     later_ms(60000), 10),
+	    FG_OK);
+	assert_int_equal(fg_store_code_redeem(f->s, code, token, "{}",
+			     later_ms(3600000), "erin", "sid-erin", "app", &a),
+	    FG_OK);
+	/* both codes past their expiry, the token not */
+	assert_int_equal(fg_store_oidc_sweep(f->s, later_ms(120000), NULL,
+			     NULL),
+	    FG_OK);
+	assert_int_equal(fg_store_code_get(f->s, unused, &body, &used),
+	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_code_get(f->s, code, &body, &used), FG_OK);
+	assert_true(used != 0);
+	free(body);
+	body = NULL;
+	/* its token revoked: the code goes with the next sweep */
+	assert_int_equal(fg_store_code_token_drop(f->s, code), FG_OK);
+	assert_int_equal(fg_store_token_get(f->s, token, &body),
+	    FG_ERR_NOTFOUND);
+	assert_int_equal(fg_store_oidc_sweep(f->s, later_ms(120000), NULL,
+			     NULL),
+	    FG_OK);
+	assert_int_equal(fg_store_code_get(f->s, code, &body, &used),
 	    FG_ERR_NOTFOUND);
 }
 
@@ -1068,6 +1211,9 @@ main(int argc, char **argv)
 	    T(failed_attempts_are_counted_for_every_agent),
 	    T(a_code_is_redeemed_once),
 	    T(a_web_challenge_is_taken_once),
+	    T(a_network_fills_its_own_login_slots),
+	    T(a_redeemed_code_is_kept_while_its_token_lives),
+	    T(a_state_is_spent_once_and_rekeys_its_transaction),
 	};
 #undef T
 

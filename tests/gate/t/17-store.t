@@ -18,7 +18,7 @@ else
 	is "$(stat -c %a "$DB-wal")" 600 "its write-ahead log too"
 	is "$(sqlite3 "$DB" 'PRAGMA journal_mode')" wal "the store is in WAL mode"
 fi
-is "$(store_sql 'SELECT max(version) FROM schema_version')" 11 "the schema version is recorded"
+is "$(store_sql 'SELECT max(version) FROM schema_version')" 12 "the schema version is recorded"
 is "$(store_sql 'SELECT length(handle) FROM users')" 32 "alice has a 32-byte random user handle"
 store_sql "DELETE FROM audit" 2> "$T/err"
 ok $((! $?)) "the audit table refuses deletes"

@@ -27,7 +27,7 @@ printf '[rate_limit]\nbackoff_after = 4\nlockout_after = 4\n' | write_conf
 
 agent_start
 ok $? "the agent starts on store = postgresql:..." || exit 1
-is "$(pg_sql fg 'SELECT max(version) FROM schema_version')" 11 \
+is "$(pg_sql fg 'SELECT max(version) FROM schema_version')" 12 \
 	"the schema was made on PostgreSQL, every migration"
 enrol alice > /dev/null 2>&1
 ok $? "enrol alice"

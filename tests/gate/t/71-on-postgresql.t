@@ -3,8 +3,9 @@
 # agent on PostgreSQL (FG_TEST_STORE=postgresql, read by tests/lib/gate.sh
 # alone): users and keys, PINs, counters, the CLI, the store itself,
 # kill -9 under load, rate limits and lockouts, the audit log and its
-# chain, imports, locks, admins and their requests, invitations. One throwaway cluster (tests/lib/pg.sh)
-# for them all, a fresh database for each. Each test is one ok or not ok
+# chain, imports, locks, admins and their requests, invitations, the
+# browser's logins under way per client network. One throwaway cluster
+# (tests/lib/pg.sh) for them all, a fresh database for each. Each test is one ok or not ok
 # here, its failing lines shown as diagnostics; a test that skips itself
 # is a skip, with its reason. The tests left on SQLite alone, and why, are
 # listed in docs/postgresql.md.
@@ -20,7 +21,8 @@ trap 'pg_cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 # for the two at a time below to end together.
 TESTS=${PG_TESTS:-"21-limits 64-admin 22-crash 60-audit-chain
 	61-import-pam-u2f 10-pam 65-invite 63-lock 11-pin 15-counter 13-protocol
-	17-store 16-cli 62-attest-policy 29-lockout-audit 12-keys 14-callers"}
+	17-store 16-cli 62-attest-policy 29-lockout-audit 12-keys 14-callers
+	48-web-networks"}
 # Under the sanitizers (make check's second pass) the backend's code is
 # what is new: the tests that write the most through it, not all again.
 [ -n "${FG_SANITIZE:-}" ] && [ -z "${PG_TESTS:-}" ] &&
