@@ -243,6 +243,11 @@ const struct fg_setting fg_settings[] = {
 	       "writes). Its password goes in password_file, never in "
 	       "the string. While PostgreSQL cannot be reached every "
 	       "login is refused; the agent connects again by itself. "
+	       "Over TCP a host that stops answering is given up within "
+	       "seconds: the agent's defaults, keepalives_idle=5 "
+	       "keepalives_interval=2 keepalives_count=3 "
+	       "tcp_user_timeout=5000 connect_timeout=5, give way to the "
+	       "string's own. "
 	       "--db on the command line wins over this setting."},
     {"store", "password_file", &fg_type_path,
 	MAIN(store_password_file),

@@ -8,7 +8,10 @@
  * made again at the next statement, so the agent refuses what it cannot
  * record while PostgreSQL is away and carries on once it is back; so is
  * one whose server has stopped taking writes, so that after a failover
- * or a switchover the agent finds the new primary among the hosts.
+ * or a switchover the agent finds the new primary among the hosts. A
+ * host that vanishes without closing anything (a power cut, a network
+ * partition) is given up by TCP's own timers, which pg_open() sets, and
+ * then left alone for a while (hold_off()).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -42,6 +45,10 @@
 /* The most parameters a statement of store.c has, with room. */
 #define MAX_PARAMS 32
 
+/* A connection lost, or not made, after this long waited for a silent
+ * host, not a server that said no (hold_off()). */
+#define SILENT_MS 1000
+
 struct pg {
 	struct db base;
 	PGconn *conn;
@@ -49,6 +56,8 @@ struct pg {
 	bool exists;  /* the last error broke a unique constraint */
 	bool lost;    /* the connection is down: said once per outage */
 	bool demoted; /* its server takes no writes: find the primary */
+	/* fg_now_ms() before which no new connection is tried (hold_off()) */
+	int64_t retry_at;
 	char msg[512];
 };
 
@@ -299,24 +308,68 @@ quiet(void *arg, const char *message)
 	(void)message;
 }
 
+/*
+ * A connection lost, or not made, only after a long wait (since: when
+ * the wait began) was a host that drops our packets: TCP gave up on it
+ * (tcp_user_timeout, keepalives, connect_timeout). It is not tried again
+ * until as long again has passed: the agent answers everyone from one
+ * thread, and each request of a partition would otherwise wait as long
+ * (a PAM login would outlast the module's wait for the agent), when the
+ * answer is the same. One lost or refused at once (a server stopped or
+ * restarted) is tried again at the next statement. The time is all we
+ * have (libpq closes the socket, and its messages are translated): a
+ * server that dies while a statement has waited over a second for a
+ * lock is also held off, for as long as that wait, lock_timeout at most.
+ */
+static void
+hold_off(struct pg *p, int64_t since)
+{
+	int64_t now = fg_now_ms();
+
+	if (now - since >= SILENT_MS)
+		p->retry_at = now + (now - since);
+}
+
+/* After a failed statement begun at since: a connection it found lost is
+ * said so, and held off when it took long to find out. */
+static void
+check_lost(struct pg *p, int64_t since)
+{
+	char why[sizeof(p->msg)];
+
+	if (PQstatus(p->conn) != CONNECTION_BAD)
+		return;
+	snprintf(why, sizeof(why), "%s", p->msg);
+	set_msg(p, "PostgreSQL cannot be reached: ", why);
+	p->lost = true;
+	hold_off(p, since);
+}
+
 /* The connection, made again when it was lost or its server stopped
- * taking writes. */
+ * taking writes, unless it is held off (p->msg still says why). */
 static int
 connected(struct pg *p)
 {
+	int64_t t0;
+
 	if (PQstatus(p->conn) == CONNECTION_OK && !p->demoted)
 		return FG_OK;
+	p->exists = false;
+	t0 = fg_now_ms();
+	if (t0 < p->retry_at)
+		return FG_ERR_STORE;
 	PQreset(p->conn);
 	if (PQstatus(p->conn) == CONNECTION_OK) {
 		fprintf(stderr, "fido2gated: store: connected to PostgreSQL "
 				"again\n");
 		p->lost = false;
 		p->demoted = false;
+		p->retry_at = 0;
 		return FG_OK;
 	}
-	p->exists = false;
 	set_msg(p, "PostgreSQL cannot be reached: ", PQerrorMessage(p->conn));
 	p->lost = true;
+	hold_off(p, t0);
 	return FG_ERR_STORE;
 }
 
@@ -335,17 +388,20 @@ run(struct pg *p, const char *sql, int n, const Oid *types,
 	ExecStatusType status;
 	bool idle;
 	int attempt;
+	int64_t t0;
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (connected(p) != FG_OK)
 			return NULL;
 		idle = PQtransactionStatus(p->conn) == PQTRANS_IDLE;
+		t0 = fg_now_ms();
 		res = PQexecParams(p->conn, sql, n, types, vals, lens, fmts, 0);
 		status = PQresultStatus(res);
 		if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
 			return res;
 		failed(p, res);
 		PQclear(res);
+		check_lost(p, t0);
 		if (!idle || PQstatus(p->conn) != CONNECTION_BAD)
 			break;
 	}
@@ -369,16 +425,19 @@ pg_exec(struct db *d, const char *sql)
 {
 	struct pg *p = PG(d);
 	PGresult *res;
+	int64_t t0;
 
 	if (connected(p) != FG_OK) {
 		fprintf(stderr, "fido2gated: store: %s\n", p->msg);
 		return FG_ERR_STORE;
 	}
+	t0 = fg_now_ms();
 	res = PQexec(p->conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK) {
 		failed(p, res);
 		PQclear(res);
+		check_lost(p, t0);
 		fprintf(stderr, "fido2gated: store: %s\n", p->msg);
 		return FG_ERR_STORE;
 	}
@@ -455,20 +514,45 @@ check_conninfo(const char *conninfo, char *err, size_t errlen)
 }
 
 /*
- * conninfo: a libpq connection string or URI, several hosts allowed. Its
- * own settings win over these defaults: a failover lands on the server
- * that takes writes, a dead host is given up after ten seconds, a writer
- * lock is waited for ten seconds at most, and a transaction left open
- * by an agent that hung does not hold the lock for ever.
+ * conninfo: a libpq connection string or URI, several hosts allowed,
+ * expanded in place of "dbname", after the defaults: libpq takes the
+ * last value of a keyword, so the string's own settings win over these.
+ * A failover lands on the server that takes writes; a writer lock is
+ * waited for ten seconds at most, and a transaction left open by an
+ * agent that hung does not hold the lock for ever.
+ *
+ * A host that vanishes without closing its connections (a power cut, a
+ * partition) must be given up in seconds, not after TCP's defaults (15
+ * retransmissions, some 15 minutes, for data sent; two hours idle): the
+ * agent answers everyone from one thread, blocked meanwhile, and a PAM
+ * login waits 10 s for it. So, over TCP (libpq ignores these on a Unix
+ * socket, where a dead server's connections close at once):
+ * - tcp_user_timeout 5 s: a statement sent and not acknowledged for 5 s
+ *   fails. A live server's kernel acknowledges within milliseconds on a
+ *   LAN, however busy its backend is, so this is a dead host, not a slow
+ *   query. It also bounds a connection attempt's SYN.
+ * - keepalives after 5 s idle, every 2 s, 3 unanswered: a connection
+ *   waiting for a reply that will never come (or idle) is probed, and,
+ *   with tcp_user_timeout over the probes, given up about 7 s after the
+ *   host last spoke (never before 11 s without tcp_user_timeout). A live
+ *   server's kernel answers probes even while its query runs.
+ * - connect_timeout 5 s a host: a new connection to a silent host fails
+ *   after that (libpq's own minimum is 2 s).
+ * A request during a partition is then refused after about 5 s, the next
+ * ones at once while hold_off() holds; a dead idle connection is noticed
+ * within about 7 s without any request.
  */
 static int
 pg_open(const char *conninfo, const char *passfile, struct db **out,
     char *err, size_t errlen)
 {
-	static const char *const keys[] = { "connect_timeout",
-		"target_session_attrs", "fallback_application_name", "options",
-		"passfile", "dbname", NULL };
-	const char *vals[] = { "10", "read-write", "fido2gated",
+	static const char *const keys[] = { "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"connect_timeout", "target_session_attrs",
+		"fallback_application_name", "options", "passfile", "dbname",
+		NULL };
+	const char *vals[] = { "1", "5", "2", "3", "5000", "5", "read-write",
+		"fido2gated",
 		"-c lock_timeout=10s"
 		" -c idle_in_transaction_session_timeout=60s",
 		passfile, conninfo, NULL };

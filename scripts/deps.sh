@@ -9,7 +9,7 @@ libfido2-dev libcbor-dev libssl-dev libpam0g-dev
 libjansson-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libinih-dev libjose-dev
 libcurl4-openssl-dev
 fido2-tools libpam-u2f pamu2fcfg pamtester libpam-wrapper libcmocka-dev
-valgrind openssl sqlite3 postgresql-15 python3 util-linux
+valgrind openssl sqlite3 postgresql-15 python3 util-linux nftables iproute2
 clang libclang-rt-14-dev
 curl
 scdoc gettext locales libsystemd-dev systemd udev umockdev bash-completion

@@ -1,6 +1,8 @@
 # A throwaway PostgreSQL for one test: Debian's postgresql-15 binaries,
 # a cluster made by initdb in a private folder, listening on a Unix socket
-# there and nowhere else, stopped and removed at exit. initdb refuses
+# there and nowhere else (PG_LISTEN: on TCP as well, at those addresses,
+# port 5432: in a network namespace of the test's own), stopped and
+# removed at exit. initdb refuses
 # root: as root, the cluster belongs to nobody. Sourced after tap.sh.
 #
 #   why=$(pg_missing) && skip_all "$why"
@@ -19,6 +21,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PGT=
 PGS=
 PG_STANDBY_NAME=fg_standby
+PG_LISTEN=${PG_LISTEN:-}
 # the primary was killed: its postmaster.pid names no server of ours
 PG_KILLED=
 
@@ -45,7 +48,7 @@ pg_as() {
 # socket in DIR
 pg_up_at() {
 	pg_as "$PG_BIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$1' -c fsync=on" \
+		-o "-c listen_addresses='$PG_LISTEN' -c unix_socket_directories='$1' -c fsync=on" \
 		start > /dev/null
 }
 
