@@ -911,15 +911,13 @@ json_t *fg_op_user_lock(struct fg_agent *, const struct fg_peer *,
     const json_t *);
 
 /* The page of an invitation link, kept by oidc.c among the browser's
- * transactions in the store (no web.* request takes it). Its challenge
- * is this agent's (chal.c): the page's steps after the first factor go
- * to the agent that made it. */
+ * transactions in the store (no web.* request takes it), its key's
+ * challenge with it as a login's: each step may reach any agent on the
+ * store. */
 struct fg_invite_tx {
 	uint8_t hash[32]; /* the token's SHA-256 */
 	char user[FG_USER_NAME_MAX + 1];
 	bool first_done;  /* the first factor passed for user */
-	uint8_t session[FG_SESSION_LEN]; /* its open challenge, if any */
-	bool has_session;
 };
 bool fg_gate_on(const struct fg_agent *ag);
 /* A refusal of a request anyone on the network can send, audited at a
@@ -931,12 +929,21 @@ void fg_audit_quiet(struct fg_agent *ag, const struct fg_peer *peer,
 int fg_oidc_invite_new(struct fg_agent *ag, const uint8_t hash[32],
     const char *user, const json_t *req, json_t *reply);
 /* The invitation page named by req's "tx", read from the store; NULL
- * when there is none. The copy is good until the next call; what changes
- * in it goes back with fg_oidc_invite_save(). */
+ * when there is none. The copy is good until the next call. */
 struct fg_invite_tx *fg_oidc_invite_of(struct fg_agent *ag,
     const json_t *req, uint8_t id[FG_TX_LEN]);
-int fg_oidc_invite_save(struct fg_agent *ag, const uint8_t id[FG_TX_LEN],
-    const struct fg_invite_tx *inv);
+/* The page's one key challenge (a new session and challenge, replacing
+ * any before), for the key to be made with handle; FG_ERR_LIMIT when the
+ * user has max_pending_per_user others live. */
+int fg_oidc_invite_chal(struct fg_agent *ag, const uint8_t id[FG_TX_LEN],
+    const char *user, const uint8_t handle[32], bool uv,
+    uint8_t session[FG_SESSION_LEN], uint8_t challenge[FG_CHALLENGE_LEN]);
+/* Takes the page's challenge named by req's "session": once, whichever
+ * agent made it; user, uv_required and handle from it in *c. NULL, or the
+ * refusal (audited as invite.finish). */
+json_t *fg_oidc_invite_take(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req, const uint8_t id[FG_TX_LEN], const char *user,
+    struct fg_chal **c);
 void fg_oidc_invite_end(struct fg_agent *ag, const uint8_t id[FG_TX_LEN]);
 
 /* invite.c: remote enrolment by invitation. */

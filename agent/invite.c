@@ -10,8 +10,10 @@
  * request an admin confirms it with (fido2gatectl approve); the link is
  * spent in that same transaction. Until then the key opens nothing.
  *
- * The web front relays the browser; the page's transaction lives with the
- * logins' in oidc.c, which never takes it for a login.
+ * The web front relays the browser; the page's transaction, and the new
+ * key's challenge with it, live in the store with the logins' (oidc.c,
+ * which never takes either for a login's): each step may reach any agent
+ * on a shared store.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,11 +219,11 @@ conveyance(const struct fg_agent *ag)
  * for the invited user. */
 static json_t *
 invite_challenge(struct fg_agent *ag, const struct fg_peer *peer,
-    const uint8_t id[FG_TX_LEN], struct fg_invite_tx *inv)
+    const uint8_t id[FG_TX_LEN], const struct fg_invite_tx *inv)
 {
+	uint8_t session[FG_SESSION_LEN], challenge[FG_CHALLENGE_LEN];
 	struct fg_user u;
 	struct fg_cred *creds = NULL;
-	struct fg_chal *c = NULL;
 	struct fg_invitation row;
 	size_t n = 0, i, active = 0;
 	json_t *reply, *excl;
@@ -232,11 +234,6 @@ invite_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 		 &row)) != NULL) {
 		fg_oidc_invite_end(ag, id);
 		return reply;
-	}
-	inv->first_done = true;
-	if (inv->has_session) { /* a retry replaces the open challenge */
-		fg_login_drop(ag, inv->session);
-		inv->has_session = false;
 	}
 	r = fg_store_user_find(ag->store, inv->user, &u);
 	if (r == FG_OK)
@@ -254,20 +251,18 @@ invite_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_reply_error(FG_E_LIMIT,
 		    "this account holds as many keys as it may");
 	}
-	if ((reply = fg_issue(ag, peer, FG_PURPOSE_INVITE, inv->user, &c)) !=
-	    NULL) {
+	/* in the store, as a login's: one per page (a retry replaces it),
+	 * taken by invite.finish at whichever agent */
+	if ((r = fg_oidc_invite_chal(ag, id, inv->user, u.handle,
+		 ag->cfg.uv == FG_UV_REQUIRED, session, challenge)) != FG_OK) {
 		fg_cred_list_free(&creds, n);
-		return reply;
-	}
-	memcpy(c->tx, id, FG_TX_LEN);
-	memcpy(c->handle, u.handle, sizeof(c->handle));
-	c->uv_required = ag->cfg.uv == FG_UV_REQUIRED;
-	memcpy(inv->session, c->session, sizeof(inv->session));
-	inv->has_session = true;
-	if (fg_oidc_invite_save(ag, id, inv) != FG_OK) {
-		fg_login_drop(ag, c->session);
-		fg_cred_list_free(&creds, n);
-		return fg_store_failed();
+		if (r != FG_ERR_LIMIT)
+			return fg_store_failed();
+		fg_audit(ag, peer, FG_OP_INVITE_BEGIN, inv->user, NULL, "deny",
+		    "too many logins under way for this user", NULL);
+		return fg_reply_error(FG_E_LIMIT,
+		    "too many logins under way for this user; finish or "
+		    "cancel one first");
 	}
 	/* every key of the user's, whatever its state: the same key twice
 	 * would be refused at the end anyway */
@@ -281,9 +276,9 @@ invite_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 	}
 	fg_cred_list_free(&creds, n);
 	reply = fg_reply_ok();
-	fg_b64_put(reply, "session", c->session, sizeof(c->session));
-	fg_b64_put(reply, "challenge", c->challenge, sizeof(c->challenge));
-	fg_b64_put(reply, "user_handle", c->handle, sizeof(c->handle));
+	fg_b64_put(reply, "session", session, sizeof(session));
+	fg_b64_put(reply, "challenge", challenge, sizeof(challenge));
+	fg_b64_put(reply, "user_handle", u.handle, sizeof(u.handle));
 	json_object_set_new(reply, "user", json_string(inv->user));
 	json_object_set_new(reply, "rp_id", json_string(ag->cfg.rp_id));
 	json_object_set_new(reply, "rp_name", json_string(ag->cfg.rp_name));
@@ -296,6 +291,7 @@ invite_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 	    json_string(conveyance(ag)));
 	json_object_set_new(reply, "timeout",
 	    json_integer(ag->cfg.challenge_timeout));
+	OPENSSL_cleanse(challenge, sizeof(challenge));
 	return reply;
 }
 
@@ -417,7 +413,6 @@ fg_op_invite_finish(struct fg_agent *ag, const struct fg_peer *peer,
 	char detail[1400], aaguid[37];
 	unsigned failed = 0;
 	json_t *reply = NULL;
-	bool charged;
 	int r;
 
 	if (!web_caller(peer))
@@ -432,15 +427,12 @@ fg_op_invite_finish(struct fg_agent *ag, const struct fg_peer *peer,
 				       "client_data_json");
 		goto out;
 	}
-	if ((reply = fg_take_session(ag, peer, req, FG_PURPOSE_INVITE, &c,
-		 &charged)) != NULL) {
-		fg_audit(ag, peer, FG_OP_INVITE_FINISH, inv->user, NULL,
-		    "deny", fg_json_str(reply, "message"), NULL);
+	/* from the store, once, whichever agent gave it: with the user
+	 * handle and the policy on UV of its invite.begin */
+	if ((reply = fg_oidc_invite_take(ag, peer, req, id, inv->user, &c)) !=
+	    NULL)
 		goto out;
-	}
-	inv->has_session = false;
-	if (CRYPTO_memcmp(c->tx, id, FG_TX_LEN) != 0 ||
-	    strcmp(c->user, inv->user) != 0) {
+	if (strcmp(c->user, inv->user) != 0) {
 		reply = finish_refused(ag, peer, c->user,
 		    "the session belongs to another page");
 		goto out;

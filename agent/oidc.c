@@ -31,6 +31,10 @@
 #define TOKEN_LEN 32
 #define SID_LEN 16
 #define TABLE_CAP 65536 /* live transactions, and codes, at most */
+/* The detail of an invitation's challenge row, before the user handle of
+ * the key to be made (base64url): a login's is its client's ID, which
+ * holds no ':' (gateconf.c), so neither is ever taken for the other. */
+#define INVITE_MARK "invite:"
 
 /* A login transaction: what oidc.authorize accepted, read from the store
  * and written back by each step that changes it. */
@@ -75,8 +79,7 @@ struct token {
 };
 
 struct fg_oidc {
-	/* an invitation's page as invite.c reads and changes it, between
-	 * fg_oidc_invite_of() and fg_oidc_invite_save() */
+	/* an invitation's page as invite.c reads it (fg_oidc_invite_of()) */
 	struct fg_invite_tx inv;
 	/* refusals of requests anyone can send, audited at a bounded rate */
 	int64_t quiet_until;
@@ -178,17 +181,14 @@ static char *
 tx_body(const struct tx *t)
 {
 	json_t *o, *inv = NULL;
-	char *hash = NULL, *session = NULL, *s = NULL;
+	char *hash = NULL, *s = NULL;
 
 	if (t->invite != NULL) {
 		if ((hash = fg_b64url_encode(t->invite->hash,
 			 sizeof(t->invite->hash))) == NULL ||
-		    (session = fg_b64url_encode(t->invite->session,
-			 sizeof(t->invite->session))) == NULL ||
-		    (inv = json_pack("{s:s,s:s,s:b,s:b,s:s}", "hash", hash,
-			 "user", t->invite->user, "first_done",
-			 t->invite->first_done, "has_session",
-			 t->invite->has_session, "session", session)) == NULL)
+		    (inv = json_pack("{s:s,s:s,s:b}", "hash", hash, "user",
+			 t->invite->user, "first_done",
+			 t->invite->first_done)) == NULL)
 			goto out;
 	}
 	o = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:b,"
@@ -205,7 +205,6 @@ tx_body(const struct tx *t)
 out:
 	json_decref(inv);
 	free(hash);
-	free(session);
 	return s;
 }
 
@@ -243,15 +242,11 @@ tx_parse(struct fg_agent *ag, const uint8_t key[32], const char *body,
 		if ((t->invite = calloc(1, sizeof(*t->invite))) == NULL ||
 		    !get_raw(inv, "hash", t->invite->hash,
 			sizeof(t->invite->hash)) ||
-		    !get_raw(inv, "session", t->invite->session,
-			sizeof(t->invite->session)) ||
 		    !get_str(inv, "user", &user) || user == NULL)
 			goto fail;
 		snprintf(t->invite->user, sizeof(t->invite->user), "%s", user);
 		t->invite->first_done =
 		    json_is_true(json_object_get(inv, "first_done"));
-		t->invite->has_session =
-		    json_is_true(json_object_get(inv, "has_session"));
 	} else if ((t->client = fg_gate_client(&ag->cfg.gate, client)) ==
 		       NULL ||
 	    t->redirect_uri == NULL || t->scope == NULL)
@@ -410,6 +405,28 @@ fg_oidc_free(struct fg_oidc **o)
 	*o = NULL;
 }
 
+/* The challenge row is an invitation's: with the user handle of the key
+ * to be made, when handle is not NULL. */
+static bool
+invite_row(const struct fg_web_chal *c, uint8_t *handle)
+{
+	uint8_t *raw = NULL;
+	size_t n = 0;
+	bool ok;
+
+	if (strncmp(c->detail, INVITE_MARK, strlen(INVITE_MARK)) != 0)
+		return false;
+	if (handle == NULL)
+		return true;
+	ok = fg_b64url_decode(c->detail + strlen(INVITE_MARK), &raw, &n) ==
+		FG_OK &&
+	    n == 32;
+	if (ok)
+		memcpy(handle, raw, 32);
+	free(raw);
+	return ok;
+}
+
 /* A browser's challenge left unanswered, swept by this agent (whichever
  * began it): the key was not there, or not touched. */
 static void
@@ -418,6 +435,13 @@ web_expired(const struct fg_web_chal *c, void *arg)
 	struct fg_agent *ag = arg;
 	struct fg_peer nobody = { .uid = 0 };
 
+	/* an enrolment left unanswered is no failed login (as
+	 * fg_agent_expired) */
+	if (invite_row(c, NULL)) {
+		fg_audit(ag, &nobody, FG_OP_INVITE_FINISH, c->user, NULL,
+		    "deny", "challenge expired unanswered", NULL);
+		return;
+	}
 	fg_audit(ag, &nobody, FG_OP_WEB_FINISH, c->user, NULL, "deny",
 	    "challenge expired unanswered", c->detail[0] != '\0' ? c->detail :
 								   NULL);
@@ -1196,16 +1220,20 @@ fg_op_web_begin(struct fg_agent *ag, const struct fg_peer *peer,
 }
 
 /*
- * Take the web session named in req, which must belong to transaction t:
- * from the store, once, whichever agent began it. A challenge found
- * expired is told of as the sweep would (web_expired()).
+ * Take the web session named in req, which must belong to transaction id
+ * (key, its SHA-256) and be of purpose (a login's, FG_PURPOSE_WEB, or an
+ * invitation's, FG_PURPOSE_INVITE): from the store, once, whichever agent
+ * began it. A challenge found expired is told of as the sweep would
+ * (web_expired()). A refusal is audited as event, naming user (NULL:
+ * unknown yet).
  */
 static json_t *
 take_web_session(struct fg_agent *ag, const struct fg_peer *peer,
-    const json_t *req, const struct tx *t, const uint8_t id[FG_TX_LEN],
-    const char *event, struct fg_chal **c)
+    const json_t *req, const uint8_t key[32], const uint8_t id[FG_TX_LEN],
+    enum fg_purpose purpose, const char *event, const char *user,
+    struct fg_chal **c)
 {
-	uint8_t *session = NULL, skey[32];
+	uint8_t *session = NULL, skey[32], handle[32] = { 0 };
 	size_t len = 0;
 	struct fg_web_chal wc;
 	json_t *reply = NULL;
@@ -1220,7 +1248,7 @@ take_web_session(struct fg_agent *ag, const struct fg_peer *peer,
 		goto out;
 	}
 	fg_sha256(session, len, skey);
-	r = fg_store_web_chal_take(ag->store, t->key, skey, &wc);
+	r = fg_store_web_chal_take(ag->store, key, skey, &wc);
 	if (r == FG_ERR_TIMEOUT) {
 		web_expired(&wc, ag);
 		charged = true;
@@ -1238,9 +1266,20 @@ take_web_session(struct fg_agent *ag, const struct fg_peer *peer,
 		reply = fg_store_failed();
 		goto out;
 	}
+	/* the transactions tell logins from invitations already (tx_of,
+	 * fg_oidc_invite_of), and a row is only ever taken with its own
+	 * transaction: this holds should that ever change */
+	if (invite_row(&wc, NULL) != (purpose == FG_PURPOSE_INVITE) ||
+	    (purpose == FG_PURPOSE_INVITE &&
+		!invite_row(&wc, handle))) {
+		reply = fg_reply_error(FG_E_NO_SESSION,
+		    "no such session: unknown, expired, already used or of "
+		    "another login");
+		goto out;
+	}
 	if ((*c = calloc(1, sizeof(**c))) == NULL ||
 	    ((*c)->user = strdup(wc.user)) == NULL ||
-	    (wc.detail[0] != '\0' &&
+	    (purpose == FG_PURPOSE_WEB && wc.detail[0] != '\0' &&
 		((*c)->detail = strdup(wc.detail)) == NULL)) {
 		fg_chal_free(c);
 		charged = true;
@@ -1250,14 +1289,15 @@ take_web_session(struct fg_agent *ag, const struct fg_peer *peer,
 	memcpy((*c)->session, session, FG_SESSION_LEN);
 	memcpy((*c)->challenge, wc.challenge, sizeof((*c)->challenge));
 	memcpy((*c)->tx, id, FG_TX_LEN);
-	(*c)->purpose = FG_PURPOSE_WEB;
+	memcpy((*c)->handle, handle, sizeof((*c)->handle));
+	(*c)->purpose = purpose;
 	(*c)->caller = peer->uid;
 	(*c)->caller_pid = peer->pid;
 	(*c)->expires = fg_now_ms();
 	(*c)->uv_required = wc.uv;
 out:
 	if (reply != NULL) {
-		fg_audit(ag, peer, event, NULL, NULL, "deny",
+		fg_audit(ag, peer, event, user, NULL, "deny",
 		    fg_json_str(reply, "message"), NULL);
 		if (!charged)
 			fg_failure(ag, fg_charged_uid(peer), peer->pid, NULL);
@@ -1286,8 +1326,8 @@ fg_op_web_finish(struct fg_agent *ag, const struct fg_peer *peer,
 		return gate_off();
 	if ((reply = tx_of(ag, req, id, &t)) != NULL)
 		return reply;
-	if ((reply = take_web_session(ag, peer, req, t, id, FG_OP_WEB_FINISH,
-		 &c)) != NULL)
+	if ((reply = take_web_session(ag, peer, req, t->key, id,
+		 FG_PURPOSE_WEB, FG_OP_WEB_FINISH, NULL, &c)) != NULL)
 		goto out;
 	/* the browser signs for the configured web origins, not pam:// */
 	reply = fg_login_finish(ag, peer, FG_OP_WEB_FINISH, c, req,
@@ -1375,7 +1415,8 @@ fg_op_web_abort(struct fg_agent *ag, const struct fg_peer *peer,
 		return fg_bad_request("reason is not short printable text");
 	if ((reply = tx_of(ag, req, id, &t)) != NULL)
 		return reply;
-	reply = take_web_session(ag, peer, req, t, id, FG_OP_WEB_ABORT, &c);
+	reply = take_web_session(ag, peer, req, t->key, id, FG_PURPOSE_WEB,
+	    FG_OP_WEB_ABORT, NULL, &c);
 	tx_free(t);
 	if (reply != NULL)
 		return reply;
@@ -2175,23 +2216,57 @@ fg_oidc_invite_of(struct fg_agent *ag, const json_t *req,
 	return &ag->oidc->inv;
 }
 
+/*
+ * The new key's challenge, in the store with the page's transaction as a
+ * login's (web_challenge()), so that invite.finish may reach any agent;
+ * a retry replaces it. The user handle the key is made for goes with it.
+ */
 int
-fg_oidc_invite_save(struct fg_agent *ag, const uint8_t id[FG_TX_LEN],
-    const struct fg_invite_tx *inv)
+fg_oidc_invite_chal(struct fg_agent *ag, const uint8_t id[FG_TX_LEN],
+    const char *user, const uint8_t handle[32], bool uv,
+    uint8_t session[FG_SESSION_LEN], uint8_t challenge[FG_CHALLENGE_LEN])
 {
-	struct tx *t = NULL;
+	uint8_t key[32], skey[32];
+	struct fg_web_chal wc;
+	char *h = NULL;
 	int r;
 
-	if ((r = tx_get(ag, id, &t)) != FG_OK)
-		return r;
-	if (t->invite == NULL)
-		r = FG_ERR_NOTFOUND;
-	else {
-		*t->invite = *inv;
-		r = tx_save(ag, t);
+	memset(&wc, 0, sizeof(wc));
+	if (fg_random(session, FG_SESSION_LEN) != FG_OK ||
+	    fg_random(wc.challenge, sizeof(wc.challenge)) != FG_OK) {
+		r = FG_ERR_INTERNAL;
+		goto out;
 	}
-	tx_free(t);
+	if ((h = fg_b64url_encode(handle, 32)) == NULL) {
+		r = FG_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(wc.user, sizeof(wc.user), "%s", user);
+	snprintf(wc.detail, sizeof(wc.detail), "%s%s", INVITE_MARK, h);
+	wc.uv = uv;
+	wc.expires = wall_ms() + (int64_t)ag->cfg.challenge_timeout * 1000;
+	fg_sha256(id, FG_TX_LEN, key);
+	fg_sha256(session, FG_SESSION_LEN, skey);
+	r = fg_store_web_chal_set(ag->store, key, skey, &wc,
+	    (int64_t)ag->cfg.max_pending_per_user);
+	if (r == FG_OK)
+		memcpy(challenge, wc.challenge, FG_CHALLENGE_LEN);
+out:
+	OPENSSL_cleanse(&wc, sizeof(wc));
+	free(h);
 	return r;
+}
+
+json_t *
+fg_oidc_invite_take(struct fg_agent *ag, const struct fg_peer *peer,
+    const json_t *req, const uint8_t id[FG_TX_LEN], const char *user,
+    struct fg_chal **c)
+{
+	uint8_t key[32];
+
+	fg_sha256(id, FG_TX_LEN, key);
+	return take_web_session(ag, peer, req, key, id, FG_PURPOSE_INVITE,
+	    FG_OP_INVITE_FINISH, user, c);
 }
 
 void

@@ -13,6 +13,15 @@
  * --uv enrols with the UV flag set (the key verified the user), as a key
  * with a PIN would. Exits 0 when the agent stored the credential, 1 when
  * it refused (its reason on stderr) or anything failed, 2 on bad usage.
+ *
+ *   fg-webkey --create BEGIN_JSON ORIGIN [--uv]
+ *
+ * is the browser's navigator.credentials.create() for an invitation's
+ * page instead: from the invite.begin reply in BEGIN_JSON (session,
+ * challenge, rp_id), a new key's attestation object (fmt "none") and the
+ * client data a browser at ORIGIN would make, printed as the members of
+ * invite.finish but the tx: {"session", "attestation_object",
+ * "client_data_json", "credential_id"}.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +127,88 @@ out:
 	return b64;
 }
 
+/* {"fmt": "none", "attStmt": {}, "authData": ad}, base64url; NULL on
+ * failure. */
+static char *
+attestation_none(const uint8_t *ad, size_t ad_len)
+{
+	cbor_item_t *m = cbor_new_definite_map(3);
+	unsigned char *buf = NULL;
+	size_t n = 0, buflen = 0;
+	char *s = NULL;
+
+	if (m == NULL)
+		return NULL;
+	if (cbor_map_add(m,
+		(struct cbor_pair){cbor_move(cbor_build_string("fmt")),
+		    cbor_move(cbor_build_string("none"))}) &&
+	    cbor_map_add(m,
+		(struct cbor_pair){cbor_move(cbor_build_string("attStmt")),
+		    cbor_move(cbor_new_definite_map(0))}) &&
+	    cbor_map_add(m,
+		(struct cbor_pair){cbor_move(cbor_build_string("authData")),
+		    cbor_move(cbor_build_bytestring(ad, ad_len))}))
+		n = cbor_serialize_alloc(m, &buf, &buflen);
+	cbor_decref(&m);
+	if (n != 0)
+		s = fg_b64url_encode(buf, n);
+	free(buf);
+	return s;
+}
+
+/* fg-webkey --create BEGIN_JSON ORIGIN [--uv] */
+static int
+create(const char *begin_path, const char *origin, bool uv)
+{
+	uint8_t cred[CRED_ID_LEN], cose[128], ad[256], *chal = NULL;
+	size_t cose_len, ad_len = 0, chal_len = 0;
+	const char *session, *rp_id, *chal_s;
+	json_t *begin = NULL, *out = NULL;
+	char *cdj = NULL, *att = NULL, *line = NULL;
+	EVP_PKEY *pk = NULL;
+	int ret = 1;
+
+	if ((begin = json_load_file(begin_path, 0, NULL)) == NULL ||
+	    (session = fg_json_str(begin, "session")) == NULL ||
+	    (rp_id = fg_json_str(begin, "rp_id")) == NULL ||
+	    (chal_s = fg_json_str(begin, "challenge")) == NULL ||
+	    fg_b64url_decode(chal_s, &chal, &chal_len) != FG_OK ||
+	    chal_len == 0) {
+		fprintf(stderr, "fg-webkey: %s is not an invite.begin reply\n",
+		    begin_path);
+		goto out;
+	}
+	if ((pk = EVP_EC_gen("P-256")) == NULL ||
+	    fg_random(cred, sizeof(cred)) != FG_OK ||
+	    (cose_len = cose_es256(pk, cose, sizeof(cose))) == 0 ||
+	    (ad_len = authdata(ad, sizeof(ad), rp_id,
+		 (uint8_t)(FG_AD_UP | FG_AD_AT | (uv ? FG_AD_UV : 0)), cred,
+		 cose, cose_len)) == 0 ||
+	    (att = attestation_none(ad, ad_len)) == NULL ||
+	    (cdj = fg_client_data_json(
+		 "webauthn.create", chal, chal_len, origin)) == NULL ||
+	    (out = json_pack("{s:s,s:s}", "session", session,
+		 "attestation_object", att)) == NULL ||
+	    put_b64url(out, "client_data_json", (const uint8_t *)cdj,
+		strlen(cdj)) != 0 ||
+	    put_b64url(out, "credential_id", cred, sizeof(cred)) != 0 ||
+	    (line = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		fprintf(stderr, "fg-webkey: cannot make the credential\n");
+		goto out;
+	}
+	printf("%s\n", line);
+	ret = fflush(stdout) == 0 ? 0 : 1;
+out:
+	free(chal);
+	free(cdj);
+	free(att);
+	free(line);
+	json_decref(begin);
+	json_decref(out);
+	EVP_PKEY_free(pk);
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -133,10 +224,15 @@ main(int argc, char **argv)
 	int ret = 1, r;
 
 	memset(&ch, 0, sizeof(ch));
+	if (argc >= 4 && strcmp(argv[1], "--create") == 0 &&
+	    (argc == 4 || (argc == 5 && strcmp(argv[4], "--uv") == 0)))
+		return create(argv[2], argv[3], argc == 5);
 	if (argc == 4 && strcmp(argv[3], "--uv") == 0)
 		uv = true;
 	else if (argc != 3) {
-		fprintf(stderr, "usage: fg-webkey SOCKET USER [--uv]\n");
+		fprintf(stderr,
+		    "usage: fg-webkey SOCKET USER [--uv]\n"
+		    "       fg-webkey --create BEGIN_JSON ORIGIN [--uv]\n");
 		return 2;
 	}
 	if ((pk = EVP_EC_gen("P-256")) == NULL ||

@@ -20,9 +20,9 @@ trap 'pg_cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 # PG_TESTS: some of them only, when working on one. The longest first,
 # for the two at a time below to end together.
 TESTS=${PG_TESTS:-"21-limits 64-admin 22-crash 60-audit-chain
-	61-import-pam-u2f 10-pam 65-invite 63-lock 11-pin 15-counter 13-protocol
-	17-store 16-cli 62-attest-policy 29-lockout-audit 12-keys 14-callers
-	48-web-networks"}
+	61-import-pam-u2f 10-pam 65-invite 75-invite-restart 63-lock 11-pin
+	15-counter 13-protocol 17-store 16-cli 62-attest-policy 29-lockout-audit
+	12-keys 14-callers 48-web-networks"}
 # Under the sanitizers (make check's second pass) the backend's code is
 # what is new: the tests that write the most through it, not all again.
 [ -n "${FG_SANITIZE:-}" ] && [ -z "${PG_TESTS:-}" ] &&
