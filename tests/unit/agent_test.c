@@ -971,6 +971,16 @@ the_provider_names_the_user_and_the_key_proves_it(void **state)
 	    json_pack("{s:s,s:s,s:[s]}", "email", "Jean.Dupont@interieur.test",
 		"acr", "eidas1", "amr", "pwd"));
 	assert_string_equal(fg_json_str(r, "user"), "jean.dupont");
+	/* the state spent, the transaction has a new ID; the one made at
+	 * authorize opens nothing now */
+	assert_non_null(fg_json_str(r, "tx"));
+	assert_string_not_equal(fg_json_str(r, "tx"), fg_json_str(a, "tx"));
+	b = call(f, &web,
+	    json_pack("{s:s,s:s,s:s}", "op", FG_OP_WEB_BEGIN, "tx",
+		fg_json_str(a, "tx"), "user", "alice"));
+	assert_false(json_is_true(json_object_get(b, "ok")));
+	json_decref(b);
+	json_object_set_new(a, "tx", json_string(fg_json_str(r, "tx")));
 	json_decref(r);
 	/* the user typed is ignored: the provider's is used */
 	b = call(f, &web,
