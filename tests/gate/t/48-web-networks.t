@@ -11,6 +11,7 @@
 # where they hold for every agent together.
 . "$(dirname "$0")/../../lib/tap.sh"
 . "$TOP/tests/lib/gate.sh"
+. "$TOP/tests/lib/fronts.sh"
 
 PY=/usr/bin/python3
 WEB="$TOP/tests/web"
@@ -20,19 +21,6 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null; wait "$p" 2> /dev/null; done
 	gate_cleanup' EXIT
 
-# req URL [CURL-ARGS...]: the status in $CODE, the body in $T/body
-req() {
-	local url=$1
-	shift
-	CODE=$(curl -s -o "$T/body" -D "$T/head" -w '%{http_code}' --max-time 30 "$@" "$url")
-}
-header() { # NAME: its value in the last answer
-	tr -d '\r' < "$T/head" | sed -n "s/^$1: //Ip" | head -n 1
-}
-json() { # EXPR: a Python expression on the last body, as j
-	$PY -c "import json,sys; j=json.load(open(sys.argv[1])); print($1)" \
-		"$T/body" 2> /dev/null
-}
 # authorize FROM: the login page for a client at address FROM (the
 # proxy's X-Forwarded-For); sets TX
 authorize() {
@@ -42,9 +30,8 @@ authorize() {
 }
 # begin FROM USER: the key's challenge for USER in transaction $TX
 begin() {
-	req "$URL/login/begin" -H 'Content-Type: application/json' \
-		-H "Origin: $URL" -H "X-Forwarded-For: $1" \
-		--data-binary "{\"tx\":\"$TX\",\"user\":\"$2\"}"
+	jpost "$URL" login/begin "{\"tx\":\"$TX\",\"user\":\"$2\"}" \
+		-H "X-Forwarded-For: $1"
 	cp "$T/body" "$T/begin.json"
 }
 # finish FROM: the soft key answers the last challenge
@@ -54,13 +41,15 @@ finish() {
 			softkey:0 > "$T/assert.out" 2> "$T/assert.err" &&
 		$PY "$WEB/webauthn.py" finish "$T/begin.json" "$TX" "$T/cdj" \
 			"$T/assert.out" > "$T/finish.json" || return 1
-	req "$URL/login/finish" -H 'Content-Type: application/json' \
-		-H "Origin: $URL" -H "X-Forwarded-For: $1" \
-		--data-binary "$(cat "$T/finish.json")"
+	jpost "$URL" login/finish "$(cat "$T/finish.json")" \
+		-H "X-Forwarded-For: $1"
 }
 
-read -r PORT <<< "$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-URL=http://127.0.0.1:$PORT
+# the proxy is 127.0.0.1: each request's client is its X-Forwarded-For;
+# no budget of the front's own, so that the agent's caps are what refuse
+front 1 "$SOCK" --trusted-proxy 127.0.0.1
+ok $? "a web front behind a trusted proxy" || exit 1
+URL=$URL1
 printf 'a-client-secret-of-33-bytes-long' > "$T/secret"
 chmod 600 "$T/secret"
 write_conf << CONF
@@ -77,13 +66,6 @@ max_pending_per_user = 2
 max_logins_per_network = 5
 CONF
 agent_start || exit 1
-# the proxy is 127.0.0.1: each request's client is its X-Forwarded-For;
-# no budget of the front's own, so that the agent's caps are what refuse
-"$BUILD/fido2gate-web" --agent "$SOCK" --listen "127.0.0.1:$PORT" \
-	--trusted-proxy 127.0.0.1 --login-budget off 2> "$T/front.log" &
-PIDS+=($!)
-wait_for 20 grep -q "listening on http://" "$T/front.log"
-ok $? "a web front behind a trusted proxy" || { diag_file "$T/front.log"; exit 1; }
 echo "$SOFTKEY_PIN" | sk "$BUILD/fido2gatectl" --socket "$SOCK" enroll alice > "$T/out" 2>&1
 ok $? "alice enrols the soft key" || diag_file "$T/out"
 

@@ -16,6 +16,7 @@ if why=$(pg_missing); then
 	exit 0
 fi
 . "$TOP/tests/lib/gate.sh"
+. "$TOP/tests/lib/fronts.sh"
 
 PY=/usr/bin/python3
 WEB="$TOP/tests/web"
@@ -35,35 +36,6 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null; wait "$p" 2> /dev/null; 
 	agent_stop; [ -z "$AGENT2_PID" ] || { kill "$AGENT2_PID"; wait "$AGENT2_PID"; }
 	pg_cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
-# front N SOCKET: fido2gate-web N on a free loopback port, for the agent
-# at SOCKET; sets URL<N>
-front() {
-	local n=$1 sock=$2
-	# every request comes from 127.0.0.1: no budget per address
-	"$BUILD/fido2gate-web" --agent "$sock" --listen 127.0.0.1:0 \
-		--login-budget off --token-budget off 2> "$T/front$n.log" &
-	PIDS+=($!)
-	if ! wait_for 20 grep -q "listening on http://" "$T/front$n.log" 2> /dev/null; then
-		diag_file "$T/front$n.log"
-		return 1
-	fi
-	printf -v "URL$n" '%s' "$(sed -n 's/.*listening on \(http:.*\)$/\1/p' "$T/front$n.log")"
-}
-
-# req URL [CURL-ARGS...]: the status in $CODE, the body in $T/body
-req() {
-	local url=$1
-	shift
-	CODE=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 30 "$@" "$url")
-}
-json() { # EXPR: a Python expression on the last body, as j
-	$PY -c "import json,sys; j=json.load(open(sys.argv[1])); print($1)" \
-		"$T/body" 2> /dev/null
-}
-jpost() { # URL PATH JSON: the page's POST to the front at URL
-	req "$1/$2" -H 'Content-Type: application/json' -H "Origin: $1" \
-		--data-binary "$3"
-}
 # authorize URL: the login page of a good code-flow request; sets TX
 authorize() {
 	req "$1/authorize?client_id=synapse&redirect_uri=$CB_Q&response_type=code&scope=openid&state=st-1&nonce=n-1&code_challenge=$CHALLENGE&code_challenge_method=S256"

@@ -17,6 +17,7 @@ if why=$(pg_missing); then
 	exit 0
 fi
 . "$TOP/tests/lib/gate.sh"
+. "$TOP/tests/lib/fronts.sh"
 MATRIX=$(dirname "$PAM_WRAPPER_SO")/pam_wrapper/pam_matrix.so
 if [ ! -f "$MATRIX" ]; then
 	echo "1..0 # SKIP pam_wrapper's pam_matrix.so is missing"
@@ -37,29 +38,6 @@ printf 'auth required %s passdb=%s\naccount required pam_permit.so\n' \
 	"$MATRIX" "$T/passdb" > "$T/agent-pam.d/fido2gate-web"
 PAM_ENV=(env "LD_PRELOAD=$PRE$PAM_WRAPPER_SO" PAM_WRAPPER=1 "PAM_WRAPPER_SERVICE_DIR=$T/agent-pam.d")
 
-# front N SOCKET: fido2gate-web N on a free loopback port, for the agent
-# at SOCKET; sets URL<N>
-front() {
-	local n=$1 sock=$2
-	"$BUILD/fido2gate-web" --agent "$sock" --listen 127.0.0.1:0 \
-		--login-budget off --token-budget off 2> "$T/front$n.log" &
-	PIDS+=($!)
-	if ! wait_for 20 grep -q "listening on http://" "$T/front$n.log" 2> /dev/null; then
-		diag_file "$T/front$n.log"
-		return 1
-	fi
-	printf -v "URL$n" '%s' "$(sed -n 's/.*listening on \(http:.*\)$/\1/p' "$T/front$n.log")"
-}
-# req URL [CURL-ARGS...]: the status in $CODE, the body in $T/body
-req() {
-	local url=$1
-	shift
-	CODE=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 30 "$@" "$url")
-}
-jpost() { # URL PATH JSON: the page's POST to the front at URL
-	req "$1/$2" -H 'Content-Type: application/json' -H "Origin: $1" \
-		--data-binary "$3"
-}
 # page URL: a new invitation for alice, its page opened at the front at
 # URL and begun there (her password passed); the page's tx in $TX, the
 # key's options in $T/begin.json
