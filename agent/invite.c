@@ -260,9 +260,11 @@ invite_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 			return fg_store_failed();
 		fg_audit(ag, peer, FG_OP_INVITE_BEGIN, inv->user, NULL, "deny",
 		    "too many logins under way for this user", NULL);
-		return fg_reply_error(FG_E_LIMIT,
+		reply = fg_reply_error(FG_E_LIMIT,
 		    "too many logins under way for this user; finish or "
 		    "cancel one first");
+		json_object_set_new(reply, "why", json_string("busy"));
+		return reply;
 	}
 	/* every key of the user's, whatever its state: the same key twice
 	 * would be refused at the end anyway */

@@ -1122,6 +1122,8 @@ web_challenge(struct fg_agent *ag, const struct fg_peer *peer,
 			reply = fg_reply_error(FG_E_LIMIT,
 			    "too many logins under way for this user; finish "
 			    "or cancel one first");
+			/* the page's own words for it */
+			json_object_set_new(reply, "why", json_string("busy"));
 		} else if (r != FG_OK) {
 			json_decref(reply);
 			reply = fg_store_failed();

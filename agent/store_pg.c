@@ -48,6 +48,10 @@
 /* A connection lost, or not made, after this long waited for a silent
  * host, not a server that said no (hold_off()). */
 #define SILENT_MS 1000
+/* and held off this long at most: about what a silent host costs a
+ * statement (tcp_user_timeout), so that a server that died while a
+ * statement waited long for a lock is tried again soon after it is back */
+#define HOLD_MAX_MS 5000
 
 struct pg {
 	struct db base;
@@ -319,15 +323,17 @@ quiet(void *arg, const char *message)
  * restarted) is tried again at the next statement. The time is all we
  * have (libpq closes the socket, and its messages are translated): a
  * server that dies while a statement has waited over a second for a
- * lock is also held off, for as long as that wait, lock_timeout at most.
+ * lock is also held off, for as long as that wait but HOLD_MAX_MS at
+ * most (a restart, a switchover or a terminated backend under a long
+ * lock wait would otherwise keep the agent refusing for the whole wait).
  */
 static void
 hold_off(struct pg *p, int64_t since)
 {
-	int64_t now = fg_now_ms();
+	int64_t now = fg_now_ms(), took = now - since;
 
-	if (now - since >= SILENT_MS)
-		p->retry_at = now + (now - since);
+	if (took >= SILENT_MS)
+		p->retry_at = now + (took < HOLD_MAX_MS ? took : HOLD_MAX_MS);
 }
 
 /* After a failed statement begun at since: a connection it found lost is

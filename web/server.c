@@ -820,7 +820,7 @@ do_login(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 	char err[256], after[16];
 	struct hdr retry = {"Retry-After", after};
 	unsigned status = MHD_HTTP_OK;
-	bool allow = false;
+	bool allow = false, busy;
 	int r;
 
 	if (fg_login_request(op, rq->body.p != NULL ? rq->body.p : "",
@@ -830,9 +830,13 @@ do_login(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 		    json_pack("{s:s}", "error", "bad_request"), NULL, 0);
 	}
 	r = fg_web_call(&w->conf.agent, req, &reply, &why, err, sizeof(err));
-	if (r == FG_ERR_DENIED && (!fg_refusal_unavailable(why.code) ||
-				      (strcmp(why.code, FG_E_LIMIT) == 0 &&
-					  op == FG_LOGIN_BEGIN))) {
+	/* a limit of the user's logins under way is the user's to hear
+	 * of; any other (the agent's password checks, say) is the
+	 * service's */
+	busy = r == FG_ERR_DENIED && strcmp(why.code, FG_E_LIMIT) == 0 &&
+	    op == FG_LOGIN_BEGIN && fg_json_str(reply, "why") != NULL &&
+	    strcmp(fg_json_str(reply, "why"), "busy") == 0;
+	if (r == FG_ERR_DENIED && (!fg_refusal_unavailable(why.code) || busy)) {
 		const char *code = "denied";
 
 		status = MHD_HTTP_FORBIDDEN;
@@ -843,8 +847,7 @@ do_login(struct fg_web *w, struct MHD_Connection *c, const struct req *rq,
 			status = MHD_HTTP_TOO_MANY_REQUESTS;
 		} else if (strcmp(why.code, FG_E_NO_SESSION) == 0) {
 			code = "expired";
-		} else if (strcmp(why.code, FG_E_LIMIT) == 0 &&
-		    op == FG_LOGIN_BEGIN) {
+		} else if (busy) {
 			/* the user's logins under way from this network */
 			code = "busy";
 			status = MHD_HTTP_TOO_MANY_REQUESTS;
