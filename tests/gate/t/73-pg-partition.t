@@ -190,29 +190,39 @@ ok $? "and accepted once the packets flow again" || diag "$OUT"
 agent_alive
 ok $? "the agent is up throughout"
 
+# write_waits REPLY NAME: psql (on the Unix socket, which stays up) takes
+# the writer lock and keeps it ($LOCKER); a lock of bob at the second
+# agent then waits for it ($CALLER, its reply in $T/REPLY); ok NAME once
+# it does
+write_waits() {
+	advisory() {
+		pg_sql fg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND $1"
+	}
+	PGAPPNAME=fg_locker "$PG_BIN/psql" -X -q -h "$PGT" -U fido2gate -d fg \
+		-c "SELECT pg_advisory_lock(7379250776883241332)" -c "SELECT pg_sleep(600)" \
+		> /dev/null 2>&1 &
+	LOCKER=$!
+	for _ in $(seq 100); do
+		[ "$(advisory granted)" = 1 ] && break
+		sleep 0.1
+	done
+	echo "{\"op\":\"user.lock\",\"user\":\"bob\",\"reason\":\"$1\"}" |
+		timeout 120 $CALL "$SOCK2" > "$T/$1" 2>&1 &
+	CALLER=$!
+	for _ in $(seq 100); do
+		[ "$(advisory "NOT granted")" = 1 ] && break
+		sleep 0.1
+	done
+	is "$(advisory "NOT granted")" 1 "$2"
+}
+
 # the host vanishes while a statement waits for its reply: the statement
 # was acknowledged, nothing is left to send, only the keepalives can tell.
 # It waits for the writer lock, which psql holds (on the Unix socket,
 # which stays up); this agent's string lets it wait 60 s for it.
 DB="postgresql:$TCP options='-c lock_timeout=60s'" agent2_start
 ok $? "a second agent, whose string lets it wait 60 s for a lock" || diag_file "$T/agent2.log"
-PGAPPNAME=fg_locker "$PG_BIN/psql" -X -q -h "$PGT" -U fido2gate -d fg \
-	-c "SELECT pg_advisory_lock(7379250776883241332)" -c "SELECT pg_sleep(600)" \
-	> /dev/null 2>&1 &
-LOCKER=$!
-for _ in $(seq 100); do
-	[ "$(pg_sql fg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ] && break
-	sleep 0.1
-done
-echo '{"op":"user.lock","user":"bob","reason":"a partition test"}' |
-	timeout 120 $CALL "$SOCK2" > "$T/reply2" 2>&1 &
-CALLER=$!
-for _ in $(seq 100); do
-	[ "$(pg_sql fg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" = 1 ] && break
-	sleep 0.1
-done
-is "$(pg_sql fg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" 1 \
-	"a lock of bob (a write) at it waits for the writer lock"
+write_waits reply2 "a lock of bob (a write) at it waits for the writer lock"
 partition
 t0=$(ms)
 wait "$CALLER"
@@ -237,23 +247,7 @@ begin_ok() {
 for _ in $(seq 60); do begin_ok "$SOCK2" && break; sleep 0.5; done
 begin_ok "$SOCK2"
 ok $? "the second agent serves again" || diag_file "$T/agent2.log"
-PGAPPNAME=fg_locker "$PG_BIN/psql" -X -q -h "$PGT" -U fido2gate -d fg \
-	-c "SELECT pg_advisory_lock(7379250776883241332)" -c "SELECT pg_sleep(600)" \
-	> /dev/null 2>&1 &
-LOCKER=$!
-for _ in $(seq 100); do
-	[ "$(pg_sql fg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ] && break
-	sleep 0.1
-done
-echo '{"op":"user.lock","user":"bob","reason":"a restart test"}' |
-	timeout 120 $CALL "$SOCK2" > "$T/reply3" 2>&1 &
-CALLER=$!
-for _ in $(seq 100); do
-	[ "$(pg_sql fg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" = 1 ] && break
-	sleep 0.1
-done
-is "$(pg_sql fg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" 1 \
-	"a write at the second agent waits for the writer lock again"
+write_waits reply3 "a write at the second agent waits for the writer lock again"
 sleep 12
 pg_down
 pg_up
